@@ -1,0 +1,34 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_DB ?= ./demo.db
+DEMO_URL := sqlite:///$(DEMO_DB)
+
+.PHONY: demo test lint install clean
+
+$(BIN)/o2o: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(BIN)/o2o
+
+install: $(BIN)/o2o
+
+demo: install
+	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
+	O2O_DATABASE_URL=$(DEMO_URL) $(BIN)/o2o db upgrade
+	O2O_DATABASE_URL=$(DEMO_URL) $(BIN)/o2o demo
+	O2O_DATABASE_URL=$(DEMO_URL) $(BIN)/o2o serve --host 127.0.0.1 --port 8000
+
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy app allocation ledger
+	$(BIN)/lint-imports
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,148 @@
+"""initial schema
+
+Revision ID: 0001
+Revises:
+Create Date: 2026-11-25 21:13:30.315845
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+import sqlmodel
+
+from alembic import op
+
+revision: str = "0001"
+down_revision: str | None = None
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "audit_log",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("actor", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("action", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("entity_type", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("entity_id", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
+        sa.Column("request_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+        sa.Column("detail", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
+    )
+    with op.batch_alter_table("audit_log", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_audit_log_action"), ["action"], unique=False)
+
+    op.create_table(
+        "branch",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("code", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("lat", sa.Float(), nullable=False),
+        sa.Column("lon", sa.Float(), nullable=False),
+        sa.Column("region_code", sqlmodel.sql.sqltypes.AutoString(length=6), nullable=True),
+        sa.Column("capacity", sa.Integer(), nullable=False),
+        sa.Column("tiers", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("capacity >= 0", name=op.f("ck_branch_capacity_non_negative")),
+        sa.CheckConstraint(
+            "lat BETWEEN -90 AND 90 AND lon BETWEEN -180 AND 180",
+            name=op.f("ck_branch_lat_lon_range"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_branch")),
+        sa.UniqueConstraint("code", name=op.f("uq_branch_code")),
+    )
+    op.create_table(
+        "customer",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("customer_key", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_customer")),
+        sa.UniqueConstraint("customer_key", name=op.f("uq_customer_customer_key")),
+    )
+    op.create_table(
+        "app_user",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("username", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("password_hash", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+        sa.Column("role", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("branch_id", sa.Integer(), nullable=True),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("security_stamp", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "(role = 'branch') = (branch_id IS NOT NULL)",
+            name=op.f("ck_app_user_branch_iff_branch_role"),
+        ),
+        sa.CheckConstraint(
+            "role IN ('hq', 'branch', 'finance', 'auditor')", name=op.f("ck_app_user_role_known")
+        ),
+        sa.ForeignKeyConstraint(
+            ["branch_id"], ["branch.id"], name=op.f("fk_app_user_branch_id_branch")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_app_user")),
+        sa.UniqueConstraint("username", name=op.f("uq_app_user_username")),
+    )
+    op.create_table(
+        "lead",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("channel", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("external_id", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
+        sa.Column(
+            "customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+        sa.Column("mobile", sqlmodel.sql.sqltypes.AutoString(length=11), nullable=True),
+        sa.Column("tier", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("lat", sa.Float(), nullable=True),
+        sa.Column("lon", sa.Float(), nullable=True),
+        sa.Column("region_code", sqlmodel.sql.sqltypes.AutoString(length=6), nullable=True),
+        sa.Column("location_source", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
+        sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("branch_id", sa.Integer(), nullable=True),
+        sa.Column("acquired_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "location_source IS NULL OR location_source IN ('coordinates', 'region_code', 'mobile_prefix', 'id_card', 'address')",
+            name=op.f("ck_lead_location_source_known"),
+        ),
+        sa.CheckConstraint(
+            "status IN ('new', 'assigned', 'contacted', 'converted', 'returned', 'reclaimed')",
+            name=op.f("ck_lead_status_known"),
+        ),
+        sa.CheckConstraint("(lat IS NULL) = (lon IS NULL)", name=op.f("ck_lead_lat_lon_together")),
+        sa.ForeignKeyConstraint(
+            ["branch_id"], ["branch.id"], name=op.f("fk_lead_branch_id_branch")
+        ),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["customer.id"], name=op.f("fk_lead_customer_id_customer")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_lead")),
+        sa.UniqueConstraint("channel", "external_id", name=op.f("uq_lead_channel_external_id")),
+    )
+    with op.batch_alter_table("lead", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_lead_branch_status_acquired", ["branch_id", "status", "acquired_at"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_lead_customer_id"), ["customer_id"], unique=False)
+        batch_op.create_index("ix_lead_status", ["status"], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("lead", schema=None) as batch_op:
+        batch_op.drop_index("ix_lead_status")
+        batch_op.drop_index(batch_op.f("ix_lead_customer_id"))
+        batch_op.drop_index("ix_lead_branch_status_acquired")
+
+    op.drop_table("lead")
+    op.drop_table("app_user")
+    op.drop_table("customer")
+    op.drop_table("branch")
+    with op.batch_alter_table("audit_log", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_audit_log_action"))
+
+    op.drop_table("audit_log")

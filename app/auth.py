@@ -1,0 +1,123 @@
+"""Passwords (Argon2), bearer tokens (signed JWT) and the current-user dependency."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated
+
+import jwt
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from pwdlib import PasswordHash
+from sqlmodel import Session, select
+
+from app.config import Settings
+from app.deps import SessionDep, SettingsDep
+from app.errors import Forbidden, Unauthorized
+from app.tables import Branch, User
+from app.tables.base import utcnow
+
+_hasher = PasswordHash.recommended()
+# Verified when a username is unknown, so that a miss costs as much time as a wrong password.
+_DUMMY_HASH = _hasher.hash("timing-equaliser")
+_ALGORITHM = "HS256"
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password: str, password_hash: str) -> bool:
+    return _hasher.verify(password, password_hash)
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling, as every service sees it."""
+
+    user_id: int
+    username: str
+    role: str
+    branch_id: int | None
+    branch_code: str | None
+
+    @property
+    def is_branch(self) -> bool:
+        return self.role == "branch"
+
+
+def authenticate(session: Session, *, username: str, password: str) -> User | None:
+    user = session.exec(select(User).where(User.username == username)).first()
+    if user is None:
+        verify_password(password, _DUMMY_HASH)
+        return None
+    if not verify_password(password, user.password_hash) or not user.active:
+        return None
+    return user
+
+
+def issue_token(user: User, *, settings: Settings) -> str:
+    now = utcnow()
+    claims = {
+        "sub": str(user.id),
+        "stamp": user.security_stamp,
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(minutes=settings.access_token_minutes)).timestamp()),
+    }
+    return jwt.encode(claims, settings.secret_key, algorithm=_ALGORITHM)
+
+
+def principal_from_token(session: Session, *, token: str, settings: Settings) -> Principal:
+    """Decode and re-check against the database, so deactivation or a branch move bites at once."""
+    try:
+        claims = jwt.decode(token, settings.secret_key, algorithms=[_ALGORITHM])
+        user_id = int(claims["sub"])
+        stamp = int(claims["stamp"])
+    except (jwt.PyJWTError, KeyError, ValueError, TypeError) as exc:
+        raise Unauthorized("invalid or expired token") from exc
+    user = session.get(User, user_id)
+    if user is None or not user.active or user.security_stamp != stamp:
+        raise Unauthorized("invalid or expired token")
+    return _principal(session, user)
+
+
+def _principal(session: Session, user: User) -> Principal:
+    branch = session.get(Branch, user.branch_id) if user.branch_id is not None else None
+    assert user.id is not None
+    return Principal(
+        user_id=user.id,
+        username=user.username,
+        role=user.role,
+        branch_id=user.branch_id,
+        branch_code=branch.code if branch else None,
+    )
+
+
+def current_principal(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+) -> Principal:
+    if not token:
+        raise Unauthorized("not authenticated")
+    principal = principal_from_token(session, token=token, settings=settings)
+    request.state.principal = principal
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require_roles(*roles: str) -> object:
+    """A dependency that admits only the given roles (deny by default everywhere else)."""
+
+    def _check(principal: CurrentPrincipal) -> Principal:
+        if principal.role not in roles:
+            raise Forbidden("your role may not do this")
+        return principal
+
+    return Depends(_check)

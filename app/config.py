@@ -1,0 +1,51 @@
+"""Settings from `O2O_`-prefixed environment variables (and a `.env` file)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+INSECURE_DEV_SECRET = "dev-insecure-secret-change-me-0123456789"
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set; defaults make a local demo work."""
+
+    model_config = SettingsConfigDict(env_prefix="O2O_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///./o2o.db"
+    secret_key: str = Field(default=INSECURE_DEV_SECRET, min_length=32)
+    # Keyed hash of mobile numbers; separate from the token key so rotating one keeps the other.
+    customer_key_secret: str | None = None
+    access_token_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    followup_deadline_hours: int = Field(default=72, ge=1)
+    max_page_size: int = Field(default=200, ge=1, le=10_000)
+    default_page_size: int = Field(default=50, ge=1)
+    max_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
+    import_batch_rows: int = Field(default=5_000, ge=100, le=100_000)
+    sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://")):
+            raise ValueError("O2O_DATABASE_URL must be a sqlite:// or postgresql:// URL")
+        return value
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The URL with the psycopg 3 driver named explicitly for PostgreSQL."""
+        if self.database_url.startswith("postgresql://"):
+            return "postgresql+psycopg://" + self.database_url.removeprefix("postgresql://")
+        return self.database_url
+
+    @property
+    def customer_key(self) -> bytes:
+        return (self.customer_key_secret or self.secret_key + ":customer-key").encode()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,106 @@
+"""Streaming CSV reading shared by every importer: BOM, header checks, exact line numbers."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from app.errors import FileRejected, RowError
+
+# Large but finite: one absurd cell should be an error, not an out-of-memory.
+csv.field_size_limit(1 << 20)
+
+
+@dataclass(frozen=True, slots=True)
+class CsvRow:
+    line: int
+    values: dict[str, str]
+
+    def get(self, column: str) -> str:
+        """The stripped cell, or '' when the column is absent or empty."""
+        return (self.values.get(column) or "").strip()
+
+
+def open_text(path: Path) -> IO[str]:
+    # utf-8-sig accepts and drops a BOM; newline='' lets csv handle quoted line breaks.
+    return path.open("r", encoding="utf-8-sig", newline="")
+
+
+def read_rows(stream: IO[str], *, file: str, required: tuple[str, ...]) -> Iterator[CsvRow]:
+    """Yield rows as dicts keyed by lower-cased header; unknown columns are kept but unused."""
+    reader = csv.reader(stream)
+    header = _read_header(reader, file=file, required=required)
+    try:
+        for cells in reader:
+            if not any(cell.strip() for cell in cells):
+                continue  # blank lines are not rows
+            if len(cells) > len(header):
+                raise FileRejected(
+                    file=file,
+                    errors=[
+                        RowError(
+                            file,
+                            reader.line_num,
+                            "*",
+                            f"{len(cells)} cells but {len(header)} columns in the header",
+                        )
+                    ],
+                    total_errors=1,
+                )
+            yield CsvRow(line=reader.line_num, values=dict(zip(header, cells, strict=False)))
+    except UnicodeDecodeError as exc:
+        raise FileRejected(
+            file=file,
+            errors=[RowError(file, reader.line_num + 1, "*", f"not UTF-8 text ({exc.reason})")],
+            total_errors=1,
+        ) from exc
+    except csv.Error as exc:
+        raise FileRejected(
+            file=file,
+            errors=[RowError(file, reader.line_num, "*", f"malformed CSV: {exc}")],
+            total_errors=1,
+        ) from exc
+
+
+def _read_header(reader: Any, *, file: str, required: tuple[str, ...]) -> list[str]:
+    try:
+        header = [name.strip().lower() for name in next(reader)]
+    except StopIteration:
+        raise FileRejected(
+            file=file, errors=[RowError(file, 1, "*", "empty file: no header row")], total_errors=1
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise FileRejected(
+            file=file,
+            errors=[RowError(file, 1, "*", f"not UTF-8 text ({exc.reason})")],
+            total_errors=1,
+        ) from exc
+    duplicates = sorted({name for name in header if header.count(name) > 1 and name})
+    missing = [name for name in required if name not in header]
+    errors = [RowError(file, 1, name, "required column is missing") for name in missing]
+    errors += [RowError(file, 1, name, "column appears more than once") for name in duplicates]
+    if errors:
+        raise FileRejected(file=file, errors=errors, total_errors=len(errors))
+    return header
+
+
+class ErrorCollector:
+    """Collects every bad row; keeps the first `keep` in full so memory stays bounded."""
+
+    def __init__(self, *, file: str, keep: int = 1000) -> None:
+        self.file = file
+        self.keep = keep
+        self.errors: list[RowError] = []
+        self.total = 0
+
+    def add(self, line: int, column: str, reason: str) -> None:
+        self.total += 1
+        if len(self.errors) < self.keep:
+            self.errors.append(RowError(self.file, line, column, reason))
+
+    def raise_if_any(self) -> None:
+        if self.total:
+            raise FileRejected(file=self.file, errors=self.errors, total_errors=self.total)

@@ -1,0 +1,87 @@
+"""Parsers for single CSV cells: each returns a value or raises CellError with the reason."""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+CODE_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,32}")
+TIER_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,31}")
+REGION_PATTERN = re.compile(r"\d{6}")
+
+
+class CellError(ValueError):
+    """A cell's value is unusable; the message says why in an operator's words."""
+
+
+def parse_code(value: str) -> str:
+    if not CODE_PATTERN.fullmatch(value):
+        raise CellError(f"'{value}' is not a code of 1-32 letters, digits, '_' or '-'")
+    return value
+
+
+def parse_float(value: str, *, low: float, high: float, what: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise CellError(f"'{value}' is not a number") from None
+    if not math.isfinite(number) or not low <= number <= high:
+        raise CellError(f"{what} {value} is outside [{low:g}, {high:g}]")
+    return number
+
+
+def parse_int(value: str, *, low: int, what: str) -> int:
+    if not re.fullmatch(r"[+-]?\d{1,12}", value):
+        raise CellError(f"'{value}' is not a whole number")
+    number = int(value)
+    if number < low:
+        raise CellError(f"{what} must be >= {low}, got {number}")
+    return number
+
+
+def parse_bool(value: str) -> bool:
+    lowered = value.lower()
+    if lowered in {"true", "1", "yes"}:
+        return True
+    if lowered in {"false", "0", "no"}:
+        return False
+    raise CellError(f"'{value}' is not true or false")
+
+
+def parse_tier(value: str) -> str:
+    if not TIER_PATTERN.fullmatch(value):
+        raise CellError(f"'{value}' is not a tier name (lower-case letters, digits, '_')")
+    return value
+
+
+def parse_tiers(value: str) -> tuple[str, ...]:
+    """'mass|affluent' -> ('affluent', 'mass'); empty means every tier."""
+    if not value:
+        return ()
+    return tuple(sorted({parse_tier(part.strip()) for part in value.split("|")}))
+
+
+def parse_region_code(value: str) -> str:
+    if not REGION_PATTERN.fullmatch(value):
+        raise CellError(f"'{value}' is not a 6-digit division code")
+    return value
+
+
+def parse_instant(value: str) -> datetime:
+    """ISO 8601; a value without an offset means Asia/Shanghai local time."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise CellError(f"'{value}' is not an ISO 8601 date-time") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=SHANGHAI)
+    return parsed
+
+
+def parse_text(value: str, *, max_length: int) -> str:
+    if len(value) > max_length:
+        raise CellError(f"longer than {max_length} characters")
+    return value

@@ -1,0 +1,59 @@
+"""Lead queries. Branch visibility is decided here, once, for every branch-facing read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from app.auth import Principal
+from app.tables import Branch, Lead
+
+
+@dataclass(frozen=True, slots=True)
+class LeadFilter:
+    status: str | None = None
+    branch_code: str | None = None
+    channel: str | None = None
+    tier: str | None = None
+
+
+def visible_leads(principal: Principal) -> Any:
+    """The one scoping rule: branch users see only leads their branch currently owns."""
+    query = select(Lead, Branch.code).join(
+        Branch, col(Lead.branch_id) == col(Branch.id), isouter=True
+    )
+    if principal.is_branch:
+        query = query.where(Lead.branch_id == principal.branch_id)
+    return query
+
+
+def _filtered(principal: Principal, flt: LeadFilter) -> Any:
+    query = visible_leads(principal)
+    if flt.status:
+        query = query.where(Lead.status == flt.status)
+    if flt.branch_code:
+        query = query.where(Branch.code == flt.branch_code)
+    if flt.channel:
+        query = query.where(Lead.channel == flt.channel)
+    if flt.tier:
+        query = query.where(Lead.tier == flt.tier)
+    return query
+
+
+def list_leads(
+    session: Session, *, principal: Principal, flt: LeadFilter, limit: int, offset: int
+) -> tuple[list[tuple[Lead, str | None]], int]:
+    query = _filtered(principal, flt)
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = session.exec(query.order_by(Lead.id).limit(limit).offset(offset)).all()
+    return [(lead, code) for lead, code in rows], int(total)
+
+
+def get_lead(
+    session: Session, *, principal: Principal, lead_id: int
+) -> tuple[Lead, str | None] | None:
+    row = session.exec(visible_leads(principal).where(Lead.id == lead_id)).first()
+    return None if row is None else (row[0], row[1])

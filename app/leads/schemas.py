@@ -1,0 +1,30 @@
+"""API shapes for leads (never the table itself)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+
+class LeadRead(BaseModel):
+    id: int
+    external_id: str
+    channel: str
+    name: str | None
+    tier: str
+    status: str
+    branch_code: str | None
+    mobile: str | None
+    lat: float | None
+    lon: float | None
+    region_code: str | None
+    location_source: str | None
+    acquired_at: datetime | None
+
+
+class LeadList(BaseModel):
+    items: list[LeadRead]
+    total: int
+    limit: int
+    offset: int

@@ -1,0 +1,56 @@
+"""Reading leads as the caller may see them: scoped, paged, masked."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from app.auth import Principal
+from app.errors import InvalidInput, NotFound
+from app.leads import repository
+from app.leads.repository import LeadFilter
+from app.leads.schemas import LeadList, LeadRead
+from app.tables import Lead
+
+
+def mask_mobile(mobile: str | None) -> str | None:
+    """'13812341234' -> '138****1234'."""
+    if not mobile:
+        return mobile
+    return mobile[:3] + "*" * max(len(mobile) - 7, 0) + mobile[-4:]
+
+
+def list_leads(
+    session: Session,
+    *,
+    principal: Principal,
+    flt: LeadFilter,
+    limit: int,
+    offset: int,
+    max_limit: int,
+) -> LeadList:
+    if limit > max_limit:
+        raise InvalidInput(f"limit may be at most {max_limit}")
+    rows, total = repository.list_leads(
+        session, principal=principal, flt=flt, limit=limit, offset=offset
+    )
+    items = [_read(lead, code, principal=principal) for lead, code in rows]
+    return LeadList(items=items, total=total, limit=limit, offset=offset)
+
+
+def get_lead(session: Session, *, principal: Principal, lead_id: int) -> LeadRead:
+    row = repository.get_lead(session, principal=principal, lead_id=lead_id)
+    if row is None:
+        # The same answer for "not yours" and "does not exist": nothing leaks.
+        raise NotFound("lead not found")
+    return _read(row[0], row[1], principal=principal)
+
+
+def _read(lead: Lead, branch_code: str | None, *, principal: Principal) -> LeadRead:
+    assert lead.id is not None
+    mobile = mask_mobile(lead.mobile) if principal.role != "hq" else lead.mobile
+    return LeadRead(
+        id=lead.id, external_id=lead.external_id, channel=lead.channel, name=lead.name,
+        tier=lead.tier, status=lead.status, branch_code=branch_code, mobile=mobile,
+        lat=lead.lat, lon=lead.lon, region_code=lead.region_code,
+        location_source=lead.location_source, acquired_at=lead.acquired_at,
+    )  # fmt: skip

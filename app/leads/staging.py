@@ -1,0 +1,111 @@
+"""A per-transaction staging table for bulk lead imports.
+
+Rows are validated in Python and streamed into a temporary table (COPY on PostgreSQL,
+executemany on SQLite); set-based SQL then finds duplicates and inserts what is new. Memory
+stays bounded however big the file, and the whole import is one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel import Session
+
+STAGE = "lead_import_stage"
+STAGE_COLUMNS = (
+    "line", "channel", "external_id", "customer_key", "name", "mobile", "tier",
+    "lat", "lon", "region_code", "location_source", "acquired_at",
+)  # fmt: skip
+
+_DDL = """
+CREATE TEMPORARY TABLE {name} (
+    line BIGINT NOT NULL, channel VARCHAR(64) NOT NULL, external_id VARCHAR(128) NOT NULL,
+    customer_key VARCHAR(64), name VARCHAR(200), mobile VARCHAR(11), tier VARCHAR(32) NOT NULL,
+    lat FLOAT, lon FLOAT, region_code VARCHAR(6), location_source VARCHAR(16), acquired_at {ts}
+){suffix}
+"""
+
+
+def create_stage(session: Session) -> None:
+    if _is_sqlite(session):
+        session.execute(text(f"DROP TABLE IF EXISTS temp.{STAGE}"))
+        session.execute(text(_DDL.format(name=STAGE, ts="VARCHAR(32)", suffix="")))
+    else:
+        session.execute(text(_DDL.format(name=STAGE, ts="TIMESTAMPTZ", suffix=" ON COMMIT DROP")))
+
+
+def drop_stage(session: Session) -> None:
+    session.execute(text(f"DROP TABLE IF EXISTS {STAGE}"))
+
+
+def write_stage(session: Session, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Append validated rows (in STAGE_COLUMNS order) to the stage."""
+    dbapi = session.connection().connection.driver_connection
+    if _is_sqlite(session):
+        placeholders = ", ".join("?" for _ in STAGE_COLUMNS)
+        sql = f"INSERT INTO temp.{STAGE} VALUES ({placeholders})"
+        dbapi.executemany(sql, [_sqlite_row(row) for row in rows])  # type: ignore[union-attr]
+        return
+    copy_sql = f"COPY {STAGE} ({', '.join(STAGE_COLUMNS)}) FROM STDIN"
+    with dbapi.cursor() as cursor, cursor.copy(copy_sql) as copy:  # type: ignore[union-attr]
+        for row in rows:
+            copy.write_row(row)
+
+
+def _sqlite_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    acquired = row[-1]
+    if isinstance(acquired, datetime):
+        # The same text format SQLAlchemy uses for DateTime on SQLite, in UTC.
+        acquired = acquired.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return (*row[:-1], acquired)
+
+
+def duplicate_keys(session: Session, *, limit: int) -> list[tuple[str, str, int, int]]:
+    """(channel, external_id, first line, a later line) for keys that occur twice in the file."""
+    sql = f"""
+        SELECT channel, external_id, MIN(line), MAX(line) FROM {STAGE}
+        GROUP BY channel, external_id HAVING COUNT(*) > 1 ORDER BY MIN(line) LIMIT :limit
+    """
+    rows = session.execute(text(sql), {"limit": limit})
+    return [(str(r[0]), str(r[1]), int(r[2]), int(r[3])) for r in rows]
+
+
+def insert_new_customers(session: Session, *, now: datetime) -> int:
+    sql = f"""
+        INSERT INTO customer (customer_key, created_at)
+        SELECT DISTINCT s.customer_key, :now FROM {STAGE} s
+        WHERE s.customer_key IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM customer c WHERE c.customer_key = s.customer_key)
+    """
+    return _rowcount(session.execute(text(sql), {"now": _ts(session, now)}))
+
+
+def insert_new_leads(session: Session, *, now: datetime) -> int:
+    sql = f"""
+        INSERT INTO lead (channel, external_id, customer_id, name, mobile, tier, lat, lon,
+                          region_code, location_source, status, acquired_at, created_at, updated_at)
+        SELECT s.channel, s.external_id, c.id, s.name, s.mobile, s.tier, s.lat, s.lon,
+               s.region_code, s.location_source, 'new', s.acquired_at, :now, :now
+        FROM {STAGE} s LEFT JOIN customer c ON c.customer_key = s.customer_key
+        WHERE NOT EXISTS (
+            SELECT 1 FROM lead l WHERE l.channel = s.channel AND l.external_id = s.external_id)
+        ORDER BY s.line
+    """
+    return _rowcount(session.execute(text(sql), {"now": _ts(session, now)}))
+
+
+def _ts(session: Session, value: datetime) -> Any:
+    if _is_sqlite(session):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value
+
+
+def _rowcount(result: Any) -> int:
+    return int(result.rowcount)
+
+
+def _is_sqlite(session: Session) -> bool:
+    return session.get_bind().dialect.name == "sqlite"

@@ -1,0 +1,49 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+
+from app import audit
+from app.config import Settings, get_settings
+from app.db import make_engine
+from app.errors import install_error_handlers
+from app.leads.routes import router as leads_router
+from app.users.routes import router as auth_router
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(title="O2O lead allocation and commission ledger", version="0.1.0")
+    app.state.settings = settings
+    app.state.engine = make_engine(settings)
+    install_error_handlers(app)
+    app.middleware("http")(_request_id)
+    app.include_router(auth_router)
+    app.include_router(leads_router)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+async def _request_id(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    """Tag every request with an id (the client's, if sane) that audit records carry."""
+    incoming = request.headers.get("x-request-id", "")
+    request_id = (
+        incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
+    )
+    token = audit.current_request_id.set(request_id)
+    try:
+        response = await call_next(request)
+    finally:
+        audit.current_request_id.reset(token)
+    response.headers["X-Request-ID"] = request_id
+    return response

@@ -1,0 +1,68 @@
+"""Customers (one per keyed mobile hash) and the online-acquired leads that point at them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.tables.base import BigIntKey, UTCDateTime, utcnow
+
+LEAD_STATUSES = ("new", "assigned", "contacted", "converted", "returned", "reclaimed")
+LOCATION_SOURCES = ("coordinates", "region_code", "mobile_prefix", "id_card", "address")
+
+
+class Customer(SQLModel, table=True):
+    __tablename__ = "customer"
+
+    id: int | None = Field(default=None, sa_column=Column(BigIntKey, primary_key=True))
+    # HMAC-SHA256 of the normalised mobile number: links a returning customer without
+    # making the number itself the join key.
+    customer_key: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Lead(SQLModel, table=True):
+    __tablename__ = "lead"
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id"),
+        CheckConstraint(_in("status", LEAD_STATUSES), name="status_known"),
+        CheckConstraint(
+            "location_source IS NULL OR " + _in("location_source", LOCATION_SOURCES),
+            name="location_source_known",
+        ),
+        CheckConstraint("(lat IS NULL) = (lon IS NULL)", name="lat_lon_together"),
+        Index("ix_lead_branch_status_acquired", "branch_id", "status", "acquired_at"),
+        Index("ix_lead_status", "status"),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(BigIntKey, primary_key=True))
+    channel: str = Field(max_length=64)
+    external_id: str = Field(max_length=128)
+    customer_id: int | None = Field(
+        default=None,
+        sa_column=Column(BigIntKey, ForeignKey("customer.id"), nullable=True, index=True),
+    )
+    name: str | None = Field(default=None, max_length=200)
+    mobile: str | None = Field(default=None, max_length=11)
+    tier: str = Field(default="mass", max_length=32)
+    lat: float | None = None
+    lon: float | None = None
+    region_code: str | None = Field(default=None, max_length=6)
+    location_source: str | None = Field(default=None, max_length=16)
+    status: str = Field(default="new", max_length=16)
+    branch_id: int | None = Field(default=None, foreign_key="branch.id")
+    acquired_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )

@@ -1,0 +1,118 @@
+"""Lead import: streaming, all-or-nothing, idempotent, customers linked by keyed mobile hash."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from app.config import Settings
+from app.db import make_engine, session_scope
+from app.errors import FileRejected
+from app.imports.report import ImportReport
+from app.leads.importer import import_leads
+from app.tables import AuditRecord, Customer, Lead
+from tests.app.factories import write
+
+LEADS_CSV = """external_id,channel,name,mobile,tier,lat,lon,region_code,acquired_at
+A1,app,张三,13800138000,affluent,22.54,114.06,,2026-11-01T09:30:00
+A2,app,李四,+86 139-1234-5678,,,,440304,2026-11-01T10:00:00+08:00
+A3,app,王五,,mass,,,,
+"""
+
+
+def _import(settings: Settings, path: Path, channel: str | None = None) -> ImportReport:
+    with session_scope(make_engine(settings)) as session:
+        return import_leads(
+            session,
+            path=path,
+            actor="test",
+            secret=settings.customer_key,
+            channel=channel,
+            batch_rows=2,
+        )
+
+
+def _leads(settings: Settings) -> dict[str, Lead]:
+    with session_scope(make_engine(settings)) as session:
+        return {lead.external_id: lead for lead in session.exec(select(Lead))}
+
+
+def test_leads_are_imported_with_resolved_locations(settings: Settings, tmp_path: Path) -> None:
+    report = _import(settings, write(tmp_path, "leads.csv", LEADS_CSV))
+    assert (report.rows, report.inserted) == (3, 3)
+    leads = _leads(settings)
+    assert leads["A1"].location_source == "coordinates"
+    assert leads["A1"].tier == "affluent"
+    assert leads["A2"].location_source == "region_code"
+    assert leads["A2"].mobile == "13912345678"
+    assert 22.3 < leads["A2"].lat < 22.8  # type: ignore[operator]
+    assert leads["A3"].location_source is None
+    assert leads["A3"].lat is None
+    assert leads["A1"].acquired_at is not None
+    assert leads["A1"].acquired_at.isoformat() == "2026-11-01T01:30:00+00:00"
+    assert all(lead.status == "new" for lead in leads.values())
+
+
+def test_reimporting_the_same_file_changes_nothing(settings: Settings, tmp_path: Path) -> None:
+    path = write(tmp_path, "leads.csv", LEADS_CSV)
+    _import(settings, path)
+    again = _import(settings, path)
+    assert (again.inserted, again.unchanged) == (0, 3)
+    assert len(_leads(settings)) == 3
+
+
+def test_the_same_mobile_in_another_channel_links_to_the_same_customer(
+    settings: Settings, tmp_path: Path
+) -> None:
+    _import(settings, write(tmp_path, "a.csv", LEADS_CSV))
+    other = "external_id,mobile\nW9,138 0013 8000\n"
+    _import(settings, write(tmp_path, "w.csv", other), channel="wechat")
+    leads = _leads(settings)
+    assert leads["W9"].channel == "wechat"
+    assert leads["W9"].customer_id == leads["A1"].customer_id is not None
+    with session_scope(make_engine(settings)) as session:
+        customers = session.exec(select(Customer)).all()
+    assert len(customers) == 2  # A1/W9 share one; A2 has its own; A3 has no mobile
+    assert all("13800138000" not in c.customer_key for c in customers)
+
+
+def test_bad_rows_reject_the_whole_file_with_line_and_column(
+    settings: Settings, tmp_path: Path
+) -> None:
+    bad = (
+        "external_id,channel,mobile,lat,lon,region_code,tier,acquired_at\n"
+        "OK1,app,13800138000,22.5,114.0,,,\n"
+        ",app,,,,,,\n"
+        "B2,app,12345,,,,,\n"
+        "B3,app,,91,114.0,,,\n"
+        "B4,app,,22.5,,,,\n"
+        "B5,app,,,,999999,,\n"
+        "B6,app,,,,,Gold Tier,\n"
+        "B7,app,,,,,,yesterday\n"
+        "B8,,,,,,,\n"
+    )
+    with pytest.raises(FileRejected) as caught:
+        _import(settings, write(tmp_path, "bad.csv", bad))
+    found = [(e.line, e.column) for e in caught.value.errors]
+    assert found == [
+        (3, "external_id"), (4, "mobile"), (5, "lat"), (6, "lon"), (7, "region_code"),
+        (8, "tier"), (9, "acquired_at"), (10, "channel"),
+    ]  # fmt: skip
+    assert _leads(settings) == {}
+
+
+def test_a_repeated_external_id_in_one_file_is_an_error(settings: Settings, tmp_path: Path) -> None:
+    content = "external_id,channel\nX,app\nY,app\nX,app\nX,wechat\n"
+    with pytest.raises(FileRejected) as caught:
+        _import(settings, write(tmp_path, "dup.csv", content))
+    assert [(e.line, e.column) for e in caught.value.errors] == [(4, "external_id")]
+    assert _leads(settings) == {}
+
+
+def test_an_import_is_audited(settings: Settings, tmp_path: Path) -> None:
+    _import(settings, write(tmp_path, "leads.csv", LEADS_CSV))
+    with session_scope(make_engine(settings)) as session:
+        actions = [r.action for r in session.exec(select(AuditRecord))]
+    assert actions == ["import.leads"]
