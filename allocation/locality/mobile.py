@@ -3,6 +3,9 @@
 The `phone` package maps ~500k 7-digit prefixes to a (province, city) pair of short names
 ('广东', '深圳'). Those names are matched to division codes once, then every prefix is looked up
 in a dense array indexed by ``prefix - 1300000``, so a lookup is O(1) after warm-up.
+
+Known mismatch: the package's '湖北|江汉' record (42 prefixes, area code 0728) means the
+江汉 oilfield near 潜江, but matches 江汉区 in 武汉 by name, ~150 km away.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import unicodedata
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from allocation.locality.divisions import (
     division_table,
@@ -48,8 +52,6 @@ class _MobileIndex:
     # record_ids[prefix - _FIRST_PREFIX] -> index into home_codes (0 = no record).
     record_ids: array[int]
     home_codes: list[str | None]
-    # (province, city) names of each record id, kept for coverage reporting.
-    record_names: list[tuple[str, str]]
 
 
 def _province_code_for(province: str) -> str | None:
@@ -88,8 +90,8 @@ def match_phone_city(province: str, city: str) -> str | None:
     then 'X州' abbreviations; a city name that matches nothing falls back to the province.
     """
     province_code = _province_code_for(province)
-    if province_code is None:
-        return None
+    if province_code is None or not city:
+        return province_code
     units = sorted(_units_in(province_code))
     prefectures = [(c, n) for c, n in units if is_prefecture_level(c)]
     counties = [(c, n) for c, n in units if not is_prefecture_level(c)]
@@ -101,11 +103,8 @@ def match_phone_city(province: str, city: str) -> str | None:
     return found[0] if len(found) == 1 else province_code
 
 
-def _phone_records() -> Iterator[tuple[int, int]]:
+def _phone_records(book: Any) -> Iterator[tuple[int, int]]:
     """(prefix, record offset) pairs straight from the package's binary table."""
-    from phone import Phone
-
-    book = Phone()
     start = book.first_phone_record_offset
     end = start + book.phone_record_count * book.phone_fmt_length
     for prefix, offset, _carrier in struct.iter_unpack(book.phone_fmt, book.buf[start:end]):
@@ -121,12 +120,12 @@ def mobile_index() -> _MobileIndex:
     """Build the prefix -> home-division array once (~0.3 s, ~1.4 MB)."""
     from phone import Phone
 
-    buffer: bytes = Phone().buf
+    book = Phone()
+    buffer: bytes = book.buf
     record_ids = array("H", bytes(2 * (_LAST_PREFIX - _FIRST_PREFIX + 1)))
     home_codes: list[str | None] = [None]
-    record_names: list[tuple[str, str]] = [("", "")]
     id_by_offset: dict[int, int] = {}
-    for prefix, offset in _phone_records():
+    for prefix, offset in _phone_records(book):
         if not _FIRST_PREFIX <= prefix <= _LAST_PREFIX:
             continue
         record_id = id_by_offset.get(offset)
@@ -134,9 +133,8 @@ def mobile_index() -> _MobileIndex:
             province, city, _zip, _area = _record_text(buffer, offset).split("|")
             record_id = id_by_offset[offset] = len(home_codes)
             home_codes.append(match_phone_city(province, city))
-            record_names.append((province, city))
         record_ids[prefix - _FIRST_PREFIX] = record_id
-    return _MobileIndex(record_ids, home_codes, record_names)
+    return _MobileIndex(record_ids, home_codes)
 
 
 def prefix_home_division(prefix: int) -> str | None:
@@ -158,12 +156,12 @@ def mobile_home_division(mobile: str) -> str | None:
     return None if normalised is None else prefix_home_division(int(normalised[:7]))
 
 
-def _lies_within(code: str, area_code: str) -> bool:
-    if is_province_level(area_code):
-        return code[:2] == area_code[:2]
-    if is_prefecture_level(area_code):
-        return code[:4] == area_code[:4]
-    return code == area_code
+def _lies_within(code: str, container: str) -> bool:
+    if is_province_level(container):
+        return code[:2] == container[:2]
+    if is_prefecture_level(container):
+        return code[:4] == container[:4]
+    return code == container
 
 
 @functools.cache
@@ -173,6 +171,13 @@ def _prefixes_by_record() -> dict[int, list[int]]:
         if record_id != _NO_RECORD:
             prefixes.setdefault(record_id, []).append(position + _FIRST_PREFIX)
     return prefixes
+
+
+def is_municipality(code: str) -> bool:
+    """True for 北京/天津/上海/重庆 codes: their province name is also their city name."""
+    names = division_table().names
+    province = names.get(province_code_of(code))
+    return province is not None and province == names.get(code[:2] + "0100")
 
 
 def mobile_prefixes_for(city_code: str) -> list[str]:
@@ -192,12 +197,6 @@ def mobile_prefixes_for(city_code: str) -> list[str]:
         if home is not None and _lies_within(home, city_code):
             found.extend(prefixes)
     return [str(prefix) for prefix in sorted(found)]
-
-
-def is_municipality(code: str) -> bool:
-    """True for 北京/天津/上海/重庆 codes: their province name is also their city name."""
-    names = division_table().names
-    return names.get(province_code_of(code)) == names.get(code[:2] + "0100")
 
 
 def mobile_prefix_coverage() -> tuple[int, int, int]:

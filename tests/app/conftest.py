@@ -1,0 +1,50 @@
+"""An API client over a fresh database, with three branches and one user per role."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from app.config import Settings
+from app.db import make_engine, session_scope
+from app.main import create_app
+from app.tables import Branch
+from tests.app.factories import PASSWORD, add_user, load_branches
+
+
+@pytest.fixture
+def engine(settings: Settings) -> Iterator[Engine]:
+    engine = make_engine(settings)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def branch_ids(engine: Engine, tmp_path: Path) -> dict[str, int]:
+    load_branches(engine, tmp_path)
+    for username, role, branch in [
+        ("hq1", "hq", None), ("fin1", "finance", None), ("aud1", "auditor", None),
+        ("sz1", "branch", "SZ-FT"), ("bj1", "branch", "BJ-CY"),
+    ]:  # fmt: skip
+        add_user(engine, username, role, branch)
+    with session_scope(engine) as session:
+        return {b.code: b.id for b in session.exec(select(Branch)) if b.id is not None}
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    app = create_app(settings)
+    with TestClient(app) as test_client:
+        yield test_client
+    app.state.engine.dispose()
+
+
+def login(client: TestClient, username: str, password: str = PASSWORD) -> dict[str, str]:
+    response = client.post("/api/v1/auth/token", data={"username": username, "password": password})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}

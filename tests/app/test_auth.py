@@ -1,0 +1,91 @@
+"""Logging in, tokens that expire, and access that ends the moment an account changes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import jwt
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+
+from app.db import session_scope
+from app.users.service import deactivate_user, move_user
+from tests.app.conftest import login
+
+
+def test_a_user_logs_in_with_the_password_flow(
+    client: TestClient, branch_ids: dict[str, int]
+) -> None:
+    response = client.post(
+        "/api/v1/auth/token", data={"username": "hq1", "password": "correct horse battery"}
+    )
+    body = response.json()
+    assert response.status_code == 200
+    assert body["token_type"] == "bearer"
+    assert (
+        client.get(
+            "/api/v1/leads", headers={"Authorization": f"Bearer {body['access_token']}"}
+        ).status_code
+        == 200
+    )
+
+
+def test_a_wrong_password_or_unknown_user_gets_401(
+    client: TestClient, branch_ids: dict[str, int]
+) -> None:
+    for username, password in [("hq1", "wrong password"), ("nobody", "correct horse battery")]:
+        response = client.post(
+            "/api/v1/auth/token", data={"username": username, "password": password}
+        )
+        assert response.status_code == 401
+        assert response.json()["error"] == "not_authenticated"
+
+
+def test_requests_without_a_valid_token_are_refused(
+    client: TestClient, branch_ids: dict[str, int]
+) -> None:
+    assert client.get("/api/v1/leads").status_code == 401
+    assert (
+        client.get("/api/v1/leads", headers={"Authorization": "Bearer nonsense"}).status_code == 401
+    )
+
+
+def test_an_expired_token_is_refused(client: TestClient, branch_ids: dict[str, int]) -> None:
+    headers = login(client, "hq1")
+    token = headers["Authorization"].removeprefix("Bearer ")
+    settings = client.app.state.settings  # type: ignore[attr-defined]
+    claims = jwt.decode(token, settings.secret_key, algorithms=["HS256"])
+    claims["exp"] = claims["iat"] - int(timedelta(minutes=1).total_seconds())
+    expired = jwt.encode(claims, settings.secret_key, algorithm="HS256")
+    assert (
+        client.get("/api/v1/leads", headers={"Authorization": f"Bearer {expired}"}).status_code
+        == 401
+    )
+
+
+def test_a_deactivated_user_loses_access_at_once(
+    client: TestClient, engine: Engine, branch_ids: dict[str, int]
+) -> None:
+    headers = login(client, "sz1")
+    assert client.get("/api/v1/leads", headers=headers).status_code == 200
+    with session_scope(engine) as session:
+        deactivate_user(session, username="sz1", actor="test")
+    assert client.get("/api/v1/leads", headers=headers).status_code == 401
+    response = client.post(
+        "/api/v1/auth/token", data={"username": "sz1", "password": "correct horse battery"}
+    )
+    assert response.status_code == 401
+
+
+def test_a_user_moved_to_another_branch_loses_the_old_token(
+    client: TestClient, engine: Engine, branch_ids: dict[str, int]
+) -> None:
+    headers = login(client, "sz1")
+    with session_scope(engine) as session:
+        move_user(session, username="sz1", branch_code="BJ-CY", actor="test")
+    assert client.get("/api/v1/leads", headers=headers).status_code == 401
+    assert client.get("/api/v1/leads", headers=login(client, "sz1")).status_code == 200
+
+
+def test_finance_may_not_list_leads(client: TestClient, branch_ids: dict[str, int]) -> None:
+    assert client.get("/api/v1/leads", headers=login(client, "fin1")).status_code == 403
