@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from app.config import get_settings
 from app.db import make_engine, session_scope
@@ -190,4 +191,12 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
 
 
 def main() -> None:
+    """Entry point: bad settings are an operator error (exit 2), not a traceback."""
+    try:
+        get_settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            field = "O2O_" + str(error["loc"][0]).upper() if error["loc"] else "settings"
+            typer.echo(f"error: {field}: {error['msg']}", err=True)
+        raise SystemExit(2) from None
     cli()
