@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from alembic import context
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 import app.tables  # noqa: F401  (registers every table on the metadata)
-from alembic import context
 from app.config import get_settings
 from app.db import make_engine
 from app.tables.base import UTCDateTime

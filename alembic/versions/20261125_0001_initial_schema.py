@@ -2,14 +2,13 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 21:13:30.315845
+Create Date: 2026-11-25 21:23:11.601955
 """
 
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 import sqlmodel
-
 from alembic import op
 
 revision: str = "0001"
@@ -131,8 +130,61 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_lead_customer_id"), ["customer_id"], unique=False)
         batch_op.create_index("ix_lead_status", ["status"], unique=False)
 
+    op.create_table(
+        "ownership",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("lead_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("branch_id", sa.Integer(), nullable=False),
+        sa.Column("valid_from", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("valid_to", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("opened_by", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("round_id", sa.Integer(), nullable=True),
+        sa.Column("close_reason", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
+        sa.CheckConstraint(
+            "close_reason IS NULL OR close_reason IN ('returned', 'reclaimed', 'transferred', 'repooled')",
+            name=op.f("ck_ownership_close_reason_known"),
+        ),
+        sa.CheckConstraint(
+            "opened_by IN ('round', 'transfer', 'linked')",
+            name=op.f("ck_ownership_opened_by_known"),
+        ),
+        sa.CheckConstraint(
+            "(valid_to IS NULL) = (close_reason IS NULL)",
+            name=op.f("ck_ownership_closed_with_reason"),
+        ),
+        sa.CheckConstraint(
+            "valid_to IS NULL OR valid_to > valid_from",
+            name=op.f("ck_ownership_interval_not_empty"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["branch_id"], ["branch.id"], name=op.f("fk_ownership_branch_id_branch")
+        ),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["customer.id"], name=op.f("fk_ownership_customer_id_customer")
+        ),
+        sa.ForeignKeyConstraint(["lead_id"], ["lead.id"], name=op.f("fk_ownership_lead_id_lead")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ownership")),
+    )
+    with op.batch_alter_table("ownership", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_ownership_branch_id"), ["branch_id"], unique=False)
+        batch_op.create_index(
+            "ix_ownership_customer_valid_from", ["customer_id", "valid_from"], unique=False
+        )
+        batch_op.create_index(
+            "ix_ownership_lead_valid_from", ["lead_id", "valid_from"], unique=False
+        )
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("ownership", schema=None) as batch_op:
+        batch_op.drop_index("ix_ownership_lead_valid_from")
+        batch_op.drop_index("ix_ownership_customer_valid_from")
+        batch_op.drop_index(batch_op.f("ix_ownership_branch_id"))
+
+    op.drop_table("ownership")
     with op.batch_alter_table("lead", schema=None) as batch_op:
         batch_op.drop_index("ix_lead_status")
         batch_op.drop_index(batch_op.f("ix_lead_customer_id"))

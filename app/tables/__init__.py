@@ -3,6 +3,7 @@
 from app.tables.audit import AuditRecord
 from app.tables.branch import Branch
 from app.tables.lead import Customer, Lead
+from app.tables.ownership import Ownership
 from app.tables.user import User
 
-__all__ = ["AuditRecord", "Branch", "Customer", "Lead", "User"]
+__all__ = ["AuditRecord", "Branch", "Customer", "Lead", "Ownership", "User"]
