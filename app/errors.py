@@ -39,6 +39,11 @@ class Unauthorized(AppError):
     code = "not_authenticated"
 
 
+class TooManyRequests(AppError):
+    status = 429
+    code = "rate_limited"
+
+
 class InvalidInput(AppError):
     status = 422
     code = "invalid_input"

@@ -15,7 +15,11 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy.engine import make_url
+
+import app.auth
 
 from app.config import Settings
 from app.db import make_engine
@@ -25,6 +29,12 @@ POSTGRES_URL = os.environ.get("O2O_TEST_POSTGRES_URL")
 REQUIRE_POSTGRES = os.environ.get("O2O_REQUIRE_POSTGRES") == "1"
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 _counter = itertools.count()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_argon2() -> None:
+    """Still Argon2, but with test-sized cost: hundreds of users are created per run."""
+    app.auth._hasher = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
 
 
 def dialects() -> list[str]:

@@ -102,6 +102,10 @@ def upgrade() -> None:
         sa.Column("location_source", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("branch_id", sa.Integer(), nullable=True),
+        sa.Column("returned_by_branch_id", sa.Integer(), nullable=True),
+        sa.Column("return_reason", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+        sa.Column("assigned_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("contacted_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("acquired_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
@@ -119,6 +123,11 @@ def upgrade() -> None:
         ),
         sa.ForeignKeyConstraint(
             ["customer_id"], ["customer.id"], name=op.f("fk_lead_customer_id_customer")
+        ),
+        sa.ForeignKeyConstraint(
+            ["returned_by_branch_id"],
+            ["branch.id"],
+            name=op.f("fk_lead_returned_by_branch_id_branch"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_lead")),
         sa.UniqueConstraint("channel", "external_id", name=op.f("uq_lead_channel_external_id")),

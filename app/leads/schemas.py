@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class LeadRead(BaseModel):
@@ -28,3 +28,21 @@ class LeadList(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+class ReturnRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class TransferRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    branch_code: str = Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class RevealedMobile(BaseModel):
+    id: int
+    mobile: str | None

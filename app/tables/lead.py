@@ -59,6 +59,13 @@ class Lead(SQLModel, table=True):
     location_source: str | None = Field(default=None, max_length=16)
     status: str = Field(default="new", max_length=16)
     branch_id: int | None = Field(default=None, foreign_key="branch.id")
+    # The branch that last returned this lead: a round never sends it back there automatically.
+    returned_by_branch_id: int | None = Field(default=None, foreign_key="branch.id")
+    return_reason: str | None = Field(default=None, max_length=500)
+    assigned_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    contacted_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime, nullable=True)
+    )
     acquired_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)

@@ -1,0 +1,46 @@
+"""Revealing a full mobile number: explicit, audited, and rate-limited per user."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from app import audit
+from app.auth import Principal
+from app.errors import Forbidden, NotFound, TooManyRequests
+from app.leads import repository
+from app.tables import AuditRecord
+from app.tables.base import utcnow
+
+REVEAL_ACTION = "lead.reveal_mobile"
+
+
+def reveal_mobile(
+    session: Session, *, principal: Principal, lead_id: int, limit_per_hour: int
+) -> str | None:
+    if principal.role not in ("hq", "branch"):
+        raise Forbidden("your role may not reveal personal data")
+    row = repository.get_lead(session, principal=principal, lead_id=lead_id)
+    if row is None:
+        raise NotFound("lead not found")
+    # Counted from the audit log itself, so the limit holds across processes and restarts.
+    if _reveals_last_hour(session, principal.username) >= limit_per_hour:
+        raise TooManyRequests(f"at most {limit_per_hour} number reveals per hour")
+    audit.record(
+        session,
+        actor=principal.username,
+        action=REVEAL_ACTION,
+        entity_type="lead",
+        entity_id=lead_id,
+    )
+    return row[0].mobile
+
+
+def _reveals_last_hour(session: Session, username: str) -> int:
+    since = utcnow() - timedelta(hours=1)
+    query = select(func.count()).where(
+        AuditRecord.actor == username, AuditRecord.action == REVEAL_ACTION, AuditRecord.at >= since
+    )
+    return int(session.exec(query).one())
