@@ -186,8 +186,133 @@ def upgrade() -> None:
             "ix_ownership_lead_valid_from", ["lead_id", "valid_from"], unique=False
         )
 
+    op.create_table(
+        "allocation_round",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("method", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("balance_weight", sa.Float(), nullable=False),
+        sa.Column("max_distance_km", sa.Float(), nullable=True),
+        sa.Column("solver_status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
+        sa.Column("pool_size", sa.Integer(), nullable=False),
+        sa.Column("assigned", sa.Integer(), nullable=False),
+        sa.Column("unassigned", sa.Integer(), nullable=False),
+        sa.Column("objective", sa.Float(), nullable=True),
+        sa.Column("lower_bound", sa.Float(), nullable=True),
+        sa.Column("gap", sa.Float(), nullable=True),
+        sa.Column("solve_seconds", sa.Float(), nullable=True),
+        sa.Column("report", sa.Text(), nullable=False),
+        sa.Column("created_by", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("committed_by", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+        sa.Column("committed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.CheckConstraint(
+            "status IN ('draft', 'solved', 'committed', 'cancelled')",
+            name=op.f("ck_allocation_round_status_known"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_allocation_round")),
+    )
+    with op.batch_alter_table("allocation_round", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_allocation_round_status"), ["status"], unique=False)
+    op.create_table(
+        "round_assignment",
+        sa.Column("round_id", sa.Integer(), nullable=False),
+        sa.Column("lead_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("branch_id", sa.Integer(), nullable=True),
+        sa.Column("distance_km", sa.Float(), nullable=True),
+        sa.Column("cost", sa.Float(), nullable=True),
+        sa.Column("reason", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+        sa.Column("explanation", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["branch_id"], ["branch.id"], name=op.f("fk_round_assignment_branch_id_branch")
+        ),
+        sa.ForeignKeyConstraint(
+            ["lead_id"], ["lead.id"], name=op.f("fk_round_assignment_lead_id_lead")
+        ),
+        sa.ForeignKeyConstraint(
+            ["round_id"],
+            ["allocation_round.id"],
+            name=op.f("fk_round_assignment_round_id_allocation_round"),
+        ),
+        sa.PrimaryKeyConstraint("round_id", "lead_id", name=op.f("pk_round_assignment")),
+    )
+    op.create_table(
+        "round_lock",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("holder", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+        sa.Column("acquired_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_round_lock")),
+    )
+    op.execute("INSERT INTO round_lock (id) VALUES (1)")
+    _create_guards()
+
+
+# A customer (or, without a mobile number, the lead itself) has at most one owner at any instant.
+_OWNER_KEY = "COALESCE(customer_id, -lead_id)"
+_SQLITE_OVERLAP = f"""
+    SELECT RAISE(ABORT, 'ownership intervals of one customer may not overlap')
+    WHERE EXISTS (
+        SELECT 1 FROM ownership o
+        WHERE COALESCE(o.customer_id, -o.lead_id) = COALESCE(NEW.customer_id, -NEW.lead_id)
+          AND o.id IS NOT NEW.id
+          AND (o.valid_to IS NULL OR o.valid_to > NEW.valid_from)
+          AND (NEW.valid_to IS NULL OR NEW.valid_to > o.valid_from)
+    );
+"""
+
+
+def _create_guards() -> None:
+    """Database-enforced rules that no model can express: overlap and append-only."""
+    if op.get_bind().dialect.name == "sqlite":
+        for event in ("INSERT", "UPDATE"):
+            op.execute(
+                f"CREATE TRIGGER ownership_no_overlap_{event.lower()} BEFORE {event} ON ownership "
+                f"BEGIN {_SQLITE_OVERLAP} END"
+            )
+        for event in ("UPDATE", "DELETE"):
+            op.execute(
+                f"CREATE TRIGGER audit_log_append_only_{event.lower()} BEFORE {event} ON audit_log "
+                "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END"
+            )
+        return
+    op.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
+    op.execute(
+        "ALTER TABLE ownership ADD CONSTRAINT ex_ownership_no_overlap EXCLUDE USING gist "
+        f"(({_OWNER_KEY}) WITH =, tstzrange(valid_from, valid_to) WITH &&) "
+        "DEFERRABLE INITIALLY DEFERRED"
+    )
+    op.execute(
+        "CREATE FUNCTION audit_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        "BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$"
+    )
+    op.execute(
+        "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_log "
+        "FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change()"
+    )
+
+
+def _drop_guards() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        for name in (
+            "ownership_no_overlap_insert",
+            "ownership_no_overlap_update",
+            "audit_log_append_only_update",
+            "audit_log_append_only_delete",
+        ):
+            op.execute(f"DROP TRIGGER IF EXISTS {name}")
+        return
+    op.execute("DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log")
+    op.execute("DROP FUNCTION IF EXISTS audit_refuse_change()")
+    op.execute("ALTER TABLE ownership DROP CONSTRAINT IF EXISTS ex_ownership_no_overlap")
+
 
 def downgrade() -> None:
+    _drop_guards()
+    op.drop_table("round_lock")
+    op.drop_table("round_assignment")
+    with op.batch_alter_table("allocation_round", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_allocation_round_status"))
+    op.drop_table("allocation_round")
     with op.batch_alter_table("ownership", schema=None) as batch_op:
         batch_op.drop_index("ix_ownership_lead_valid_from")
         batch_op.drop_index("ix_ownership_customer_valid_from")

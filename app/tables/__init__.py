@@ -4,6 +4,17 @@ from app.tables.audit import AuditRecord
 from app.tables.branch import Branch
 from app.tables.lead import Customer, Lead
 from app.tables.ownership import Ownership
+from app.tables.round import AllocationRound, RoundAssignment, RoundLock
 from app.tables.user import User
 
-__all__ = ["AuditRecord", "Branch", "Customer", "Lead", "Ownership", "User"]
+__all__ = [
+    "AllocationRound",
+    "AuditRecord",
+    "Branch",
+    "Customer",
+    "Lead",
+    "Ownership",
+    "RoundAssignment",
+    "RoundLock",
+    "User",
+]

@@ -1,0 +1,81 @@
+"""The database itself refuses what the application must never do, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DatabaseError
+from sqlmodel import select
+
+from app.db import session_scope
+from app.tables import AuditRecord, Ownership
+from app.tables.base import utcnow
+from tests.app.factories import add_lead
+
+
+def _open(
+    engine: Engine,
+    *,
+    lead_id: int,
+    branch_id: int,
+    hours_ago: int,
+    closed_hours_ago: int | None = None,
+) -> None:
+    now = utcnow()
+    with session_scope(engine) as session:
+        session.add(
+            Ownership(
+                lead_id=lead_id,
+                branch_id=branch_id,
+                valid_from=now - timedelta(hours=hours_ago),
+                valid_to=None
+                if closed_hours_ago is None
+                else now - timedelta(hours=closed_hours_ago),
+                close_reason=None if closed_hours_ago is None else "transferred",
+                opened_by="transfer",
+            )
+        )
+
+
+def test_overlapping_ownership_of_one_lead_is_refused(
+    engine: Engine, branch_ids: dict[str, int]
+) -> None:
+    lead_id = add_lead(engine, external_id="L1", branch_id=None)
+    _open(engine, lead_id=lead_id, branch_id=branch_ids["SZ-FT"], hours_ago=10)
+    with pytest.raises(DatabaseError):
+        _open(engine, lead_id=lead_id, branch_id=branch_ids["BJ-CY"], hours_ago=5)
+
+
+def test_adjacent_ownership_intervals_are_fine(engine: Engine, branch_ids: dict[str, int]) -> None:
+    lead_id = add_lead(engine, external_id="L1", branch_id=None)
+    _open(engine, lead_id=lead_id, branch_id=branch_ids["SZ-FT"], hours_ago=10, closed_hours_ago=5)
+    _open(engine, lead_id=lead_id, branch_id=branch_ids["BJ-CY"], hours_ago=5)
+
+
+def test_reopening_a_closed_interval_into_an_overlap_is_refused(
+    engine: Engine, branch_ids: dict[str, int]
+) -> None:
+    lead_id = add_lead(engine, external_id="L1", branch_id=None)
+    _open(engine, lead_id=lead_id, branch_id=branch_ids["SZ-FT"], hours_ago=10, closed_hours_ago=5)
+    _open(engine, lead_id=lead_id, branch_id=branch_ids["BJ-CY"], hours_ago=5)
+    with pytest.raises(DatabaseError), session_scope(engine) as session:
+        session.execute(
+            text(
+                "UPDATE ownership SET valid_to = NULL, close_reason = NULL WHERE close_reason = 'transferred'"
+            )
+        )
+
+
+@pytest.mark.parametrize(
+    "statement", ["UPDATE audit_log SET actor = 'someone else'", "DELETE FROM audit_log"]
+)
+def test_the_audit_log_is_append_only(
+    engine: Engine, branch_ids: dict[str, int], statement: str
+) -> None:
+    with session_scope(engine) as session:
+        assert session.exec(select(AuditRecord)).first() is not None
+    with pytest.raises(DatabaseError), session_scope(engine) as session:
+        session.execute(text(statement))
