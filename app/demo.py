@@ -61,10 +61,14 @@ def branch_rows(
         tiers = "mass|affluent" if rng.random() < 0.2 else ""
         capacity = max(5, round(per_branch * rng.uniform(0.6, 1.4)))
         yield [
-            f"{city.code}-{n:02d}", f"{city.name}第{n}营业部",
-            f"{city.lat + rng.gauss(0, 0.04):.5f}", f"{city.lon + rng.gauss(0, 0.04):.5f}",
-            str(capacity), tiers, city.code,
-        ]  # fmt: skip
+            f"{city.code}-{n:02d}",
+            f"{city.name}第{n}营业部",
+            f"{city.lat + rng.gauss(0, 0.04):.5f}",
+            f"{city.lon + rng.gauss(0, 0.04):.5f}",
+            str(capacity),
+            tiers,
+            city.code,
+        ]
 
 
 def _branch_cities(cities: list[City], *, count: int, rng: random.Random) -> list[int]:
@@ -91,9 +95,16 @@ def lead_rows(cities: list[City], *, count: int, rng: random.Random) -> Iterator
         acquired = now - timedelta(minutes=rng.randrange(30 * 24 * 60))
         name = rng.choice(SURNAMES) + "".join(rng.choices(GIVEN, k=rng.choice((1, 2))))
         yield [
-            f"D{i + 1:07d}", _pick(rng, CHANNELS), name, mobile, _pick(rng, TIERS),
-            lat, lon, region, acquired.isoformat(timespec="seconds"),
-        ]  # fmt: skip
+            f"D{i + 1:07d}",
+            _pick(rng, CHANNELS),
+            name,
+            mobile,
+            _pick(rng, TIERS),
+            lat,
+            lon,
+            region,
+            acquired.isoformat(timespec="seconds"),
+        ]
 
 
 def _location_fields(city: City, rng: random.Random) -> tuple[str, str, str]:
@@ -158,7 +169,11 @@ def load_demo(
     with session_scope(engine) as session:
         for login in logins:
             create_user(
-                session, username=login.username, password=login.password, role=login.role,
-                branch_code=login.branch, actor="demo",
-            )  # fmt: skip
+                session,
+                username=login.username,
+                password=login.password,
+                role=login.role,
+                branch_code=login.branch,
+                actor="demo",
+            )
     return logins

@@ -110,7 +110,11 @@ def _set_status(
     session.add(lead)
     session.flush()
     audit.record(
-        session, actor=principal.username, action=f"lead.{action or status}", entity_type="lead",
-        entity_id=lead.id, detail={"from": previous, "to": status, **(detail or {})},
-    )  # fmt: skip
+        session,
+        actor=principal.username,
+        action=f"lead.{action or status}",
+        entity_type="lead",
+        entity_id=lead.id,
+        detail={"from": previous, "to": status, **(detail or {})},
+    )
     return lead

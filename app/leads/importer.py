@@ -41,13 +41,20 @@ def import_leads(
     inserted = staging.insert_new_leads(session, now=now)
     staging.drop_stage(session)
     report = ImportReport(
-        file=path.name, rows=rows, inserted=inserted, updated=0,
-        unchanged=rows - inserted, seconds=time.perf_counter() - started,
-    )  # fmt: skip
+        file=path.name,
+        rows=rows,
+        inserted=inserted,
+        updated=0,
+        unchanged=rows - inserted,
+        seconds=time.perf_counter() - started,
+    )
     audit.record(
-        session, actor=actor, action="import.leads", entity_type="lead",
+        session,
+        actor=actor,
+        action="import.leads",
+        entity_type="lead",
         detail={"file": report.file, "rows": rows, "inserted": inserted, "channel": channel},
-    )  # fmt: skip
+    )
     return report
 
 

@@ -33,9 +33,13 @@ def list_leads(
 ) -> LeadList:
     flt = LeadFilter(status=status, branch_code=branch, channel=channel, tier=tier)
     return service.list_leads(
-        session, principal=principal, flt=flt, limit=limit or settings.default_page_size,
-        offset=offset, max_limit=settings.max_page_size,
-    )  # fmt: skip
+        session,
+        principal=principal,
+        flt=flt,
+        limit=limit or settings.default_page_size,
+        offset=offset,
+        max_limit=settings.max_page_size,
+    )
 
 
 @router.get("/{lead_id}", response_model=LeadRead)

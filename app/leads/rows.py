@@ -55,16 +55,28 @@ class LeadRowParser:
         if not self._ok:
             return None
         location = resolve_location(
-            lat=lat, lon=lon, region_code=region_code, mobile=mobile,
-            id_card=id_card, address=row.get("address") or None,
-        )  # fmt: skip
+            lat=lat,
+            lon=lon,
+            region_code=region_code,
+            mobile=mobile,
+            id_card=id_card,
+            address=row.get("address") or None,
+        )
         key = customer_key(mobile, secret=self.secret) if mobile else None
         return (
-            row.line, channel, external_id, key, name, mobile, tier,
-            location.lat if location else None, location.lon if location else None,
+            row.line,
+            channel,
+            external_id,
+            key,
+            name,
+            mobile,
+            tier,
+            location.lat if location else None,
+            location.lon if location else None,
             (location.region_code if location else None) or region_code,
-            location.source if location else None, acquired_at,
-        )  # fmt: skip
+            location.source if location else None,
+            acquired_at,
+        )
 
     def _cell(self, column: str, parse: Any) -> Any:
         try:

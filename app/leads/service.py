@@ -49,8 +49,17 @@ def _read(lead: Lead, branch_code: str | None, *, principal: Principal) -> LeadR
     assert lead.id is not None
     mobile = mask_mobile(lead.mobile) if principal.role != "hq" else lead.mobile
     return LeadRead(
-        id=lead.id, external_id=lead.external_id, channel=lead.channel, name=lead.name,
-        tier=lead.tier, status=lead.status, branch_code=branch_code, mobile=mobile,
-        lat=lead.lat, lon=lead.lon, region_code=lead.region_code,
-        location_source=lead.location_source, acquired_at=lead.acquired_at,
-    )  # fmt: skip
+        id=lead.id,
+        external_id=lead.external_id,
+        channel=lead.channel,
+        name=lead.name,
+        tier=lead.tier,
+        status=lead.status,
+        branch_code=branch_code,
+        mobile=mobile,
+        lat=lead.lat,
+        lon=lead.lon,
+        region_code=lead.region_code,
+        location_source=lead.location_source,
+        acquired_at=lead.acquired_at,
+    )

@@ -16,9 +16,19 @@ from sqlmodel import Session
 
 STAGE = "lead_import_stage"
 STAGE_COLUMNS = (
-    "line", "channel", "external_id", "customer_key", "name", "mobile", "tier",
-    "lat", "lon", "region_code", "location_source", "acquired_at",
-)  # fmt: skip
+    "line",
+    "channel",
+    "external_id",
+    "customer_key",
+    "name",
+    "mobile",
+    "tier",
+    "lat",
+    "lon",
+    "region_code",
+    "location_source",
+    "acquired_at",
+)
 
 _DDL = """
 CREATE TEMPORARY TABLE {name} (

@@ -20,9 +20,13 @@ def open_interval(
 ) -> Ownership:
     assert lead.id is not None
     interval = Ownership(
-        lead_id=lead.id, customer_id=lead.customer_id, branch_id=branch_id,
-        valid_from=at, opened_by=opened_by, round_id=round_id,
-    )  # fmt: skip
+        lead_id=lead.id,
+        customer_id=lead.customer_id,
+        branch_id=branch_id,
+        valid_from=at,
+        opened_by=opened_by,
+        round_id=round_id,
+    )
     session.add(interval)
     return interval
 

@@ -43,9 +43,13 @@ def create_user(
     session.add(user)
     session.flush()
     audit.record(
-        session, actor=actor, action="user.create", entity_type="user", entity_id=user.id,
+        session,
+        actor=actor,
+        action="user.create",
+        entity_type="user",
+        entity_id=user.id,
         detail={"username": username, "role": role, "branch": branch_code},
-    )  # fmt: skip
+    )
     return user
 
 
@@ -71,9 +75,13 @@ def move_user(session: Session, *, username: str, branch_code: str, actor: str) 
     user.security_stamp += 1  # tokens carrying the old branch scope die now
     session.add(user)
     audit.record(
-        session, actor=actor, action="user.move", entity_type="user", entity_id=user.id,
+        session,
+        actor=actor,
+        action="user.move",
+        entity_type="user",
+        entity_id=user.id,
         detail={"from_branch_id": old_branch_id, "to_branch": branch_code},
-    )  # fmt: skip
+    )
     return user
 
 

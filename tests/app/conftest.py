@@ -28,9 +28,12 @@ def engine(settings: Settings) -> Iterator[Engine]:
 def branch_ids(engine: Engine, tmp_path: Path) -> dict[str, int]:
     load_branches(engine, tmp_path)
     for username, role, branch in [
-        ("hq1", "hq", None), ("fin1", "finance", None), ("aud1", "auditor", None),
-        ("sz1", "branch", "SZ-FT"), ("bj1", "branch", "BJ-CY"),
-    ]:  # fmt: skip
+        ("hq1", "hq", None),
+        ("fin1", "finance", None),
+        ("aud1", "auditor", None),
+        ("sz1", "branch", "SZ-FT"),
+        ("bj1", "branch", "BJ-CY"),
+    ]:
         add_user(engine, username, role, branch)
     with session_scope(engine) as session:
         return {b.code: b.id for b in session.exec(select(Branch)) if b.id is not None}

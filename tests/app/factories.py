@@ -48,10 +48,15 @@ def add_lead(
 ) -> int:
     with session_scope(engine) as session:
         lead = Lead(
-            channel="app", external_id=external_id, mobile=mobile, branch_id=branch_id,
-            status="assigned" if branch_id else "new", lat=22.5, lon=114.0,
+            channel="app",
+            external_id=external_id,
+            mobile=mobile,
+            branch_id=branch_id,
+            status="assigned" if branch_id else "new",
+            lat=22.5,
+            lon=114.0,
             location_source="coordinates",
-        )  # fmt: skip
+        )
         session.add(lead)
         session.flush()
         assert lead.id is not None

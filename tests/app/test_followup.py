@@ -120,8 +120,9 @@ def test_hq_transfers_a_lead_closing_and_opening_ownership(
     with session_scope(engine) as session:
         intervals = session.exec(select(Ownership).order_by(Ownership.id)).all()
     assert [(i.branch_id, i.close_reason) for i in intervals] == [
-        (branch_ids["SZ-FT"], "transferred"), (branch_ids["BJ-CY"], None),
-    ]  # fmt: skip
+        (branch_ids["SZ-FT"], "transferred"),
+        (branch_ids["BJ-CY"], None),
+    ]
     assert intervals[0].valid_to == intervals[1].valid_from
     assert (
         client.post(

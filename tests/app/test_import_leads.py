@@ -97,9 +97,15 @@ def test_bad_rows_reject_the_whole_file_with_line_and_column(
         _import(settings, write(tmp_path, "bad.csv", bad))
     found = [(e.line, e.column) for e in caught.value.errors]
     assert found == [
-        (3, "external_id"), (4, "mobile"), (5, "lat"), (6, "lon"), (7, "region_code"),
-        (8, "tier"), (9, "acquired_at"), (10, "channel"),
-    ]  # fmt: skip
+        (3, "external_id"),
+        (4, "mobile"),
+        (5, "lat"),
+        (6, "lon"),
+        (7, "region_code"),
+        (8, "tier"),
+        (9, "acquired_at"),
+        (10, "channel"),
+    ]
     assert _leads(settings) == {}
 
 
