@@ -13,6 +13,7 @@ class ImportReport:
     updated: int
     unchanged: int
     seconds: float
+    linked: int = 0  # new leads joined to their customer's current owner
 
     @property
     def rows_per_second(self) -> float:
@@ -21,6 +22,9 @@ class ImportReport:
     def summary(self) -> str:
         return (
             f"{self.file}: {self.rows} rows, {self.inserted} new, {self.updated} updated, "
-            f"{self.unchanged} unchanged in {self.seconds:.2f} s "
+            f"{self.unchanged} unchanged{self._linked_text()} in {self.seconds:.2f} s "
             f"({self.rows_per_second:,.0f} rows/s)"
         )
+
+    def _linked_text(self) -> str:
+        return f", {self.linked} linked to their customer's branch" if self.linked else ""

@@ -39,6 +39,7 @@ def import_leads(
     now = utcnow()
     staging.insert_new_customers(session, now=now)
     inserted = staging.insert_new_leads(session, now=now)
+    linked = staging.link_owned_customers(session, now=now)
     staging.drop_stage(session)
     report = ImportReport(
         file=path.name,
@@ -46,6 +47,7 @@ def import_leads(
         inserted=inserted,
         updated=0,
         unchanged=rows - inserted,
+        linked=linked,
         seconds=time.perf_counter() - started,
     )
     audit.record(
@@ -53,7 +55,13 @@ def import_leads(
         actor=actor,
         action="import.leads",
         entity_type="lead",
-        detail={"file": report.file, "rows": rows, "inserted": inserted, "channel": channel},
+        detail={
+            "file": report.file,
+            "rows": rows,
+            "inserted": inserted,
+            "linked": linked,
+            "channel": channel,
+        },
     )
     return report
 

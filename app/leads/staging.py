@@ -107,6 +107,20 @@ def insert_new_leads(session: Session, *, now: datetime) -> int:
     return _rowcount(session.execute(text(sql), {"now": _ts(session, now)}))
 
 
+def link_owned_customers(session: Session, *, now: datetime) -> int:
+    """New leads of a customer who already has an owner join that owner instead of the pool."""
+    sql = """
+        UPDATE lead SET
+            branch_id = (SELECT o.branch_id FROM ownership o
+                         WHERE o.customer_id = lead.customer_id AND o.valid_to IS NULL),
+            status = 'assigned', assigned_at = :now, updated_at = :now
+        WHERE status = 'new' AND customer_id IS NOT NULL
+          AND EXISTS (SELECT 1 FROM ownership o
+                      WHERE o.customer_id = lead.customer_id AND o.valid_to IS NULL)
+    """
+    return _rowcount(session.execute(text(sql), {"now": _ts(session, now)}))
+
+
 def _ts(session: Session, value: datetime) -> Any:
     if _is_sqlite(session):
         return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")

@@ -12,8 +12,10 @@ from app.db import make_engine, session_scope
 from app.errors import FileRejected
 from app.imports.report import ImportReport
 from app.leads.importer import import_leads
-from app.tables import AuditRecord, Customer, Lead
-from tests.app.factories import write
+from app.ownership.service import open_interval
+from app.tables import AuditRecord, Branch, Customer, Lead
+from app.tables.base import utcnow
+from tests.app.factories import load_branches, write
 
 LEADS_CSV = """external_id,channel,name,mobile,tier,lat,lon,region_code,acquired_at
 A1,app,张三,13800138000,affluent,22.54,114.06,,2026-11-01T09:30:00
@@ -122,3 +124,27 @@ def test_an_import_is_audited(settings: Settings, tmp_path: Path) -> None:
     with session_scope(make_engine(settings)) as session:
         actions = [r.action for r in session.exec(select(AuditRecord))]
     assert actions == ["import.leads"]
+
+
+def test_a_new_lead_of_an_owned_customer_joins_its_owner_not_the_pool(
+    settings: Settings, tmp_path: Path
+) -> None:
+    engine = make_engine(settings)
+    load_branches(engine, tmp_path)
+    _import(settings, write(tmp_path, "a.csv", LEADS_CSV))
+    with session_scope(engine) as session:
+        branch = session.exec(select(Branch).where(Branch.code == "SZ-FT")).one()
+        first = session.exec(select(Lead).where(Lead.external_id == "A1")).one()
+        first.branch_id, first.status = branch.id, "assigned"
+        open_interval(
+            session, lead=first, branch_id=branch.id or 0, at=utcnow(), opened_by="transfer"
+        )
+    report = _import(
+        settings,
+        write(tmp_path, "w.csv", "external_id,mobile\nW1,13800138000\nW2,13700137000\n"),
+        channel="wechat",
+    )
+    leads = _leads(settings)
+    assert report.linked == 1
+    assert (leads["W1"].status, leads["W1"].branch_id) == ("assigned", branch.id)
+    assert leads["W2"].status == "new"
