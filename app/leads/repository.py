@@ -18,6 +18,7 @@ class LeadFilter:
     branch_code: str | None = None
     channel: str | None = None
     tier: str | None = None
+    sort: str = "id"  # "id", "oldest" or "newest" (by acquisition time)
 
 
 def visible_leads(principal: Principal) -> Any:
@@ -43,12 +44,20 @@ def _filtered(principal: Principal, flt: LeadFilter) -> Any:
     return query
 
 
+def _ordering(sort: str) -> tuple[Any, ...]:
+    if sort == "oldest":
+        return (col(Lead.acquired_at).asc(), col(Lead.id))
+    if sort == "newest":
+        return (col(Lead.acquired_at).desc(), col(Lead.id).desc())
+    return (col(Lead.id),)
+
+
 def list_leads(
     session: Session, *, principal: Principal, flt: LeadFilter, limit: int, offset: int
 ) -> tuple[list[tuple[Lead, str | None]], int]:
     query = _filtered(principal, flt)
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = session.exec(query.order_by(Lead.id).limit(limit).offset(offset)).all()
+    rows = session.exec(query.order_by(*_ordering(flt.sort)).limit(limit).offset(offset)).all()
     return [(lead, code) for lead, code in rows], int(total)
 
 

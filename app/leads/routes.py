@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
@@ -28,10 +28,11 @@ def list_leads(
     branch: Annotated[str | None, Query(max_length=32)] = None,
     channel: Annotated[str | None, Query(max_length=64)] = None,
     tier: Annotated[str | None, Query(max_length=32)] = None,
+    sort: Annotated[Literal["id", "oldest", "newest"], Query()] = "id",
     limit: Annotated[int | None, Query(ge=1)] = None,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> LeadList:
-    flt = LeadFilter(status=status, branch_code=branch, channel=channel, tier=tier)
+    flt = LeadFilter(status=status, branch_code=branch, channel=channel, tier=tier, sort=sort)
     return service.list_leads(
         session,
         principal=principal,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
@@ -98,3 +100,25 @@ def test_an_auditor_reads_everything_but_masked(
     body = client.get("/api/v1/leads", headers=login(client, "aud1")).json()
     assert body["total"] == 3
     assert all("****" in item["mobile"] for item in body["items"])
+
+
+def test_a_branch_lists_its_oldest_leads_first(
+    client: TestClient, engine: Engine, branch_ids: dict[str, int]
+) -> None:
+    from app.db import session_scope
+    from app.tables import Lead
+    from app.tables.base import utcnow
+
+    ids = [add_lead(engine, external_id=f"L{i}", branch_id=branch_ids["SZ-FT"]) for i in range(3)]
+    with session_scope(engine) as session:
+        for age_days, lead_id in zip((1, 5, 3), ids, strict=True):
+            lead = session.get(Lead, lead_id)
+            assert lead is not None
+            lead.acquired_at = utcnow() - timedelta(days=age_days)
+            session.add(lead)
+    headers = login(client, "sz1")
+    oldest = client.get("/api/v1/leads?sort=oldest", headers=headers).json()["items"]
+    newest = client.get("/api/v1/leads?sort=newest", headers=headers).json()["items"]
+    assert [item["id"] for item in oldest] == [ids[1], ids[2], ids[0]]
+    assert [item["id"] for item in newest] == [ids[0], ids[2], ids[1]]
+    assert client.get("/api/v1/leads?sort=random", headers=headers).status_code == 422
