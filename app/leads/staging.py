@@ -8,11 +8,13 @@ stays bounded however big the file, and the whole import is one transaction.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
 from sqlmodel import Session
+
+from app.bulk import copy_rows, is_sqlite, sqlite_timestamp
 
 STAGE = "lead_import_stage"
 STAGE_COLUMNS = (
@@ -40,7 +42,7 @@ CREATE TEMPORARY TABLE {name} (
 
 
 def create_stage(session: Session) -> None:
-    if _is_sqlite(session):
+    if is_sqlite(session):
         session.execute(text(f"DROP TABLE IF EXISTS temp.{STAGE}"))
         session.execute(text(_DDL.format(name=STAGE, ts="VARCHAR(32)", suffix="")))
     else:
@@ -53,24 +55,8 @@ def drop_stage(session: Session) -> None:
 
 def write_stage(session: Session, rows: Sequence[tuple[Any, ...]]) -> None:
     """Append validated rows (in STAGE_COLUMNS order) to the stage."""
-    dbapi = session.connection().connection.driver_connection
-    if _is_sqlite(session):
-        placeholders = ", ".join("?" for _ in STAGE_COLUMNS)
-        sql = f"INSERT INTO temp.{STAGE} VALUES ({placeholders})"
-        dbapi.executemany(sql, [_sqlite_row(row) for row in rows])  # type: ignore[union-attr]
-        return
-    copy_sql = f"COPY {STAGE} ({', '.join(STAGE_COLUMNS)}) FROM STDIN"
-    with dbapi.cursor() as cursor, cursor.copy(copy_sql) as copy:  # type: ignore[union-attr]
-        for row in rows:
-            copy.write_row(row)
-
-
-def _sqlite_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    acquired = row[-1]
-    if isinstance(acquired, datetime):
-        # The same text format SQLAlchemy uses for DateTime on SQLite, in UTC.
-        acquired = acquired.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    return (*row[:-1], acquired)
+    table = f"temp.{STAGE}" if is_sqlite(session) else STAGE
+    copy_rows(session, table=table, columns=STAGE_COLUMNS, rows=rows)
 
 
 def duplicate_keys(session: Session, *, limit: int) -> list[tuple[str, str, int, int]]:
@@ -122,14 +108,8 @@ def link_owned_customers(session: Session, *, now: datetime) -> int:
 
 
 def _ts(session: Session, value: datetime) -> Any:
-    if _is_sqlite(session):
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    return value
+    return sqlite_timestamp(value) if is_sqlite(session) else value
 
 
 def _rowcount(result: Any) -> int:
     return int(result.rowcount)
-
-
-def _is_sqlite(session: Session) -> bool:
-    return session.get_bind().dialect.name == "sqlite"
