@@ -6,7 +6,7 @@ import getpass
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
@@ -15,13 +15,20 @@ from app.config import get_settings
 from app.db import make_engine, session_scope
 from app.errors import AppError, FileRejected
 
+if TYPE_CHECKING:
+    from app.rounds.schemas import RoundRead
+
 cli = typer.Typer(help="O2O lead allocation and commission ledger.", no_args_is_help=True)
 db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
 import_cli = typer.Typer(help="Load branches and leads from CSV files.", no_args_is_help=True)
 users_cli = typer.Typer(help="Staff accounts.", no_args_is_help=True)
+round_cli = typer.Typer(help="Allocation rounds.", no_args_is_help=True)
+lead_cli = typer.Typer(help="Headquarters actions on single leads.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(import_cli, name="import")
 cli.add_typer(users_cli, name="users")
+cli.add_typer(round_cli, name="round")
+cli.add_typer(lead_cli, name="lead")
 
 ExistingFile = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]
 
@@ -99,9 +106,14 @@ def import_leads_cmd(
     try:
         with session_scope(make_engine(settings)) as session:
             report = import_leads(
-                session, path=file, actor=cli_actor(), secret=settings.customer_key,
-                channel=channel, batch_rows=settings.import_batch_rows, progress=progress,
-            )  # fmt: skip
+                session,
+                path=file,
+                actor=cli_actor(),
+                secret=settings.customer_key,
+                channel=channel,
+                batch_rows=settings.import_batch_rows,
+                progress=progress,
+            )
     except FileRejected as exc:
         progress.done()
         raise report_rejection(exc) from None
@@ -122,9 +134,13 @@ def users_create(
     try:
         with session_scope(make_engine(get_settings())) as session:
             user = create_user(
-                session, username=username, password=password, role=role,
-                branch_code=branch, actor=cli_actor(),
-            )  # fmt: skip
+                session,
+                username=username,
+                password=password,
+                role=role,
+                branch_code=branch,
+                actor=cli_actor(),
+            )
     except AppError as exc:
         raise fail(exc.message, code=2) from None
     typer.echo(f"created user '{user.username}' ({user.role})")
@@ -160,6 +176,91 @@ def _read_password() -> str:
     if sys.stdin.isatty():
         return getpass.getpass("password: ")
     return sys.stdin.readline().rstrip("\r\n")
+
+
+@round_cli.command("run")
+def round_run(
+    commit: Annotated[bool, typer.Option("--commit", help="Commit the plan at once.")] = False,
+    balance_weight: Annotated[float, typer.Option(min=0)] = 0.0,
+    max_distance_km: Annotated[float | None, typer.Option(min=0)] = None,
+    time_limit: Annotated[float, typer.Option(min=1, help="Solver time limit, seconds.")] = 60.0,
+) -> None:
+    """Solve a round over the current pool (a preview unless --commit)."""
+    from app.rounds.queries import read_round
+    from app.rounds.service import RoundParams, run_round
+
+    settings = get_settings()
+    engine = make_engine(settings)
+    params = RoundParams(
+        balance_weight=balance_weight, max_distance_km=max_distance_km, time_limit_s=time_limit
+    )
+    try:
+        round_id = run_round(
+            engine, settings=settings, actor=cli_actor(), params=params, commit=commit
+        )
+    except AppError as exc:
+        raise fail(exc.message, code=2) from None
+    with session_scope(engine) as session:
+        typer.echo(_round_summary(read_round(session, round_id=round_id)))
+
+
+@round_cli.command("commit")
+def round_commit(round_id: int) -> None:
+    """Commit a solved round: assignments and ownership in one transaction."""
+    from app.rounds.queries import read_round
+    from app.rounds.service import commit_round
+
+    settings = get_settings()
+    engine = make_engine(settings)
+    try:
+        commit_round(engine, settings=settings, actor=cli_actor(), round_id=round_id)
+    except AppError as exc:
+        raise fail(exc.message, code=2) from None
+    with session_scope(engine) as session:
+        typer.echo(_round_summary(read_round(session, round_id=round_id)))
+
+
+@round_cli.command("cancel")
+def round_cancel(round_id: int) -> None:
+    """Cancel a round that is not committed."""
+    from app.rounds.service import cancel_round
+
+    _user_job(lambda s: cancel_round(s, actor=cli_actor(), round_id=round_id))
+    typer.echo(f"round {round_id} cancelled")
+
+
+def _round_summary(r: RoundRead) -> str:
+    gap = "n/a" if r.gap is None else f"{r.gap:.4%}"
+    distance = r.report.get("distance", {})
+    mean = distance.get("mean_km")
+    mean_text = "n/a" if mean is None else f"{mean:.1f} km"
+    return (
+        f"round {r.id}: {r.status} ({r.solver_status}); pool {r.pool_size}, assigned {r.assigned}, "
+        f"unassigned {r.unassigned} {r.report.get('unassigned_by_reason', {})}; "
+        f"total cost {r.objective:,.1f} km, lower bound {r.lower_bound or 0:,.1f}, gap {gap}; "
+        f"mean distance {mean_text}; solved in {r.solve_seconds or 0:.2f} s"
+    )
+
+
+@lead_cli.command("transfer")
+def lead_transfer(
+    lead_id: int,
+    branch: Annotated[str, typer.Option(help="Code of the receiving branch.")],
+    reason: Annotated[str, typer.Option(help="Why (kept in the audit log).")],
+) -> None:
+    """Move a lead and its ownership to another branch (an HQ action, audited)."""
+    from app.auth import Principal
+    from app.leads.followup import transfer_lead
+
+    operator = Principal(
+        user_id=0, username=cli_actor(), role="hq", branch_id=None, branch_code=None
+    )
+    _user_job(
+        lambda s: transfer_lead(
+            s, principal=operator, lead_id=lead_id, branch_code=branch, reason=reason
+        )
+    )
+    typer.echo(f"lead {lead_id} transferred to {branch}")
 
 
 @cli.command("demo")

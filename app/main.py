@@ -12,6 +12,7 @@ from app.config import Settings, get_settings
 from app.db import make_engine
 from app.errors import install_error_handlers
 from app.leads.routes import router as leads_router
+from app.rounds.routes import router as rounds_router
 from app.users.routes import router as auth_router
 
 
@@ -24,6 +25,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.middleware("http")(_request_id)
     app.include_router(auth_router)
     app.include_router(leads_router)
+    app.include_router(rounds_router)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -1,0 +1,307 @@
+"""`o2o allocate` files (SPEC 5.1): BRANCHES/LEADS/PAIRS CSV in, ASSIGNMENTS.csv + REPORT.json
+out. Reading validates every cell and stops at the first bad one with file, line and column;
+writing goes to temporary files renamed into place only when everything is ready.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from allocation.csv_reading import (
+    Columns,
+    check_each,
+    first_duplicate,
+    integers,
+    is_region_code,
+    numbers,
+    read_columns,
+)
+from allocation.errors import InputFileError, InvalidProblemError
+from allocation.model import (
+    BRANCH_CODE,
+    BUILT_IN_TIERS,
+    DEFAULT_TIER,
+    REASONS,
+    AllocationParams,
+    AllocationProblem,
+    BranchTable,
+    LeadTable,
+    PairTable,
+    pair_table_from_columns,
+)
+from allocation.plan import Plan
+from allocation.report import explanations
+
+Resolver = Callable[[str | None, str | None], tuple[float, float, str | None] | None]
+ASSIGNMENT_COLUMNS = ("external_id", "branch_code", "distance_km", "cost", "reason", "explanation")
+
+
+def load_problem(
+    *,
+    branches: Path,
+    leads: Path,
+    pairs: Path | None,
+    params: AllocationParams,
+    resolver: Resolver | None = None,
+) -> AllocationProblem:
+    """Read and validate the three files into one problem (InputFileError on bad input)."""
+    b_cols = read_columns(
+        branches,
+        required=("code", "name", "lat", "lon", "capacity"),
+        optional=("tiers", "region_code", "active"),
+    )
+    l_cols = read_columns(
+        leads, required=("external_id",), optional=("lat", "lon", "region_code", "mobile", "tier")
+    )
+    lead_tiers = _lead_tiers(l_cols)
+    tiers = _tier_list(b_cols, lead_tiers)
+    table = _branch_table(b_cols, tiers=tiers)
+    lead_table = _lead_table(l_cols, tiers=tiers, lead_tiers=lead_tiers, resolver=resolver)
+    pair_table = None
+    if pairs is not None:
+        p_cols = read_columns(
+            pairs, required=("external_id", "branch_code", "cost", "workload"), optional=()
+        )
+        pair_table = _pair_table(p_cols, leads=lead_table, branches=table)
+    try:
+        return AllocationProblem(
+            tiers=tiers, branches=table, leads=lead_table, params=params, pairs=pair_table
+        )
+    except InvalidProblemError as exc:
+        raise InputFileError(
+            file=leads.name, line=None, column=exc.field, message=str(exc)
+        ) from exc
+
+
+def _branch_table(cols: Columns, *, tiers: tuple[str, ...]) -> BranchTable:
+    codes = cols.required("code")
+    check_each(
+        cols,
+        "code",
+        lambda c: BRANCH_CODE.fullmatch(c) is not None,
+        "branch codes are 1-32 of A-Z a-z 0-9 _ -",
+    )
+    for k, code in enumerate(codes):
+        if not code:
+            raise cols.error(row=k, column="code", message="value required")
+    dup = first_duplicate(codes)
+    if dup is not None:
+        raise cols.error(row=dup, column="code", message=f"duplicate code {codes[dup]!r}")
+    lat, lon = _points(cols, allow_empty=False)
+    check_each(cols, "region_code", is_region_code, "region_code must be 6 digits")
+    actives = cols.get("active") or ["" for _ in codes]
+    check_each(
+        cols,
+        "active",
+        lambda c: c.strip().lower() in ("true", "false"),
+        "active must be true or false",
+    )
+    served = [_served(cell, tiers) for cell in cols.get("tiers") or ["" for _ in codes]]
+    return BranchTable(
+        codes=tuple(codes),
+        names=tuple(cols.required("name")),
+        lat=lat,
+        lon=lon,
+        capacity=integers(cols, "capacity", minimum=0),
+        serves=np.array(served, np.bool_).reshape(len(codes), len(tiers)),
+        active=np.array([c.strip().lower() != "false" for c in actives], np.bool_),
+        region_codes=tuple(_region(c) for c in cols.get("region_code") or ["" for _ in codes]),
+    )
+
+
+def _served(cell: str, tiers: tuple[str, ...]) -> list[bool]:
+    names = {t.strip() for t in cell.split("|") if t.strip()}
+    return [not names or t in names for t in tiers]
+
+
+def _lead_tiers(cols: Columns) -> list[str]:
+    raw = cols.get("tier") or []
+    return [t.strip() or DEFAULT_TIER for t in raw] or [DEFAULT_TIER] * len(cols)
+
+
+def _tier_list(b_cols: Columns, lead_tiers: Sequence[str]) -> tuple[str, ...]:
+    named = {t.strip() for cell in b_cols.get("tiers") or [] for t in cell.split("|")}
+    extra = (named | set(lead_tiers)) - set(BUILT_IN_TIERS) - {""}
+    return BUILT_IN_TIERS + tuple(sorted(extra))
+
+
+def _points(cols: Columns, *, allow_empty: bool) -> tuple[np.ndarray, np.ndarray]:
+    lat = numbers(cols, "lat", allow_empty=allow_empty)
+    lon = numbers(cols, "lon", allow_empty=allow_empty)
+    for name, values, bound in (("lat", lat, 90.0), ("lon", lon, 180.0)):
+        bad = np.abs(values) > bound
+        if np.any(bad):
+            k = int(np.flatnonzero(bad)[0])
+            raise cols.error(row=k, column=name, message=f"outside [-{bound:g}, {bound:g}]")
+    half = np.isnan(lat) != np.isnan(lon)
+    if np.any(half):
+        k = int(np.flatnonzero(half)[0])
+        column = "lon" if np.isnan(lon[k]) else "lat"
+        raise cols.error(row=k, column=column, message="lat and lon must be given together")
+    return lat, lon
+
+
+def _lead_table(
+    cols: Columns, *, tiers: tuple[str, ...], lead_tiers: list[str], resolver: Resolver | None
+) -> LeadTable:
+    ids = cols.required("external_id")
+    for k, key in enumerate(ids):
+        if not key.strip():
+            raise cols.error(row=k, column="external_id", message="value required")
+    dup = first_duplicate(ids)
+    if dup is not None:
+        raise cols.error(row=dup, column="external_id", message=f"duplicate {ids[dup]!r}")
+    lat, lon = _points(cols, allow_empty=True)
+    check_each(cols, "region_code", is_region_code, "region_code must be 6 digits")
+    regions = [_region(c) for c in cols.get("region_code") or [""] * len(ids)]
+    if resolver is not None:
+        _resolve_missing(cols, lat=lat, lon=lon, regions=regions, resolver=resolver)
+    index = {t: k for k, t in enumerate(tiers)}
+    return LeadTable(
+        external_ids=ids,
+        lat=lat,
+        lon=lon,
+        tier=np.array([index[t] for t in lead_tiers], np.int64),
+        region_codes=regions,
+    )
+
+
+def _region(cell: str) -> str | None:
+    return cell.strip() or None
+
+
+def _resolve_missing(
+    cols: Columns,
+    *,
+    lat: np.ndarray,
+    lon: np.ndarray,
+    regions: list[str | None],
+    resolver: Resolver,
+) -> None:
+    """Leads without coordinates: division centroid from region_code, else mobile prefix."""
+    mobiles = cols.get("mobile") or [""] * len(regions)
+    cache: dict[tuple[str | None, str], tuple[float, float, str | None] | None] = {}
+    for k in np.flatnonzero(np.isnan(lat)).tolist():
+        key = (regions[k], mobiles[k].strip())
+        if not key[0] and not key[1]:
+            continue
+        if key not in cache:
+            cache[key] = resolver(key[0], key[1] or None)
+        found = cache[key]
+        if found is not None:
+            lat[k], lon[k] = found[0], found[1]
+            regions[k] = regions[k] or found[2]
+
+
+def _pair_table(cols: Columns, *, leads: LeadTable, branches: BranchTable) -> PairTable:
+    lead_index = {key: i for i, key in enumerate(leads.external_ids)}
+    branch_index = branches.index()
+    lead = _lookup(cols, "external_id", lead_index, what="lead")
+    branch = _lookup(cols, "branch_code", branch_index, what="branch")
+    cost = numbers(cols, "cost", allow_empty=False)
+    if np.any(cost < 0):
+        k = int(np.flatnonzero(cost < 0)[0])
+        raise cols.error(row=k, column="cost", message="cost must be >= 0")
+    workload = integers(cols, "workload", minimum=1)
+    key = lead * len(branch_index) + branch
+    order = np.argsort(key, kind="stable")
+    repeated = np.flatnonzero(key[order][1:] == key[order][:-1])
+    if len(repeated):
+        k = int(order[repeated[0] + 1])
+        raise cols.error(row=k, column="branch_code", message="this pair is listed twice")
+    return pair_table_from_columns(lead=lead, branch=branch, cost=cost, workload=workload)
+
+
+def _lookup(cols: Columns, name: str, index: dict[str, int], *, what: str) -> np.ndarray:
+    raw = cols.required(name)
+    out = np.empty(len(raw), np.int64)
+    for k, key in enumerate(raw):
+        found = index.get(key)
+        if found is None:
+            raise cols.error(row=k, column=name, message=f"unknown {what} {key!r}")
+        out[k] = found
+    return out
+
+
+def write_outputs(
+    *,
+    problem: AllocationProblem,
+    plan: Plan,
+    out: Path,
+    report_path: Path | None,
+    report: dict[str, Any],
+) -> None:
+    """Write ASSIGNMENTS.csv (and REPORT.json) to temporary files, then rename both."""
+    staged: list[tuple[Path, Path]] = []
+    try:
+        staged.append((_staged(out, lambda f: _write_assignments(f, problem, plan)), out))
+        if report_path is not None:
+            staged.append((_staged(report_path, lambda f: _write_json(f, report)), report_path))
+        for temp, final in staged:
+            os.replace(temp, final)
+    finally:
+        for temp, _ in staged:
+            if temp.exists():
+                temp.unlink()
+
+
+def _staged(final: Path, write: Callable[[IO[str]], None]) -> Path:
+    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, renamed by caller
+        "w",
+        encoding="utf-8",
+        newline="",
+        dir=final.parent or Path("."),
+        prefix=f".{final.name}.",
+        suffix=".tmp",
+        delete=False,
+    )
+    try:
+        with handle:
+            write(handle)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+    return Path(handle.name)
+
+
+def _write_assignments(handle: IO[str], problem: AllocationProblem, plan: Plan) -> None:
+    writer = csv.writer(handle, lineterminator="\n")
+    writer.writerow(ASSIGNMENT_COLUMNS)
+    writer.writerows(assignment_rows(problem=problem, plan=plan))
+
+
+def assignment_rows(*, problem: AllocationProblem, plan: Plan) -> Iterable[Sequence[str]]:
+    codes = [*problem.branches.codes, ""]
+    branch = plan.branch.tolist()
+    distance = _formatted(plan.distance_km, "{:.3f}")
+    cost = _formatted(plan.cost, "{:.6f}" if problem.pairs is not None else "{:.3f}")
+    labels = ("", *(r.value for r in REASONS))
+    reason = [labels[k] for k in plan.reason.tolist()]
+    notes = explanations(problem=problem, plan=plan)
+    return zip(
+        problem.leads.external_ids,
+        (codes[j] for j in branch),
+        distance,
+        cost,
+        reason,
+        (n if r == "" else "" for n, r in zip(notes, reason, strict=True)),
+        strict=True,
+    )
+
+
+def _formatted(values: np.ndarray, spec: str) -> list[str]:
+    fmt = spec.format
+    return ["" if v != v else fmt(v) for v in values.tolist()]
+
+
+def _write_json(handle: IO[str], report: dict[str, Any]) -> None:
+    json.dump(report, handle, ensure_ascii=False, indent=2)
+    handle.write("\n")

@@ -1,0 +1,190 @@
+"""Low-level CSV reading for `o2o allocate`: header mapping, rows, exact error locations.
+
+Every error names the file, the physical line where the record ends (csv's line_num, which
+stays right with quoted newlines) and the column.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import operator
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from allocation.errors import InputFileError
+
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Columns:
+    """The wanted columns of a file (missing optional ones are None) and each row's line."""
+
+    file: str
+    values: dict[str, list[str] | None]
+    lines: list[int]
+
+    def error(self, *, row: int | None, column: str | None, message: str) -> InputFileError:
+        line = 1 if row is None else self.lines[row]
+        return InputFileError(file=self.file, line=line, column=column, message=message)
+
+    def get(self, name: str) -> list[str] | None:
+        return self.values[name]
+
+    def required(self, name: str) -> list[str]:
+        column = self.values[name]
+        assert column is not None
+        return column
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+
+def read_columns(path: Path, *, required: Sequence[str], optional: Sequence[str]) -> Columns:
+    """Read the named columns of a UTF-8 CSV (BOM accepted); unknown columns are ignored."""
+    name = path.name
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            return _read(handle, file=name, required=required, optional=optional)
+    except UnicodeDecodeError as exc:
+        raise InputFileError(
+            file=name, line=None, column=None, message=f"not UTF-8 text ({exc.reason})"
+        ) from exc
+    except csv.Error as exc:
+        raise InputFileError(file=name, line=None, column=None, message=str(exc)) from exc
+    except OSError as exc:
+        raise InputFileError(
+            file=name, line=None, column=None, message=f"cannot read: {exc.strerror}"
+        ) from exc
+
+
+def _read(
+    handle: object, *, file: str, required: Sequence[str], optional: Sequence[str]
+) -> Columns:
+    reader = csv.reader(handle)  # type: ignore[arg-type]
+    header = next(reader, None)
+    if header is None:
+        raise InputFileError(file=file, line=1, column=None, message="empty file, no header")
+    index = _header_index(header=[h.strip() for h in header], file=file, required=required)
+    wanted = [c for c in (*required, *optional) if c in index]
+    width = max(index[c] for c in wanted) + 1
+    pick = operator.itemgetter(*(index[c] for c in wanted))
+    rows: list[tuple[str, ...]] = []
+    lines: list[int] = []
+    for row in reader:
+        if len(row) < width:
+            if not row or row == [""]:
+                continue  # blank line
+            raise InputFileError(
+                file=file,
+                line=reader.line_num,
+                column=None,
+                message=f"{len(row)} fields, the header has {len(header)}",
+            )
+        value = pick(row)
+        rows.append(value if len(wanted) > 1 else (value,))
+        lines.append(reader.line_num)
+    by_column = list(zip(*rows, strict=True)) if rows else [() for _ in wanted]
+    values: dict[str, list[str] | None] = dict.fromkeys((*required, *optional))
+    for k, column in enumerate(wanted):
+        values[column] = list(by_column[k])
+    return Columns(file=file, values=values, lines=lines)
+
+
+def _header_index(*, header: list[str], file: str, required: Sequence[str]) -> dict[str, int]:
+    index: dict[str, int] = {}
+    for k, name in enumerate(header):
+        if name in index:
+            raise InputFileError(file=file, line=1, column=name, message="duplicate column")
+        index[name] = k
+    for name in required:
+        if name not in index:
+            raise InputFileError(file=file, line=1, column=name, message="required column missing")
+    return index
+
+
+def numbers(columns: Columns, name: str, *, allow_empty: bool) -> FloatArray:
+    """Column -> float64 (NaN for empty cells when allowed); rejects text, nan and inf."""
+    raw = columns.get(name)
+    if raw is None:
+        return np.full(len(columns), np.nan)
+    text = np.array(raw, dtype=np.str_) if raw else np.zeros(0, np.str_)
+    text = np.char.strip(text) if len(text) else text
+    empty = text == ""
+    try:
+        value = np.where(empty, "nan", text).astype(np.float64)
+    except ValueError:
+        value = _first_bad(columns=columns, name=name, text=text, empty=empty)
+    bad = ~empty & ~np.isfinite(value)
+    if np.any(bad):
+        k = int(np.flatnonzero(bad)[0])
+        raise columns.error(row=k, column=name, message=f"{raw[k]!r} is not a finite number")
+    if not allow_empty and np.any(empty):
+        k = int(np.flatnonzero(empty)[0])
+        raise columns.error(row=k, column=name, message="value required")
+    return value
+
+
+def _first_bad(
+    *, columns: Columns, name: str, text: NDArray[np.str_], empty: NDArray[np.bool_]
+) -> FloatArray:
+    for k, cell in enumerate(text.tolist()):
+        if not empty[k]:
+            try:
+                float(cell)
+            except ValueError:
+                raise columns.error(
+                    row=k, column=name, message=f"{cell!r} is not a number"
+                ) from None
+    raise AssertionError("unreachable: a cell failed to convert")
+
+
+def integers(columns: Columns, name: str, *, minimum: int) -> NDArray[np.int64]:
+    """Column of required integers >= minimum ('3.0' is not an integer)."""
+    value = numbers(columns, name, allow_empty=False)
+    raw = columns.required(name)
+    for k in np.flatnonzero((value != np.round(value)) | (value < minimum)).tolist()[:1]:
+        raise columns.error(
+            row=k, column=name, message=f"{raw[k]!r} is not an integer >= {minimum}"
+        )
+    text_ok = [k for k, cell in enumerate(raw) if not cell.strip().lstrip("+-").isdigit()]
+    if text_ok:
+        k = text_ok[0]
+        raise columns.error(row=k, column=name, message=f"{raw[k]!r} is not an integer")
+    return value.astype(np.int64)
+
+
+def check_each(columns: Columns, name: str, test: Callable[[str], bool], message: str) -> None:
+    """Raise at the first non-empty cell of the column that fails `test`."""
+    raw = columns.get(name)
+    if raw is None:
+        return
+    for k, cell in enumerate(raw):
+        if cell and not test(cell):
+            raise columns.error(row=k, column=name, message=f"{cell!r}: {message}")
+
+
+def first_duplicate(values: Sequence[str]) -> int | None:
+    seen: set[str] = set()
+    for k, value in enumerate(values):
+        if value in seen:
+            return k
+        seen.add(value)
+    return None
+
+
+def is_region_code(cell: str) -> bool:
+    code = cell.strip()
+    return len(code) == 6 and code.isascii() and code.isdigit()
+
+
+def is_finite(cell: str) -> bool:
+    try:
+        return math.isfinite(float(cell))
+    except ValueError:
+        return False

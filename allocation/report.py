@@ -1,0 +1,131 @@
+"""Round figures (SPEC 5 and 5.1 REPORT.json) and per-lead explanations, as plain data."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from allocation.model import REASONS, AllocationProblem
+from allocation.plan import Plan
+
+FloatArray = NDArray[np.float64]
+
+
+def round_report(
+    *, problem: AllocationProblem, plan: Plan, baselines: Mapping[str, Plan] | None = None
+) -> dict[str, Any]:
+    """The REPORT.json object: pinned fields first, then the figures around them."""
+    loads = plan.loads(problem=problem)
+    report: dict[str, Any] = {
+        "status": plan.status,
+        "assigned": plan.assigned,
+        "unassigned": plan.unassigned,
+        "objective": round(plan.objective, 6),
+        "lower_bound": None if plan.lower_bound is None else round(plan.lower_bound, 6),
+        "gap": plan.gap,
+        "solve_seconds": round(plan.solve_seconds, 3),
+        "branches": [
+            {
+                "code": code,
+                "capacity": int(cap),
+                "load": int(load),
+                "utilisation": round(load / cap, 4) if cap else None,
+            }
+            for code, cap, load in zip(
+                problem.branches.codes,
+                problem.branches.capacity.tolist(),
+                loads.tolist(),
+                strict=True,
+            )
+        ],
+        "method": plan.method,
+        "balance_weight": problem.params.balance_weight,
+        "balance_penalty": round(plan.balance_penalty, 6),
+        "max_distance_km": problem.params.max_distance_km,
+        "unassigned_by_reason": unassigned_by_reason(plan),
+        "distance": distance_figures(problem=problem, plan=plan),
+        "iterations": plan.iterations,
+        "notes": list(plan.notes),
+    }
+    if baselines:
+        report["baselines"] = {
+            name: baseline_figures(problem=problem, plan=other, best=plan)
+            for name, other in baselines.items()
+        }
+    return report
+
+
+def unassigned_by_reason(plan: Plan) -> dict[str, int]:
+    counts = np.bincount(plan.reason, minlength=len(REASONS) + 1)
+    return {reason.value: int(counts[k + 1]) for k, reason in enumerate(REASONS)}
+
+
+def distance_figures(*, problem: AllocationProblem, plan: Plan) -> dict[str, float | int | None]:
+    """Mean / p95 / max distance of assigned leads and the share served in their own city."""
+    d = plan.distance_km[(plan.branch >= 0) & ~np.isnan(plan.distance_km)]
+    same, known = same_city(problem=problem, branch=plan.branch)
+    return {
+        "mean_km": round(float(d.mean()), 4) if len(d) else None,
+        "p95_km": round(float(np.percentile(d, 95)), 4) if len(d) else None,
+        "max_km": round(float(d.max()), 4) if len(d) else None,
+        "total_km": round(float(d.sum()), 4),
+        "same_city_share": round(same / known, 4) if known else None,
+        "same_city_known": known,
+    }
+
+
+def same_city(*, problem: AllocationProblem, branch: NDArray[np.int64]) -> tuple[int, int]:
+    """(assigned leads whose branch is in the same prefecture, assigned leads where both
+    region codes are known); a prefecture is the first 4 digits of the division code."""
+    branch_city = np.array([_city(c) for c in problem.branches.region_codes] or [""], "<U4")
+    lead_city = np.array([_city(c) for c in problem.leads.region_codes] or [""], "<U4")
+    i = np.flatnonzero(branch >= 0)
+    lc, bc = lead_city[i], branch_city[branch[i]]
+    known = (lc != "") & (bc != "")
+    return int(np.count_nonzero(known & (lc == bc))), int(np.count_nonzero(known))
+
+
+def _city(code: str | None) -> str:
+    return code[:4] if code and len(code) >= 4 else ""
+
+
+def baseline_figures(*, problem: AllocationProblem, plan: Plan, best: Plan) -> dict[str, Any]:
+    figures = distance_figures(problem=problem, plan=plan)
+    extra = None
+    if best.objective > 0 and plan.assigned == best.assigned:
+        extra = round(100.0 * (plan.total - best.total) / best.total, 3)
+    return {
+        "assigned": plan.assigned,
+        "unassigned": plan.unassigned,
+        "objective": round(plan.objective, 6),
+        "balance_penalty": round(plan.balance_penalty, 6),
+        "mean_km": figures["mean_km"],
+        "p95_km": figures["p95_km"],
+        "same_city_share": figures["same_city_share"],
+        "extra_cost_vs_plan_percent": extra,
+    }
+
+
+def explanations(*, problem: AllocationProblem, plan: Plan) -> Sequence[str]:
+    """Per lead: empty, the unassigned reason, or why the nearest eligible branch was not used."""
+    codes = problem.branches.codes
+    full = plan.loads(problem=problem) >= problem.branches.capacity
+    out = ["" for _ in range(problem.leads.size)]
+    for i in np.flatnonzero(plan.reason > 0).tolist():
+        out[i] = REASONS[int(plan.reason[i]) - 1].value
+    moved = np.flatnonzero((plan.branch >= 0) & (plan.nearest >= 0) & (plan.branch != plan.nearest))
+    if plan.method != "optimal":
+        why = f"{plan.method} rule"
+    else:
+        why = "load balance" if problem.params.balance_weight > 0 else "equal cost"
+    for i in moved.tolist():
+        k = int(plan.nearest[i])
+        out[i] = (
+            f"nearest eligible branch {codes[k]} was full"
+            if full[k]
+            else f"nearest eligible branch {codes[k]} had room ({why})"
+        )
+    return out

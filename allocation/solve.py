@@ -1,0 +1,213 @@
+"""The one entry point: `solve(problem, method=...) -> Plan` (SPEC 5).
+
+"optimal" picks the exact model that fits the round: min-cost flow with pricing on true
+coordinates (location mode), min-cost flow on the listed pairs (pair mode, unit workloads), or
+CP-SAT for a generalized assignment (pair mode with workloads > 1). The baselines are the
+rule-based CRMs' ways of doing it, kept so every report can show what the optimum saves.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+from numpy.typing import NDArray
+
+from allocation.baselines import run_baseline
+from allocation.errors import UnknownMethodError
+from allocation.geo import haversine_km_np
+from allocation.model import AllocationProblem, Method, Reason, Status, reason_code
+from allocation.plan import Plan, balance_penalty, lead_workloads
+from allocation.solvers.pair_flow import gap_pairs, rounding_slack, solve_pair_flow
+from allocation.solvers.screen import Screened, geometry, screen
+from allocation.solvers.transport import LocationInput, solve_locations
+
+IntArray = NDArray[np.int64]
+FloatArray = NDArray[np.float64]
+Progress = Callable[[str], None]
+METHODS: tuple[Method, ...] = ("optimal", "greedy", "round_robin", "weighted_random")
+DEFAULT_TIME_LIMIT_S = 60.0
+
+
+def solve(
+    problem: AllocationProblem,
+    *,
+    method: str = "optimal",
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> Plan:
+    """Allocate the round; deterministic for the same problem, method and seed."""
+    if method not in METHODS:
+        raise UnknownMethodError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
+    started = time.monotonic()
+    screened = screen(problem)
+    if method == "optimal":
+        branch, bound, status, notes, iterations = _optimal(
+            problem=problem,
+            screened=screened,
+            time_limit_s=time_limit_s,
+            seed=seed,
+            progress=progress,
+        )
+    else:
+        branch = run_baseline(problem=problem, screened=screened, method=method, seed=seed)
+        bound, status, notes, iterations = None, "feasible", (), 0
+    return build_plan(
+        problem=problem,
+        screened=screened,
+        branch=branch,
+        method=method,
+        status=status,
+        lower_bound=bound,
+        iterations=iterations,
+        notes=notes,
+        solve_seconds=time.monotonic() - started,
+    )
+
+
+_Outcome = tuple[IntArray, float | None, Status, tuple[str, ...], int]
+
+
+def _optimal(
+    *,
+    problem: AllocationProblem,
+    screened: Screened,
+    time_limit_s: float,
+    seed: int,
+    progress: Progress | None,
+) -> _Outcome:
+    pairs = screened.pairs
+    if pairs is None:
+        return _locations(
+            problem=problem, screened=screened, time_limit_s=time_limit_s, progress=progress
+        )
+    if pairs.unit_workload:
+        result = solve_pair_flow(
+            pairs=pairs,
+            n_leads=problem.leads.size,
+            capacity=problem.branches.capacity,
+            balance_weight=problem.params.balance_weight,
+        )
+        return result.branch, result.lower_bound, "optimal", (), 1
+    return _generalized(problem=problem, screened=screened, time_limit_s=time_limit_s, seed=seed)
+
+
+def _locations(
+    *,
+    problem: AllocationProblem,
+    screened: Screened,
+    time_limit_s: float,
+    progress: Progress | None,
+) -> _Outcome:
+    idx = np.flatnonzero(screened.active)
+    branch = np.full(problem.leads.size, -1, np.int64)
+    if len(idx) == 0:
+        return branch, 0.0, "optimal", (), 0
+    data = LocationInput(
+        geo=geometry(problem, leads=idx),
+        lat=problem.leads.lat[idx],
+        lon=problem.leads.lon[idx],
+        tier=problem.leads.tier[idx],
+        capacity=problem.branches.capacity,
+        balance_weight=problem.params.balance_weight,
+    )
+    result = solve_locations(data=data, time_limit_s=time_limit_s, progress=progress)
+    branch[idx] = result.branch
+    status: Status = "optimal" if result.optimal else "feasible"
+    return branch, result.lower_bound / 1000.0, status, (), result.iterations
+
+
+def _generalized(
+    *, problem: AllocationProblem, screened: Screened, time_limit_s: float, seed: int
+) -> _Outcome:
+    """Workloads > 1: CP-SAT (allocation.solvers.gap_cpsat); the balance term is not modelled."""
+    from allocation.solvers.gap_cpsat import solve_gap
+
+    assert screened.pairs is not None
+    leads, rows, exact = gap_pairs(pairs=screened.pairs)
+    result = solve_gap(
+        n_leads=len(leads),
+        capacities=problem.branches.capacity.tolist(),
+        pairs=rows,
+        time_limit_s=time_limit_s,
+        workers=2,
+        seed=seed,
+    )
+    branch = np.full(problem.leads.size, -1, np.int64)
+    local = np.asarray(result.assignment, np.int64)
+    branch[leads[local >= 0]] = local[local >= 0]
+    assigned = int(np.count_nonzero(local >= 0))
+    bound = result.bound / 1000.0 - rounding_slack(assigned=assigned, exact=exact)
+    notes: tuple[str, ...] = ("generalized assignment solved with CP-SAT",)
+    if problem.params.balance_weight > 0:
+        notes += ("balance_weight is not applied when workloads exceed 1",)
+    return branch, bound, result.status, notes, 1
+
+
+def build_plan(
+    *,
+    problem: AllocationProblem,
+    screened: Screened,
+    branch: IntArray,
+    method: Method,
+    status: Status,
+    lower_bound: float | None,
+    iterations: int,
+    notes: tuple[str, ...],
+    solve_seconds: float,
+) -> Plan:
+    """Per-lead columns and round totals from a branch-per-lead vector."""
+    reason = screened.reason.copy()
+    reason[screened.active & (branch < 0)] = reason_code(Reason.CAPACITY_EXHAUSTED)
+    distance = lead_distances(problem=problem, branch=branch)
+    cost = distance if problem.pairs is None else pair_costs(problem=problem, branch=branch)
+    sent = branch >= 0
+    loads = np.bincount(
+        branch[sent],
+        weights=lead_workloads(problem=problem, branch=branch)[sent],
+        minlength=problem.branches.size,
+    ).astype(np.int64)
+    modelled = not any(n.startswith("balance_weight is not applied") for n in notes)
+    weight = problem.params.balance_weight if modelled else 0.0
+    return Plan(
+        method=method,
+        status=status,
+        branch=branch,
+        reason=reason,
+        distance_km=distance,
+        cost=cost,
+        nearest=screened.nearest,
+        objective=float(cost[sent].sum()),
+        balance_penalty=balance_penalty(
+            load=loads, capacity=problem.branches.capacity, weight=weight
+        ),
+        lower_bound=lower_bound,
+        solve_seconds=solve_seconds,
+        iterations=iterations,
+        notes=notes,
+    )
+
+
+def lead_distances(*, problem: AllocationProblem, branch: IntArray) -> FloatArray:
+    """Haversine km from each assigned, located lead to its branch; NaN otherwise."""
+    leads, branches = problem.leads, problem.branches
+    out = np.full(leads.size, np.nan)
+    i = np.flatnonzero((branch >= 0) & leads.located)
+    out[i] = haversine_km_np(
+        leads.lat[i], leads.lon[i], branches.lat[branch[i]], branches.lon[branch[i]]
+    )
+    return out
+
+
+def pair_costs(*, problem: AllocationProblem, branch: IntArray) -> FloatArray:
+    """The listed cost of each assigned lead's pair; NaN when unassigned."""
+    pairs = problem.pairs
+    assert pairs is not None
+    out = np.full(problem.leads.size, np.nan)
+    i = np.flatnonzero(branch >= 0)
+    key = pairs.lead * problem.branches.size + pairs.branch
+    pos = np.searchsorted(key, i * problem.branches.size + branch[i])
+    out[i] = pairs.cost[np.minimum(pos, len(key) - 1)]
+    return out

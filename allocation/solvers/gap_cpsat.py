@@ -1,0 +1,524 @@
+"""Pair mode with workloads: a generalized assignment problem (GAP) solved with CP-SAT.
+
+Objective, lexicographic (SPEC 5): (1) assign as many leads as possible, (2) minimise the total
+cost of the assigned leads. It is solved in two phases rather than with one weighted objective:
+
+* phase 1 maximises the number of assigned leads. It is skipped when a greedy pass already
+  assigns every lead that has a usable pair, and it stops at once when CP-SAT reaches that count,
+  which is the usual case (every GAP benchmark instance, any round with spare capacity);
+* phase 2 fixes that count and minimises cost, hinted with the best plan found so far.
+
+A single objective ``sum(cost - W)`` with ``W > sum of all costs`` would also be exact, but its
+values are dominated by ``W`` and CP-SAT's bound then says nothing useful about the cost gap;
+with two phases, phase 2's proven bound is directly the cost bound the report needs, and when
+the count can be fixed to "every assignable lead" each lead gets an exactly-one constraint,
+the strongest form for CP-SAT's linear relaxation.
+
+Determinism (SPEC 5: same input and parameters give the same plan): see ``_parameters``.
+``workers`` beyond 2 are not used; ``workers=1`` drops the LNS helper of phase 2.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Literal
+
+from ortools.sat.python import cp_model
+
+Status = Literal["optimal", "feasible", "infeasible"]
+
+# CP-SAT statuses as plain ints: their Python type changed across OR-Tools releases.
+_OPTIMAL = int(cp_model.OPTIMAL)
+_FEASIBLE = int(cp_model.FEASIBLE)
+_INFEASIBLE = int(cp_model.INFEASIBLE)
+_UNKNOWN = int(cp_model.UNKNOWN)
+_MODEL_INVALID = int(cp_model.MODEL_INVALID)
+
+# Keep every objective and capacity sum well inside CP-SAT's int64 arithmetic.
+_MAX_TOTAL = 2**53
+
+# Phase 1 may use at most this share of the time limit; phase 2 always keeps the rest.
+_PHASE1_SHARE = 0.5
+
+# Deterministic-time units granted per second of wall-clock limit. A single-worker search ran
+# 0.57-0.65 units per second on this 2-core machine with the other core busy, so 0.5 lets the
+# deterministic budget, not the wall clock, end the search. Under heavier load (load average
+# above 3, measured down to 0.27 units/s) the wall cap binds first (see ``_parameters``).
+_DETERMINISTIC_UNITS_PER_SECOND = 0.5
+
+# Deterministic-time budget of one LNS step, and how many of a lead's cheapest other branches
+# count when picking the branches that can trade leads with the first one.
+_LNS_STEP_UNITS = 0.25
+_LNS_ALTERNATIVES = 3
+
+
+@dataclass(frozen=True)
+class GapResult:
+    """Outcome of ``solve_gap``.
+
+    ``bound`` is a proven lower bound on the total cost among plans that assign the maximum
+    number of leads (equal to ``objective`` when ``status == "optimal"``).
+    """
+
+    assignment: list[int]
+    objective: int
+    bound: float
+    status: Status
+    solve_seconds: float
+
+
+@dataclass(frozen=True)
+class _Data:
+    """Validated input: usable pairs in canonical (lead, branch) order, indexed both ways."""
+
+    n_leads: int
+    capacities: tuple[int, ...]
+    pairs: tuple[tuple[int, int, int, int], ...]
+    by_lead: tuple[tuple[int, ...], ...]
+    by_branch: tuple[tuple[int, ...], ...]
+
+    @property
+    def n_assignable(self) -> int:
+        return sum(1 for options in self.by_lead if options)
+
+
+@dataclass(frozen=True)
+class _Phase:
+    """What one CP-SAT solve produced: raw status, plan (if any) and the proven bound."""
+
+    raw_status: int
+    assignment: list[int] | None
+    bound: float | None
+    value: float | None = None
+    deterministic_time: float = 0.0
+
+
+def solve_gap(
+    *,
+    n_leads: int,
+    capacities: Sequence[int],
+    pairs: Sequence[tuple[int, int, int, int]],
+    time_limit_s: float,
+    workers: int = 2,
+    seed: int = 0,
+) -> GapResult:
+    """Assign leads to branches: as many as possible, then at minimum total cost.
+
+    ``pairs`` are ``(lead, branch, cost, workload)`` with ``cost >= 0`` and ``workload >= 1``;
+    a branch's assigned workload never exceeds its capacity; leads without a pair stay
+    unassigned (-1). ``time_limit_s`` covers both phases.
+    """
+    started = time.perf_counter()
+    _check_arguments(n_leads=n_leads, time_limit_s=time_limit_s, workers=workers)
+    data = _prepare(n_leads=n_leads, capacities=capacities, pairs=pairs)
+    deadline = started + time_limit_s
+    # Deterministic-time budget of the whole solve, derived from the limit alone (never from
+    # elapsed wall time, which would make the stopping point depend on machine load).
+    budget = time_limit_s * _DETERMINISTIC_UNITS_PER_SECOND
+    plan = _greedy(data)
+    count_proven = _count(plan) == data.n_assignable
+    if not count_proven:
+        phase1 = _search(
+            data,
+            _count_model(data),
+            hint=plan,
+            limits=(_PHASE1_SHARE * _remaining(deadline), _PHASE1_SHARE * budget),
+            seed=seed,
+        )
+        if phase1.raw_status == _INFEASIBLE:
+            return _finish(data, [-1] * n_leads, bound=0.0, status="infeasible", started=started)
+        if phase1.assignment is not None and _count(phase1.assignment) >= _count(plan):
+            plan = phase1.assignment
+        count_proven = phase1.raw_status == _OPTIMAL
+        budget -= phase1.deterministic_time
+    phase2 = _minimise_cost(
+        data,
+        plan=plan,
+        count_proven=count_proven,
+        limits=(_remaining(deadline), budget),
+        workers=workers,
+        seed=seed,
+    )
+    if phase2.assignment is not None:
+        plan = phase2.assignment
+    optimal = count_proven and phase2.raw_status == _OPTIMAL
+    bound = phase2.bound if phase2.bound is not None else 0.0
+    return _finish(
+        data, plan, bound=bound, status="optimal" if optimal else "feasible", started=started
+    )
+
+
+# --- data ---------------------------------------------------------------------------------
+
+
+def _check_arguments(*, n_leads: int, time_limit_s: float, workers: int) -> None:
+    # Fail loudly on arguments CP-SAT would silently reinterpret (0 workers = "all cores").
+    if n_leads < 0:
+        raise ValueError(f"n_leads must be >= 0, got {n_leads}")
+    if not time_limit_s > 0:
+        raise ValueError(f"time_limit_s must be > 0, got {time_limit_s}")
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+
+
+def _prepare(
+    *, n_leads: int, capacities: Sequence[int], pairs: Sequence[tuple[int, int, int, int]]
+) -> _Data:
+    # Sort pairs so the model, and hence the plan, does not depend on the input row order.
+    caps = tuple(int(c) for c in capacities)
+    if any(c < 0 for c in caps):
+        raise ValueError("capacities must be >= 0")
+    checked = sorted(_check_pair(p, n_leads=n_leads, n_branches=len(caps)) for p in pairs)
+    _reject_duplicates(checked)
+    if sum(p[2] for p in checked) > _MAX_TOTAL or sum(p[3] for p in checked) > _MAX_TOTAL:
+        raise ValueError("costs or workloads too large for exact integer arithmetic")
+    # A pair whose workload exceeds its branch's whole capacity can never be chosen.
+    usable = tuple(p for p in checked if p[3] <= caps[p[1]])
+    by_lead: list[list[int]] = [[] for _ in range(n_leads)]
+    by_branch: list[list[int]] = [[] for _ in caps]
+    for index, (lead, branch, _cost, _load) in enumerate(usable):
+        by_lead[lead].append(index)
+        by_branch[branch].append(index)
+    return _Data(
+        n_leads=n_leads,
+        capacities=caps,
+        pairs=usable,
+        by_lead=tuple(tuple(v) for v in by_lead),
+        by_branch=tuple(tuple(v) for v in by_branch),
+    )
+
+
+def _check_pair(
+    pair: tuple[int, int, int, int], *, n_leads: int, n_branches: int
+) -> tuple[int, int, int, int]:
+    # Each field is range-checked here so the model code can trust its input.
+    lead, branch, cost, load = (int(v) for v in pair)
+    if not 0 <= lead < n_leads:
+        raise ValueError(f"pair {pair}: lead index out of range [0, {n_leads})")
+    if not 0 <= branch < n_branches:
+        raise ValueError(f"pair {pair}: branch index out of range [0, {n_branches})")
+    if cost < 0:
+        raise ValueError(f"pair {pair}: cost must be >= 0")
+    if load < 1:
+        raise ValueError(f"pair {pair}: workload must be >= 1")
+    return lead, branch, cost, load
+
+
+def _reject_duplicates(sorted_pairs: list[tuple[int, int, int, int]]) -> None:
+    # Two rows for one (lead, branch) would be ambiguous; the caller must pick one.
+    for before, after in itertools.pairwise(sorted_pairs):
+        if before[:2] == after[:2]:
+            raise ValueError(f"duplicate pair for lead {after[0]}, branch {after[1]}")
+
+
+def _greedy(data: _Data) -> list[int]:
+    # Cheapest branch with room, most constrained leads first: a hint, and a plan of last resort.
+    room = list(data.capacities)
+    plan = [-1] * data.n_leads
+    order = sorted(range(data.n_leads), key=lambda lead: (len(data.by_lead[lead]), lead))
+    for lead in order:
+        options = sorted(data.by_lead[lead], key=lambda p: (data.pairs[p][2], data.pairs[p][3], p))
+        for p in options:
+            _lead, branch, _cost, load = data.pairs[p]
+            if load <= room[branch]:
+                room[branch] -= load
+                plan[lead] = branch
+                break
+    return plan
+
+
+# --- variables and constraints ------------------------------------------------------------
+
+
+def _base_model(data: _Data) -> tuple[cp_model.CpModel, list[cp_model.IntVar]]:
+    # One Boolean per usable pair: "this lead goes to this branch".
+    model = cp_model.CpModel()
+    chosen = [model.new_bool_var("") for _ in data.pairs]
+    # A branch's assigned workload never exceeds its capacity (skipped when it cannot bind).
+    for branch, indices in enumerate(data.by_branch):
+        loads = [data.pairs[p][3] for p in indices]
+        if sum(loads) > data.capacities[branch]:
+            expr = cp_model.LinearExpr.weighted_sum([chosen[p] for p in indices], loads)
+            model.add(expr <= data.capacities[branch])
+    return model, chosen
+
+
+def _count_model(data: _Data) -> tuple[cp_model.CpModel, list[cp_model.IntVar]]:
+    # Phase 1: each lead at most once; maximise the number of assigned leads.
+    model, chosen = _base_model(data)
+    for indices in data.by_lead:
+        if len(indices) > 1:
+            model.add_at_most_one(chosen[p] for p in indices)
+    model.maximize(cp_model.LinearExpr.sum(chosen))
+    return model, chosen
+
+
+def _cost_model(
+    data: _Data, *, count: int, count_is_max: bool
+) -> tuple[cp_model.CpModel, list[cp_model.IntVar]]:
+    # Phase 2: keep the phase-1 count, minimise total cost.
+    model, chosen = _base_model(data)
+    if count_is_max and count == data.n_assignable:
+        # Every lead that can be assigned is: the strongest (exactly-one) form.
+        for indices in data.by_lead:
+            if indices:
+                model.add_exactly_one(chosen[p] for p in indices)
+    else:
+        for indices in data.by_lead:
+            if len(indices) > 1:
+                model.add_at_most_one(chosen[p] for p in indices)
+        # ">= count" keeps the bound valid even when the count was not proven maximal: the
+        # cheapest plan among those assigning at least `count` leads costs no more than the
+        # cheapest among those assigning the (unknown, larger or equal) maximum.
+        total = cp_model.LinearExpr.sum(chosen)
+        if count_is_max:
+            model.add(total == count)
+        else:
+            model.add(total >= count)
+    costs = [p[2] for p in data.pairs]
+    model.minimize(cp_model.LinearExpr.weighted_sum(chosen, costs))
+    return model, chosen
+
+
+# --- solve and extract --------------------------------------------------------------------
+
+
+def _parameters(solver: cp_model.CpSolver, *, limits: tuple[float, float], seed: int) -> None:
+    """Settings of every CP-SAT call; the determinism decision lives here.
+
+    SPEC 5 promises the same plan for the same input. Measured on this shared 2-core machine
+    (20 s per run): CP-SAT's default multi-worker portfolio races its workers, so equal inputs
+    can give different plans (it is, however, the strongest: Chu-Beasley d20100 6279 vs 6322
+    for our deterministic setup, Yagiura d20400 24747 vs 24783 in 30 s). ``interleave_search``,
+    documented as deterministic, was the weakest: 0.8% above the optimum on Yagiura e10200 and
+    unable to assign all 400 jobs of c20400 within phase 1. So every call is a single-worker
+    search, deterministic by construction, and a second core runs an equally deterministic
+    LNS beside it (``_minimise_cost``). Each call stops on a deterministic-time budget, so
+    where it stops does not depend on machine load; ``max_time_in_seconds`` stays as a hard
+    cap to honour the caller's limit. Only when that cap binds first (a machine slower or
+    busier than the calibration of ``_DETERMINISTIC_UNITS_PER_SECOND``) can two runs differ.
+    """
+    solver.parameters.num_workers = 1
+    solver.parameters.random_seed = seed
+    wall_seconds, deterministic_units = limits
+    solver.parameters.max_time_in_seconds = max(wall_seconds, 0.001)
+    solver.parameters.max_deterministic_time = max(deterministic_units, 0.001)
+    solver.parameters.log_search_progress = False
+
+
+def _minimise_cost(
+    data: _Data,
+    *,
+    plan: list[int],
+    count_proven: bool,
+    limits: tuple[float, float],
+    workers: int,
+    seed: int,
+) -> _Phase:
+    """Phase 2. One worker searches the full model, which proves the bound; a second worker
+    runs a large-neighbourhood search (LNS) that only improves the plan.
+
+    Single-worker CP-SAT has no LNS of its own and, measured here on Chu-Beasley d20100,
+    ended 1.9% above the optimum after 20 s. Both searches are deterministic; the LNS is
+    stopped early only once the full search has proven optimality, and then the full search's
+    plan is the answer, so stopping it early never changes the result. More than two workers
+    are not used.
+    """
+    model_and_vars = _cost_model(data, count=_count(plan), count_is_max=count_proven)
+    if workers == 1:
+        return _search(data, model_and_vars, hint=plan, limits=limits, seed=seed)
+    proven = threading.Event()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        full = pool.submit(
+            _search, data, model_and_vars, hint=plan, limits=limits, seed=seed, done=proven
+        )
+        local = pool.submit(_lns, data, plan, limits=limits, seed=seed, stop=proven)
+        return _merge(data, full.result(), local.result())
+
+
+def _merge(data: _Data, full: _Phase, local_plan: list[int]) -> _Phase:
+    # Keep the full search's plan unless the LNS plan is strictly cheaper; a plan whose cost
+    # reaches the proven bound is optimal whichever search found it.
+    local_cost = float(_plan_cost(data, local_plan))
+    if full.raw_status == _OPTIMAL or (full.value is not None and full.value <= local_cost):
+        return full
+    proven = full.bound is not None and local_cost <= full.bound
+    return _Phase(
+        raw_status=_OPTIMAL if proven else _FEASIBLE,
+        assignment=local_plan,
+        bound=full.bound,
+        value=local_cost,
+        deterministic_time=full.deterministic_time,
+    )
+
+
+def _search(
+    data: _Data,
+    model_and_vars: tuple[cp_model.CpModel, list[cp_model.IntVar]],
+    *,
+    hint: list[int],
+    limits: tuple[float, float],
+    seed: int,
+    done: threading.Event | None = None,
+) -> _Phase:
+    # Hint the previous plan so the search starts from it instead of from scratch.
+    model, chosen = model_and_vars
+    for p, (lead, branch, _cost, _load) in enumerate(data.pairs):
+        model.add_hint(chosen[p], hint[lead] == branch)
+    solver = cp_model.CpSolver()
+    _parameters(solver, limits=limits, seed=seed)
+    raw_status = int(solver.solve(model))
+    if raw_status == _MODEL_INVALID:
+        raise RuntimeError(f"CP-SAT rejected the GAP model: {model.validate()}")
+    if done is not None and raw_status == _OPTIMAL:
+        done.set()
+    spent = float(solver.deterministic_time)
+    if raw_status not in (_OPTIMAL, _FEASIBLE):
+        return _Phase(raw_status, None, None, None, spent)
+    return _Phase(
+        raw_status=raw_status,
+        assignment=_extract(data, solver, chosen),
+        bound=float(solver.best_objective_bound),
+        value=float(solver.objective_value),
+        deterministic_time=spent,
+    )
+
+
+# --- large-neighbourhood search -------------------------------------------------------------
+
+
+def _lns(
+    data: _Data,
+    plan: list[int],
+    *,
+    limits: tuple[float, float],
+    seed: int,
+    stop: threading.Event,
+) -> list[int]:
+    """Re-optimise the leads of a few branches at a time, everything else fixed.
+
+    Deterministic: branch choices come from a seeded generator and each step stops on a
+    deterministic-time budget whose sum is capped by the phase budget. The neighbourhood
+    grows while steps are solved to optimality and shrinks when they run out of budget.
+    """
+    wall_seconds, units = limits
+    deadline = time.perf_counter() + wall_seconds
+    rng = random.Random(seed)
+    plan = list(plan)
+    size, spent = 2, 0.0
+    while spent < units and not stop.is_set() and _remaining(deadline) > 0:
+        branches = _neighbourhood(data, plan, rng=rng, size=size)
+        step = (_remaining(deadline), min(_LNS_STEP_UNITS, units - spent))
+        plan, solved, used = _reoptimise(data, plan, branches, limits=step, seed=seed)
+        spent += used
+        if solved and len(branches) == len(data.capacities):
+            break  # the neighbourhood was the whole problem, now solved exactly
+        size = min(size + 1, len(data.capacities)) if solved else max(size - 1, 2)
+    return plan
+
+
+def _neighbourhood(data: _Data, plan: list[int], *, rng: random.Random, size: int) -> list[int]:
+    # A random branch plus, half of the time, the branches its leads could move to most
+    # cheaply (they are the ones that can trade leads with it), else random other branches.
+    n_branches = len(data.capacities)
+    first = rng.randrange(n_branches)
+    others = [b for b in range(n_branches) if b != first]
+    rng.shuffle(others)
+    if rng.random() < 0.5:
+        score = dict.fromkeys(others, 0)
+        for lead in (lead for lead, branch in enumerate(plan) if branch == first):
+            moves = sorted(
+                (data.pairs[p][2], data.pairs[p][1])
+                for p in data.by_lead[lead]
+                if data.pairs[p][1] != first
+            )
+            for _cost, branch in moves[:_LNS_ALTERNATIVES]:
+                score[branch] += 1
+        others.sort(key=lambda b: -score[b])  # stable: ties keep the shuffled order
+    return sorted([first, *others[: size - 1]])
+
+
+def _reoptimise(
+    data: _Data,
+    plan: list[int],
+    branches: list[int],
+    *,
+    limits: tuple[float, float],
+    seed: int,
+) -> tuple[list[int], bool, float]:
+    # Free the leads of `branches` and reassign each among those branches, at least cost.
+    inside = set(branches)
+    leads = [lead for lead, branch in enumerate(plan) if branch in inside]
+    free = [p for lead in leads for p in data.by_lead[lead] if data.pairs[p][1] in inside]
+    model = cp_model.CpModel()
+    chosen = {p: model.new_bool_var("") for p in free}
+    for lead in leads:
+        model.add_exactly_one(chosen[p] for p in data.by_lead[lead] if p in chosen)
+    for branch in branches:
+        mine = [p for p in free if data.pairs[p][1] == branch]
+        loads = [data.pairs[p][3] for p in mine]
+        model.add(
+            cp_model.LinearExpr.weighted_sum([chosen[p] for p in mine], loads)
+            <= data.capacities[branch]
+        )
+    model.minimize(
+        cp_model.LinearExpr.weighted_sum(
+            [chosen[p] for p in free], [data.pairs[p][2] for p in free]
+        )
+    )
+    for p in free:
+        model.add_hint(chosen[p], plan[data.pairs[p][0]] == data.pairs[p][1])
+    solver = cp_model.CpSolver()
+    _parameters(solver, limits=limits, seed=seed)
+    raw_status = int(solver.solve(model))
+    spent = float(solver.deterministic_time)
+    if raw_status not in (_OPTIMAL, _FEASIBLE):
+        return plan, False, spent
+    before = sum(data.pairs[p][2] for p in free if plan[data.pairs[p][0]] == data.pairs[p][1])
+    if solver.objective_value < before:
+        plan = list(plan)
+        for p in free:
+            if solver.boolean_value(chosen[p]):
+                plan[data.pairs[p][0]] = data.pairs[p][1]
+    return plan, raw_status == _OPTIMAL, spent
+
+
+def _extract(data: _Data, solver: cp_model.CpSolver, chosen: list[cp_model.IntVar]) -> list[int]:
+    # Read back the branch of every lead whose pair variable is true.
+    plan = [-1] * data.n_leads
+    for p, (lead, branch, _cost, _load) in enumerate(data.pairs):
+        if solver.boolean_value(chosen[p]):
+            plan[lead] = branch
+    return plan
+
+
+def _finish(
+    data: _Data, plan: list[int], *, bound: float, status: Status, started: float
+) -> GapResult:
+    # Recompute the objective from the plan itself rather than trusting the solver's number.
+    objective = _plan_cost(data, plan)
+    return GapResult(
+        assignment=plan,
+        objective=objective,
+        bound=min(bound, float(objective)),
+        status=status,
+        solve_seconds=time.perf_counter() - started,
+    )
+
+
+def _plan_cost(data: _Data, plan: list[int]) -> int:
+    return sum(c for lead, branch, c, _load in data.pairs if plan[lead] == branch)
+
+
+def _count(plan: list[int]) -> int:
+    return sum(1 for branch in plan if branch >= 0)
+
+
+def _remaining(deadline: float) -> float:
+    return max(deadline - time.perf_counter(), 0.0)

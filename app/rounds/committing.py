@@ -1,0 +1,130 @@
+"""Committing a solved round: one transaction, set-based SQL, nothing partial.
+
+The pooled leads must still be in the pool (nobody transferred or imported over them since the
+preview); stale assignments are reclaimed (their ownership closed), assigned leads get their
+branch and a new ownership interval, and the round becomes immutable.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, func, insert, literal, select, update
+from sqlmodel import Session, col
+
+from app import audit
+from app.config import Settings
+from app.errors import Conflict, NotFound
+from app.rounds.pool import pool_condition
+from app.tables import AllocationRound, Lead, Ownership, RoundAssignment
+from app.tables.base import UTCDateTime, utcnow
+
+
+def commit(session: Session, *, round_id: int, actor: str, settings: Settings) -> None:
+    allocation_round = session.get(AllocationRound, round_id)
+    if allocation_round is None:
+        raise NotFound(f"round {round_id} not found")
+    if allocation_round.status != "solved":
+        raise Conflict(
+            f"round {round_id} is {allocation_round.status}; only a solved round can be committed"
+        )
+    now = utcnow()
+    _check_pool_unchanged(session, allocation_round=allocation_round, now=now, settings=settings)
+    _reclaim_stale(session, round_id=round_id, now=now)
+    _assign(session, round_id=round_id, now=now)
+    _open_ownership(session, round_id=round_id, now=now)
+    allocation_round.status = "committed"
+    allocation_round.committed_by = actor
+    allocation_round.committed_at = now
+    session.add(allocation_round)
+    audit.record(
+        session,
+        actor=actor,
+        action="round.commit",
+        entity_type="round",
+        entity_id=round_id,
+        detail={"assigned": allocation_round.assigned, "pool": allocation_round.pool_size},
+    )
+
+
+def _round_leads(round_id: int, *, assigned: bool | None = None) -> Select[int]:
+    query = select(col(RoundAssignment.lead_id)).where(col(RoundAssignment.round_id) == round_id)
+    if assigned is True:
+        query = query.where(col(RoundAssignment.branch_id).is_not(None))
+    if assigned is False:
+        query = query.where(col(RoundAssignment.branch_id).is_(None))
+    return query
+
+
+def _check_pool_unchanged(
+    session: Session, *, allocation_round: AllocationRound, now: datetime, settings: Settings
+) -> None:
+    deadline = now - timedelta(hours=settings.followup_deadline_hours)
+    still_pooled = session.execute(
+        select(func.count())
+        .select_from(Lead)
+        .where(col(Lead.id).in_(_round_leads(allocation_round.id or 0)))
+        .where(pool_condition(deadline=deadline))
+    ).scalar_one()
+    if still_pooled != allocation_round.pool_size:
+        changed = allocation_round.pool_size - still_pooled
+        raise Conflict(
+            f"{changed} lead(s) left the pool since round {allocation_round.id} was solved; "
+            "run a new round"
+        )
+
+
+def _reclaim_stale(session: Session, *, round_id: int, now: datetime) -> None:
+    """Close the ownership of uncontacted assignments that this round takes back."""
+    session.execute(
+        update(Ownership)
+        .where(col(Ownership.valid_to).is_(None))
+        .where(col(Ownership.lead_id).in_(_round_leads(round_id)))
+        .values(valid_to=now, close_reason="reclaimed")
+    )
+    session.execute(
+        update(Lead)
+        .where(col(Lead.id).in_(_round_leads(round_id, assigned=False)))
+        .where(col(Lead.status) == "assigned")
+        .values(status="reclaimed", branch_id=None, updated_at=now)
+    )
+
+
+def _assign(session: Session, *, round_id: int, now: datetime) -> None:
+    new_branch = (
+        select(col(RoundAssignment.branch_id))
+        .where(
+            col(RoundAssignment.round_id) == round_id, col(RoundAssignment.lead_id) == col(Lead.id)
+        )
+        .scalar_subquery()
+    )
+    session.execute(
+        update(Lead)
+        .where(col(Lead.id).in_(_round_leads(round_id, assigned=True)))
+        .values(
+            branch_id=new_branch,
+            status="assigned",
+            assigned_at=now,
+            contacted_at=None,
+            updated_at=now,
+        )
+    )
+
+
+def _open_ownership(session: Session, *, round_id: int, now: datetime) -> None:
+    rows = (
+        select(
+            col(RoundAssignment.lead_id),
+            col(Lead.customer_id),
+            col(RoundAssignment.branch_id),
+            literal(now, UTCDateTime()),
+            literal("round"),
+            literal(round_id),
+        )
+        .join(Lead, col(Lead.id) == col(RoundAssignment.lead_id))
+        .where(
+            col(RoundAssignment.round_id) == round_id, col(RoundAssignment.branch_id).is_not(None)
+        )
+    )
+    columns = ["lead_id", "customer_id", "branch_id", "valid_from", "opened_by", "round_id"]
+    session.execute(insert(Ownership).from_select(columns, rows))

@@ -1,0 +1,89 @@
+"""HTTP: allocation rounds (HQ runs them; auditors may read)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from app.auth import Principal, require_roles
+from app.db import session_scope
+from app.deps import SessionDep, SettingsDep
+from app.rounds import queries, service
+from app.rounds.schemas import AssignmentList, RoundCreate, RoundRead
+
+router = APIRouter(prefix="/api/v1/rounds", tags=["rounds"])
+HQ = Annotated[Principal, require_roles("hq")]
+Reader = Annotated[Principal, require_roles("hq", "auditor")]
+
+
+@router.post("", response_model=RoundRead, status_code=201)
+async def create_round(
+    body: RoundCreate, principal: HQ, request: Request, settings: SettingsDep
+) -> RoundRead:
+    # The round manages its own transactions (lock, solve, store, commit): see rounds/service.py.
+    params = service.RoundParams(
+        balance_weight=body.balance_weight, max_distance_km=body.max_distance_km
+    )
+    round_id = await run_in_threadpool(
+        service.run_round,
+        request.app.state.engine,
+        settings=settings,
+        actor=principal.username,
+        params=params,
+        commit=body.commit,
+    )
+    return await run_in_threadpool(_read, request, round_id)
+
+
+@router.get("", response_model=list[RoundRead])
+def list_rounds(
+    principal: Reader,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[RoundRead]:
+    return queries.list_rounds(session, limit=limit, offset=offset)
+
+
+@router.get("/{round_id}", response_model=RoundRead)
+def get_round(round_id: int, principal: Reader, session: SessionDep) -> RoundRead:
+    return queries.read_round(session, round_id=round_id)
+
+
+@router.get("/{round_id}/assignments", response_model=AssignmentList)
+def list_assignments(
+    round_id: int,
+    principal: Reader,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> AssignmentList:
+    return queries.list_assignments(session, round_id=round_id, limit=limit, offset=offset)
+
+
+@router.post("/{round_id}/commit", response_model=RoundRead)
+async def commit_round(
+    round_id: int, principal: HQ, request: Request, settings: SettingsDep
+) -> RoundRead:
+    await run_in_threadpool(
+        service.commit_round,
+        request.app.state.engine,
+        settings=settings,
+        actor=principal.username,
+        round_id=round_id,
+    )
+    return await run_in_threadpool(_read, request, round_id)
+
+
+@router.post("/{round_id}/cancel", response_model=RoundRead)
+def cancel_round(round_id: int, principal: HQ, session: SessionDep) -> RoundRead:
+    service.cancel_round(session, actor=principal.username, round_id=round_id)
+    session.flush()
+    return queries.read_round(session, round_id=round_id)
+
+
+def _read(request: Request, round_id: int) -> RoundRead:
+    with session_scope(request.app.state.engine) as session:
+        return queries.read_round(session, round_id=round_id)

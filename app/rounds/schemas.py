@@ -1,0 +1,65 @@
+"""API shapes for allocation rounds."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class RoundCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    balance_weight: float = Field(default=0.0, ge=0, le=1_000_000)
+    max_distance_km: float | None = Field(default=None, gt=0, le=20_000)
+    commit: bool = False
+
+    @field_validator("balance_weight", "max_distance_km")
+    @classmethod
+    def _finite(cls, value: float | None) -> float | None:
+        if value is not None and not math.isfinite(value):
+            raise ValueError("must be a finite number")
+        return value
+
+
+class BranchLoad(BaseModel):
+    code: str
+    capacity: int
+    load: int
+
+
+class RoundRead(BaseModel):
+    id: int
+    status: str
+    balance_weight: float
+    max_distance_km: float | None
+    solver_status: str | None
+    pool_size: int
+    assigned: int
+    unassigned: int
+    objective: float | None
+    lower_bound: float | None
+    gap: float | None
+    solve_seconds: float | None
+    branches: list[BranchLoad]
+    report: dict[str, Any]
+    created_by: str
+    created_at: datetime
+    committed_by: str | None
+    committed_at: datetime | None
+
+
+class AssignmentRead(BaseModel):
+    lead_id: int
+    branch_code: str | None
+    distance_km: float | None
+    cost: float | None
+    reason: str | None
+    explanation: str
+
+
+class AssignmentList(BaseModel):
+    items: list[AssignmentRead]
+    total: int

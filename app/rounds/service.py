@@ -1,0 +1,153 @@
+"""Allocation rounds: build the pool, solve, store the preview, commit atomically, cancel.
+
+A round spans several short transactions on purpose: the lock is taken and released in its
+own transactions (so a concurrent request sees it at once), the pool is read, the solver runs
+with no transaction open, and the result is stored in one transaction. A commit is exactly one
+transaction: assignments, ownership intervals and the round status change together or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from allocation.model import AllocationParams
+from app import audit
+from app.bulk import copy_rows
+from app.config import Settings
+from app.db import session_scope
+from app.errors import Conflict, NotFound
+from app.rounds import committing
+from app.rounds.lock import round_lock
+from app.rounds.pool import load_pool, remaining_capacity
+from app.rounds.solving import Outcome, SolvedPool, solve_pool
+from app.tables import AllocationRound, Branch
+from app.tables.base import utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class RoundParams:
+    balance_weight: float = 0.0
+    max_distance_km: float | None = None
+    time_limit_s: float = 60.0
+
+
+def run_round(
+    engine: Engine, *, settings: Settings, actor: str, params: RoundParams, commit: bool
+) -> int:
+    """Solve a round over the current pool; commit it too when asked. Returns the round id."""
+    with round_lock(engine, holder=f"{actor}:{uuid.uuid4().hex[:8]}"):
+        now = utcnow()
+        with session_scope(engine) as session:
+            branches = list(session.exec(select(Branch).order_by(col(Branch.id))))
+            pool = load_pool(session, now=now, followup_hours=settings.followup_deadline_hours)
+            capacities = remaining_capacity(
+                session, now=now, followup_hours=settings.followup_deadline_hours
+            )
+        core_params = AllocationParams(
+            balance_weight=params.balance_weight, max_distance_km=params.max_distance_km
+        )
+        solved = solve_pool(
+            branches=branches,
+            capacities=capacities,
+            pool=pool,
+            params=core_params,
+            time_limit_s=params.time_limit_s,
+        )
+        with session_scope(engine) as session:
+            round_id = _store(session, actor=actor, params=params, solved=solved)
+        if commit:
+            with session_scope(engine) as session:
+                committing.commit(session, round_id=round_id, actor=actor, settings=settings)
+    return round_id
+
+
+def commit_round(engine: Engine, *, settings: Settings, actor: str, round_id: int) -> None:
+    with (
+        round_lock(engine, holder=f"{actor}:{uuid.uuid4().hex[:8]}"),
+        session_scope(engine) as session,
+    ):
+        committing.commit(session, round_id=round_id, actor=actor, settings=settings)
+
+
+def cancel_round(session: Session, *, actor: str, round_id: int) -> None:
+    allocation_round = get_round_row(session, round_id)
+    if allocation_round.status in ("committed", "cancelled"):
+        raise Conflict(
+            f"round {round_id} is {allocation_round.status}; it can no longer be cancelled"
+        )
+    allocation_round.status = "cancelled"
+    session.add(allocation_round)
+    audit.record(
+        session, actor=actor, action="round.cancel", entity_type="round", entity_id=round_id
+    )
+
+
+def get_round_row(session: Session, round_id: int) -> AllocationRound:
+    allocation_round = session.get(AllocationRound, round_id)
+    if allocation_round is None:
+        raise NotFound(f"round {round_id} not found")
+    return allocation_round
+
+
+def _store(
+    session: Session,
+    *,
+    actor: str,
+    params: RoundParams,
+    solved: SolvedPool,
+) -> int:
+    plan = solved.plan
+    allocation_round = AllocationRound(
+        status="solved",
+        balance_weight=params.balance_weight,
+        max_distance_km=params.max_distance_km,
+        solver_status=plan.status,
+        pool_size=len(solved.outcomes),
+        assigned=plan.assigned,
+        unassigned=plan.unassigned,
+        objective=plan.objective,
+        lower_bound=plan.lower_bound,
+        gap=plan.gap,
+        solve_seconds=plan.solve_seconds,
+        report=json.dumps(solved.report, ensure_ascii=False),
+        created_by=actor,
+    )
+    session.add(allocation_round)
+    session.flush()
+    assert allocation_round.id is not None
+    rows = (_row(allocation_round.id, o) for o in solved.outcomes)
+    copy_rows(session, table="round_assignment", columns=ASSIGNMENT_COLUMNS, rows=rows)
+    audit.record(
+        session,
+        actor=actor,
+        action="round.solve",
+        entity_type="round",
+        entity_id=allocation_round.id,
+        detail={
+            "pool": len(solved.outcomes),
+            "assigned": plan.assigned,
+            "status": plan.status,
+            "gap": plan.gap,
+        },
+    )
+    return allocation_round.id
+
+
+ASSIGNMENT_COLUMNS = (
+    "round_id",
+    "lead_id",
+    "branch_id",
+    "distance_km",
+    "cost",
+    "reason",
+    "explanation",
+)
+
+
+def _row(round_id: int, outcome: Outcome) -> tuple[object, ...]:
+    return (round_id, *(getattr(outcome, name) for name in ASSIGNMENT_COLUMNS[1:]))

@@ -1,0 +1,210 @@
+"""Allocation rounds: preview, atomic commit, ownership, pool flow, one round at a time."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from app.config import Settings
+from app.db import session_scope
+from app.errors import Conflict
+from app.leads.importer import import_leads
+from app.rounds.service import RoundParams, commit_round, run_round
+from app.tables import AllocationRound, Lead, Ownership, RoundAssignment
+from app.tables.base import utcnow
+from tests.app.conftest import login
+from tests.app.factories import write
+
+# Two near Shenzhen Futian, one near Beijing Chaoyang, one for HNW near Beijing (BJ-CY serves only
+# mass|affluent, so it must travel to Shenzhen), one with nothing to locate it.
+LEADS = """external_id,lat,lon,tier
+SZ1,22.55,114.06,mass
+SZ2,22.53,114.03,mass
+BJ1,39.93,116.45,affluent
+BJ-HNW,39.90,116.40,hnw
+NOWHERE,,,mass
+"""
+
+
+@pytest.fixture
+def pooled(
+    engine: Engine, settings: Settings, branch_ids: dict[str, int], tmp_path: Path
+) -> dict[str, int]:
+    with session_scope(engine) as session:
+        import_leads(
+            session,
+            path=write(tmp_path, "leads.csv", LEADS),
+            actor="test",
+            secret=settings.customer_key,
+            channel="app",
+        )
+    with session_scope(engine) as session:
+        return {
+            lead.external_id: lead.id for lead in session.exec(select(Lead)) if lead.id is not None
+        }
+
+
+def _leads(engine: Engine) -> dict[str, Lead]:
+    with session_scope(engine) as session:
+        return {lead.external_id: lead for lead in session.exec(select(Lead))}
+
+
+def test_a_preview_solves_the_pool_without_changing_any_lead(
+    engine: Engine, settings: Settings, pooled: dict[str, int], branch_ids: dict[str, int]
+) -> None:
+    round_id = run_round(engine, settings=settings, actor="hq1", params=RoundParams(), commit=False)
+    with session_scope(engine) as session:
+        allocation_round = session.get(AllocationRound, round_id)
+        assignments = {a.lead_id: a for a in session.exec(select(RoundAssignment))}
+    assert allocation_round is not None
+    assert (allocation_round.status, allocation_round.solver_status) == ("solved", "optimal")
+    assert (allocation_round.pool_size, allocation_round.assigned) == (5, 4)
+    assert assignments[pooled["NOWHERE"]].reason == "no_location"
+    assert assignments[pooled["BJ1"]].branch_id == branch_ids["BJ-CY"]
+    assert assignments[pooled["BJ-HNW"]].branch_id == branch_ids["SZ-FT"]
+    assert allocation_round.gap is not None
+    assert allocation_round.gap <= 1e-6
+    assert all(lead.status == "new" for lead in _leads(engine).values())
+
+
+def test_committing_assigns_leads_and_opens_ownership_in_one_go(
+    engine: Engine, settings: Settings, pooled: dict[str, int], branch_ids: dict[str, int]
+) -> None:
+    round_id = run_round(engine, settings=settings, actor="hq1", params=RoundParams(), commit=False)
+    commit_round(engine, settings=settings, actor="hq1", round_id=round_id)
+    leads = _leads(engine)
+    assert leads["SZ1"].status == "assigned"
+    assert leads["SZ1"].branch_id == branch_ids["SZ-FT"]
+    assert leads["NOWHERE"].status == "new"
+    with session_scope(engine) as session:
+        intervals = session.exec(select(Ownership)).all()
+    assert sorted(i.lead_id for i in intervals) == sorted(
+        pooled[k] for k in ("SZ1", "SZ2", "BJ1", "BJ-HNW")
+    )
+    assert all(i.round_id == round_id and i.valid_to is None for i in intervals)
+
+
+def test_a_committed_round_is_immutable(
+    engine: Engine, settings: Settings, pooled: dict[str, int]
+) -> None:
+    round_id = run_round(engine, settings=settings, actor="hq1", params=RoundParams(), commit=True)
+    with pytest.raises(Conflict):
+        commit_round(engine, settings=settings, actor="hq1", round_id=round_id)
+
+
+def test_a_preview_goes_stale_when_the_pool_changes(
+    engine: Engine, settings: Settings, pooled: dict[str, int]
+) -> None:
+    first = run_round(engine, settings=settings, actor="hq1", params=RoundParams(), commit=False)
+    run_round(engine, settings=settings, actor="hq1", params=RoundParams(), commit=True)
+    with pytest.raises(Conflict, match="left the pool"):
+        commit_round(engine, settings=settings, actor="hq1", round_id=first)
+    with session_scope(engine) as session:
+        assert len(session.exec(select(Ownership)).all()) == 4
+
+
+def test_a_second_round_while_one_is_running_gets_409(
+    engine: Engine, settings: Settings, pooled: dict[str, int]
+) -> None:
+    with session_scope(engine) as session:
+        session.execute(
+            text("UPDATE round_lock SET holder = 'someone', acquired_at = :now"), {"now": utcnow()}
+        )
+    with pytest.raises(Conflict, match="another round"):
+        run_round(engine, settings=settings, actor="hq1", params=RoundParams(), commit=False)
+
+
+def test_concurrent_round_requests_yield_exactly_one_round(
+    engine: Engine, settings: Settings, pooled: dict[str, int]
+) -> None:
+    results: list[str] = []
+    barrier = threading.Barrier(4)
+
+    def attempt() -> None:
+        barrier.wait()
+        try:
+            run_round(engine, settings=settings, actor="hq1", params=RoundParams(), commit=True)
+            results.append("ok")
+        except Conflict:
+            results.append("conflict")
+
+    threads = [threading.Thread(target=attempt) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with session_scope(engine) as session:
+        committed = session.exec(
+            select(AllocationRound).where(AllocationRound.status == "committed")
+        ).all()
+        intervals = session.exec(select(Ownership)).all()
+    assert results.count("ok") >= 1
+    assert len(committed) == results.count("ok")
+    assert len(intervals) == 4  # later rounds found an empty pool (only the unlocatable lead)
+
+
+def test_returned_and_reclaimed_leads_flow_back_into_the_pool(
+    engine: Engine, settings: Settings, pooled: dict[str, int], branch_ids: dict[str, int]
+) -> None:
+    run_round(engine, settings=settings, actor="hq1", params=RoundParams(), commit=True)
+    with session_scope(engine) as session:
+        stale = session.get(Lead, pooled["BJ1"])
+        assert stale is not None
+        stale.assigned_at = utcnow() - timedelta(hours=settings.followup_deadline_hours + 1)
+        session.add(stale)
+    second = run_round(engine, settings=settings, actor="hq1", params=RoundParams(), commit=True)
+    with session_scope(engine) as session:
+        pool = {
+            a.lead_id
+            for a in session.exec(select(RoundAssignment).where(RoundAssignment.round_id == second))
+        }
+        intervals = session.exec(select(Ownership).where(Ownership.lead_id == pooled["BJ1"])).all()
+    assert pool == {pooled["BJ1"], pooled["NOWHERE"]}
+    assert [i.close_reason for i in intervals] == ["reclaimed", None]
+    assert intervals[0].valid_to == intervals[1].valid_from
+
+
+def test_hq_runs_and_commits_a_round_over_http(
+    client: TestClient, pooled: dict[str, int], branch_ids: dict[str, int]
+) -> None:
+    headers = login(client, "hq1")
+    created = client.post(
+        "/api/v1/rounds", json={"balance_weight": 0, "commit": False}, headers=headers
+    )
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert body["status"] == "solved"
+    for field in (
+        "assigned",
+        "unassigned",
+        "objective",
+        "lower_bound",
+        "gap",
+        "solve_seconds",
+        "branches",
+    ):
+        assert field in body
+    committed = client.post(f"/api/v1/rounds/{body['id']}/commit", headers=headers)
+    assert committed.json()["status"] == "committed"
+    assert client.post(f"/api/v1/rounds/{body['id']}/cancel", headers=headers).status_code == 409
+    assignments = client.get(f"/api/v1/rounds/{body['id']}/assignments", headers=headers).json()
+    assert assignments["total"] == 5
+
+
+def test_rounds_are_for_hq_only(client: TestClient, branch_ids: dict[str, int]) -> None:
+    for user in ("sz1", "fin1", "aud1"):
+        response = client.post("/api/v1/rounds", json={}, headers=login(client, user))
+        assert response.status_code == 403
+    assert (
+        client.post(
+            "/api/v1/rounds", json={"balance_weight": -1}, headers=login(client, "hq1")
+        ).status_code
+        == 422
+    )
