@@ -273,10 +273,15 @@ def demo(
 
     settings = get_settings()
     started = time.perf_counter()
-    logins = load_demo(make_engine(settings), settings, leads=leads, branches=branches)
+    engine = make_engine(settings)
+    result = load_demo(engine, settings, leads=leads, branches=branches)
     typer.echo(f"demo data loaded in {time.perf_counter() - started:.1f} s")
+    with session_scope(engine) as session:
+        from app.rounds.queries import read_round
+
+        typer.echo(_round_summary(read_round(session, round_id=result.round_id)))
     typer.echo("logins (username / password / role):")
-    for login in logins:
+    for login in result.logins:
         where = f" of {login.branch}" if login.branch else ""
         typer.echo(f"  {login.username:10} {login.password:22} {login.role}{where}")
 

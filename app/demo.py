@@ -17,18 +17,30 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
+from sqlmodel import select
 
 from allocation.locality import City, mobile_prefixes_for, prefecture_cities
+from app.auth import Principal
 from app.branches.importer import import_branches
 from app.config import Settings
 from app.db import session_scope
+from app.leads.followup import mark_contacted, mark_converted, return_lead
 from app.leads.importer import import_leads
+from app.rounds.service import RoundParams, run_round
+from app.tables import Branch, Lead
 from app.users.service import create_user
 
 CHANNELS = (("app", 0.45), ("wechat", 0.3), ("partner_alipay", 0.15), ("partner_ctrip", 0.1))
 TIERS = (("mass", 0.8), ("affluent", 0.17), ("hnw", 0.03))
+RETURN_REASONS = ("客户已移居外地", "号码空号", "客户明确拒绝", "重复客户")
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英"
+
+
+@dataclass(frozen=True, slots=True)
+class DemoResult:
+    logins: list[DemoLogin]
+    round_id: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,9 +146,36 @@ def demo_logins(first_branches: list[str]) -> list[DemoLogin]:
     return logins
 
 
+def _simulate_follow_up(engine: Engine, *, rng: random.Random, sample: int = 1_500) -> None:
+    """Branches have been at work: some leads contacted, some converted, a few returned."""
+    with session_scope(engine) as session:
+        assigned = session.exec(
+            select(Lead.id, Lead.branch_id).where(Lead.status == "assigned")
+        ).all()
+        codes = {b.id: b.code for b in session.exec(select(Branch))}
+        for lead_id, branch_id in rng.sample(list(assigned), min(sample, len(assigned))):
+            assert lead_id is not None
+            staff = Principal(
+                user_id=0,
+                username="demo",
+                role="branch",
+                branch_id=branch_id,
+                branch_code=codes[branch_id],
+            )
+            roll = rng.random()
+            if roll < 0.08:
+                return_lead(
+                    session, principal=staff, lead_id=lead_id, reason=rng.choice(RETURN_REASONS)
+                )
+                continue
+            mark_contacted(session, principal=staff, lead_id=lead_id)
+            if roll < 0.35:
+                mark_converted(session, principal=staff, lead_id=lead_id)
+
+
 def load_demo(
     engine: Engine, settings: Settings, *, leads: int, branches: int, seed: int = 2026
-) -> list[DemoLogin]:
+) -> DemoResult:
     rng = random.Random(seed)
     cities = prefecture_cities()
     with tempfile.TemporaryDirectory() as folder:
@@ -165,6 +204,8 @@ def load_demo(
         with session_scope(engine) as session:
             import_branches(session, path=branch_csv, actor="demo")
             import_leads(session, path=lead_csv, actor="demo", secret=settings.customer_key)
+    round_id = run_round(engine, settings=settings, actor="demo", params=RoundParams(), commit=True)
+    _simulate_follow_up(engine, rng=rng)
     logins = demo_logins([branch_list[0][0], branch_list[1][0]])
     with session_scope(engine) as session:
         for login in logins:
@@ -176,4 +217,4 @@ def load_demo(
                 branch_code=login.branch,
                 actor="demo",
             )
-    return logins
+    return DemoResult(logins=logins, round_id=round_id)

@@ -264,6 +264,8 @@ _SQLITE_OVERLAP = f"""
 def _create_guards() -> None:
     """Database-enforced rules that no model can express: overlap and append-only."""
     if op.get_bind().dialect.name == "sqlite":
+        # The overlap trigger looks intervals up by owner key; without this it scans the table.
+        op.execute(f"CREATE INDEX ix_ownership_owner_key ON ownership ({_OWNER_KEY}, valid_from)")
         for event in ("INSERT", "UPDATE"):
             op.execute(
                 f"CREATE TRIGGER ownership_no_overlap_{event.lower()} BEFORE {event} ON ownership "
@@ -300,6 +302,7 @@ def _drop_guards() -> None:
             "audit_log_append_only_delete",
         ):
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
+        op.execute("DROP INDEX IF EXISTS ix_ownership_owner_key")
         return
     op.execute("DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log")
     op.execute("DROP FUNCTION IF EXISTS audit_refuse_change()")

@@ -57,6 +57,7 @@ def run_round(
             pool=pool,
             params=core_params,
             time_limit_s=params.time_limit_s,
+            baseline_max_leads=settings.round_baseline_max_leads,
         )
         with session_scope(engine) as session:
             round_id = _store(session, actor=actor, params=params, solved=solved)

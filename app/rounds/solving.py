@@ -48,6 +48,7 @@ def solve_pool(
     pool: list[PoolLead],
     params: AllocationParams,
     time_limit_s: float,
+    baseline_max_leads: int,
 ) -> SolvedPool:
     """Solve, validate independently (raises: nothing invalid is ever stored), report."""
     specs = [_branch_spec(b, capacities.get(b.id or 0, 0)) for b in branches]
@@ -60,7 +61,9 @@ def solve_pool(
     problem = build_problem(branches=specs, leads=leads, params=params)
     plan = solve(problem, method="optimal", time_limit_s=time_limit_s)
     assert_valid(problem=problem, plan=plan)
-    baselines = {name: solve(problem, method=name) for name in BASELINES}
+    # The rule-based baselines run lead by lead: worth showing, not worth minutes on huge pools.
+    compare = len(pool) <= baseline_max_leads
+    baselines = {name: solve(problem, method=name) for name in BASELINES} if compare else None
     report = round_report(problem=problem, plan=plan, baselines=baselines)
     texts = explanations(problem=problem, plan=plan)
     ids = [b.id or 0 for b in branches]
