@@ -20,7 +20,6 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy.engine import make_url
 
 import app.auth
-
 from app.config import Settings
 from app.db import make_engine
 from app.migrations import upgrade

@@ -223,6 +223,9 @@ def upgrade() -> None:
         sa.Column("cost", sa.Float(), nullable=True),
         sa.Column("reason", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
         sa.Column("explanation", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column(
+            "follows_lead_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
         sa.ForeignKeyConstraint(
             ["branch_id"], ["branch.id"], name=op.f("fk_round_assignment_branch_id_branch")
         ),
@@ -249,7 +252,7 @@ def upgrade() -> None:
 
 # A customer (or, without a mobile number, the lead itself) has at most one owner at any instant.
 _OWNER_KEY = "COALESCE(customer_id, -lead_id)"
-_SQLITE_OVERLAP = f"""
+_SQLITE_OVERLAP = """
     SELECT RAISE(ABORT, 'ownership intervals of one customer may not overlap')
     WHERE EXISTS (
         SELECT 1 FROM ownership o

@@ -125,6 +125,7 @@ def _open_ownership(session: Session, *, round_id: int, now: datetime) -> None:
         .where(
             col(RoundAssignment.round_id) == round_id, col(RoundAssignment.branch_id).is_not(None)
         )
+        .where(col(RoundAssignment.follows_lead_id).is_(None))  # one owner per customer
     )
     columns = ["lead_id", "customer_id", "branch_id", "valid_from", "opened_by", "round_id"]
     session.execute(insert(Ownership).from_select(columns, rows))

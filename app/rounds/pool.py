@@ -24,6 +24,7 @@ class PoolLead:
     region_code: str | None
     returned_by_branch_id: int | None
     stale_branch_id: int | None  # set when an uncontacted assignment is being reclaimed
+    customer_id: int | None = None
 
 
 def stale_condition(*, deadline: datetime) -> ColumnElement[bool]:
@@ -61,6 +62,7 @@ def load_pool(session: Session, *, now: datetime, followup_hours: int) -> list[P
             col(Lead.returned_by_branch_id),
             col(Lead.status),
             col(Lead.branch_id),
+            col(Lead.customer_id),
         )
         .where(pool_condition(deadline=deadline))
         .order_by(col(Lead.id))
@@ -74,9 +76,29 @@ def load_pool(session: Session, *, now: datetime, followup_hours: int) -> list[P
             region_code=row[4],
             returned_by_branch_id=row[5],
             stale_branch_id=row[7] if row[6] == "assigned" else None,
+            customer_id=row[8],
         )
         for row in session.execute(query)
     ]
+
+
+def split_by_customer(pool: list[PoolLead]) -> tuple[list[PoolLead], dict[int, int]]:
+    """(one representative lead per customer, follower lead id -> representative lead id).
+
+    Two pooled leads of one customer (acquired twice, through two channels) are one unit of
+    follow-up: only the first goes to the solver and the others go where it goes.
+    """
+    first_of: dict[int, int] = {}
+    representatives: list[PoolLead] = []
+    followers: dict[int, int] = {}
+    for lead in pool:
+        if lead.customer_id is not None and lead.customer_id in first_of:
+            followers[lead.id] = first_of[lead.customer_id]
+            continue
+        if lead.customer_id is not None:
+            first_of[lead.customer_id] = lead.id
+        representatives.append(lead)
+    return representatives, followers
 
 
 def remaining_capacity(session: Session, *, now: datetime, followup_hours: int) -> dict[int, int]:

@@ -147,6 +147,7 @@ ASSIGNMENT_COLUMNS = (
     "cost",
     "reason",
     "explanation",
+    "follows_lead_id",
 )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from allocation.model import (
@@ -18,7 +18,7 @@ from allocation.plan import Plan
 from allocation.report import explanations, round_report
 from allocation.solve import solve
 from allocation.validate import assert_valid
-from app.rounds.pool import PoolLead
+from app.rounds.pool import PoolLead, split_by_customer
 from app.tables import Branch
 
 BASELINES = ("greedy", "round_robin", "weighted_random")
@@ -32,6 +32,7 @@ class Outcome:
     cost: float | None
     reason: str | None
     explanation: str
+    follows_lead_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ def solve_pool(
     baseline_max_leads: int,
 ) -> SolvedPool:
     """Solve, validate independently (raises: nothing invalid is ever stored), report."""
+    pool, followers = split_by_customer(pool)
     specs = [_branch_spec(b, capacities.get(b.id or 0, 0)) for b in branches]
     leads = [
         LeadSpec(
@@ -68,6 +70,7 @@ def solve_pool(
     texts = explanations(problem=problem, plan=plan)
     ids = [b.id or 0 for b in branches]
     outcomes = [_outcome(plan, i, lead_id=p.id, ids=ids, text=texts[i]) for i, p in enumerate(pool)]
+    outcomes += _follower_outcomes(outcomes, followers)
     return SolvedPool(plan=plan, outcomes=outcomes, report=report)
 
 
@@ -94,6 +97,19 @@ def _outcome(plan: Plan, index: int, *, lead_id: int, ids: list[int], text: str)
         reason=None if code == ASSIGNED else REASONS[code - 1].value,
         explanation=text[:200],
     )
+
+
+def _follower_outcomes(outcomes: list[Outcome], followers: dict[int, int]) -> list[Outcome]:
+    by_lead = {o.lead_id: o for o in outcomes}
+    return [
+        replace(
+            by_lead[leader],
+            lead_id=follower,
+            explanation=f"same customer as lead {leader}",
+            follows_lead_id=leader,
+        )
+        for follower, leader in followers.items()
+    ]
 
 
 def _number(value: float) -> float | None:

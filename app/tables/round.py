@@ -56,6 +56,9 @@ class RoundAssignment(SQLModel, table=True):
     cost: float | None = None
     reason: str | None = Field(default=None, max_length=32)
     explanation: str = Field(default="", max_length=200)
+    # Another pooled lead of the same customer: this one goes wherever that one goes and gets
+    # no ownership interval of its own (a customer has one owner at a time).
+    follows_lead_id: int | None = Field(default=None, sa_column=Column(BigIntKey, nullable=True))
 
 
 class RoundLock(SQLModel, table=True):

@@ -208,3 +208,23 @@ def test_rounds_are_for_hq_only(client: TestClient, branch_ids: dict[str, int]) 
         ).status_code
         == 422
     )
+
+
+def test_two_pooled_leads_of_one_customer_go_to_one_branch_under_one_owner(
+    engine: Engine, settings: Settings, branch_ids: dict[str, int], tmp_path: Path
+) -> None:
+    twice = "external_id,channel,mobile,lat,lon\nA,app,13800138000,22.55,114.06\nW,wechat,13800138000,39.93,116.45\n"
+    with session_scope(engine) as session:
+        import_leads(
+            session,
+            path=write(tmp_path, "twice.csv", twice),
+            actor="test",
+            secret=settings.customer_key,
+        )
+    run_round(engine, settings=settings, actor="hq1", params=RoundParams(), commit=True)
+    leads = _leads(engine)
+    with session_scope(engine) as session:
+        intervals = session.exec(select(Ownership)).all()
+    assert leads["A"].status == leads["W"].status == "assigned"
+    assert leads["A"].branch_id == leads["W"].branch_id == branch_ids["SZ-FT"]
+    assert [i.lead_id for i in intervals] == [leads["A"].id]
