@@ -81,10 +81,11 @@ def principal_from_token(session: Session, *, token: str, settings: Settings) ->
     user = session.get(User, user_id)
     if user is None or not user.active or user.security_stamp != stamp:
         raise Unauthorized("invalid or expired token")
-    return _principal(session, user)
+    return principal_for_user(session, user)
 
 
-def _principal(session: Session, user: User) -> Principal:
+def principal_for_user(session: Session, user: User) -> Principal:
+    """The caller as services see it, read fresh from the user row and its branch."""
     branch = session.get(Branch, user.branch_id) if user.branch_id is not None else None
     assert user.id is not None
     return Principal(

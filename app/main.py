@@ -14,6 +14,7 @@ from app.errors import install_error_handlers
 from app.leads.routes import router as leads_router
 from app.rounds.routes import router as rounds_router
 from app.users.routes import router as auth_router
+from app.web import install_web
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -31,6 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    install_web(app, settings)
     return app
 
 

@@ -1,0 +1,103 @@
+"""Charts drawn on the server as SVG geometry: no chart library, nothing to download.
+
+Each function turns data into shapes in a fixed viewBox; the templates only draw them. The
+round pages (load vs capacity, distance histogram, leads-and-branches plot) reuse these.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    label: str
+    count: int
+    tone: str
+
+
+@dataclass(frozen=True, slots=True)
+class Histogram:
+    width: int
+    height: int
+    bars: list[Bar]
+    peak: int
+
+
+def histogram(
+    counts: Sequence[int],
+    labels: Sequence[str],
+    tones: Sequence[str],
+    *,
+    width: int = 420,
+    height: int = 180,
+    axis: int = 22,
+) -> Histogram:
+    """Bars of `counts`, scaled to the tallest; `axis` pixels at the bottom carry the labels."""
+    peak = max(counts, default=0)
+    slot = width / max(len(counts), 1)
+    usable = height - axis - 14  # room above the tallest bar for its count
+    bars = []
+    for i, (count, label, tone) in enumerate(zip(counts, labels, tones, strict=True)):
+        h = usable * count / peak if peak else 0.0
+        x, y = i * slot + slot * 0.12, height - axis - h
+        bars.append(Bar(round(x, 1), round(y, 1), round(slot * 0.76, 1), round(h, 1), label,
+                        count, tone))  # fmt: skip
+    return Histogram(width=width, height=height, bars=bars, peak=peak)
+
+
+@dataclass(frozen=True, slots=True)
+class Dot:
+    x: float
+    y: float
+    tone: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class Plot:
+    width: int
+    height: int
+    dots: list[Dot]
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    lat: float
+    lon: float
+    tone: str
+    title: str
+
+
+def geo_plot(
+    points: Sequence[Point], *, width: int = 560, max_height: int = 420, pad: int = 14
+) -> Plot:
+    """Points by longitude and latitude (equirectangular, x shrunk by cos of the mean latitude).
+
+    No base map and no borders: the shape of the dots is the map.
+    """
+    if not points:
+        return Plot(width=width, height=max_height // 2, dots=[])
+    lats, lons = [p.lat for p in points], [p.lon for p in points]
+    south, west = min(lats), min(lons)
+    squeeze = math.cos(math.radians((south + max(lats)) / 2))
+    span_x = max((max(lons) - west) * squeeze, 1e-6)
+    span_y = max(max(lats) - south, 1e-6)
+    scale = min((width - 2 * pad) / span_x, (max_height - 2 * pad) / span_y)
+    height = round(span_y * scale) + 2 * pad
+    dots = [
+        Dot(
+            x=round(pad + (p.lon - west) * squeeze * scale, 1),
+            y=round(height - pad - (p.lat - south) * scale, 1),
+            tone=p.tone,
+            title=p.title,
+        )
+        for p in points
+    ]
+    return Plot(width=width, height=height, dots=dots)

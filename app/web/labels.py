@@ -1,0 +1,124 @@
+"""How codes read on the pages: Chinese labels, Beijing time, ages and distances."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from app.tables.base import utcnow
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+ROLES = {"hq": "总部", "branch": "营业部", "finance": "财务", "auditor": "审计"}
+STATUSES = {
+    "new": "待分配",
+    "assigned": "待跟进",
+    "contacted": "已联系",
+    "converted": "已转化",
+    "returned": "已退回",
+    "reclaimed": "已收回",
+}
+TIERS = {"mass": "大众", "affluent": "富裕", "hnw": "高净值"}
+CHANNELS = {
+    "app": "App",
+    "wechat": "微信小程序",
+    "partner_alipay": "合作方·支付宝",
+    "partner_ctrip": "合作方·携程",
+}
+LOCATION_SOURCES = {
+    "coordinates": "定位坐标",
+    "region_code": "行政区划",
+    "mobile_prefix": "手机号段",
+    "id_card": "身份证",
+    "address": "地址",
+}
+
+ACTIONS = {
+    "lead.contacted": "标记已联系",
+    "lead.converted": "标记已转化",
+    "lead.returned": "退回线索池",
+    "lead.transferred": "总部转派",
+    "lead.reveal_mobile": "查看完整号码",
+}
+
+
+def action_label(code: str) -> str:
+    return ACTIONS.get(code, code)
+
+
+def role_label(code: str | None) -> str:
+    return ROLES.get(code or "", code or "")
+
+
+def status_label(code: str | None) -> str:
+    return STATUSES.get(code or "", code or "—")
+
+
+def tier_label(code: str | None) -> str:
+    return TIERS.get(code or "", code or "—")
+
+
+def channel_label(code: str | None) -> str:
+    return CHANNELS.get(code or "", code or "—")
+
+
+def source_label(code: str | None) -> str:
+    return LOCATION_SOURCES.get(code or "", "未解析")
+
+
+def tiers_label(tiers: str) -> str:
+    """A branch's `|`-separated tiers, in segment order; empty means it serves all of them."""
+    rank = {code: i for i, code in enumerate(TIERS)}
+    codes = sorted((t for t in tiers.split("|") if t), key=lambda t: (rank.get(t, len(rank)), t))
+    return "、".join(tier_label(t) for t in codes) or "全部"
+
+
+def beijing_time(value: datetime | None) -> str:
+    if value is None:
+        return "—"
+    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
+def age(value: datetime | None, *, now: datetime | None = None) -> str:
+    """'3天4小时', '5小时', '12分钟': how long ago, coarse enough to scan a column."""
+    if value is None:
+        return "—"
+    minutes = max(int(((now or utcnow()) - value).total_seconds() // 60), 0)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days}天{hours}小时"
+    if hours:
+        return f"{hours}小时"
+    return f"{mins}分钟"
+
+
+def km(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.1f} km" if value < 100 else f"{value:,.0f} km"
+
+
+def n(value: int | None) -> str:
+    """Thousands separators: 1,234,567."""
+    return "—" if value is None else f"{value:,}"
+
+
+def pct(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.0f}%" if whole else "—"
+
+
+FILTERS = {
+    "n": n,
+    "pct": pct,
+    "action_label": action_label,
+    "role_label": role_label,
+    "status_label": status_label,
+    "tier_label": tier_label,
+    "channel_label": channel_label,
+    "source_label": source_label,
+    "tiers_label": tiers_label,
+    "beijing_time": beijing_time,
+    "age": age,
+    "km": km,
+}

@@ -1,0 +1,49 @@
+"""The first page after sign-in: what needs attention, for each role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from app.auth import Principal
+from app.web.pages.hq import BranchRow, BranchTable, PoolSummary, branch_table, pool_summary
+from app.web.pages.inbox import InboxPage, InboxQuery, inbox_page, overdue_count
+
+TOP_BRANCHES = 8
+OLDEST_LEADS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class BranchDashboard:
+    oldest: InboxPage  # the oldest leads still waiting for a first contact
+    overdue: int
+    followup_hours: int
+
+
+@dataclass(frozen=True, slots=True)
+class HqDashboard:
+    pool: PoolSummary
+    branches: BranchTable
+
+    @property
+    def busiest(self) -> list[BranchRow]:
+        return [r for r in self.branches.rows if r.active][:TOP_BRANCHES]
+
+
+def dashboard(
+    session: Session, *, principal: Principal, followup_hours: int
+) -> BranchDashboard | HqDashboard | None:
+    """Branch staff see their follow-up queue; HQ and auditors the pool and the load."""
+    if principal.role == "branch":
+        query = InboxQuery(status="assigned", sort="oldest", page_size=OLDEST_LEADS)
+        return BranchDashboard(
+            oldest=inbox_page(
+                session, principal=principal, query=query, followup_hours=followup_hours
+            ),
+            overdue=overdue_count(session, principal=principal, followup_hours=followup_hours),
+            followup_hours=followup_hours,
+        )
+    if principal.role in ("hq", "auditor"):
+        return HqDashboard(pool=pool_summary(session), branches=branch_table(session, sort="load"))
+    return None

@@ -1,0 +1,63 @@
+"""Headquarters pages: branches with their load, the lead pool and lead search (HQ, auditors)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Query, Request
+from starlette.responses import Response
+
+from app.auth import Principal
+from app.deps import SessionDep, SettingsDep
+from app.leads import service
+from app.leads.repository import LeadFilter
+from app.tables.lead import LEAD_STATUSES
+from app.web.pages.hq import BRANCH_SORTS, POOL_STATUSES, branch_table, pool_summary
+from app.web.routes.base import page_router
+from app.web.session import page_roles
+from app.web.templating import render
+
+router = page_router("/hq")
+Viewer = Annotated[Principal, page_roles("hq", "auditor")]
+SortParam = Annotated[str, Query(pattern="^(" + "|".join(BRANCH_SORTS) + ")$")]
+StatusParam = Annotated[str, Query(pattern="^(" + "|".join(("", *LEAD_STATUSES)) + ")$")]
+
+
+@router.get("/branches")
+def branches(
+    request: Request,
+    _viewer: Viewer,
+    session: SessionDep,
+    q: Annotated[str, Query(max_length=64)] = "",
+    sort: SortParam = "code",
+) -> Response:
+    table = branch_table(session, search=q.strip(), sort=sort)
+    return render(request, "hq_branches.html", {"table": table})
+
+
+@router.get("/leads")
+def leads(
+    request: Request,
+    viewer: Viewer,
+    session: SessionDep,
+    settings: SettingsDep,
+    status: StatusParam = "",
+    channel: Annotated[str, Query(max_length=64)] = "",
+    tier: Annotated[str, Query(max_length=32)] = "",
+    branch: Annotated[str, Query(max_length=32)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    flt = LeadFilter(status=status or None, channel=channel or None, tier=tier or None,
+                     branch_code=branch.strip() or None)  # fmt: skip
+    size = settings.default_page_size
+    found = service.list_leads(
+        session, principal=viewer, flt=flt, limit=size, offset=(page - 1) * size,
+        max_limit=settings.max_page_size,
+    )  # fmt: skip
+    return render(request, "hq_leads.html", {"found": found, "flt": flt, "page": page})
+
+
+@router.get("/pool")
+def pool(request: Request, _viewer: Viewer, session: SessionDep) -> Response:
+    summary = pool_summary(session)
+    return render(request, "hq_pool.html", {"pool": summary, "pool_statuses": POOL_STATUSES})

@@ -1,0 +1,117 @@
+"""Branch work: the inbox, one lead's page, follow-up actions and the audited number reveal."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Form, Query, Request
+from fastapi.responses import RedirectResponse
+from starlette.responses import Response
+
+from app.auth import Principal
+from app.deps import SessionDep, SettingsDep
+from app.leads import followup
+from app.web.pages.inbox import INBOX_STATUSES, SORTS, InboxQuery, inbox_page
+from app.web.pages.lead import lead_view, revealed_lead_view
+from app.web.routes.base import page_router
+from app.web.session import form_roles, page_roles
+from app.web.templating import render
+
+router = page_router()
+Worker = Annotated[Principal, page_roles("branch")]
+Reader = Annotated[Principal, page_roles("hq", "branch", "auditor")]
+WorkerForm = Annotated[Principal, form_roles("branch")]
+RevealerForm = Annotated[Principal, form_roles("hq", "branch")]
+HqForm = Annotated[Principal, form_roles("hq")]
+StatusParam = Annotated[str, Query(pattern="^(" + "|".join(("", *INBOX_STATUSES)) + ")$")]
+SortParam = Annotated[str, Query(pattern="^(" + "|".join(SORTS) + ")$")]
+DoneParam = Annotated[str, Query(max_length=32)]
+BackField = Annotated[str, Form(pattern="^(inbox)?$")]
+
+
+def _back_to(lead_id: int, done: str) -> Response:
+    return RedirectResponse(f"/leads/{lead_id}?done={done}", status_code=303)
+
+
+@router.get("/inbox")
+def inbox(
+    request: Request,
+    principal: Worker,
+    session: SessionDep,
+    settings: SettingsDep,
+    status: StatusParam = "",
+    sort: SortParam = "oldest",
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    done: DoneParam = "",
+) -> Response:
+    query = InboxQuery(status or None, sort, page, settings.default_page_size)
+    view = inbox_page(
+        session, principal=principal, query=query, followup_hours=settings.followup_deadline_hours
+    )
+    return render(request, "inbox.html", {"inbox": view, "done": done})
+
+
+@router.get("/leads/{lead_id}")
+def lead_page(
+    request: Request, lead_id: int, principal: Reader, session: SessionDep, done: DoneParam = ""
+) -> Response:
+    view = lead_view(session, principal=principal, lead_id=lead_id)
+    return render(request, "lead.html", {"view": view, "done": done})
+
+
+@router.post("/leads/{lead_id}/contacted")
+def contacted(
+    lead_id: int, principal: WorkerForm, session: SessionDep, back: BackField = ""
+) -> Response:
+    followup.mark_contacted(session, principal=principal, lead_id=lead_id)
+    if back == "inbox":  # the quick action in the inbox list stays in the list
+        return RedirectResponse("/inbox?done=contacted", status_code=303)
+    return _back_to(lead_id, "contacted")
+
+
+@router.post("/leads/{lead_id}/converted")
+def converted(lead_id: int, principal: WorkerForm, session: SessionDep) -> Response:
+    followup.mark_converted(session, principal=principal, lead_id=lead_id)
+    return _back_to(lead_id, "converted")
+
+
+@router.post("/leads/{lead_id}/return")
+def return_lead(
+    lead_id: int,
+    principal: WorkerForm,
+    session: SessionDep,
+    reason: Annotated[str, Form(min_length=1, max_length=500, pattern=r"\S")],
+) -> Response:
+    followup.return_lead(session, principal=principal, lead_id=lead_id, reason=reason.strip())
+    # The lead has left this branch: its page would now answer 404, so go back to the inbox.
+    return RedirectResponse("/inbox?done=returned", status_code=303)
+
+
+@router.post("/leads/{lead_id}/transfer")
+def transfer(
+    lead_id: int,
+    principal: HqForm,
+    session: SessionDep,
+    branch_code: Annotated[str, Form(pattern=r"^\s*[A-Za-z0-9_-]{1,32}\s*$")],
+    reason: Annotated[str, Form(min_length=1, max_length=500, pattern=r"\S")],
+) -> Response:
+    followup.transfer_lead(
+        session, principal=principal, lead_id=lead_id, branch_code=branch_code.strip(),
+        reason=reason.strip(),
+    )  # fmt: skip
+    return _back_to(lead_id, "transferred")
+
+
+@router.post("/leads/{lead_id}/reveal")
+def reveal(
+    request: Request,
+    lead_id: int,
+    principal: RevealerForm,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> Response:
+    view = revealed_lead_view(
+        session, principal=principal, lead_id=lead_id, limit_per_hour=settings.reveal_limit_per_hour
+    )
+    # Shown in this response only: no redirect, so the number is in no URL and no history entry.
+    return render(request, "lead.html", {"view": view, "done": "revealed"})

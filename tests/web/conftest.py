@@ -1,0 +1,25 @@
+"""A web app (API + pages) over a fresh database with the standard branches and users."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.config import Settings
+from app.main import create_app
+from app.web import install_web
+from tests.app.conftest import branch_ids, engine
+from tests.web.browser import browser, live_server, new_page
+
+__all__ = ["branch_ids", "browser", "engine", "live_server", "new_page"]
+
+
+@pytest.fixture
+def web(settings: Settings) -> Iterator[TestClient]:
+    app = create_app(settings)
+    install_web(app, settings)
+    with TestClient(app) as client:
+        yield client
+    app.state.engine.dispose()

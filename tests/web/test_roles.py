@@ -1,0 +1,112 @@
+"""Every page as every role: the same deny-by-default rules as the API."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+
+from app.web import routes as web_routes
+from tests.web.helpers import add_lead, sign_in
+
+PAGES = ("/", "/inbox", "/hq/branches", "/hq/pool", "/hq/leads", "/leads/{own}")
+ALLOWED = {
+    "hq1": {"/", "/hq/branches", "/hq/pool", "/hq/leads", "/leads/{own}"},
+    "aud1": {"/", "/hq/branches", "/hq/pool", "/hq/leads", "/leads/{own}"},
+    "sz1": {"/", "/inbox", "/leads/{own}"},
+    "fin1": {"/"},
+}
+
+
+@pytest.mark.parametrize("username", sorted(ALLOWED))
+def test_each_role_opens_its_pages_and_is_denied_the_others(
+    web: TestClient, engine: Engine, branch_ids: dict[str, int], username: str
+) -> None:
+    own = add_lead(engine, external_id="L1", branch_id=branch_ids["SZ-FT"])
+    sign_in(web, username)
+    for page in PAGES:
+        response = web.get(page.format(own=own))
+        expected = 200 if page in ALLOWED[username] else 403
+        assert response.status_code == expected, (username, page)
+        if expected == 403:
+            assert "没有权限" in response.text
+
+
+def test_the_sidebar_shows_only_the_pages_of_the_role(
+    web: TestClient, branch_ids: dict[str, int]
+) -> None:
+    sign_in(web, "sz1")
+    branch_home = web.get("/").text
+    assert 'href="/inbox"' in branch_home
+    assert 'href="/hq/branches"' not in branch_home
+    web.cookies.clear()
+    sign_in(web, "hq1")
+    hq_home = web.get("/").text
+    assert 'href="/hq/branches"' in hq_home
+    assert 'href="/inbox"' not in hq_home
+
+
+def test_a_branch_user_cannot_open_another_branchs_lead_page(
+    web: TestClient, engine: Engine, branch_ids: dict[str, int]
+) -> None:
+    theirs = add_lead(engine, external_id="BJ1", branch_id=branch_ids["BJ-CY"])
+    sign_in(web, "sz1")
+    other = web.get(f"/leads/{theirs}")
+    missing = web.get("/leads/999999")
+    assert other.status_code == missing.status_code == 404
+    assert other.text == missing.text  # nothing tells "not yours" from "does not exist"
+
+
+def test_auditors_read_leads_but_get_no_follow_up_or_reveal_buttons(
+    web: TestClient, engine: Engine, branch_ids: dict[str, int]
+) -> None:
+    lead_id = add_lead(engine, external_id="A1", branch_id=branch_ids["SZ-FT"])
+    token = sign_in(web, "aud1")
+    page = web.get(f"/leads/{lead_id}").text
+    assert "138****5678" in page
+    assert "查看完整号码" not in page
+    assert "跟进操作" not in page
+    denied = web.post(f"/leads/{lead_id}/reveal", data={"csrf_token": token})
+    assert denied.status_code == 403
+
+
+def test_the_api_keeps_answering_json_errors(web: TestClient, branch_ids: dict[str, int]) -> None:
+    response = web.get("/api/v1/leads")
+    assert response.status_code == 401
+    assert response.json()["error"] == "not_authenticated"
+    assert web.get("/api/v1/nope").headers["content-type"].startswith("application/json")
+
+
+# Who may submit each form; a new form route must be added here (the test checks the list).
+FORMS = {
+    "/leads/{lead_id}/contacted": {"sz1"},
+    "/leads/{lead_id}/converted": {"sz1"},
+    "/leads/{lead_id}/return": {"sz1"},
+    "/leads/{lead_id}/reveal": {"sz1", "hq1"},
+    "/leads/{lead_id}/transfer": {"hq1"},
+}
+
+
+def _form_routes() -> set[str]:
+    paths: set[str] = set()
+    for module in (web_routes.auth, web_routes.home, web_routes.leads, web_routes.hq):
+        for route in module.router.routes:
+            if isinstance(route, APIRoute) and "POST" in (route.methods or set()):
+                paths.add(route.path)
+    return paths - {"/login", "/logout"}
+
+
+def test_every_form_is_denied_to_the_roles_it_is_not_for(
+    web: TestClient, engine: Engine, branch_ids: dict[str, int]
+) -> None:
+    assert _form_routes() == set(FORMS)
+    lead_id = add_lead(engine, external_id="F1", branch_id=branch_ids["SZ-FT"])
+    for username in ("hq1", "aud1", "fin1", "sz1"):
+        web.cookies.clear()
+        token = sign_in(web, username)
+        for path, allowed in FORMS.items():
+            if username in allowed:
+                continue
+            response = web.post(path.format(lead_id=lead_id), data={"csrf_token": token})
+            assert response.status_code == 403, (username, path)
