@@ -18,6 +18,7 @@ from allocation.plan import Plan
 from allocation.report import explanations, round_report
 from allocation.solve import solve
 from allocation.validate import assert_valid
+from app.rounds.exclusions import apply_exclusions
 from app.rounds.pool import PoolLead, split_by_customer
 from app.tables import Branch
 
@@ -60,6 +61,13 @@ def solve_pool(
         )
         for p in pool
     ]
+    code_of = {b.id: b.code for b in branches}
+    excluded = {
+        str(p.id): code_of[p.returned_by_branch_id]
+        for p in pool
+        if p.returned_by_branch_id in code_of
+    }
+    specs, leads = apply_exclusions(specs, leads, excluded)
     problem = build_problem(branches=specs, leads=leads, params=params)
     plan = solve(problem, method="optimal", time_limit_s=time_limit_s)
     assert_valid(problem=problem, plan=plan)

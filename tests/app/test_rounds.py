@@ -228,3 +228,23 @@ def test_two_pooled_leads_of_one_customer_go_to_one_branch_under_one_owner(
     assert leads["A"].status == leads["W"].status == "assigned"
     assert leads["A"].branch_id == leads["W"].branch_id == branch_ids["SZ-FT"]
     assert [i.lead_id for i in intervals] == [leads["A"].id]
+
+
+def test_a_returned_lead_is_not_sent_back_to_the_branch_that_returned_it(
+    engine: Engine, settings: Settings, pooled: dict[str, int], branch_ids: dict[str, int]
+) -> None:
+    from app.auth import Principal
+    from app.leads.followup import return_lead
+
+    run_round(engine, settings=settings, actor="hq1", params=RoundParams(), commit=True)
+    staff = Principal(
+        user_id=0, username="sz1", role="branch", branch_id=branch_ids["SZ-FT"], branch_code="SZ-FT"
+    )
+    with session_scope(engine) as session:
+        return_lead(session, principal=staff, lead_id=pooled["SZ1"], reason="客户已移居外地")
+    second = run_round(engine, settings=settings, actor="hq1", params=RoundParams(), commit=True)
+    with session_scope(engine) as session:
+        outcome = session.get(RoundAssignment, (second, pooled["SZ1"]))
+    assert outcome is not None
+    assert outcome.branch_id == branch_ids["BJ-CY"]
+    assert _leads(engine)["SZ1"].branch_id == branch_ids["BJ-CY"]
