@@ -220,6 +220,25 @@ def round_commit(round_id: int) -> None:
         typer.echo(_round_summary(read_round(session, round_id=round_id)))
 
 
+@round_cli.command("replay")
+def round_replay(round_id: int) -> None:
+    """Solve a stored round's instance again and compare the plans (exit 1 if they differ)."""
+    from app.rounds.replay import replay_round
+
+    try:
+        with session_scope(make_engine(get_settings())) as session:
+            result = replay_round(session, round_id=round_id)
+    except AppError as exc:
+        raise fail(exc.message, code=2) from None
+    verdict = "identical plan" if result.identical else f"{result.differences} lead(s) differ"
+    typer.echo(
+        f"round {round_id}: replayed {result.leads} leads: {verdict}; "
+        f"objective {result.objective:,.3f} (stored {result.stored_objective or 0:,.3f})"
+    )
+    if not result.identical:
+        raise typer.Exit(1)
+
+
 @round_cli.command("cancel")
 def round_cancel(round_id: int) -> None:
     """Cancel a round that is not committed."""

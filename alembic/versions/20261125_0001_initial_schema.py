@@ -202,6 +202,7 @@ def upgrade() -> None:
         sa.Column("gap", sa.Float(), nullable=True),
         sa.Column("solve_seconds", sa.Float(), nullable=True),
         sa.Column("report", sa.Text(), nullable=False),
+        sa.Column("instance", sa.Text(), nullable=False),
         sa.Column("created_by", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("committed_by", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
@@ -226,6 +227,7 @@ def upgrade() -> None:
         sa.Column(
             "follows_lead_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
         ),
+        sa.Column("lead_class", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
         sa.ForeignKeyConstraint(
             ["branch_id"], ["branch.id"], name=op.f("fk_round_assignment_branch_id_branch")
         ),

@@ -24,7 +24,7 @@ from app.errors import Conflict, NotFound
 from app.rounds import committing
 from app.rounds.lock import round_lock
 from app.rounds.pool import load_pool, remaining_capacity
-from app.rounds.solving import Outcome, SolvedPool, solve_pool
+from app.rounds.solving import Outcome, SolvedPool, build_instance, snapshot, solve_instance
 from app.tables import AllocationRound, Branch
 from app.tables.base import utcnow
 
@@ -51,16 +51,18 @@ def run_round(
         core_params = AllocationParams(
             balance_weight=params.balance_weight, max_distance_km=params.max_distance_km
         )
-        solved = solve_pool(
-            branches=branches,
-            capacities=capacities,
-            pool=pool,
-            params=core_params,
+        instance = build_instance(
+            branches=branches, capacities=capacities, pool=pool, params=core_params
+        )
+        solved = solve_instance(
+            instance,
             time_limit_s=params.time_limit_s,
             baseline_max_leads=settings.round_baseline_max_leads,
         )
         with session_scope(engine) as session:
-            round_id = _store(session, actor=actor, params=params, solved=solved)
+            round_id = _store(
+                session, actor=actor, params=params, solved=solved, instance=snapshot(instance)
+            )
         if commit:
             with session_scope(engine) as session:
                 committing.commit(session, round_id=round_id, actor=actor, settings=settings)
@@ -101,6 +103,7 @@ def _store(
     actor: str,
     params: RoundParams,
     solved: SolvedPool,
+    instance: dict[str, object],
 ) -> int:
     plan = solved.plan
     allocation_round = AllocationRound(
@@ -116,6 +119,7 @@ def _store(
         gap=plan.gap,
         solve_seconds=plan.solve_seconds,
         report=json.dumps(solved.report, ensure_ascii=False),
+        instance=json.dumps(instance),
         created_by=actor,
     )
     session.add(allocation_round)
@@ -148,6 +152,7 @@ ASSIGNMENT_COLUMNS = (
     "reason",
     "explanation",
     "follows_lead_id",
+    "lead_class",
 )
 
 

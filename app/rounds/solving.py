@@ -1,15 +1,20 @@
-"""Turning a pool into an allocation problem, and a plan back into rows (no database here)."""
+"""Turning a pool into an allocation problem, and a plan back into rows (no database here).
+
+The instance a round solves (branch specs with remaining capacity, lead classes, parameters) is
+kept as a snapshot so that the round can be replayed to the same plan later.
+"""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from allocation.model import (
     ASSIGNED,
     REASONS,
     AllocationParams,
+    AllocationProblem,
     BranchSpec,
     LeadSpec,
     build_problem,
@@ -34,6 +39,19 @@ class Outcome:
     reason: str | None
     explanation: str
     follows_lead_id: int | None = None
+    lead_class: str | None = None  # the eligibility class the solver saw (tier or exclusion)
+
+
+@dataclass(frozen=True)
+class Instance:
+    branches: list[BranchSpec]
+    branch_ids: list[int]
+    leads: list[LeadSpec]  # external_id = str(lead id)
+    followers: dict[int, int]
+    params: AllocationParams
+
+    def problem(self) -> AllocationProblem:
+        return build_problem(branches=self.branches, leads=self.leads, params=self.params)
 
 
 @dataclass(frozen=True)
@@ -43,43 +61,67 @@ class SolvedPool:
     report: dict[str, Any]
 
 
-def solve_pool(
+def build_instance(
     *,
     branches: list[Branch],
     capacities: dict[int, int],
     pool: list[PoolLead],
     params: AllocationParams,
-    time_limit_s: float,
-    baseline_max_leads: int,
-) -> SolvedPool:
-    """Solve, validate independently (raises: nothing invalid is ever stored), report."""
-    pool, followers = split_by_customer(pool)
+) -> Instance:
+    representatives, followers = split_by_customer(pool)
     specs = [_branch_spec(b, capacities.get(b.id or 0, 0)) for b in branches]
     leads = [
         LeadSpec(
             external_id=str(p.id), lat=p.lat, lon=p.lon, tier=p.tier, region_code=p.region_code
         )
-        for p in pool
+        for p in representatives
     ]
     code_of = {b.id: b.code for b in branches}
     excluded = {
         str(p.id): code_of[p.returned_by_branch_id]
-        for p in pool
+        for p in representatives
         if p.returned_by_branch_id in code_of
     }
     specs, leads = apply_exclusions(specs, leads, excluded)
-    problem = build_problem(branches=specs, leads=leads, params=params)
+    return Instance(specs, [b.id or 0 for b in branches], leads, followers, params)
+
+
+def solve_instance(
+    instance: Instance, *, time_limit_s: float, baseline_max_leads: int
+) -> SolvedPool:
+    """Solve, validate independently (raises: nothing invalid is ever stored), report."""
+    problem = instance.problem()
     plan = solve(problem, method="optimal", time_limit_s=time_limit_s)
     assert_valid(problem=problem, plan=plan)
     # The rule-based baselines run lead by lead: worth showing, not worth minutes on huge pools.
-    compare = len(pool) <= baseline_max_leads
+    compare = len(instance.leads) <= baseline_max_leads
     baselines = {name: solve(problem, method=name) for name in BASELINES} if compare else None
     report = round_report(problem=problem, plan=plan, baselines=baselines)
     texts = explanations(problem=problem, plan=plan)
-    ids = [b.id or 0 for b in branches]
-    outcomes = [_outcome(plan, i, lead_id=p.id, ids=ids, text=texts[i]) for i, p in enumerate(pool)]
-    outcomes += _follower_outcomes(outcomes, followers)
+    outcomes = [
+        _outcome(plan, i, lead=lead, ids=instance.branch_ids, text=texts[i])
+        for i, lead in enumerate(instance.leads)
+    ]
+    outcomes += _follower_outcomes(outcomes, instance.followers)
     return SolvedPool(plan=plan, outcomes=outcomes, report=report)
+
+
+def snapshot(instance: Instance) -> dict[str, Any]:
+    """What a replay needs besides the leads' own (immutable) coordinates and the lead classes."""
+    return {
+        "branches": [{**asdict(b), "tiers": sorted(b.tiers)} for b in instance.branches],
+        "branch_ids": instance.branch_ids,
+        "balance_weight": instance.params.balance_weight,
+        "max_distance_km": instance.params.max_distance_km,
+    }
+
+
+def instance_from_snapshot(data: dict[str, Any], *, leads: list[LeadSpec]) -> Instance:
+    branches = [BranchSpec(**{**b, "tiers": frozenset(b["tiers"])}) for b in data["branches"]]
+    params = AllocationParams(
+        balance_weight=data["balance_weight"], max_distance_km=data["max_distance_km"]
+    )
+    return Instance(branches, list(data["branch_ids"]), leads, {}, params)
 
 
 def _branch_spec(branch: Branch, capacity: int) -> BranchSpec:
@@ -95,15 +137,16 @@ def _branch_spec(branch: Branch, capacity: int) -> BranchSpec:
     )
 
 
-def _outcome(plan: Plan, index: int, *, lead_id: int, ids: list[int], text: str) -> Outcome:
+def _outcome(plan: Plan, index: int, *, lead: LeadSpec, ids: list[int], text: str) -> Outcome:
     j, code = int(plan.branch[index]), int(plan.reason[index])
     return Outcome(
-        lead_id=lead_id,
+        lead_id=int(lead.external_id),
         branch_id=ids[j] if j >= 0 else None,
         distance_km=_number(plan.distance_km[index]),
         cost=_number(plan.cost[index]),
         reason=None if code == ASSIGNED else REASONS[code - 1].value,
         explanation=text[:200],
+        lead_class=lead.tier,
     )
 
 
@@ -115,6 +158,7 @@ def _follower_outcomes(outcomes: list[Outcome], followers: dict[int, int]) -> li
             lead_id=follower,
             explanation=f"same customer as lead {leader}",
             follows_lead_id=leader,
+            lead_class=None,
         )
         for follower, leader in followers.items()
     ]

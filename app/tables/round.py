@@ -34,6 +34,8 @@ class AllocationRound(SQLModel, table=True):
     gap: float | None = None
     solve_seconds: float | None = None
     report: str = Field(default="{}", sa_column=Column(Text, nullable=False))  # REPORT.json fields
+    # Branch specs and parameters as solved: with the leads' classes, enough to replay the round.
+    instance: str = Field(default="{}", sa_column=Column(Text, nullable=False))
     created_by: str = Field(max_length=64)
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
@@ -59,6 +61,7 @@ class RoundAssignment(SQLModel, table=True):
     # Another pooled lead of the same customer: this one goes wherever that one goes and gets
     # no ownership interval of its own (a customer has one owner at a time).
     follows_lead_id: int | None = Field(default=None, sa_column=Column(BigIntKey, nullable=True))
+    lead_class: str | None = Field(default=None, max_length=100)  # tier (or exclusion class) solved
 
 
 class RoundLock(SQLModel, table=True):

@@ -248,3 +248,20 @@ def test_a_returned_lead_is_not_sent_back_to_the_branch_that_returned_it(
     assert outcome is not None
     assert outcome.branch_id == branch_ids["BJ-CY"]
     assert _leads(engine)["SZ1"].branch_id == branch_ids["BJ-CY"]
+
+
+def test_a_round_replays_to_the_same_plan(
+    engine: Engine, settings: Settings, pooled: dict[str, int], branch_ids: dict[str, int]
+) -> None:
+    from app.rounds.replay import replay_round
+
+    round_id = run_round(
+        engine, settings=settings, actor="hq1", params=RoundParams(balance_weight=2.0), commit=True
+    )
+    with session_scope(engine) as session:
+        session.execute(text("UPDATE branch SET capacity = 0"))  # later changes must not matter
+    with session_scope(engine) as session:
+        result = replay_round(session, round_id=round_id)
+    assert result.identical
+    assert result.leads == 5
+    assert result.objective == pytest.approx(result.stored_objective)
