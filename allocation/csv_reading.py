@@ -7,8 +7,8 @@ stays right with quoted newlines) and the column.
 from __future__ import annotations
 
 import csv
+import io
 import math
-import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 from allocation.errors import InputFileError
 
 FloatArray = NDArray[np.float64]
+PLAIN_MIN_BYTES = 1 << 20  # small files always take the exact csv-module path
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,9 @@ class Columns:
 def read_columns(path: Path, *, required: Sequence[str], optional: Sequence[str]) -> Columns:
     """Read the named columns of a UTF-8 CSV (BOM accepted); unknown columns are ignored."""
     name = path.name
+    fast = _read_plain(path, file=name, required=required, optional=optional)
+    if fast is not None:
+        return fast
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
             return _read(handle, file=name, required=required, optional=optional)
@@ -63,6 +67,46 @@ def read_columns(path: Path, *, required: Sequence[str], optional: Sequence[str]
         ) from exc
 
 
+def _read_plain(
+    path: Path, *, file: str, required: Sequence[str], optional: Sequence[str]
+) -> Columns | None:
+    """Fast path for big, plain files (pandas' C parser): no quotes, no blank lines, so
+    record k is on line k + 2. Anything unusual returns None and takes the csv-module path,
+    which reports errors exactly."""
+    try:
+        if path.stat().st_size < PLAIN_MIN_BYTES:
+            return None
+        data = path.read_bytes()
+    except OSError:
+        return None
+    if b'"' in data or b"\n\n" in data or b"\r" in data or not data.endswith(b"\n"):
+        return None
+    import pandas as pd
+
+    try:
+        text = data.decode("utf-8-sig")
+        header = [h.strip() for h in text[: text.index("\n")].split(",")]
+        index = _header_index(header=header, file=file, required=required)
+        wanted = [c for c in (*required, *optional) if c in index]
+        frame = pd.read_csv(
+            io.StringIO(text),
+            dtype=str,
+            keep_default_na=False,
+            usecols=[index[c] for c in wanted],
+            header=0,
+            names=header,
+            engine="c",
+        )
+    except (UnicodeDecodeError, ValueError, pd.errors.ParserError):
+        return None
+    if frame.shape[0] != text.count("\n") - 1 or frame.isna().to_numpy().any():
+        return None
+    values: dict[str, list[str] | None] = dict.fromkeys((*required, *optional))
+    for column in wanted:
+        values[column] = [str(v) for v in frame[column].tolist()]
+    return Columns(file=file, values=values, lines=list(range(2, frame.shape[0] + 2)))
+
+
 def _read(
     handle: object, *, file: str, required: Sequence[str], optional: Sequence[str]
 ) -> Columns:
@@ -71,29 +115,39 @@ def _read(
     if header is None:
         raise InputFileError(file=file, line=1, column=None, message="empty file, no header")
     index = _header_index(header=[h.strip() for h in header], file=file, required=required)
+    rows = list(reader)
+    lines = _record_lines(handle=handle, rows=rows, physical=reader.line_num)
+    keep = [k for k, row in enumerate(rows) if row and row != [""]]  # blank lines are skipped
+    if len(keep) < len(rows):
+        rows, lines = [rows[k] for k in keep], [lines[k] for k in keep]
     wanted = [c for c in (*required, *optional) if c in index]
     width = max(index[c] for c in wanted) + 1
-    pick = operator.itemgetter(*(index[c] for c in wanted))
-    rows: list[tuple[str, ...]] = []
-    lines: list[int] = []
-    for row in reader:
-        if len(row) < width:
-            if not row or row == [""]:
-                continue  # blank line
-            raise InputFileError(
-                file=file,
-                line=reader.line_num,
-                column=None,
-                message=f"{len(row)} fields, the header has {len(header)}",
-            )
-        value = pick(row)
-        rows.append(value if len(wanted) > 1 else (value,))
-        lines.append(reader.line_num)
-    by_column = list(zip(*rows, strict=True)) if rows else [() for _ in wanted]
+    short = next((k for k, row in enumerate(rows) if len(row) < width), None)
+    if short is not None:
+        raise InputFileError(
+            file=file,
+            line=lines[short],
+            column=None,
+            message=f"{len(rows[short])} fields, the header has {len(header)}",
+        )
     values: dict[str, list[str] | None] = dict.fromkeys((*required, *optional))
-    for k, column in enumerate(wanted):
-        values[column] = list(by_column[k])
+    for column in wanted:
+        at = index[column]
+        values[column] = [row[at] for row in rows]
     return Columns(file=file, values=values, lines=lines)
+
+
+def _record_lines(*, handle: object, rows: list[list[str]], physical: int) -> list[int]:
+    """Physical line on which each record ends (header = line 1).
+
+    Without quoted line breaks record k sits on line k + 2; otherwise re-read with tracking.
+    """
+    if physical == len(rows) + 1:
+        return list(range(2, len(rows) + 2))
+    handle.seek(0)  # type: ignore[attr-defined]
+    reader = csv.reader(handle)  # type: ignore[arg-type]
+    next(reader)
+    return [reader.line_num for _ in reader]
 
 
 def _header_index(*, header: list[str], file: str, required: Sequence[str]) -> dict[str, int]:
@@ -114,8 +168,7 @@ def numbers(columns: Columns, name: str, *, allow_empty: bool) -> FloatArray:
     if raw is None:
         return np.full(len(columns), np.nan)
     text = np.array(raw, dtype=np.str_) if raw else np.zeros(0, np.str_)
-    text = np.char.strip(text) if len(text) else text
-    empty = text == ""
+    empty = text == ""  # surrounding blanks are accepted by the conversion itself
     try:
         value = np.where(empty, "nan", text).astype(np.float64)
     except ValueError:
@@ -160,16 +213,22 @@ def integers(columns: Columns, name: str, *, minimum: int) -> NDArray[np.int64]:
 
 
 def check_each(columns: Columns, name: str, test: Callable[[str], bool], message: str) -> None:
-    """Raise at the first non-empty cell of the column that fails `test`."""
+    """Raise at the first non-empty cell of the column that fails `test`.
+
+    Each distinct value is tested once (region codes, tiers and flags repeat a lot).
+    """
     raw = columns.get(name)
     if raw is None:
         return
-    for k, cell in enumerate(raw):
-        if cell and not test(cell):
-            raise columns.error(row=k, column=name, message=f"{cell!r}: {message}")
+    bad = {cell for cell in set(raw) if cell and not test(cell)}
+    if bad:
+        k = next(k for k, cell in enumerate(raw) if cell in bad)
+        raise columns.error(row=k, column=name, message=f"{raw[k]!r}: {message}")
 
 
 def first_duplicate(values: Sequence[str]) -> int | None:
+    if len(set(values)) == len(values):
+        return None
     seen: set[str] = set()
     for k, value in enumerate(values):
         if value in seen:

@@ -151,10 +151,21 @@ def explanation_text(
     *, problem: AllocationProblem, plan: Plan, branch: int, nearest: int, reason: Reason | None
 ) -> str:
     """Why this lead went where it went (empty when it went to its nearest branch)."""
-    codes = problem.branches.codes
     if reason is not None or nearest < 0 or branch == nearest:
         return "" if reason is None else reason.value
     loads = plan.loads(problem=problem)
-    if loads[nearest] >= problem.branches.capacity[nearest]:
-        return f"nearest eligible branch {codes[nearest]} was full"
-    return f"nearest eligible branch {codes[nearest]} had room; sent elsewhere by {plan.method}"
+    full = bool(loads[nearest] >= problem.branches.capacity[nearest])
+    return not_nearest_text(problem=problem, plan=plan, nearest=nearest, full=full)
+
+
+def not_nearest_text(*, problem: AllocationProblem, plan: Plan, nearest: int, full: bool) -> str:
+    """'nearest eligible branch X was full' (or, rarely, why it was passed over with room)."""
+    what = "nearest eligible" if problem.pairs is None else "cheapest listed"
+    code = problem.branches.codes[nearest]
+    if full:
+        return f"{what} branch {code} was full"
+    if plan.method != "optimal":
+        why = f"{plan.method} rule"
+    else:
+        why = "load balance" if problem.params.balance_weight > 0 else "equal cost"
+    return f"{what} branch {code} had room ({why})"

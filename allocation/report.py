@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from allocation.model import REASONS, AllocationProblem
-from allocation.plan import Plan
+from allocation.plan import Plan, not_nearest_text
 
 FloatArray = NDArray[np.float64]
 
@@ -23,7 +23,8 @@ def round_report(
         "status": plan.status,
         "assigned": plan.assigned,
         "unassigned": plan.unassigned,
-        "objective": round(plan.objective, 6),
+        # SPEC 5: the total cost includes balance_weight x the balance term (0 by default).
+        "objective": round(plan.total, 6),
         "lower_bound": None if plan.lower_bound is None else round(plan.lower_bound, 6),
         "gap": plan.gap,
         "solve_seconds": round(plan.solve_seconds, 3),
@@ -43,6 +44,7 @@ def round_report(
         ],
         "method": plan.method,
         "balance_weight": problem.params.balance_weight,
+        "assignment_cost": round(plan.objective, 6),
         "balance_penalty": round(plan.balance_penalty, 6),
         "max_distance_km": problem.params.max_distance_km,
         "unassigned_by_reason": unassigned_by_reason(plan),
@@ -80,16 +82,17 @@ def distance_figures(*, problem: AllocationProblem, plan: Plan) -> dict[str, flo
 def same_city(*, problem: AllocationProblem, branch: NDArray[np.int64]) -> tuple[int, int]:
     """(assigned leads whose branch is in the same prefecture, assigned leads where both
     region codes are known); a prefecture is the first 4 digits of the division code."""
-    branch_city = np.array([_city(c) for c in problem.branches.region_codes] or [""], "<U4")
-    lead_city = np.array([_city(c) for c in problem.leads.region_codes] or [""], "<U4")
+    branch_city = _cities(problem.branches.region_codes)
+    lead_city = _cities(problem.leads.region_codes)
     i = np.flatnonzero(branch >= 0)
     lc, bc = lead_city[i], branch_city[branch[i]]
     known = (lc != "") & (bc != "")
     return int(np.count_nonzero(known & (lc == bc))), int(np.count_nonzero(known))
 
 
-def _city(code: str | None) -> str:
-    return code[:4] if code and len(code) >= 4 else ""
+def _cities(codes: Sequence[str | None]) -> NDArray[np.str_]:
+    """First 4 digits of each division code ('' when unknown); numpy truncates to 4 chars."""
+    return np.array([c or "" for c in codes] or [""], dtype="<U4")
 
 
 def baseline_figures(*, problem: AllocationProblem, plan: Plan, best: Plan) -> dict[str, Any]:
@@ -100,7 +103,8 @@ def baseline_figures(*, problem: AllocationProblem, plan: Plan, best: Plan) -> d
     return {
         "assigned": plan.assigned,
         "unassigned": plan.unassigned,
-        "objective": round(plan.objective, 6),
+        # SPEC 5: the total cost includes balance_weight x the balance term (0 by default).
+        "objective": round(plan.total, 6),
         "balance_penalty": round(plan.balance_penalty, 6),
         "mean_km": figures["mean_km"],
         "p95_km": figures["p95_km"],
@@ -111,21 +115,17 @@ def baseline_figures(*, problem: AllocationProblem, plan: Plan, best: Plan) -> d
 
 def explanations(*, problem: AllocationProblem, plan: Plan) -> Sequence[str]:
     """Per lead: empty, the unassigned reason, or why the nearest eligible branch was not used."""
-    codes = problem.branches.codes
     full = plan.loads(problem=problem) >= problem.branches.capacity
     out = ["" for _ in range(problem.leads.size)]
     for i in np.flatnonzero(plan.reason > 0).tolist():
         out[i] = REASONS[int(plan.reason[i]) - 1].value
     moved = np.flatnonzero((plan.branch >= 0) & (plan.nearest >= 0) & (plan.branch != plan.nearest))
-    if plan.method != "optimal":
-        why = f"{plan.method} rule"
-    else:
-        why = "load balance" if problem.params.balance_weight > 0 else "equal cost"
+    texts = {
+        (k, f): not_nearest_text(problem=problem, plan=plan, nearest=k, full=f)
+        for k in range(problem.branches.size)
+        for f in (False, True)
+    }
     for i in moved.tolist():
         k = int(plan.nearest[i])
-        out[i] = (
-            f"nearest eligible branch {codes[k]} was full"
-            if full[k]
-            else f"nearest eligible branch {codes[k]} had room ({why})"
-        )
+        out[i] = texts[(k, bool(full[k]))]
     return out

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from pydantic import ValidationError
 
+from app.allocate_cli import allocate
 from app.config import get_settings
 from app.db import make_engine, session_scope
 from app.errors import AppError, FileRejected
@@ -29,6 +30,7 @@ cli.add_typer(import_cli, name="import")
 cli.add_typer(users_cli, name="users")
 cli.add_typer(round_cli, name="round")
 cli.add_typer(lead_cli, name="lead")
+cli.command("allocate")(allocate)  # the offline solver: CSV in, CSV + JSON out, no database
 
 ExistingFile = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]
 

@@ -24,7 +24,7 @@ import itertools
 import random
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
@@ -218,13 +218,38 @@ def _reject_duplicates(sorted_pairs: list[tuple[int, int, int, int]]) -> None:
 
 
 def _greedy(data: _Data) -> list[int]:
-    # Cheapest branch with room, most constrained leads first: a hint, and a plan of last resort.
+    # First-fit plans under three preferences, keeping the one assigning most leads, then the
+    # cheapest: a hint for CP-SAT, and a plan of last resort. Cheapest-first alone fails on
+    # tight instances (786 of 900 jobs on Yagiura c30900) where the workload-aware orders,
+    # hardest leads first, assign them all at once and let phase 1 be skipped.
+    def share(p: int) -> float:
+        return data.pairs[p][3] / data.capacities[data.pairs[p][1]]
+
+    def hardness(lead: int) -> tuple[float, int]:
+        return (-min((share(p) for p in data.by_lead[lead]), default=0.0), lead)
+
+    def fewest_options(lead: int) -> tuple[int, int]:
+        return (len(data.by_lead[lead]), lead)
+
+    plans = [
+        _first_fit(data, lead_key=fewest_options, pair_key=lambda p: (data.pairs[p][2], p)),
+        _first_fit(data, lead_key=hardness, pair_key=lambda p: (data.pairs[p][2] * share(p), p)),
+        _first_fit(data, lead_key=hardness, pair_key=lambda p: (share(p), p)),
+    ]
+    return min(plans, key=lambda plan: (-_count(plan), _plan_cost(data, plan)))
+
+
+def _first_fit(
+    data: _Data,
+    *,
+    lead_key: Callable[[int], tuple[float, int]],
+    pair_key: Callable[[int], tuple[float, int]],
+) -> list[int]:
+    # Leads in `lead_key` order each take the first branch with room in `pair_key` order.
     room = list(data.capacities)
     plan = [-1] * data.n_leads
-    order = sorted(range(data.n_leads), key=lambda lead: (len(data.by_lead[lead]), lead))
-    for lead in order:
-        options = sorted(data.by_lead[lead], key=lambda p: (data.pairs[p][2], data.pairs[p][3], p))
-        for p in options:
+    for lead in sorted(range(data.n_leads), key=lead_key):
+        for p in sorted(data.by_lead[lead], key=pair_key):
             _lead, branch, _cost, load = data.pairs[p]
             if load <= room[branch]:
                 room[branch] -= load
@@ -412,7 +437,7 @@ def _lns(
     rng = random.Random(seed)
     plan = list(plan)
     size, spent = 2, 0.0
-    while spent < units and not stop.is_set() and _remaining(deadline) > 0:
+    while data.pairs and spent < units and not stop.is_set() and _remaining(deadline) > 0:
         branches = _neighbourhood(data, plan, rng=rng, size=size)
         step = (_remaining(deadline), min(_LNS_STEP_UNITS, units - spent))
         plan, solved, used = _reoptimise(data, plan, branches, limits=step, seed=seed)

@@ -57,14 +57,41 @@ def split_groups(
 ) -> tuple[Groups, IntArray, IntArray]:
     """Split every group by a per-member label (in `members` order).
 
-    Returns (new groups, parent group of each, label of each).
+    Returns (new groups, parent group of each, label of each). Groups that do not split keep
+    their geometry; only the pieces of split groups are measured again.
     """
     n_labels = int(label.max(initial=0)) + 1
-    parent_of_member = groups.group_of_members()
-    key = parent_of_member * n_labels + label
-    new = _from_keys(units=units, members=groups.members, key=key)
-    head_key = np.sort(key, kind="stable")[new.start[:-1]]
-    return new, head_key // n_labels, head_key % n_labels
+    key = groups.group_of_members() * n_labels + label
+    order = np.argsort(key, kind="stable")
+    sorted_key = key[order]
+    first = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]])
+    start = np.r_[first, len(key)].astype(np.int64)
+    parent, head = sorted_key[first] // n_labels, sorted_key[first] % n_labels
+    members = groups.members[order]
+    whole = np.bincount(parent, minlength=groups.size)[parent] == 1
+    centre, radius = groups.centre[parent], groups.radius[parent]
+    spread = groups.spread[order]
+    pieces = np.flatnonzero(~whole)
+    if len(pieces):
+        sub = _ranges(start[pieces], np.diff(start)[pieces])
+        sub_start = np.r_[0, np.cumsum(np.diff(start)[pieces])]
+        part = _with_geometry(units=units, members=members[sub], start=sub_start)
+        centre[pieces], radius[pieces], spread[sub] = part.centre, part.radius, part.spread
+    new = Groups(
+        members=members,
+        start=start,
+        tier=groups.tier[parent],
+        centre=centre,
+        radius=radius,
+        spread=spread,
+    )
+    return new, parent, head
+
+
+def _ranges(starts: IntArray, lengths: IntArray) -> IntArray:
+    total = int(lengths.sum())
+    offsets = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return np.repeat(starts, lengths) + offsets
 
 
 def _from_keys(*, units: FloatArray, members: IntArray, key: IntArray) -> Groups:

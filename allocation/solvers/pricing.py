@@ -70,8 +70,9 @@ def best_branch(
             cands = _candidates(
                 geo=geo, groups=groups, lo=lo, hi=hi, offset=offset, cap=cap, slack=slack
             )
-        all_g.append(cands.g)
-        all_j.append(cands.j)
+        # Only branches every member may use can become arcs of the whole group.
+        all_g.append(cands.g[cands.whole])
+        all_j.append(cands.j[cands.whole])
     empty = np.zeros(0, np.int64)
     return Best(
         value=value,
@@ -93,6 +94,7 @@ class _Candidates:
     key: FloatArray
     best: FloatArray  # indexed by group - lo
     lo: int
+    whole: BoolArray  # every member may use the branch (within the distance limit)
 
 
 def _group_chunks(*, groups: Groups, width: int) -> list[tuple[int, int]]:
@@ -116,7 +118,12 @@ def _candidates(
     cand = reach_some & (key - r <= upper[:, None] + BOUND_TOLERANCE_M + slack)
     g, j = np.nonzero(cand)
     return _Candidates(
-        g=g.astype(np.int64) + lo, j=j.astype(np.int64), key=key[g, j], best=best, lo=lo
+        g=g.astype(np.int64) + lo,
+        j=j.astype(np.int64),
+        key=key[g, j],
+        best=best,
+        lo=lo,
+        whole=reach_all[g, j],
     )
 
 

@@ -20,7 +20,7 @@ from allocation.solvers.pricing import Geometry, best_branch
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
-SCREEN_CELL_DEGREES = 0.02
+SCREEN_CELL_DEGREES = 0.05
 
 
 @dataclass(frozen=True)

@@ -80,47 +80,78 @@ def solve_locations(
     gap_tolerance: float = GAP_TOLERANCE,
     progress: Callable[[str], None] | None = None,
 ) -> TransportResult:
+    """Price-and-refine until proven optimal (gap <= gap_tolerance) or out of time."""
     deadline = time.monotonic() + time_limit_s
-    segs = balance_segments(capacity=data.capacity, weight=data.balance_weight)
-    reach = min(math.pi * EARTH_RADIUS_M, data.geo.limit_m)
-    penalty = big_m(n_branches=len(data.capacity), max_arc_cost=math.ceil(reach), segments=segs)
-    state = _initial_state(data=data, segs=segs, penalty=penalty)
+    model = _model(data=data)
+    state = _initial_state(data=data, segs=model.segs, penalty=model.penalty)
     iteration = 0
     while True:
         iteration += 1
         started = time.monotonic()
-        solved = _solve_state(data=data, state=state, segs=segs, penalty=penalty)
-        prices = np.minimum(branch_prices(solved), float(penalty))
-        best = best_branch(geo=data.geo, groups=state.groups, offset=prices, cap=float(penalty))
-        bound = lower_bound(
-            best=best.value,
-            big_m=float(penalty),
-            unassigned=int(solved.unassigned_flow.sum()),
-            prices=prices,
-            seg_branch=segs.branch,
-            seg_cap=segs.cap,
-            seg_slope=segs.slope,
-        )
-        branch = _disaggregate(geo=data.geo, groups=state.groups, solved=solved)
-        value = _plan_value(data=data, branch=branch)
+        step = _iterate(data=data, model=model, state=state)
         if progress is not None:
             progress(
                 f"flow iteration {iteration}: {state.groups.size} groups, "
-                f"{len(state.arc_g)} arcs, cost {value / 1000:.1f}, bound {bound / 1000:.1f}, "
-                f"{time.monotonic() - started:.1f} s"
+                f"{len(state.arc_g)} arcs, cost {step.value / 1000:.1f}, "
+                f"bound {step.bound / 1000:.1f}, {time.monotonic() - started:.1f} s"
             )
-        refined = _refine(data=data, state=state, best=best)
-        optimal = refined is None or value - bound <= gap_tolerance * max(value, 1.0)
-        if optimal or refined is None or 2 * time.monotonic() - started > deadline:
+        proven = step.value - step.bound <= gap_tolerance * max(step.value, 1.0)
+        optimal = step.refined is None or proven
+        if optimal or step.refined is None or 2 * time.monotonic() - started > deadline:
             break
-        state = refined
+        state = step.refined
     return TransportResult(
-        branch=branch,
-        lower_bound=bound,
+        branch=step.branch,
+        lower_bound=step.bound,
         optimal=optimal,
         iterations=iteration,
         groups=state.groups.size,
         arcs=len(state.arc_g),
+    )
+
+
+@dataclass(frozen=True)
+class _Model:
+    segs: Segments  # branch -> sink pieces (capacity, balance slopes)
+    penalty: int  # cost of leaving a lead unassigned, above any augmenting path
+
+
+@dataclass(frozen=True)
+class _Step:
+    branch: IntArray  # lead-level plan of this iteration's flow
+    value: float  # its true cost + balance (m)
+    bound: float  # proven lower bound from this iteration's prices (m)
+    refined: _State | None  # the next restricted problem; None when nothing is left to add
+
+
+def _model(*, data: LocationInput) -> _Model:
+    segs = balance_segments(capacity=data.capacity, weight=data.balance_weight)
+    reach = min(math.pi * EARTH_RADIUS_M, data.geo.limit_m)
+    penalty = big_m(n_branches=len(data.capacity), max_arc_cost=math.ceil(reach), segments=segs)
+    return _Model(segs=segs, penalty=penalty)
+
+
+def _iterate(*, data: LocationInput, model: _Model, state: _State) -> _Step:
+    """Solve the restricted flow, price every lead, bound, and refine."""
+    segs, cap = model.segs, float(model.penalty)
+    solved = _solve_state(data=data, state=state, segs=segs, penalty=model.penalty)
+    prices = np.minimum(branch_prices(solved), cap)
+    best = best_branch(geo=data.geo, groups=state.groups, offset=prices, cap=cap)
+    bound = lower_bound(
+        best=best.value,
+        big_m=cap,
+        unassigned=int(solved.unassigned_flow.sum()),
+        prices=prices,
+        seg_branch=segs.branch,
+        seg_cap=segs.cap,
+        seg_slope=segs.slope,
+    )
+    branch = _disaggregate(geo=data.geo, groups=state.groups, solved=solved)
+    return _Step(
+        branch=branch,
+        value=_plan_value(data=data, branch=branch),
+        bound=bound,
+        refined=_refine(data=data, state=state, best=best),
     )
 
 

@@ -11,6 +11,7 @@ import typer
 from typer.testing import CliRunner
 
 import app.allocate_cli as allocate_cli
+from allocation.errors import InputFileError
 
 BRANCHES = (
     "code,name,lat,lon,capacity,tiers,region_code,active\n"
@@ -78,7 +79,7 @@ def test_a_round_writes_assignments_in_input_order_and_a_report(tmp_path: Path) 
     assert report["objective"] == pytest.approx(sum(float(r["cost"]) for r in rows[:3]), abs=1e-3)
     assert report["lower_bound"] <= report["objective"] + 1e-9
     assert {b["code"]: b["load"] for b in report["branches"]} == {"SH01": 2, "SH02": 1, "BJ01": 0}
-    assert "parsed" in output
+    assert "read 4 leads" in output
     assert "solved" in output
 
 
@@ -183,3 +184,28 @@ def test_leads_without_coordinates_resolve_from_region_code(tmp_path: Path) -> N
     rows = list(csv.DictReader((tmp_path / "out.csv").open(encoding="utf-8")))
     assert rows[0]["branch_code"] in {"SH01", "SH02"}
     assert rows[1]["reason"] == "no_location"
+
+
+def test_the_fast_reader_for_big_plain_files_agrees_with_the_exact_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from allocation import csv_reading
+
+    path = tmp_path / "leads.csv"
+    path.write_text(
+        "external_id,lat,lon,tier\n"
+        + "".join(
+            f"id{i},{30 + i / 1000},{120 + i / 1000},{'' if i % 3 else 'hnw'}\n" for i in range(500)
+        ),
+        encoding="utf-8",
+    )
+    kwargs = {"required": ("external_id",), "optional": ("lat", "lon", "tier", "mobile")}
+    exact = csv_reading.read_columns(path, **kwargs)
+    monkeypatch.setattr(csv_reading, "PLAIN_MIN_BYTES", 0)
+    fast = csv_reading._read_plain(path, file=path.name, **kwargs)
+    assert fast is not None
+    assert fast == exact
+    path.write_text("external_id,lat\na,1\nb,x\n", encoding="utf-8")
+    columns = csv_reading.read_columns(path, **kwargs)
+    with pytest.raises(InputFileError, match=r"leads.csv:3: column 'lat'"):
+        csv_reading.numbers(columns, "lat", allow_empty=True)

@@ -257,3 +257,18 @@ def test_lns_alone_reaches_the_optimum_from_a_poor_plan() -> None:
     plan = gap_cpsat._lns(data, poor, limits=(10.0, 5.0), seed=0, stop=threading.Event())
     cost = sum(c for lead, b, c, _load in pairs if plan[lead] == b)
     assert (6, cost) == _brute_force(6, capacities, pairs)
+
+
+def test_lns_on_a_round_without_pairs_returns_at_once() -> None:
+    # No branch to pick from: the helper must not even draw a neighbourhood.
+    data = gap_cpsat._prepare(n_leads=2, capacities=[], pairs=[])
+    plan = gap_cpsat._lns(data, [-1, -1], limits=(1.0, 1.0), seed=0, stop=threading.Event())
+    assert plan == [-1, -1]
+
+
+def test_greedy_prefers_the_plan_that_assigns_every_lead() -> None:
+    # Cheapest-first sends lead 0 to branch 0 and strands lead 1 (only fits there); the
+    # workload-aware orders place lead 1 first, so all leads are assigned.
+    pairs = [(0, 0, 0, 2), (0, 1, 5, 1), (1, 0, 9, 3)]
+    data = gap_cpsat._prepare(n_leads=2, capacities=[3, 1], pairs=pairs)
+    assert gap_cpsat._greedy(data) == [1, 0]

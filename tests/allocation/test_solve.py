@@ -103,15 +103,30 @@ def test_the_same_input_gives_the_same_plan() -> None:
     assert np.array_equal(a.branch, b.branch)
 
 
-def test_a_larger_clustered_round_is_proven_optimal_against_a_dense_flow() -> None:
+@pytest.mark.parametrize(
+    ("limit", "weight", "ratio"), [(None, 0.0, 1.1), (20.0, 0.0, 0.8), (35.0, 3.0, 1.0)]
+)
+def test_a_larger_clustered_round_matches_a_dense_flow(
+    limit: float | None, weight: float, ratio: float
+) -> None:
     rng = np.random.default_rng(3)
     centres = rng.uniform([22, 105], [40, 120], size=(5, 2))
+    n_leads, n_branches = 800, 25
+    caps = rng.multinomial(int(ratio * n_leads), np.full(n_branches, 1 / n_branches))
+    tiers = [frozenset(), frozenset({"mass"}), frozenset({"mass", "affluent"})]
     branches = [
-        branch(f"B{j}", *(centres[j % 5] + rng.normal(0, 0.1, 2)), int(rng.integers(5, 40)))
-        for j in range(25)
+        branch(f"B{j}", *(centres[j % 5] + rng.normal(0, 0.1, 2)), int(caps[j]), tiers=tiers[j % 3])
+        for j in range(n_branches)
     ]
-    leads = [lead(f"L{i}", *(centres[i % 5] + rng.normal(0, 0.3, 2))) for i in range(700)]
-    p = problem(branches, leads)
+    leads = [
+        lead(
+            f"L{i}",
+            *(centres[i % 5] + rng.normal(0, 0.3, 2)),
+            tier=["mass", "affluent", "hnw"][i % 7 // 3],
+        )
+        for i in range(n_leads)
+    ]
+    p = problem(branches, leads, max_distance_km=limit, balance_weight=weight)
     _check_optimal(p, dense_flow(p))
     assert solve(p).status == "optimal"
 
@@ -238,3 +253,15 @@ def test_pair_mode_with_unit_workloads_matches_brute_force(
     assigned, value = brute_force(q)
     assert plan.assigned == assigned
     assert plan.total == pytest.approx(value, abs=1e-6)
+
+
+def test_a_cell_straddling_the_distance_limit_never_sends_the_far_side() -> None:
+    # 60 leads in one grid cell; branch B is within 27 km of only the eastern part of it.
+    branches = [branch("A", 30.0, 120.0, 5), branch("B", 30.0, 120.3, 100)]
+    leads = [lead(f"L{i}", 30.0, 120.001 + 0.0008 * i) for i in range(60)]
+    p = problem(branches, leads, max_distance_km=27.0)
+    plan = solve(p)
+    report = validate_plan(problem=p, plan=plan)
+    assert report.ok, report.violations[:3]
+    _check_optimal(p, dense_flow(p))
+    assert plan.unassigned > 0
