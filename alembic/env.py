@@ -11,6 +11,7 @@ from sqlmodel import SQLModel
 import app.tables  # noqa: F401  (registers every table on the metadata)
 from app.config import get_settings
 from app.db import make_engine
+from app.migrations import include_object
 from app.tables.base import UTCDateTime
 
 target_metadata = SQLModel.metadata
@@ -30,6 +31,7 @@ def _configure(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         render_item=_render_item,
+        include_object=include_object,
     )
 
 

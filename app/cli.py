@@ -308,13 +308,15 @@ def demo(
 
 
 @cli.command("serve")
-def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+) -> None:
     """Serve the web app and API."""
     import uvicorn
 
-    from app.main import create_app
-
-    uvicorn.run(create_app(), host=host, port=port)
+    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers)
 
 
 def main() -> None:
@@ -327,3 +329,7 @@ def main() -> None:
             typer.echo(f"error: {field}: {error['msg']}", err=True)
         raise SystemExit(2) from None
     cli()
+
+
+if __name__ == "__main__":
+    main()

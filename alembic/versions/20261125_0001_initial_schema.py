@@ -266,6 +266,24 @@ _SQLITE_OVERLAP = """
 """
 
 
+_PG_OVERLAP_FUNCTION = """
+CREATE FUNCTION ownership_refuse_overlap() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (
+        SELECT 1 FROM changed n JOIN ownership o
+          ON COALESCE(o.customer_id, -o.lead_id) = COALESCE(n.customer_id, -n.lead_id)
+         AND o.id <> n.id
+         AND o.valid_from < COALESCE(n.valid_to, 'infinity')
+         AND n.valid_from < COALESCE(o.valid_to, 'infinity')
+    ) THEN
+        RAISE EXCEPTION 'ownership intervals of one customer may not overlap'
+            USING ERRCODE = 'exclusion_violation';
+    END IF;
+    RETURN NULL;
+END $$
+"""
+
+
 def _create_guards() -> None:
     """Database-enforced rules that no model can express: overlap and append-only."""
     if op.get_bind().dialect.name == "sqlite":
@@ -282,12 +300,21 @@ def _create_guards() -> None:
                 "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END"
             )
         return
-    op.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
+    # A GiST exclusion constraint costs ~70 us per inserted row (90 s for a 1.3M-lead round);
+    # a statement-level check over the inserted rows is set-based, and the partial unique
+    # index settles concurrent writers (at most one open interval per customer).
     op.execute(
-        "ALTER TABLE ownership ADD CONSTRAINT ex_ownership_no_overlap EXCLUDE USING gist "
-        f"(({_OWNER_KEY}) WITH =, tstzrange(valid_from, valid_to) WITH &&) "
-        "DEFERRABLE INITIALLY DEFERRED"
+        f"CREATE UNIQUE INDEX uq_ownership_one_open_owner ON ownership (({_OWNER_KEY})) "
+        "WHERE valid_to IS NULL"
     )
+    op.execute(f"CREATE INDEX ix_ownership_owner_key ON ownership (({_OWNER_KEY}), valid_from)")
+    op.execute(_PG_OVERLAP_FUNCTION)
+    for event in ("INSERT", "UPDATE"):
+        op.execute(
+            f"CREATE TRIGGER ownership_no_overlap_{event.lower()} AFTER {event} ON ownership "
+            "REFERENCING NEW TABLE AS changed FOR EACH STATEMENT "
+            "EXECUTE FUNCTION ownership_refuse_overlap()"
+        )
     op.execute(
         "CREATE FUNCTION audit_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$ "
         "BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$"
@@ -311,7 +338,11 @@ def _drop_guards() -> None:
         return
     op.execute("DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log")
     op.execute("DROP FUNCTION IF EXISTS audit_refuse_change()")
-    op.execute("ALTER TABLE ownership DROP CONSTRAINT IF EXISTS ex_ownership_no_overlap")
+    for event in ("insert", "update"):
+        op.execute(f"DROP TRIGGER IF EXISTS ownership_no_overlap_{event} ON ownership")
+    op.execute("DROP FUNCTION IF EXISTS ownership_refuse_overlap()")
+    op.execute("DROP INDEX IF EXISTS ix_ownership_owner_key")
+    op.execute("DROP INDEX IF EXISTS uq_ownership_one_open_owner")
 
 
 def downgrade() -> None:

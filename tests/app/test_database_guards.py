@@ -79,3 +79,14 @@ def test_the_audit_log_is_append_only(
         assert session.exec(select(AuditRecord)).first() is not None
     with pytest.raises(DatabaseError), session_scope(engine) as session:
         session.execute(text(statement))
+
+
+def test_a_backdated_interval_overlapping_a_closed_one_is_refused(
+    engine: Engine, branch_ids: dict[str, int]
+) -> None:
+    lead_id = add_lead(engine, external_id="L1", branch_id=None)
+    _open(engine, lead_id=lead_id, branch_id=branch_ids["SZ-FT"], hours_ago=10, closed_hours_ago=5)
+    with pytest.raises(DatabaseError):
+        _open(
+            engine, lead_id=lead_id, branch_id=branch_ids["BJ-CY"], hours_ago=8, closed_hours_ago=6
+        )

@@ -10,13 +10,15 @@ from sqlmodel import SQLModel
 import app.tables  # noqa: F401
 from app.config import Settings
 from app.db import make_engine
-from app.migrations import downgrade, upgrade
+from app.migrations import downgrade, include_object, upgrade
 
 
 def _schema_diff(settings: Settings) -> list[object]:
     engine = make_engine(settings)
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "include_object": include_object}
+        )
         diff = compare_metadata(context, SQLModel.metadata)
     engine.dispose()
     return list(diff)
