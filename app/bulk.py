@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import text
 from sqlmodel import Session
 
 
@@ -33,6 +34,14 @@ def copy_rows(
     ):
         for row in rows:
             copy.write_row(row)
+
+
+def refresh_statistics(session: Session, *tables: str) -> None:
+    """After a bulk write on PostgreSQL, give the planner fresh row counts before the next query
+    (autovacuum may be minutes behind, and a stale plan turns a join into a nested loop)."""
+    if not is_sqlite(session):
+        for table in tables:
+            session.execute(text(f"ANALYZE {table}"))
 
 
 def sqlite_timestamp(value: datetime) -> str:

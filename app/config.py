@@ -26,7 +26,7 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
     import_batch_rows: int = Field(default=5_000, ge=100, le=100_000)
     # Rounds also run the greedy / round-robin / weighted-random baselines up to this pool size.
-    round_baseline_max_leads: int = Field(default=200_000, ge=0)
+    round_baseline_max_leads: int = Field(default=50_000, ge=0)
     reveal_limit_per_hour: int = Field(default=30, ge=0)
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
 

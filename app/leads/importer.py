@@ -10,6 +10,7 @@ from typing import Any
 from sqlmodel import Session
 
 from app import audit
+from app.bulk import refresh_statistics
 from app.imports.csvfile import ErrorCollector, open_text, read_rows
 from app.imports.report import ImportReport
 from app.leads import staging
@@ -41,6 +42,7 @@ def import_leads(
     inserted = staging.insert_new_leads(session, now=now)
     linked = staging.link_owned_customers(session, now=now)
     staging.drop_stage(session)
+    refresh_statistics(session, "lead", "customer")
     report = ImportReport(
         file=path.name,
         rows=rows,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, func, insert, literal, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from app import audit
@@ -32,7 +33,12 @@ def commit(session: Session, *, round_id: int, actor: str, settings: Settings) -
     _check_pool_unchanged(session, allocation_round=allocation_round, now=now, settings=settings)
     _reclaim_stale(session, round_id=round_id, now=now)
     _assign(session, round_id=round_id, now=now)
-    _open_ownership(session, round_id=round_id, now=now)
+    try:
+        _open_ownership(session, round_id=round_id, now=now)
+    except IntegrityError as exc:  # the database's overlap guard: someone else took a customer
+        raise Conflict(
+            f"a customer of round {round_id} got an owner since it was solved; run a new round"
+        ) from exc
     allocation_round.status = "committed"
     allocation_round.committed_by = actor
     allocation_round.committed_at = now
@@ -91,18 +97,15 @@ def _reclaim_stale(session: Session, *, round_id: int, now: datetime) -> None:
 
 
 def _assign(session: Session, *, round_id: int, now: datetime) -> None:
-    new_branch = (
-        select(col(RoundAssignment.branch_id))
-        .where(
-            col(RoundAssignment.round_id) == round_id, col(RoundAssignment.lead_id) == col(Lead.id)
-        )
-        .scalar_subquery()
-    )
+    # UPDATE ... FROM (a join) on both databases: a correlated subquery per row is 10x slower.
     session.execute(
         update(Lead)
-        .where(col(Lead.id).in_(_round_leads(round_id, assigned=True)))
+        .where(col(Lead.id) == col(RoundAssignment.lead_id))
+        .where(
+            col(RoundAssignment.round_id) == round_id, col(RoundAssignment.branch_id).is_not(None)
+        )
         .values(
-            branch_id=new_branch,
+            branch_id=col(RoundAssignment.branch_id),
             status="assigned",
             assigned_at=now,
             contacted_at=None,

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from allocation.model import AllocationParams
 from app import audit
-from app.bulk import copy_rows
+from app.bulk import copy_rows, refresh_statistics
 from app.config import Settings
 from app.db import session_scope
 from app.errors import Conflict, NotFound
@@ -127,6 +127,7 @@ def _store(
     assert allocation_round.id is not None
     rows = (_row(allocation_round.id, o) for o in solved.outcomes)
     copy_rows(session, table="round_assignment", columns=ASSIGNMENT_COLUMNS, rows=rows)
+    refresh_statistics(session, "round_assignment")
     audit.record(
         session,
         actor=actor,

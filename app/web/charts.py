@@ -58,6 +58,7 @@ class Dot:
     y: float
     tone: str
     title: str
+    kind: str = "dot"  # "dot" (a lead) or "site" (a branch, drawn as a square)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +74,7 @@ class Point:
     lon: float
     tone: str
     title: str
+    kind: str = "dot"
 
 
 def geo_plot(
@@ -97,7 +99,64 @@ def geo_plot(
             y=round(height - pad - (p.lat - south) * scale, 1),
             tone=p.tone,
             title=p.title,
+            kind=p.kind,
         )
         for p in points
     ]
     return Plot(width=width, height=height, dots=dots)
+
+
+# Upper bound of each load band and its colour class (as on the branch pages).
+LOAD_SHARES = ((0.5, "low"), (0.85, "mid"), (1.0, "high"), (math.inf, "full"))
+
+
+@dataclass(frozen=True, slots=True)
+class LoadRow:
+    y: float
+    label: str
+    title: str
+    capacity_width: float  # the track: this branch's capacity on the common scale
+    load_width: float
+    text: str
+    tone: str
+
+
+@dataclass(frozen=True, slots=True)
+class LoadBars:
+    width: int
+    height: int
+    label_width: int
+    row_height: int
+    rows: list[LoadRow]
+
+
+def load_bars(
+    items: Sequence[tuple[str, str, int, int]],
+    *,
+    width: int = 420,
+    row_height: int = 20,
+    label_width: int = 84,
+    text_width: int = 56,
+) -> LoadBars:
+    """Horizontal bars of (label, title, load, capacity): one scale, so long tracks are big
+    branches; the filled part is the load, coloured by how full the branch is."""
+    span = width - label_width - text_width
+    scale = span / max((max(cap, load) for _, _, load, cap in items), default=1) if items else 0
+    rows = []
+    for i, (label, title, load, capacity) in enumerate(items):
+        share = load / capacity if capacity else 1.0
+        tone = next(t for limit, t in LOAD_SHARES if share < limit)
+        rows.append(LoadRow(
+            y=i * row_height, label=label, title=title,
+            capacity_width=round(max(capacity, 0) * scale, 1), load_width=round(load * scale, 1),
+            text=f"{load}/{capacity}", tone=tone,
+        ))  # fmt: skip
+    return LoadBars(width=width, height=max(len(rows), 1) * row_height, label_width=label_width,
+                    row_height=row_height, rows=rows)  # fmt: skip
+
+
+def nice_step(span: float, bins: int = 10) -> float:
+    """A round bin width (1, 2 or 5 times a power of ten) giving about `bins` bins over `span`."""
+    raw = max(span, 1e-9) / bins
+    magnitude = 10 ** math.floor(math.log10(raw))
+    return float(next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw * 0.999))

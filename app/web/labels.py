@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -40,6 +41,49 @@ ACTIONS = {
     "lead.transferred": "总部转派",
     "lead.reveal_mobile": "查看完整号码",
 }
+
+
+ROUND_STATUSES = {"draft": "草稿", "solved": "待提交", "committed": "已提交", "cancelled": "已取消"}
+SOLVER_STATUSES = {"optimal": "最优", "feasible": "可行", "infeasible": "无可行解"}
+REASONS = {
+    "no_location": "无法定位",
+    "no_eligible_branch": "无可服务的营业部",
+    "capacity_exhausted": "容量已满",
+    "beyond_max_distance": "超出最大距离",
+}
+WHY = {"load balance": "负载均衡", "equal cost": "成本相同", "greedy rule": "贪心规则",
+       "round_robin rule": "轮询规则", "weighted_random rule": "加权随机规则"}  # fmt: skip
+_FULL = re.compile(r"^nearest eligible branch (\S+) was full$")
+_ROOM = re.compile(r"^nearest eligible branch (\S+) had room \((.+)\)$")
+_SAME = re.compile(r"^same customer as lead (\d+)$")
+
+
+def explanation_label(text: str | None) -> str:
+    """The solver's per-lead explanation (English, from the allocation core) in Chinese."""
+    if not text:
+        return "就近分配"
+    if text in REASONS:
+        return REASONS[text]
+    if match := _FULL.match(text):
+        return f"最近的可服务营业部 {match.group(1)} 已满"
+    if match := _ROOM.match(text):
+        why = WHY.get(match.group(2), match.group(2))
+        return f"最近的可服务营业部 {match.group(1)} 尚有空位（{why}）"
+    if match := _SAME.match(text):
+        return f"与线索 #{match.group(1)} 属同一客户，随其分配"
+    return text
+
+
+def round_status_label(code: str | None) -> str:
+    return ROUND_STATUSES.get(code or "", code or "—")
+
+
+def solver_label(code: str | None) -> str:
+    return SOLVER_STATUSES.get(code or "", code or "—")
+
+
+def reason_label(code: str | None) -> str:
+    return REASONS.get(code or "", code or "—")
 
 
 def action_label(code: str) -> str:
@@ -108,6 +152,11 @@ def pct(part: int, whole: int) -> str:
     return f"{100 * part / whole:.0f}%" if whole else "—"
 
 
+def share(value: float | None) -> str:
+    """A fraction as a percentage with one decimal: 0.1644 -> '16.4%'."""
+    return "—" if value is None else f"{100 * value:.1f}%"
+
+
 FILTERS = {
     "n": n,
     "pct": pct,
@@ -121,4 +170,9 @@ FILTERS = {
     "beijing_time": beijing_time,
     "age": age,
     "km": km,
+    "share": share,
+    "explanation_label": explanation_label,
+    "round_status_label": round_status_label,
+    "solver_label": solver_label,
+    "reason_label": reason_label,
 }

@@ -37,6 +37,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("线索收件箱", "/inbox", ("branch",), "营业部"),
     NavItem("营业部网点", "/hq/branches", ("hq", "auditor"), "总部"),
     NavItem("线索池", "/hq/pool", ("hq", "auditor"), "总部"),
+    NavItem("分配轮次", "/hq/rounds", ("hq", "auditor"), "总部"),
     NavItem("线索查询", "/hq/leads", ("hq", "auditor"), "总部"),
 )
 

@@ -14,7 +14,7 @@ def test_pages_reference_only_this_servers_assets(
     web: TestClient, branch_ids: dict[str, int]
 ) -> None:
     sign_in(web, "hq1")
-    for path in ("/login", "/", "/hq/branches", "/hq/pool"):
+    for path in ("/login", "/", "/hq/branches", "/hq/pool", "/hq/rounds"):
         html = web.get(path).text
         assert not re.search(r"""(src|href)=["']?(https?:)?//""", html), path
 

@@ -10,10 +10,10 @@ from sqlalchemy.engine import Engine
 from app.web import routes as web_routes
 from tests.web.helpers import add_lead, sign_in
 
-PAGES = ("/", "/inbox", "/hq/branches", "/hq/pool", "/hq/leads", "/leads/{own}")
+PAGES = ("/", "/inbox", "/hq/branches", "/hq/pool", "/hq/leads", "/hq/rounds", "/leads/{own}")
 ALLOWED = {
-    "hq1": {"/", "/hq/branches", "/hq/pool", "/hq/leads", "/leads/{own}"},
-    "aud1": {"/", "/hq/branches", "/hq/pool", "/hq/leads", "/leads/{own}"},
+    "hq1": {"/", "/hq/branches", "/hq/pool", "/hq/leads", "/hq/rounds", "/leads/{own}"},
+    "aud1": {"/", "/hq/branches", "/hq/pool", "/hq/leads", "/hq/rounds", "/leads/{own}"},
     "sz1": {"/", "/inbox", "/leads/{own}"},
     "fin1": {"/"},
 }
@@ -44,6 +44,7 @@ def test_the_sidebar_shows_only_the_pages_of_the_role(
     sign_in(web, "hq1")
     hq_home = web.get("/").text
     assert 'href="/hq/branches"' in hq_home
+    assert 'href="/hq/rounds"' in hq_home
     assert 'href="/inbox"' not in hq_home
 
 
@@ -85,12 +86,16 @@ FORMS = {
     "/leads/{lead_id}/return": {"sz1"},
     "/leads/{lead_id}/reveal": {"sz1", "hq1"},
     "/leads/{lead_id}/transfer": {"hq1"},
+    "/hq/rounds": {"hq1"},
+    "/hq/rounds/{round_id}/commit": {"hq1"},
+    "/hq/rounds/{round_id}/cancel": {"hq1"},
 }
 
 
 def _form_routes() -> set[str]:
     paths: set[str] = set()
-    for module in (web_routes.auth, web_routes.home, web_routes.leads, web_routes.hq):
+    modules = (web_routes.auth, web_routes.home, web_routes.leads, web_routes.hq, web_routes.rounds)
+    for module in modules:
         for route in module.router.routes:
             if isinstance(route, APIRoute) and "POST" in (route.methods or set()):
                 paths.add(route.path)
@@ -108,5 +113,7 @@ def test_every_form_is_denied_to_the_roles_it_is_not_for(
         for path, allowed in FORMS.items():
             if username in allowed:
                 continue
-            response = web.post(path.format(lead_id=lead_id), data={"csrf_token": token})
+            # The role is checked before anything is looked up: round 1 need not exist.
+            url = path.format(lead_id=lead_id, round_id=1)
+            response = web.post(url, data={"csrf_token": token})
             assert response.status_code == 403, (username, path)

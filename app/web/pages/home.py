@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from app.auth import Principal
+from app.rounds.queries import list_rounds
+from app.rounds.schemas import RoundRead
 from app.web.pages.hq import BranchRow, BranchTable, PoolSummary, branch_table, pool_summary
 from app.web.pages.inbox import InboxPage, InboxQuery, inbox_page, overdue_count
 
@@ -25,6 +27,7 @@ class BranchDashboard:
 class HqDashboard:
     pool: PoolSummary
     branches: BranchTable
+    latest_round: RoundRead | None
 
     @property
     def busiest(self) -> list[BranchRow]:
@@ -45,5 +48,9 @@ def dashboard(
             followup_hours=followup_hours,
         )
     if principal.role in ("hq", "auditor"):
-        return HqDashboard(pool=pool_summary(session), branches=branch_table(session, sort="load"))
+        latest = next(iter(list_rounds(session, limit=1, offset=0)), None)
+        return HqDashboard(
+            pool=pool_summary(session), branches=branch_table(session, sort="load"),
+            latest_round=latest,
+        )  # fmt: skip
     return None

@@ -1,0 +1,105 @@
+"""Allocation rounds: HQ starts, previews, commits and cancels them; auditors read them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+from fastapi import Form, Query, Request
+from fastapi.responses import RedirectResponse
+from starlette.responses import Response
+
+from app.auth import Principal
+from app.deps import SessionDep, SettingsDep
+from app.errors import Conflict
+from app.rounds.service import RoundParams, cancel_round, commit_round, run_round
+from app.web.pages.rounds import round_list, round_page
+from app.web.routes.base import page_router
+from app.web.session import form_roles, page_roles
+from app.web.templating import render
+
+router = page_router("/hq/rounds")
+Viewer = Annotated[Principal, page_roles("hq", "auditor")]
+HqForm = Annotated[Principal, form_roles("hq")]
+Page = Annotated[int, Query(ge=1, le=1_000_000)]
+DoneParam = Annotated[str, Query(pattern="^(previewed|committed|cancelled)?$")]
+ShowParam = Annotated[str, Query(pattern="^(all|unassigned)$")]
+WeightField = Annotated[float, Form(ge=0, le=1_000_000, allow_inf_nan=False)]
+DistanceField = Annotated[float | None, Form(gt=0, le=20_000, allow_inf_nan=False)]
+ModeField = Annotated[str, Form(pattern="^(preview|commit)$")]
+
+# The rounds service speaks English to the API; the pages say the same in Chinese.
+CONFLICTS = (
+    ("another round is being solved", "另一轮分配正在求解或提交，请等它完成后再试。"),
+    ("left the pool", "预览之后已有线索离开线索池（被转派、跟进或重新导入），请重新发起一轮。"),
+    ("only a solved round can be committed", "只有待提交的预览才能提交；本轮已提交或已取消。"),
+    ("can no longer be cancelled", "本轮已提交或已取消，不能再取消。"),
+)
+
+
+@contextmanager
+def _conflicts_in_chinese() -> Iterator[None]:
+    try:
+        yield
+    except Conflict as exc:
+        text = next((zh for en, zh in CONFLICTS if en in exc.message), exc.message)
+        raise Conflict(text) from exc
+
+
+def _to_round(round_id: int, done: str) -> Response:
+    return RedirectResponse(f"/hq/rounds/{round_id}?done={done}", status_code=303)
+
+
+@router.get("")
+def rounds(request: Request, _viewer: Viewer, session: SessionDep, page: Page = 1) -> Response:
+    return render(request, "hq_rounds.html", {"view": round_list(session, page=page)})
+
+
+@router.post("")
+def start_round(
+    request: Request,
+    principal: HqForm,
+    settings: SettingsDep,
+    mode: ModeField,
+    balance_weight: WeightField = 0.0,
+    max_distance_km: DistanceField = None,
+) -> Response:
+    params = RoundParams(balance_weight=balance_weight, max_distance_km=max_distance_km)
+    with _conflicts_in_chinese():  # runs in the thread pool: the solver may take a while
+        round_id = run_round(
+            request.app.state.engine, settings=settings, actor=principal.username,
+            params=params, commit=mode == "commit",
+        )  # fmt: skip
+    return _to_round(round_id, "committed" if mode == "commit" else "previewed")
+
+
+@router.get("/{round_id}")
+def round_detail(
+    request: Request,
+    round_id: int,
+    _viewer: Viewer,
+    session: SessionDep,
+    page: Page = 1,
+    show: ShowParam = "all",
+    done: DoneParam = "",
+) -> Response:
+    view = round_page(session, round_id=round_id, page=page, unassigned_only=show == "unassigned")
+    return render(request, "hq_round.html", {"view": view, "show": show, "done": done})
+
+
+@router.post("/{round_id}/commit")
+def commit(request: Request, round_id: int, principal: HqForm, settings: SettingsDep) -> Response:
+    with _conflicts_in_chinese():
+        commit_round(
+            request.app.state.engine, settings=settings, actor=principal.username,
+            round_id=round_id,
+        )  # fmt: skip
+    return _to_round(round_id, "committed")
+
+
+@router.post("/{round_id}/cancel")
+def cancel(round_id: int, principal: HqForm, session: SessionDep) -> Response:
+    with _conflicts_in_chinese():
+        cancel_round(session, actor=principal.username, round_id=round_id)
+    return _to_round(round_id, "cancelled")

@@ -1,0 +1,18 @@
+/* Round pages: feedback while the solver runs, and a confirmation before commit or cancel.
+   Progressive enhancement only: without this script the forms work the same. */
+"use strict";
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  var question = form.getAttribute("data-confirm");
+  if (question && !window.confirm(question)) {
+    event.preventDefault();
+    return;
+  }
+  var busy = form.getAttribute("data-busy");
+  if (busy) {
+    form.querySelectorAll("button[type=submit]").forEach(function (button) {
+      button.disabled = true;
+      button.textContent = busy;
+    });
+  }
+});

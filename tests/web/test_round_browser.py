@@ -1,0 +1,49 @@
+"""HQ runs a round in a real Chromium: start a preview, read it, commit it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from tests.web.browser import LiveServer, screenshot, sign_in
+from tests.web.round_data import import_demo_pool
+
+
+def test_hq_starts_a_round_previews_it_and_commits_it(
+    new_page: Any, live_server: LiveServer, tmp_path: Path
+) -> None:
+    engine = live_server.engine
+    import_demo_pool(engine, live_server.settings, tmp_path, leads=300, branches=40)
+    engine.dispose()
+    page = new_page()
+    sign_in(page, "hq1")
+    page.click("nav >> text=分配轮次")
+    assert "发起新一轮分配" in page.get_by_test_id("start-round").inner_text()
+    page.fill("#balance_weight", "0")
+    page.check("input[name=mode][value=preview]")
+    page.get_by_test_id("start-button").click()
+    page.wait_for_url(re.compile(r"/hq/rounds/\d+\?done=previewed$"))
+    assert "预览已生成" in page.get_by_test_id("flash").inner_text()
+    comparison = page.get_by_test_id("comparison").inner_text()
+    assert "贪心" in comparison
+    assert "加权随机" in comparison
+    assert "已证明" in page.get_by_test_id("stat-gap").inner_text()
+    assert page.locator("[data-testid=round-map] rect.site").count() > 10
+    assert page.locator("[data-testid=round-map] circle").count() >= 250
+    screenshot(page, "hq-round-preview")
+    questions: list[str] = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
+    page.get_by_test_id("commit-button").click()
+    page.wait_for_url(re.compile(r"/hq/rounds/\d+\?done=committed$"))
+    assert "本轮已提交" in page.get_by_test_id("flash").inner_text()
+    assert "提交后不可撤销" in questions[0]
+    assert page.get_by_test_id("commit-button").count() == 0
+    screenshot(page, "hq-round")
+    page.click("text=仅未分配")
+    assert "show=unassigned" in page.url
+    page.click("nav >> text=分配轮次")
+    rows = page.get_by_test_id("round-table").inner_text()
+    assert "已提交" in rows
+    assert "hq1" in rows
+    screenshot(page, "hq-rounds")
