@@ -105,7 +105,7 @@ def _branch_table(cols: Columns, *, tiers: tuple[str, ...]) -> BranchTable:
     if dup is not None:
         raise cols.error(row=dup, column="code", message=f"duplicate code {codes[dup]!r}")
     lat, lon = _points(cols, allow_empty=False)
-    check_each(cols, "region_code", is_region_code, "region_code must be 6 digits")
+    check_each(cols, "region_code", is_region_code, "region_code must be a 6-digit division code")
     actives = cols.get("active") or ["" for _ in codes]
     check_each(
         cols,
@@ -169,7 +169,7 @@ def _lead_table(
     if dup is not None:
         raise cols.error(row=dup, column="external_id", message=f"duplicate {ids[dup]!r}")
     lat, lon = _points(cols, allow_empty=True)
-    check_each(cols, "region_code", is_region_code, "region_code must be 6 digits")
+    check_each(cols, "region_code", is_region_code, "region_code must be a 6-digit division code")
     regions = [_region(c) for c in cols.get("region_code") or [""] * len(ids)]
     if resolver is not None:
         _resolve_missing(cols, lat=lat, lon=lon, regions=regions, resolver=resolver)
@@ -184,7 +184,7 @@ def _lead_table(
 
 
 def _region(cell: str) -> str | None:
-    return cell.strip() or None
+    return cell.strip()[:6] or None
 
 
 def _resolve_missing(

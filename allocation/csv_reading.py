@@ -238,8 +238,9 @@ def first_duplicate(values: Sequence[str]) -> int | None:
 
 
 def is_region_code(cell: str) -> bool:
+    """A 6-digit GB/T 2260 code, or a 12-digit statistical code (whose first 6 are one)."""
     code = cell.strip()
-    return len(code) == 6 and code.isascii() and code.isdigit()
+    return len(code) in (6, 12) and code.isascii() and code.isdigit()
 
 
 def is_finite(cell: str) -> bool:

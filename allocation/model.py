@@ -24,6 +24,7 @@ Status = Literal["optimal", "feasible", "infeasible"]
 Method = Literal["optimal", "greedy", "round_robin", "weighted_random"]
 BUILT_IN_TIERS = ("mass", "affluent", "hnw")
 DEFAULT_TIER = "mass"
+MAX_WEIGHT = 1e6  # km per lead at full load; far above any useful balance weight
 BRANCH_CODE = re.compile(r"[A-Za-z0-9_-]{1,32}")
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
@@ -107,9 +108,10 @@ class AllocationParams:
     max_distance_km: float | None = None
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.balance_weight) and self.balance_weight >= 0):
+        # The cap keeps every flow cost (x1000, times the network size) inside int64.
+        if not (math.isfinite(self.balance_weight) and 0 <= self.balance_weight <= MAX_WEIGHT):
             raise InvalidValueError(
-                "balance_weight must be a finite number >= 0", field="balance_weight"
+                f"balance_weight must be a number in [0, {MAX_WEIGHT:g}]", field="balance_weight"
             )
         d = self.max_distance_km
         if d is not None and not (math.isfinite(d) and d >= 0):

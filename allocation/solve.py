@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -17,11 +18,11 @@ from numpy.typing import NDArray
 from allocation.baselines import run_baseline
 from allocation.errors import UnknownMethodError
 from allocation.geo import haversine_km_np
-from allocation.model import AllocationProblem, Method, Reason, Status, reason_code
+from allocation.model import AllocationProblem, Method, PairTable, Reason, Status, reason_code
 from allocation.plan import Plan, balance_penalty, lead_workloads
 from allocation.solvers.pair_flow import gap_pairs, rounding_slack, solve_pair_flow
 from allocation.solvers.screen import Screened, geometry, screen
-from allocation.solvers.transport import LocationInput, solve_locations
+from allocation.solvers.transport import GAP_TOLERANCE, LocationInput, solve_locations
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
@@ -36,20 +37,25 @@ def solve(
     method: str = "optimal",
     time_limit_s: float = DEFAULT_TIME_LIMIT_S,
     seed: int = 0,
+    gap_tolerance: float = GAP_TOLERANCE,
     progress: Progress | None = None,
 ) -> Plan:
-    """Allocate the round; deterministic for the same problem, method and seed."""
+    """Allocate the round; deterministic for the same problem, method and seed.
+
+    "optimal" reports status `optimal` once the plan is proven within `gap_tolerance`
+    (relative) of the lower bound, or no improving arc is left; `feasible` if the time limit
+    stopped it first (the bound and gap are still proven).
+    """
     if method not in METHODS:
         raise UnknownMethodError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
     started = time.monotonic()
     screened = screen(problem)
     if method == "optimal":
+        options = _Options(
+            time_limit_s=time_limit_s, seed=seed, gap_tolerance=gap_tolerance, progress=progress
+        )
         branch, bound, status, notes, iterations = _optimal(
-            problem=problem,
-            screened=screened,
-            time_limit_s=time_limit_s,
-            seed=seed,
-            progress=progress,
+            problem=problem, screened=screened, options=options
         )
     else:
         branch = run_baseline(problem=problem, screened=screened, method=method, seed=seed)
@@ -70,19 +76,18 @@ def solve(
 _Outcome = tuple[IntArray, float | None, Status, tuple[str, ...], int]
 
 
-def _optimal(
-    *,
-    problem: AllocationProblem,
-    screened: Screened,
-    time_limit_s: float,
-    seed: int,
-    progress: Progress | None,
-) -> _Outcome:
+@dataclass(frozen=True)
+class _Options:
+    time_limit_s: float
+    seed: int
+    gap_tolerance: float
+    progress: Progress | None
+
+
+def _optimal(*, problem: AllocationProblem, screened: Screened, options: _Options) -> _Outcome:
     pairs = screened.pairs
     if pairs is None:
-        return _locations(
-            problem=problem, screened=screened, time_limit_s=time_limit_s, progress=progress
-        )
+        return _locations(problem=problem, screened=screened, options=options)
     if pairs.unit_workload:
         result = solve_pair_flow(
             pairs=pairs,
@@ -91,16 +96,12 @@ def _optimal(
             balance_weight=problem.params.balance_weight,
         )
         return result.branch, result.lower_bound, "optimal", (), 1
-    return _generalized(problem=problem, screened=screened, time_limit_s=time_limit_s, seed=seed)
+    return _generalized(
+        problem=problem, screened=screened, time_limit_s=options.time_limit_s, seed=options.seed
+    )
 
 
-def _locations(
-    *,
-    problem: AllocationProblem,
-    screened: Screened,
-    time_limit_s: float,
-    progress: Progress | None,
-) -> _Outcome:
+def _locations(*, problem: AllocationProblem, screened: Screened, options: _Options) -> _Outcome:
     idx = np.flatnonzero(screened.active)
     branch = np.full(problem.leads.size, -1, np.int64)
     if len(idx) == 0:
@@ -113,7 +114,12 @@ def _locations(
         capacity=problem.branches.capacity,
         balance_weight=problem.params.balance_weight,
     )
-    result = solve_locations(data=data, time_limit_s=time_limit_s, progress=progress)
+    result = solve_locations(
+        data=data,
+        time_limit_s=options.time_limit_s,
+        gap_tolerance=options.gap_tolerance,
+        progress=options.progress,
+    )
     branch[idx] = result.branch
     status: Status = "optimal" if result.optimal else "feasible"
     return branch, result.lower_bound / 1000.0, status, (), result.iterations
@@ -138,12 +144,38 @@ def _generalized(
     branch = np.full(problem.leads.size, -1, np.int64)
     local = np.asarray(result.assignment, np.int64)
     branch[leads[local >= 0]] = local[local >= 0]
+    filled = _fill_room(problem=problem, pairs=screened.pairs, branch=branch)
     assigned = int(np.count_nonzero(local >= 0))
-    bound = result.bound / 1000.0 - rounding_slack(assigned=assigned, exact=exact)
+    bound: float | None = result.bound / 1000.0 - rounding_slack(assigned=assigned, exact=exact)
     notes: tuple[str, ...] = ("generalized assignment solved with CP-SAT",)
+    if filled or (bound is not None and bound > result.objective / 1000.0 + 1e-9):
+        # The bound is for the most leads CP-SAT could place; this plan differs from that one.
+        bound, notes = None, (*notes, "no cost bound: the time limit ended the search early")
     if problem.params.balance_weight > 0:
         notes += ("balance_weight is not applied when workloads exceed 1",)
     return branch, bound, result.status, notes, 1
+
+
+def _fill_room(*, problem: AllocationProblem, pairs: PairTable, branch: IntArray) -> int:
+    """Place unassigned leads on their cheapest pair with room left (if a search stopped early);
+    returns how many were placed."""
+    sent = branch >= 0
+    room = problem.branches.capacity - np.bincount(
+        branch[sent],
+        weights=lead_workloads(problem=problem, branch=branch)[sent],
+        minlength=problem.branches.size,
+    ).astype(np.int64)
+    placed = 0
+    start = np.searchsorted(pairs.lead, np.arange(problem.leads.size + 1))
+    for i in np.flatnonzero(~sent).tolist():
+        k = np.arange(start[i], start[i + 1])
+        k = k[room[pairs.branch[k]] >= pairs.workload[k]]
+        if len(k):
+            best = int(k[np.lexsort((pairs.branch[k], pairs.cost[k]))[0]])
+            branch[i] = pairs.branch[best]
+            room[pairs.branch[best]] -= pairs.workload[best]
+            placed += 1
+    return placed
 
 
 def build_plan(

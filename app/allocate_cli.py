@@ -40,6 +40,9 @@ def allocate(
     """Allocate leads to branches offline: CSV in, ASSIGNMENTS.csv and REPORT.json out."""
     if method not in METHODS:
         _fail(f"--method must be one of {', '.join(METHODS)}", code=2)
+    for flag, path in (("--out", out), ("--report", report)):
+        if path is not None and not path.parent.is_dir():
+            _fail(f"{flag}: directory {path.parent} does not exist", code=2)
     try:
         run_allocation(
             branches=branches,

@@ -10,6 +10,7 @@ each lead's nearest eligible branch.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,7 +23,8 @@ IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 BOUND_TOLERANCE_M = 1.0  # bound tests admit 1 m extra: the centre-distance matrix is ~0.1 m exact
-PAIRS_PER_CHUNK = 2_000_000  # bounds the temporary (lead, branch) arrays to ~100 MB
+PAIRS_PER_CHUNK = 1_000_000  # bounds each thread's temporary (lead, branch) arrays to ~50 MB
+PRICING_THREADS = 2  # the reference machine has two cores
 
 
 @dataclass(frozen=True)
@@ -51,11 +53,17 @@ class Best:
 def best_branch(
     *, geo: Geometry, groups: Groups, offset: FloatArray, cap: float, slack: float = 0.0
 ) -> Best:
-    """Per-lead min/argmin of distance + offset; candidates within `slack` of a group's best."""
+    """Per-lead min/argmin of distance + offset; candidates within `slack` of a group's best.
+
+    Chunks of groups are independent (each writes only its own members), so they run on
+    PRICING_THREADS threads: numpy releases the GIL in the heavy array operations. The result
+    does not depend on the scheduling.
+    """
     value = np.full(len(geo.leads), cap, np.float64)
     branch = np.full(len(geo.leads), -1, np.int64)
-    all_g, all_j = [], []
-    for lo, hi in _group_chunks(groups=groups, width=geo.branches.shape[0]):
+
+    def price(chunk: tuple[int, int]) -> tuple[IntArray, IntArray]:
+        lo, hi = chunk
         cands = _candidates(geo=geo, groups=groups, lo=lo, hi=hi, offset=offset, cap=cap, slack=0.0)
         _evaluate(
             geo=geo,
@@ -71,14 +79,17 @@ def best_branch(
                 geo=geo, groups=groups, lo=lo, hi=hi, offset=offset, cap=cap, slack=slack
             )
         # Only branches every member may use can become arcs of the whole group.
-        all_g.append(cands.g[cands.whole])
-        all_j.append(cands.j[cands.whole])
+        return cands.g[cands.whole], cands.j[cands.whole]
+
+    chunks = _group_chunks(groups=groups, width=geo.branches.shape[0])
+    with ThreadPoolExecutor(max_workers=PRICING_THREADS) as pool:
+        found = list(pool.map(price, chunks))
     empty = np.zeros(0, np.int64)
     return Best(
         value=value,
         branch=branch,
-        cand_g=np.concatenate(all_g) if all_g else empty,
-        cand_j=np.concatenate(all_j) if all_j else empty,
+        cand_g=np.concatenate([f[0] for f in found]) if found else empty,
+        cand_j=np.concatenate([f[1] for f in found]) if found else empty,
     )
 
 
@@ -216,28 +227,13 @@ def _evaluate_block(
     out_value: FloatArray,
     out_branch: IntArray,
 ) -> None:
-    """Per member, only candidates whose bound beats the member's own upper bound.
-
-    A member at distance s from its group centre has d_ij in [dc_j - s, dc_j + s], so branch
-    j can beat the group's best centre branch only if dc_j + offset_j <= best + 2 s.
-    """
+    """Members of groups `gs` against the candidates their own position leaves open."""
     n = groups.counts[gs]
     pos = _ranges(groups.start[gs], n)
-    member, spread = groups.members[pos], groups.spread[pos]
-    threshold = np.minimum(cap + spread, np.repeat(cands.best[gs - cands.lo], n) + 2 * spread)
-    sorted_idx, begin = _sorted_by_key(cands=cands, first=first, k=k)
-    lo = np.repeat(begin, n)
-    count = (
-        _count_at_most(
-            keys=cands.key[sorted_idx],
-            lo=lo,
-            hi=lo + np.repeat(k, n),
-            value=threshold + BOUND_TOLERANCE_M,
-        )
-        - lo
+    member = groups.members[pos]
+    idx, owner = _member_pairs(
+        groups=groups, gs=gs, first=first, k=k, cands=cands, cap=cap, pos=pos
     )
-    idx = sorted_idx[_ranges(lo, count)]
-    owner = np.repeat(np.arange(len(member)), count)
     j = cands.j[idx]
     dist = paired_metres(geo.leads[member[owner]], geo.branches[j])
     val = np.where(dist <= geo.limit_m, dist + offset[j], np.inf)
@@ -245,10 +241,41 @@ def _evaluate_block(
     np.minimum.at(low, owner, val)
     hit = (val == low[owner]) & np.isfinite(val)
     pick = np.full(len(member), len(offset), np.int64)
-    np.minimum.at(pick, owner[hit], j[hit])
+    np.minimum.at(pick, owner[hit], j[hit])  # ties: the lowest branch index
     better = low < out_value[member]
     out_value[member] = np.where(better, low, out_value[member])
     out_branch[member] = np.where(better, pick, out_branch[member])
+
+
+def _member_pairs(
+    *,
+    groups: Groups,
+    gs: IntArray,
+    first: IntArray,
+    k: IntArray,
+    cands: _Candidates,
+    cap: float,
+    pos: IntArray,
+) -> tuple[IntArray, IntArray]:
+    """(candidate index, member number) pairs worth a distance.
+
+    A member at distance s from its group centre has d_ij in [dc_j - s, dc_j + s], so branch
+    j can beat the group's best centre branch only if dc_j + offset_j <= best + 2 s: with each
+    group's candidates sorted by dc_j + offset_j, that is a prefix found by binary search.
+    """
+    n = groups.counts[gs]
+    spread = groups.spread[pos]
+    threshold = np.minimum(cap + spread, np.repeat(cands.best[gs - cands.lo], n) + 2 * spread)
+    sorted_idx, begin = _sorted_by_key(cands=cands, first=first, k=k)
+    lo = np.repeat(begin, n)
+    end = _count_at_most(
+        keys=cands.key[sorted_idx],
+        lo=lo,
+        hi=lo + np.repeat(k, n),
+        value=threshold + BOUND_TOLERANCE_M,
+    )
+    idx = sorted_idx[_ranges(lo, end - lo)]
+    return idx, np.repeat(np.arange(len(pos)), end - lo)
 
 
 def _sorted_by_key(

@@ -267,8 +267,8 @@ def test_lns_on_a_round_without_pairs_returns_at_once() -> None:
 
 
 def test_greedy_prefers_the_plan_that_assigns_every_lead() -> None:
-    # Cheapest-first sends lead 0 to branch 0 and strands lead 1 (only fits there); the
-    # workload-aware orders place lead 1 first, so all leads are assigned.
-    pairs = [(0, 0, 0, 2), (0, 1, 5, 1), (1, 0, 9, 3)]
-    data = gap_cpsat._prepare(n_leads=2, capacities=[3, 1], pairs=pairs)
-    assert gap_cpsat._greedy(data) == [1, 0]
+    # Cheapest-first fills branch 0 with lead 0 and branch 1 with lead 1, stranding lead 2;
+    # the workload-aware orders place the heaviest lead 1 first, so all three are assigned.
+    pairs = [(0, 0, 0, 2), (0, 1, 1, 1), (1, 0, 0, 3), (1, 1, 1, 2), (2, 0, 0, 3), (2, 1, 1, 1)]
+    data = gap_cpsat._prepare(n_leads=3, capacities=[3, 2], pairs=pairs)
+    assert gap_cpsat._greedy(data) == [1, 0, 1]

@@ -42,3 +42,29 @@ def test_published_gap_instances_reach_their_optimum(name: str) -> None:
     assert plan.objective == _optimum(name)
     assert plan.status == "optimal"
     assert plan.lower_bound == pytest.approx(plan.objective)
+
+
+def test_a_gap_search_stopped_early_still_gives_a_valid_plan(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from allocation.solvers import gap_cpsat
+
+    def nothing_found(**kwargs: object) -> gap_cpsat.GapResult:
+        n = kwargs["n_leads"]
+        assert isinstance(n, int)
+        return gap_cpsat.GapResult(
+            assignment=[-1] * n, objective=0, bound=1e9, status="feasible", solve_seconds=0.0
+        )
+
+    monkeypatch.setattr(gap_cpsat, "solve_gap", nothing_found)
+    branches = [BranchSpec(code="A", name="a", lat=30.0, lon=120.0, capacity=3)]
+    leads = [LeadSpec(external_id=f"J{j}") for j in range(3)]
+    pairs = [
+        PairSpec(external_id=f"J{j}", branch_code="A", cost=1.0 + j, workload=2) for j in range(3)
+    ]
+    p = build_problem(branches=branches, leads=leads, pairs=pairs, params=AllocationParams())
+    plan = solve(p, time_limit_s=1)
+    assert validate_plan(problem=p, plan=plan).ok
+    assert plan.assigned == 1
+    assert plan.lower_bound is None
+    assert plan.status == "feasible"

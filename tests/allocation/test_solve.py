@@ -118,13 +118,10 @@ def test_a_larger_clustered_round_matches_a_dense_flow(
         branch(f"B{j}", *(centres[j % 5] + rng.normal(0, 0.1, 2)), int(caps[j]), tiers=tiers[j % 3])
         for j in range(n_branches)
     ]
+    points = [centres[i % 5] + rng.normal(0, 0.3, 2) for i in range(n_leads)]
     leads = [
-        lead(
-            f"L{i}",
-            *(centres[i % 5] + rng.normal(0, 0.3, 2)),
-            tier=["mass", "affluent", "hnw"][i % 7 // 3],
-        )
-        for i in range(n_leads)
+        lead(f"L{i}", float(x[0]), float(x[1]), tier=["mass", "affluent", "hnw"][i % 7 // 3])
+        for i, x in enumerate(points)
     ]
     p = problem(branches, leads, max_distance_km=limit, balance_weight=weight)
     _check_optimal(p, dense_flow(p))
