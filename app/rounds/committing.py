@@ -16,6 +16,7 @@ from sqlmodel import Session, col
 from app import audit
 from app.config import Settings
 from app.errors import Conflict, NotFound
+from app.faults import crash_point
 from app.rounds.pool import pool_condition
 from app.tables import AllocationRound, Lead, Ownership, RoundAssignment
 from app.tables.base import UTCDateTime, utcnow
@@ -32,13 +33,16 @@ def commit(session: Session, *, round_id: int, actor: str, settings: Settings) -
     now = utcnow()
     _check_pool_unchanged(session, allocation_round=allocation_round, now=now, settings=settings)
     _reclaim_stale(session, round_id=round_id, now=now)
+    crash_point("round.commit.after_reclaim")
     _assign(session, round_id=round_id, now=now)
+    crash_point("round.commit.after_assign")
     try:
         _open_ownership(session, round_id=round_id, now=now)
     except IntegrityError as exc:  # the database's overlap guard: someone else took a customer
         raise Conflict(
             f"a customer of round {round_id} got an owner since it was solved; run a new round"
         ) from exc
+    crash_point("round.commit.after_ownership")
     allocation_round.status = "committed"
     allocation_round.committed_by = actor
     allocation_round.committed_at = now
@@ -51,6 +55,8 @@ def commit(session: Session, *, round_id: int, actor: str, settings: Settings) -
         entity_id=round_id,
         detail={"assigned": allocation_round.assigned, "pool": allocation_round.pool_size},
     )
+    session.flush()
+    crash_point("round.commit.before_db_commit")
 
 
 def _round_leads(round_id: int, *, assigned: bool | None = None) -> Select[int]:

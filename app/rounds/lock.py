@@ -1,18 +1,23 @@
 """Only one round may solve or commit at a time, on SQLite and PostgreSQL alike.
 
-The lock is a single row taken with a conditional UPDATE in its own short transaction, so a
-second request sees it at once and gets 409. A holder that died (process killed) leaves a
-stale row; after `STALE_AFTER` anyone may take it over.
+The `round_lock` row says who holds the lock (the pages show it). On PostgreSQL the real guard
+is a session advisory lock on a dedicated connection: the server drops it the moment the
+holder's connection dies, so a killed process never blocks the next round. On SQLite (one host
+by nature) the row itself is the lock, taken with a conditional UPDATE; a holder whose process
+is gone, or who has held it longer than `STALE_AFTER`, may be taken over.
 """
 
 from __future__ import annotations
 
+import os
+import socket
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
-from sqlalchemy import or_, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import or_, text, update
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import col
 
 from app.db import session_scope
@@ -21,32 +26,79 @@ from app.tables import RoundLock
 from app.tables.base import utcnow
 
 STALE_AFTER = timedelta(minutes=30)
+ADVISORY_KEY = 0x0202_0001  # arbitrary, fixed: "allocation round"
+BUSY = "another round is being solved or committed; try again when it is done"
 
 
 @contextmanager
-def round_lock(engine: Engine, *, holder: str) -> Iterator[None]:
-    _acquire(engine, holder=holder)
+def round_lock(engine: Engine, *, actor: str) -> Iterator[None]:
+    holder = f"{actor}:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as guard:
+            if not guard.execute(
+                text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_KEY}
+            ).scalar():
+                raise Conflict(BUSY)
+            try:
+                _write_holder(engine, holder=holder, only_if_free=False)
+                yield
+            finally:
+                _clear(engine, holder=holder)
+                _unlock(guard)
+        return
+    if not _write_holder(engine, holder=holder, only_if_free=True) and not _take_over_dead(
+        engine, holder
+    ):
+        raise Conflict(BUSY)
     try:
         yield
     finally:
-        _release(engine, holder=holder)
+        _clear(engine, holder=holder)
 
 
-def _acquire(engine: Engine, *, holder: str) -> None:
+def _write_holder(engine: Engine, *, holder: str, only_if_free: bool) -> bool:
     now = utcnow()
     statement = (
+        update(RoundLock).where(col(RoundLock.id) == 1).values(holder=holder, acquired_at=now)
+    )
+    if only_if_free:
+        statement = statement.where(
+            or_(col(RoundLock.holder).is_(None), col(RoundLock.acquired_at) < now - STALE_AFTER)
+        )
+    with session_scope(engine) as session:
+        return bool(session.execute(statement).rowcount == 1)  # type: ignore[attr-defined]
+
+
+def _take_over_dead(engine: Engine, holder: str) -> bool:
+    """Replace a holder whose process on this host no longer exists (it was killed)."""
+    with session_scope(engine) as session:
+        current = session.get(RoundLock, 1)
+        previous = current.holder if current else None
+    if previous is None or not _is_dead_here(previous):
+        return False
+    statement = (
         update(RoundLock)
-        .where(col(RoundLock.id) == 1)
-        .where(or_(col(RoundLock.holder).is_(None), col(RoundLock.acquired_at) < now - STALE_AFTER))
-        .values(holder=holder, acquired_at=now)
+        .where(col(RoundLock.id) == 1, col(RoundLock.holder) == previous)
+        .values(holder=holder, acquired_at=utcnow())
     )
     with session_scope(engine) as session:
-        taken = session.execute(statement).rowcount  # type: ignore[attr-defined]
-    if taken != 1:
-        raise Conflict("another round is being solved or committed; try again when it is done")
+        return bool(session.execute(statement).rowcount == 1)  # type: ignore[attr-defined]
 
 
-def _release(engine: Engine, *, holder: str) -> None:
+def _is_dead_here(holder: str) -> bool:
+    parts = holder.split(":")
+    if len(parts) < 4 or parts[-3] != socket.gethostname() or not parts[-2].isdigit():
+        return False
+    try:
+        os.kill(int(parts[-2]), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _clear(engine: Engine, *, holder: str) -> None:
     statement = (
         update(RoundLock)
         .where(col(RoundLock.id) == 1, col(RoundLock.holder) == holder)
@@ -54,3 +106,8 @@ def _release(engine: Engine, *, holder: str) -> None:
     )
     with session_scope(engine) as session:
         session.execute(statement)
+
+
+def _unlock(guard: Connection) -> None:
+    guard.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_KEY})
+    guard.commit()

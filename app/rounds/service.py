@@ -9,7 +9,6 @@ transaction: assignments, ownership intervals and the round status change togeth
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
@@ -40,7 +39,7 @@ def run_round(
     engine: Engine, *, settings: Settings, actor: str, params: RoundParams, commit: bool
 ) -> int:
     """Solve a round over the current pool; commit it too when asked. Returns the round id."""
-    with round_lock(engine, holder=f"{actor}:{uuid.uuid4().hex[:8]}"):
+    with round_lock(engine, actor=actor):
         now = utcnow()
         with session_scope(engine) as session:
             branches = list(session.exec(select(Branch).order_by(col(Branch.id))))
@@ -71,7 +70,7 @@ def run_round(
 
 def commit_round(engine: Engine, *, settings: Settings, actor: str, round_id: int) -> None:
     with (
-        round_lock(engine, holder=f"{actor}:{uuid.uuid4().hex[:8]}"),
+        round_lock(engine, actor=actor),
         session_scope(engine) as session,
     ):
         committing.commit(session, round_id=round_id, actor=actor, settings=settings)

@@ -16,6 +16,7 @@ from app.config import Settings
 from app.db import session_scope
 from app.errors import Conflict
 from app.leads.importer import import_leads
+from app.rounds.lock import round_lock
 from app.rounds.service import RoundParams, commit_round, run_round
 from app.tables import AllocationRound, Lead, Ownership, RoundAssignment
 from app.tables.base import utcnow
@@ -113,11 +114,7 @@ def test_a_preview_goes_stale_when_the_pool_changes(
 def test_a_second_round_while_one_is_running_gets_409(
     engine: Engine, settings: Settings, pooled: dict[str, int]
 ) -> None:
-    with session_scope(engine) as session:
-        session.execute(
-            text("UPDATE round_lock SET holder = 'someone', acquired_at = :now"), {"now": utcnow()}
-        )
-    with pytest.raises(Conflict, match="another round"):
+    with round_lock(engine, actor="hq2"), pytest.raises(Conflict, match="another round"):
         run_round(engine, settings=settings, actor="hq1", params=RoundParams(), commit=False)
 
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from app.config import Settings
 from app.db import session_scope
+from app.rounds.lock import round_lock
 from app.tables import Lead
 from tests.web.helpers import sign_in
 from tests.web.round_data import import_pool
@@ -138,19 +138,15 @@ def test_no_round_starts_or_commits_while_another_one_runs(
 ) -> None:
     token = sign_in(web, "hq1")
     preview = _start(web, token)
-    with session_scope(engine) as session:
-        session.execute(
-            text("UPDATE round_lock SET holder = 'hq2:abcd1234', acquired_at = :now WHERE id = 1"),
-            {"now": "2999-01-01 00:00:00"},
-        )
-    listing = web.get("/hq/rounds").text
-    assert "hq2" in _section(listing, "running", "</div>")
-    assert re.search(r'data-testid="start-button" disabled', listing)
-    busy = web.post("/hq/rounds", data={"csrf_token": token, "mode": "preview"})
-    assert busy.status_code == 409
-    assert "另一轮分配正在求解或提交" in busy.text
-    blocked = web.post(f"/hq/rounds/{preview}/commit", data={"csrf_token": token})
-    assert blocked.status_code == 409
+    with round_lock(engine, actor="hq2"):  # another HQ user's round is running
+        listing = web.get("/hq/rounds").text
+        assert "hq2" in _section(listing, "running", "</div>")
+        assert re.search(r'data-testid="start-button" disabled', listing)
+        busy = web.post("/hq/rounds", data={"csrf_token": token, "mode": "preview"})
+        assert busy.status_code == 409
+        assert "另一轮分配正在求解或提交" in busy.text
+        blocked = web.post(f"/hq/rounds/{preview}/commit", data={"csrf_token": token})
+        assert blocked.status_code == 409
     assert set(_statuses(engine).values()) == {"new"}
 
 

@@ -1,0 +1,67 @@
+"""A process killed at any point of a round commit leaves no partial round behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from app.config import Settings
+from app.db import session_scope
+from app.leads.importer import import_leads
+from app.rounds.service import RoundParams, commit_round, run_round
+from app.tables import AllocationRound, Lead, Ownership
+from tests.app.factories import write
+
+CRASH_POINTS = (
+    "round.commit.after_reclaim",
+    "round.commit.after_assign",
+    "round.commit.after_ownership",
+    "round.commit.before_db_commit",
+)
+LEADS = "external_id,lat,lon\nA,22.55,114.06\nB,39.93,116.45\nC,22.53,114.03\n"
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _commit_in_child(settings: Settings, round_id: int, crash_at: str) -> int:
+    env = {
+        **os.environ,
+        "O2O_DATABASE_URL": settings.database_url,
+        "O2O_SECRET_KEY": settings.secret_key,
+        "O2O_CRASH_AT": crash_at,
+    }
+    command = [sys.executable, "-m", "app.cli", "round", "commit", str(round_id)]
+    return subprocess.run(command, env=env, cwd=REPO, capture_output=True, timeout=120).returncode
+
+
+@pytest.mark.parametrize("crash_at", CRASH_POINTS)
+def test_a_commit_killed_midway_leaves_nothing_and_can_be_redone(
+    engine: Engine, settings: Settings, branch_ids: dict[str, int], tmp_path: Path, crash_at: str
+) -> None:
+    with session_scope(engine) as session:
+        import_leads(
+            session,
+            path=write(tmp_path, "l.csv", LEADS),
+            actor="t",
+            secret=settings.customer_key,
+            channel="app",
+        )
+    round_id = run_round(engine, settings=settings, actor="hq1", params=RoundParams(), commit=False)
+    assert _commit_in_child(settings, round_id, crash_at) == -signal.SIGKILL
+    with session_scope(engine) as session:
+        allocation_round = session.get(AllocationRound, round_id)
+        assert allocation_round is not None
+        assert allocation_round.status == "solved"
+        assert session.exec(select(Ownership)).all() == []
+        assert {lead.status for lead in session.exec(select(Lead))} == {"new"}
+    commit_round(
+        engine, settings=settings, actor="hq1", round_id=round_id
+    )  # the lock was not left behind
+    with session_scope(engine) as session:
+        assert len(session.exec(select(Ownership)).all()) == 3
