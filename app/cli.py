@@ -15,13 +15,16 @@ from app.allocate_cli import allocate
 from app.config import get_settings
 from app.db import make_engine, session_scope
 from app.errors import AppError, FileRejected
+from app.journal.cli import import_revenue_cmd, ledger_cli
 
 if TYPE_CHECKING:
     from app.rounds.schemas import RoundRead
 
 cli = typer.Typer(help="O2O lead allocation and commission ledger.", no_args_is_help=True)
 db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
-import_cli = typer.Typer(help="Load branches and leads from CSV files.", no_args_is_help=True)
+import_cli = typer.Typer(
+    help="Load branches, leads and revenue from CSV files.", no_args_is_help=True
+)
 users_cli = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 round_cli = typer.Typer(help="Allocation rounds.", no_args_is_help=True)
 lead_cli = typer.Typer(help="Headquarters actions on single leads.", no_args_is_help=True)
@@ -31,6 +34,8 @@ cli.add_typer(users_cli, name="users")
 cli.add_typer(round_cli, name="round")
 cli.add_typer(lead_cli, name="lead")
 cli.command("allocate")(allocate)  # the offline solver: CSV in, CSV + JSON out, no database
+import_cli.command("revenue")(import_revenue_cmd)
+cli.add_typer(ledger_cli, name="ledger")
 
 ExistingFile = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]
 

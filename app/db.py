@@ -27,8 +27,9 @@ def _configure_sqlite(engine: Engine, *, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # pysqlite's own transaction handling is replaced by explicit BEGIN below,
-        # so that writers take the lock up front (BEGIN IMMEDIATE) and never deadlock.
+        # pysqlite's own transaction handling is replaced by an explicit BEGIN below, so that
+        # SQLAlchemy's transaction boundaries are the database's. BEGIN stays DEFERRED: a
+        # request that reads while a round job writes in its own transactions must not block it.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")

@@ -1,5 +1,6 @@
 """Every table, imported here so that `SQLModel.metadata` is complete for Alembic."""
 
+from app.tables import journal  # noqa: F401  (ledger tables, app/tables/journal.py)
 from app.tables.audit import AuditRecord
 from app.tables.branch import Branch
 from app.tables.lead import Customer, Lead

@@ -1,0 +1,105 @@
+"""`o2o import revenue` and `o2o ledger close|export|verify`.
+
+Registered by ``app/cli.py``; each command is one job: one session, committed once or rolled
+back. ``app.cli`` helpers are imported inside the commands because ``app.cli`` imports this
+module.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app.config import get_settings
+from app.db import make_engine, session_scope
+from app.errors import AppError, FileRejected
+
+ledger_cli = typer.Typer(help="Commission ledger: periods, exports, verification.",
+                         no_args_is_help=True)  # fmt: skip
+PeriodOption = Annotated[str, typer.Option(help="Month in Asia/Shanghai time, YYYY-MM.")]
+
+
+def import_revenue_cmd(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+) -> None:
+    """Credit revenue events to the owning branches (exactly once, all-or-nothing)."""
+    from app.cli import ProgressPrinter, cli_actor, fail, report_rejection
+    from app.journal import service
+
+    settings = get_settings()
+    progress = ProgressPrinter(file.name)
+    try:
+        with session_scope(make_engine(settings)) as session:
+            report = service.import_revenue(
+                session, path=file, actor=cli_actor(), batch_rows=settings.import_batch_rows,
+                progress=progress,
+            )  # fmt: skip
+    except FileRejected as exc:
+        progress.done()
+        raise report_rejection(exc) from None
+    except AppError as exc:
+        progress.done()
+        raise fail(exc.message, code=2) from None
+    progress.done()
+    typer.echo(
+        f"{report.file}: {report.rows} rows, {report.new_events} new events, "
+        f"{report.unchanged} already credited; imported {report.imported_fen} fen = branches "
+        f"{report.branches_fen} + HQ {report.hq_fen} + suspense {report.suspense_fen} "
+        f"(batch {report.batch_id}, {report.seconds:.2f} s)"
+    )
+
+
+@ledger_cli.command("close")
+def close_cmd(period: PeriodOption) -> None:
+    """Close a month for good and store its branch statements (month must have ended)."""
+    from app.cli import cli_actor, fail
+    from app.journal import service
+
+    try:
+        with session_scope(make_engine(get_settings())) as session:
+            closed = service.close_period(session, period=period, actor=cli_actor())
+    except AppError as exc:
+        raise fail(exc.message, code=2) from None
+    typer.echo(f"closed {closed.period}: {len(closed.statements)} statement(s)")
+    for statement in closed.statements:
+        typer.echo(f"  {statement.branch_code:32} {statement.closing_fen:>16} {statement.sha256}")
+
+
+@ledger_cli.command("export")
+def export_cmd(
+    period: PeriodOption,
+    out: Annotated[Path, typer.Option(dir_okay=False, help="File to write.")],
+    format: Annotated[str, typer.Option(help="csv or xlsx")] = "csv",
+) -> None:
+    """Export the money postings of a month (UTF-8 CSV with BOM, or XLSX)."""
+    from app.cli import cli_actor, fail
+    from app.journal import service
+
+    try:
+        with session_scope(make_engine(get_settings())) as session:
+            result = service.export_period(
+                session, period=period, fmt=format, out=out, actor=cli_actor()
+            )
+    except AppError as exc:
+        raise fail(exc.message, code=2) from None
+    typer.echo(
+        f"{out}: {result.rows} postings, debit {result.debit_fen} fen, "
+        f"credit {result.credit_fen} fen, sha256 {result.sha256}"
+    )
+
+
+@ledger_cli.command("verify")
+def verify_cmd() -> None:
+    """Recompute every ledger invariant; exit 1 on any discrepancy."""
+    from app.journal import service
+
+    with session_scope(make_engine(get_settings())) as session:
+        findings = service.verify_ledger(session)
+    for finding in findings:
+        typer.echo(f"discrepancy: {finding}", err=True)
+    if findings:
+        typer.echo(f"ledger verify: {len(findings)} discrepancy(ies)", err=True)
+        raise typer.Exit(1)
+    typer.echo("ledger verify: every invariant holds")

@@ -1,0 +1,114 @@
+"""Closing a month for good, and the per-branch statements stored with their hash.
+
+Decisions: a month can be closed only once it has ended in Shanghai time (the current or a
+future month is refused: revenue may still arrive), and months close in order (an earlier
+month with entries must be closed first), so "closed" is simply "at or before the latest
+closed month". That keeps every statement's opening balance fixed for ever.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import text
+from sqlmodel import Session
+
+from app import audit
+from app.errors import Conflict, InvalidInput
+from app.journal import records, repository
+from app.tables.journal import ClosedPeriod, Statement
+from ledger.errors import InvalidPeriodError, PeriodClosedError
+from ledger.periods import Period, check_can_close
+from ledger.statements import build_statement, render_statement, statement_sha256
+
+_BRANCH_ACCOUNTS = """
+    SELECT p.account,
+           COALESCE(SUM(CASE WHEN e.period < :period THEN -p.amount ELSE 0 END), 0)
+    FROM journal_posting p JOIN journal_entry e ON e.id = p.entry_id
+    WHERE p.account LIKE 'branch:%' AND e.period <= :period
+    GROUP BY p.account ORDER BY p.account
+"""
+_OPEN_EARLIER = """
+    SELECT DISTINCT period FROM journal_entry WHERE period < :period AND period > :latest
+    ORDER BY period
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltStatement:
+    branch_code: str
+    period: Period
+    body: bytes
+    sha256: str
+    line_count: int
+    closing_fen: int
+
+
+def close_period(
+    session: Session, *, period: Period, actor: str, now: datetime
+) -> list[BuiltStatement]:
+    """Close ``period`` and store its statements; waits for in-flight postings first."""
+    repository.take_close_lock(session)
+    closed = repository.closed_periods(session)
+    _check_closable(session, period=period, closed=closed, now=now)
+    session.add(ClosedPeriod(period=str(period), closed_at=now, closed_by=actor[:64]))
+    session.flush()
+    built = build_statements(session, period=period)
+    for statement in built:
+        session.add(Statement(
+            branch_code=statement.branch_code, period=str(period), sha256=statement.sha256,
+            body=statement.body.decode("utf-8"), line_count=statement.line_count,
+            closing_fen=statement.closing_fen, created_at=now,
+        ))  # fmt: skip
+    audit.record(
+        session, actor=actor, action="ledger.close", entity_type="period", entity_id=str(period),
+        detail={"statements": {s.branch_code: s.sha256 for s in built}},
+    )  # fmt: skip
+    return built
+
+
+def _check_closable(
+    session: Session, *, period: Period, closed: list[Period], now: datetime
+) -> None:
+    try:
+        check_can_close(period=period, now=now, closed=closed)
+    except PeriodClosedError as exc:
+        raise Conflict(str(exc)) from None
+    except InvalidPeriodError as exc:
+        raise InvalidInput(f"{exc}: the current or a future month cannot be closed") from None
+    if closed and period < closed[-1]:
+        raise Conflict(f"period {period} is before the closed period {closed[-1]}")
+    latest = str(closed[-1]) if closed else "0000-00"
+    params = {"period": str(period), "latest": latest}
+    earlier = [str(row[0]) for row in session.execute(text(_OPEN_EARLIER), params)]
+    if earlier:
+        raise Conflict(f"close {', '.join(earlier)} before {period}: months close in order")
+
+
+def build_statements(session: Session, *, period: Period) -> list[BuiltStatement]:
+    """Every branch statement of ``period``, rebuilt from the stored postings."""
+    rows = session.execute(text(_BRANCH_ACCOUNTS), {"period": str(period)}).all()
+    return [
+        build_one(session, account=str(account), period=period, opening=int(opening))
+        for account, opening in rows
+    ]
+
+
+def build_one(session: Session, *, account: str, period: Period, opening: int) -> BuiltStatement:
+    found = records.stream_records(
+        session, where="p.account = :account AND e.period = :period",
+        params={"account": account, "period": str(period)}, order=records.ENTRY_ORDER,
+    )  # fmt: skip
+    branch_code = account.split(":")[1]
+    statement = build_statement(
+        branch_code=branch_code, period=period, opening_fen=opening, records=found
+    )
+    return BuiltStatement(
+        branch_code=branch_code,
+        period=period,
+        body=render_statement(statement),
+        sha256=statement_sha256(statement),
+        line_count=len(statement.lines),
+        closing_fen=statement.closing_fen,
+    )

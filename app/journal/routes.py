@@ -1,0 +1,110 @@
+"""HTTP: finance imports revenue, closes months, downloads exports; auditors read."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Query, UploadFile
+from fastapi.responses import FileResponse, PlainTextResponse
+from starlette.background import BackgroundTask
+
+from app.auth import Principal, require_roles
+from app.deps import SessionDep, SettingsDep
+from app.errors import AppError
+from app.journal import service
+from app.journal.schemas import CloseRead, RevenueImportRead, StatementList, VerifyRead
+
+router = APIRouter(prefix="/api/v1/ledger", tags=["ledger"])
+Finance = Annotated[Principal, require_roles("finance")]
+Reader = Annotated[Principal, require_roles("finance", "auditor")]
+PeriodParam = Annotated[str, Query(pattern=r"^\d{4}-\d{2}$")]
+_MEDIA = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+class PayloadTooLarge(AppError):
+    status = 413
+    code = "payload_too_large"
+
+
+@router.post("/revenue-imports", response_model=RevenueImportRead)
+def import_revenue(
+    file: UploadFile, principal: Finance, session: SessionDep, settings: SettingsDep
+) -> RevenueImportRead:
+    with tempfile.TemporaryDirectory(prefix="o2o-revenue-") as folder:
+        path = _save_upload(file, Path(folder) / "upload.csv", limit=settings.max_upload_bytes)
+        return service.import_revenue(
+            session, path=path, actor=principal.username,
+            file_name=Path(file.filename or "upload.csv").name,
+            batch_rows=settings.import_batch_rows,
+        )  # fmt: skip
+
+
+@router.post("/periods/{period}/close", response_model=CloseRead)
+def close_period(period: str, principal: Finance, session: SessionDep) -> CloseRead:
+    return service.close_period(session, period=period, actor=principal.username)
+
+
+@router.get("/export")
+def export_period(
+    period: PeriodParam,
+    principal: Reader,
+    session: SessionDep,
+    format: Annotated[str, Query(pattern="^(csv|xlsx)$")] = "csv",
+) -> FileResponse:
+    folder = tempfile.mkdtemp(prefix="o2o-export-")
+    out = Path(folder) / f"ledger-{period}.{format}"
+    try:
+        result = service.export_period(
+            session, period=period, fmt=format, out=out, actor=principal.username
+        )
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return FileResponse(
+        out, media_type=_MEDIA[format], filename=out.name,
+        headers={"X-Content-SHA256": result.sha256, "X-Row-Count": str(result.rows)},
+        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
+    )  # fmt: skip
+
+
+@router.get("/statements", response_model=StatementList)
+def list_statements(
+    principal: Reader,
+    session: SessionDep,
+    period: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
+    branch_code: Annotated[str | None, Query(max_length=32)] = None,
+) -> StatementList:
+    return service.list_statements(session, period=period, branch_code=branch_code)
+
+
+@router.get("/statements/{period}/{branch_code}", response_class=PlainTextResponse)
+def statement_text(
+    period: str, branch_code: str, principal: Reader, session: SessionDep
+) -> PlainTextResponse:
+    body, sha256 = service.statement_text(session, period=period, branch_code=branch_code)
+    return PlainTextResponse(
+        body, media_type="text/csv; charset=utf-8", headers={"X-Content-SHA256": sha256}
+    )
+
+
+@router.get("/verify", response_model=VerifyRead)
+def verify_ledger(principal: Reader, session: SessionDep) -> VerifyRead:
+    findings = service.verify_ledger(session)
+    return VerifyRead(ok=not findings, findings=findings)
+
+
+def _save_upload(upload: UploadFile, target: Path, *, limit: int) -> Path:
+    size = 0
+    with target.open("wb") as out:
+        while block := upload.file.read(1 << 20):
+            size += len(block)
+            if size > limit:
+                raise PayloadTooLarge(f"upload larger than {limit} bytes")
+            out.write(block)
+    return target

@@ -1,0 +1,125 @@
+"""The per-transaction staging table of a revenue import and its set-based checks.
+
+Validated rows are streamed into a temporary table (COPY on PostgreSQL); leads are resolved,
+duplicates and conflicts found, and new events inserted with set-based SQL, so that a file of
+a million rows costs a handful of statements rather than a million round trips.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel import Session
+
+from app.journal import repository
+
+STAGE = "revenue_import_stage"
+STAGE_COLUMNS = (
+    "line", "event_id", "external_id", "channel", "revenue_type", "amount_fen",
+    "occurred_at", "fingerprint",
+)  # fmt: skip
+
+_DDL = """
+CREATE TEMPORARY TABLE {name} (
+    line BIGINT NOT NULL, event_id VARCHAR(128) NOT NULL, external_id VARCHAR(128) NOT NULL,
+    channel VARCHAR(64), revenue_type VARCHAR(32) NOT NULL, amount_fen BIGINT NOT NULL,
+    occurred_at {ts} NOT NULL, fingerprint VARCHAR(64) NOT NULL, lead_id BIGINT
+){suffix}
+"""
+
+
+def create(session: Session) -> None:
+    if repository.is_sqlite(session):
+        session.execute(text(f"DROP TABLE IF EXISTS temp.{STAGE}"))
+        session.execute(text(_DDL.format(name=STAGE, ts="VARCHAR(32)", suffix="")))
+    else:
+        session.execute(text(_DDL.format(name=STAGE, ts="TIMESTAMPTZ", suffix=" ON COMMIT DROP")))
+
+
+def drop(session: Session) -> None:
+    session.execute(text(f"DROP TABLE IF EXISTS {STAGE}"))
+
+
+def write(session: Session, rows: Iterable[tuple[Any, ...]]) -> None:
+    repository.bulk_insert(session, table=STAGE, columns=STAGE_COLUMNS, rows=rows)
+
+
+def resolve_leads(session: Session) -> None:
+    """Index the stage and set each row's lead (by channel when the file names one)."""
+    session.execute(text(f"CREATE INDEX {STAGE}_event ON {STAGE} (event_id, line)"))
+    if not repository.is_sqlite(session):
+        session.execute(text(f"ANALYZE {STAGE}"))  # temp tables are never auto-analysed
+    # One hash join; a row without a channel whose external_id is in several channels gets
+    # one of them here and is reported as ambiguous before anything is written.
+    session.execute(
+        text(f"""
+        UPDATE {STAGE} SET lead_id = l.id FROM lead l
+        WHERE l.external_id = {STAGE}.external_id
+          AND ({STAGE}.channel IS NULL OR l.channel = {STAGE}.channel)
+        """)
+    )
+
+
+def unknown_leads(session: Session, *, limit: int) -> list[tuple[int, str, str | None]]:
+    sql = f"""SELECT line, external_id, channel FROM {STAGE} WHERE lead_id IS NULL
+              ORDER BY line LIMIT :limit"""
+    return [(int(r[0]), str(r[1]), r[2]) for r in session.execute(text(sql), {"limit": limit})]
+
+
+def ambiguous_leads(session: Session, *, limit: int) -> list[tuple[int, str, str]]:
+    """Rows without a channel whose external_id exists in several channels."""
+    sql = f"""
+        SELECT s.line, s.external_id, l.channel FROM {STAGE} s
+        JOIN lead l ON l.external_id = s.external_id
+        WHERE s.channel IS NULL AND EXISTS (
+            SELECT 1 FROM lead o WHERE o.external_id = s.external_id AND o.id <> l.id)
+        ORDER BY s.line, l.channel
+    """
+    found: dict[tuple[int, str], list[str]] = {}
+    for line, external_id, channel in session.execute(text(sql)):
+        found.setdefault((int(line), str(external_id)), []).append(str(channel))
+        if len(found) > limit:
+            break
+    return [(line, ext, ", ".join(chs)) for (line, ext), chs in list(found.items())[:limit]]
+
+
+def conflicting_repeats(session: Session, *, limit: int) -> list[tuple[int, str, int]]:
+    """(line, event_id, first line) for a repeated event_id whose content differs."""
+    sql = f"""
+        SELECT s.line, s.event_id, f.line FROM {STAGE} s JOIN {STAGE} f
+          ON f.event_id = s.event_id AND f.line < s.line
+        WHERE NOT EXISTS (SELECT 1 FROM {STAGE} g WHERE g.event_id = s.event_id AND g.line < f.line)
+          AND (f.fingerprint <> s.fingerprint OR f.lead_id <> s.lead_id)
+        ORDER BY s.line LIMIT :limit
+    """
+    return [(int(r[0]), str(r[1]), int(r[2])) for r in session.execute(text(sql), {"limit": limit})]
+
+
+def insert_new_events(session: Session, *, batch_id: int) -> int:
+    """Insert the first row of each event_id not stored yet; concurrent duplicates wait and
+    are skipped (ON CONFLICT DO NOTHING), so an event is stored once whoever races."""
+    sql = f"""
+        INSERT INTO revenue_event (event_id, external_id, channel, lead_id, revenue_type,
+                                   amount_fen, occurred_at, fingerprint, batch_id, line)
+        SELECT s.event_id, s.external_id, s.channel, s.lead_id, s.revenue_type, s.amount_fen,
+               s.occurred_at, s.fingerprint, :batch, s.line
+        FROM {STAGE} s
+        WHERE NOT EXISTS (SELECT 1 FROM {STAGE} t WHERE t.event_id = s.event_id AND t.line < s.line)
+        ORDER BY s.line
+        ON CONFLICT (event_id) DO NOTHING
+    """
+    return int(session.execute(text(sql), {"batch": batch_id}).rowcount)  # type: ignore[attr-defined]
+
+
+def conflicting_events(session: Session, *, limit: int) -> list[tuple[int, str, int, int]]:
+    """(line, event_id, batch, line there) for events already stored with other content."""
+    sql = f"""
+        SELECT s.line, s.event_id, e.batch_id, e.line FROM {STAGE} s
+        JOIN revenue_event e ON e.event_id = s.event_id
+        WHERE e.fingerprint <> s.fingerprint OR e.lead_id <> s.lead_id
+        ORDER BY s.line LIMIT :limit
+    """
+    rows = session.execute(text(sql), {"limit": limit})
+    return [(int(r[0]), str(r[1]), int(r[2]), int(r[3])) for r in rows]

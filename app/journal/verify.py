@@ -1,0 +1,125 @@
+"""`o2o ledger verify`: every invariant recomputed from the stored rows.
+
+The triggers already refuse bad writes; this pass trusts none of them. Each check returns
+human-readable findings; an empty list from every check means the ledger is sound.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Iterator
+from itertools import groupby
+
+from sqlalchemy import text
+from sqlmodel import Session
+
+from app.journal import closing, crediting, records
+from ledger.periods import parse_period
+from ledger.records import PostingRecord
+from ledger.verification import find_discrepancies
+
+_HEADER_COUNTS = """
+    SELECT e.id, e.posting_count, COUNT(p.entry_id) FROM journal_entry e
+    LEFT JOIN journal_posting p ON p.entry_id = e.id
+    GROUP BY e.id, e.posting_count HAVING COUNT(p.entry_id) <> e.posting_count ORDER BY e.id
+"""
+_ORPHANS = """
+    SELECT DISTINCT p.entry_id FROM journal_posting p
+    WHERE NOT EXISTS (SELECT 1 FROM journal_entry e WHERE e.id = p.entry_id) ORDER BY 1
+"""
+_UNIT_TOTALS = "SELECT unit, SUM(amount) FROM journal_posting GROUP BY unit HAVING SUM(amount) <> 0"
+_DUPLICATE_KEYS = """
+    SELECT business_key FROM journal_entry GROUP BY business_key HAVING COUNT(*) > 1
+    UNION ALL
+    SELECT 'reversal of ' || reverses FROM journal_entry WHERE reverses IS NOT NULL
+    GROUP BY reverses HAVING COUNT(*) > 1
+"""
+_BAD_CREDIT_KEYS = """
+    SELECT business_key FROM journal_entry
+    WHERE kind = 'credit' AND (event_id IS NULL OR business_key <> 'revenue:' || event_id)
+"""
+_UNCREDITED = """
+    SELECT r.event_id FROM revenue_event r WHERE NOT EXISTS (
+        SELECT 1 FROM journal_entry e WHERE e.business_key = 'revenue:' || r.event_id)
+"""
+_LATE_POSTINGS = """
+    SELECT e.id, e.period, c.period FROM journal_entry e
+    JOIN ledger_closed_period c ON c.period >= e.period AND e.posted_at > c.closed_at
+    ORDER BY e.id
+"""
+_BATCHES = "SELECT id, imported_fen, branches_fen, hq_fen, suspense_fen FROM revenue_batch"
+_STATEMENTS = "SELECT branch_code, period, sha256, body FROM ledger_statement ORDER BY period, id"
+
+
+def verify_ledger(session: Session) -> list[str]:
+    """All findings, check by check; empty when every invariant holds."""
+    checks: tuple[Callable[[Session], Iterable[str]], ...] = (
+        _entries, _headers, _totals, _keys, _period_locks, _batches, _statements,
+    )  # fmt: skip
+    return [finding for check in checks for finding in check(session)]
+
+
+def _rows(session: Session, sql: str) -> list[tuple[object, ...]]:
+    return [tuple(row) for row in session.execute(text(sql))]
+
+
+def _entries(session: Session) -> Iterator[str]:
+    """Per entry, in the core: >= 2 legs, no account twice, zero sum per unit."""
+    stream = records.stream_records(session, where="1 = 1", params={}, order=records.ENTRY_ORDER)
+    for _entry_id, legs in groupby(stream, key=_entry_of):
+        for found in find_discrepancies(legs):
+            yield f"entry {found.entry_id}: {found.reason}"
+
+
+def _entry_of(record: PostingRecord) -> str:
+    return record.entry_id
+
+
+def _headers(session: Session) -> Iterator[str]:
+    for entry_id, declared, actual in _rows(session, _HEADER_COUNTS):
+        yield f"entry {entry_id}: declares {declared} postings, has {actual}"
+    for (entry_id,) in _rows(session, _ORPHANS):
+        yield f"postings of entry {entry_id} have no entry"
+
+
+def _totals(session: Session) -> Iterator[str]:
+    for unit, total in _rows(session, _UNIT_TOTALS):
+        yield f"all {unit} postings sum to {total}, not 0"
+
+
+def _keys(session: Session) -> Iterator[str]:
+    for (key,) in _rows(session, _DUPLICATE_KEYS):
+        yield f"business key {key} is used more than once"
+    for (key,) in _rows(session, _BAD_CREDIT_KEYS):
+        yield f"credit entry {key} does not carry its event's key"
+    for (event_id,) in _rows(session, _UNCREDITED):
+        yield f"event {event_id} has no crediting entry"
+
+
+def _period_locks(session: Session) -> Iterator[str]:
+    for entry_id, period, closed in _rows(session, _LATE_POSTINGS):
+        yield f"entry {entry_id} was posted into {period} after {closed} was closed"
+
+
+def _batches(session: Session) -> Iterator[str]:
+    for batch_id, *stored in _rows(session, _BATCHES):
+        again = crediting.stored_totals(session, batch_id=int(batch_id))  # type: ignore[call-overload]
+        recomputed = [again.imported_fen, again.branches_fen, again.hq_fen, again.suspense_fen]
+        if [int(v) for v in stored] != recomputed:  # type: ignore[call-overload]
+            yield f"batch {batch_id}: stored totals {stored} but postings give {recomputed}"
+        if not again.balanced:
+            yield f"batch {batch_id}: imported {again.imported_fen}, credited {again.credited_fen}"
+
+
+def _statements(session: Session) -> Iterator[str]:
+    rebuilt: dict[str, dict[str, str]] = {}
+    for branch_code, period, sha256, body in _rows(session, _STATEMENTS):
+        where = f"statement {branch_code} {period}"
+        if hashlib.sha256(str(body).encode("utf-8")).hexdigest() != sha256:
+            yield f"{where}: stored text does not match its hash"
+        if str(period) not in rebuilt:
+            built = closing.build_statements(session, period=parse_period(str(period)))
+            rebuilt[str(period)] = {s.branch_code: s.sha256 for s in built}
+        again = rebuilt[str(period)].get(str(branch_code))
+        if again != sha256:
+            yield f"{where}: postings now give hash {again}, stored {sha256}"

@@ -1,0 +1,95 @@
+"""Finance API: revenue upload, export download, period close, statements; auditors read only."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+
+from app.config import Settings
+from app.main import create_app
+from app.tables.base import utcnow
+from tests.app.factories import add_user
+from tests.app.test_ledger_support import HEADER, import_csv, ledger_engine
+
+__all__ = ["ledger_engine"]
+
+ROWS = HEADER + "E1,A1,brokerage_commission,100.50,2026-10-05T10:00:00,app\n"
+
+
+@pytest.fixture
+def api(settings: Settings, ledger_engine: Engine) -> Iterator[TestClient]:
+    from app.journal.routes import router
+
+    for username, role in (("fin1", "finance"), ("aud1", "auditor"), ("hq1", "hq")):
+        add_user(ledger_engine, username, role)
+    app = create_app(settings)
+    if not any(getattr(r, "path", "").startswith("/api/v1/ledger") for r in app.routes):
+        app.include_router(router)
+    with TestClient(app) as client:
+        yield client
+    app.state.engine.dispose()
+
+
+def auth(client: TestClient, username: str) -> dict[str, str]:
+    from tests.app.conftest import login
+
+    return login(client, username)
+
+
+def test_finance_uploads_revenue_and_a_replay_changes_nothing(api: TestClient) -> None:
+    headers = auth(api, "fin1")
+    files = {"file": ("october.csv", ROWS.encode("utf-8"), "text/csv")}
+    first = api.post("/api/v1/ledger/revenue-imports", files=files, headers=headers)
+    assert first.status_code == 200, first.text
+    assert first.json()["new_events"] == 1
+    assert first.json()["branches_fen"] == 10050
+    again = api.post("/api/v1/ledger/revenue-imports", files=files, headers=headers)
+    assert again.json()["new_events"] == 0
+
+
+def test_a_bad_upload_is_rejected_with_every_row(api: TestClient) -> None:
+    body = HEADER + "E1,ZZ,other,1.001,2026-10-05,app\n"
+    files = {"file": ("bad.csv", body.encode("utf-8"), "text/csv")}
+    response = api.post("/api/v1/ledger/revenue-imports", files=files, headers=auth(api, "fin1"))
+    assert response.status_code == 422
+    assert [e["column"] for e in response.json()["errors"]] == ["amount"]
+    assert response.json()["errors"][0]["file"] == "bad.csv"
+
+
+def test_auditors_and_hq_cannot_import_or_close(api: TestClient) -> None:
+    files = {"file": ("x.csv", ROWS.encode("utf-8"), "text/csv")}
+    for user in ("aud1", "hq1"):
+        headers = auth(api, user)
+        assert api.post("/api/v1/ledger/revenue-imports", files=files,
+                        headers=headers).status_code == 403  # fmt: skip
+        assert api.post("/api/v1/ledger/periods/2026-10/close", headers=headers).status_code == 403
+    assert api.get("/api/v1/ledger/statements", headers=auth(api, "hq1")).status_code == 403
+    assert api.get("/api/v1/ledger/statements").status_code == 401
+
+
+def test_close_then_statements_and_export_for_finance_and_auditors(
+    api: TestClient, ledger_engine: Engine, tmp_path: Path
+) -> None:
+    import_csv(ledger_engine, tmp_path, ROWS, now=utcnow())
+    closed = api.post("/api/v1/ledger/periods/2026-10/close", headers=auth(api, "fin1"))
+    assert closed.status_code == 200, closed.text
+    [statement] = closed.json()["statements"]
+    assert statement["branch_code"] == "SZ-FT"
+    auditor = auth(api, "aud1")
+    listed = api.get("/api/v1/ledger/statements?period=2026-10", headers=auditor).json()
+    assert listed["items"] == [statement]
+    text = api.get("/api/v1/ledger/statements/2026-10/SZ-FT", headers=auditor)
+    assert text.headers["x-content-sha256"] == statement["sha256"]
+    download = api.get("/api/v1/ledger/export?period=2026-10&format=csv", headers=auditor)
+    assert download.status_code == 200
+    assert download.content.startswith("\ufeffentry_id,".encode())
+    assert download.headers["x-row-count"] == "2"
+    xlsx = api.get("/api/v1/ledger/export?period=2026-10&format=xlsx", headers=auditor)
+    assert xlsx.content[:2] == b"PK"
+    again = api.post("/api/v1/ledger/periods/2026-10/close", headers=auth(api, "fin1"))
+    assert again.status_code == 409
+    assert api.get("/api/v1/ledger/verify", headers=auditor).json() == {"ok": True, "findings": []}

@@ -1,0 +1,89 @@
+"""`o2o import revenue` and `o2o ledger close|export|verify` as an operator runs them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import typer
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from typer.testing import CliRunner
+
+from app.config import Settings, get_settings
+from app.journal.cli import import_revenue_cmd, ledger_cli
+from app.tables.base import utcnow
+from ledger.periods import period_of
+from tests.app.factories import write
+from tests.app.test_ledger_support import HEADER, ledger_engine
+
+__all__ = ["ledger_engine"]
+
+runner = CliRunner()
+
+
+def o2o() -> typer.Typer:
+    """The commands wired the way app/cli.py wires them."""
+    root = typer.Typer()
+    importer = typer.Typer()
+    importer.command("revenue")(import_revenue_cmd)
+    root.add_typer(importer, name="import")
+    root.add_typer(ledger_cli, name="ledger")
+    return root
+
+
+@pytest.fixture
+def cli_env(
+    settings: Settings, ledger_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Engine]:
+    monkeypatch.setenv("O2O_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("O2O_SECRET_KEY", settings.secret_key)
+    get_settings.cache_clear()
+    yield ledger_engine
+    get_settings.cache_clear()
+
+
+def test_import_close_export_verify_from_the_command_line(cli_env: Engine, tmp_path: Path) -> None:
+    path = write(tmp_path, "rev.csv", HEADER + "E1,A1,other,12.34,2026-10-05,app\n")
+    imported = runner.invoke(o2o(), ["import", "revenue", str(path)])
+    assert imported.exit_code == 0, imported.output
+    assert "1 new events" in imported.output
+    assert "branches 1234" in imported.output
+    closed = runner.invoke(o2o(), ["ledger", "close", "--period", "2026-10"])
+    assert closed.exit_code == 0, closed.output
+    assert "SZ-FT" in closed.output
+    out = tmp_path / "oct.csv"
+    exported = runner.invoke(o2o(), ["ledger", "export", "--period", "2026-10", "--out", str(out)])
+    assert exported.exit_code == 0, exported.output
+    assert "2 postings" in exported.output
+    assert out.read_bytes().startswith(b"\xef\xbb\xbf")
+    verified = runner.invoke(o2o(), ["ledger", "verify"])
+    assert verified.exit_code == 0, verified.output
+
+
+def test_a_bad_revenue_file_exits_2_naming_the_line(cli_env: Engine, tmp_path: Path) -> None:
+    path = write(tmp_path, "rev.csv", HEADER + "E1,A1,other,1.001,2026-10-05,app\n")
+    result = runner.invoke(o2o(), ["import", "revenue", str(path)])
+    assert result.exit_code == 2
+    assert "rev.csv:2: column 'amount'" in result.output
+
+
+def test_verify_exits_non_zero_on_a_discrepancy(cli_env: Engine, tmp_path: Path) -> None:
+    path = write(tmp_path, "rev.csv", HEADER + "E1,A1,other,12.34,2026-10-05,app\n")
+    runner.invoke(o2o(), ["import", "revenue", str(path)])
+    with cli_env.begin() as conn:
+        if cli_env.dialect.name == "sqlite":
+            conn.execute(text("DROP TRIGGER revenue_batch_no_update"))
+        else:
+            conn.execute(text("DROP TRIGGER revenue_batch_append_only ON revenue_batch"))
+        conn.execute(text("UPDATE revenue_batch SET imported_fen = 0, branches_fen = 0"))
+    result = runner.invoke(o2o(), ["ledger", "verify"])
+    assert result.exit_code == 1
+    assert "batch 1" in result.output
+
+
+def test_closing_the_current_month_is_refused(cli_env: Engine) -> None:
+    result = runner.invoke(o2o(), ["ledger", "close", "--period", str(period_of(utcnow()))])
+    assert result.exit_code == 2
+    assert "cannot be closed" in result.output
