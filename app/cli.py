@@ -306,6 +306,7 @@ def demo(
         from app.rounds.queries import read_round
 
         typer.echo(_round_summary(read_round(session, round_id=result.round_id)))
+    typer.echo(f"revenue: {result.revenue}")
     typer.echo("logins (username / password / role):")
     for login in result.logins:
         where = f" of {login.branch}" if login.branch else ""

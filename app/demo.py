@@ -17,21 +17,31 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import col, select
 
 from allocation.locality import City, mobile_prefixes_for, prefecture_cities
 from app.auth import Principal
 from app.branches.importer import import_branches
 from app.config import Settings
 from app.db import session_scope
+from app.imports.fields import SHANGHAI
+from app.journal.importer import import_revenue
 from app.leads.followup import mark_contacted, mark_converted, return_lead
 from app.leads.importer import import_leads
 from app.rounds.service import RoundParams, run_round
-from app.tables import Branch, Lead
+from app.tables import AllocationRound, Branch, Lead
 from app.users.service import create_user
 
 CHANNELS = (("app", 0.45), ("wechat", 0.3), ("partner_alipay", 0.15), ("partner_ctrip", 0.1))
 TIERS = (("mass", 0.8), ("affluent", 0.17), ("hnw", 0.03))
+# (revenue type, share of events, typical amount in yuan)
+REVENUE_MIX = (
+    ("brokerage_commission", 0.6, 180.0),
+    ("product_fee", 0.2, 600.0),
+    ("margin_interest", 0.15, 900.0),
+    ("advisory_fee", 0.05, 2000.0),
+)
+REVENUE_HEADER = ["event_id", "external_id", "type", "amount", "occurred_at", "channel"]
 RETURN_REASONS = ("客户已移居外地", "号码空号", "客户明确拒绝", "重复客户")
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英"
@@ -41,6 +51,7 @@ GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英"
 class DemoResult:
     logins: list[DemoLogin]
     round_id: int
+    revenue: str  # the revenue import's summary line
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +184,52 @@ def _simulate_follow_up(engine: Engine, *, rng: random.Random, sample: int = 1_5
                 mark_converted(session, principal=staff, lead_id=lead_id)
 
 
+def revenue_rows(
+    engine: Engine, *, rng: random.Random, since: datetime, events: int
+) -> Iterator[list[str]]:
+    """This month's revenue from customers the branches now serve (after the round, so it is
+    credited to them), plus some from earlier this month, before anyone owned them (suspense)."""
+    with session_scope(engine) as session:
+        served = session.exec(
+            select(Lead.external_id, Lead.channel).where(
+                col(Lead.status).in_(("contacted", "converted"))
+            )
+        ).all()
+    if not served:
+        return
+    now = datetime.now(UTC)
+    month_start = now.astimezone(SHANGHAI).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    names, weights = [m[0] for m in REVENUE_MIX], [m[1] for m in REVENUE_MIX]
+    typical = {m[0]: m[2] for m in REVENUE_MIX}
+    for n in range(events):
+        external_id, channel = rng.choice(served)
+        kind = rng.choices(names, weights=weights)[0]
+        fen = max(1, round(rng.lognormvariate(0, 0.8) * typical[kind] * 100))
+        fen = -fen if rng.random() < 0.02 else fen  # the odd refund
+        early = rng.random() < 0.1 and month_start < since
+        start = month_start if early else since
+        end = since if early else now
+        occurred = start + (end - start) * rng.random()
+        yield [
+            f"DEMO-REV-{n + 1:06d}",
+            external_id,
+            kind,
+            f"{fen / 100:.2f}",
+            occurred.isoformat(),
+            channel,
+        ]
+
+
+def post_demo_revenue(
+    engine: Engine, *, rng: random.Random, since: datetime, events: int = 3_000
+) -> str:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "revenue.csv"
+        _write_csv(path, REVENUE_HEADER, revenue_rows(engine, rng=rng, since=since, events=events))
+        with session_scope(engine) as session:
+            return import_revenue(session, path=path, actor="demo").summary()
+
+
 def load_demo(
     engine: Engine, settings: Settings, *, leads: int, branches: int, seed: int = 2026
 ) -> DemoResult:
@@ -206,6 +263,10 @@ def load_demo(
             import_leads(session, path=lead_csv, actor="demo", secret=settings.customer_key)
     round_id = run_round(engine, settings=settings, actor="demo", params=RoundParams(), commit=True)
     _simulate_follow_up(engine, rng=rng)
+    with session_scope(engine) as session:
+        committed_at = session.get(AllocationRound, round_id).committed_at  # type: ignore[union-attr]
+    assert committed_at is not None
+    revenue = post_demo_revenue(engine, rng=rng, since=committed_at)
     logins = demo_logins([branch_list[0][0], branch_list[1][0]])
     with session_scope(engine) as session:
         for login in logins:
@@ -217,4 +278,4 @@ def load_demo(
                 branch_code=login.branch,
                 actor="demo",
             )
-    return DemoResult(logins=logins, round_id=round_id)
+    return DemoResult(logins=logins, round_id=round_id, revenue=revenue)
