@@ -10,12 +10,15 @@ from sqlalchemy.engine import Engine
 from app.web import routes as web_routes
 from tests.web.helpers import add_lead, sign_in
 
-PAGES = ("/", "/inbox", "/hq/branches", "/hq/pool", "/hq/leads", "/hq/rounds", "/leads/{own}")
+HQ_PAGES = {"/hq/branches", "/hq/pool", "/hq/leads", "/hq/rounds"}
+FINANCE_PAGES = {"/finance/ledger", "/finance/imports", "/finance/statements",
+                 "/finance/export?period=2026-10"}  # fmt: skip
+PAGES = ("/", "/inbox", *sorted(HQ_PAGES), "/leads/{own}", *sorted(FINANCE_PAGES))
 ALLOWED = {
-    "hq1": {"/", "/hq/branches", "/hq/pool", "/hq/leads", "/hq/rounds", "/leads/{own}"},
-    "aud1": {"/", "/hq/branches", "/hq/pool", "/hq/leads", "/hq/rounds", "/leads/{own}"},
+    "hq1": {"/", *HQ_PAGES, "/leads/{own}"},
+    "aud1": {"/", *HQ_PAGES, "/leads/{own}", *FINANCE_PAGES},
     "sz1": {"/", "/inbox", "/leads/{own}"},
-    "fin1": {"/"},
+    "fin1": {"/", *FINANCE_PAGES},
 }
 
 
@@ -46,6 +49,13 @@ def test_the_sidebar_shows_only_the_pages_of_the_role(
     assert 'href="/hq/branches"' in hq_home
     assert 'href="/hq/rounds"' in hq_home
     assert 'href="/inbox"' not in hq_home
+    assert 'href="/finance/ledger"' not in hq_home
+    web.cookies.clear()
+    sign_in(web, "fin1")
+    finance_home = web.get("/").text
+    for href in ("/finance/ledger", "/finance/imports", "/finance/statements"):
+        assert f'href="{href}"' in finance_home
+    assert 'href="/hq/branches"' not in finance_home
 
 
 def test_a_branch_user_cannot_open_another_branchs_lead_page(
@@ -89,12 +99,15 @@ FORMS = {
     "/hq/rounds": {"hq1"},
     "/hq/rounds/{round_id}/commit": {"hq1"},
     "/hq/rounds/{round_id}/cancel": {"hq1"},
+    "/finance/imports": {"fin1"},
+    "/finance/close": {"fin1"},
 }
 
 
 def _form_routes() -> set[str]:
     paths: set[str] = set()
-    modules = (web_routes.auth, web_routes.home, web_routes.leads, web_routes.hq, web_routes.rounds)
+    modules = (web_routes.auth, web_routes.home, web_routes.leads, web_routes.hq,
+               web_routes.rounds, web_routes.finance)  # fmt: skip
     for module in modules:
         for route in module.router.routes:
             if isinstance(route, APIRoute) and "POST" in (route.methods or set()):

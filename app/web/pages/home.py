@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from app.auth import Principal
+from app.journal.views import Credited, branch_credited
 from app.rounds.queries import list_rounds
 from app.rounds.schemas import RoundRead
+from app.web.pages.finance import FinanceDashboard, current_period, finance_dashboard
 from app.web.pages.hq import BranchRow, BranchTable, PoolSummary, branch_table, pool_summary
 from app.web.pages.inbox import InboxPage, InboxQuery, inbox_page, overdue_count
 
@@ -21,6 +23,8 @@ class BranchDashboard:
     oldest: InboxPage  # the oldest leads still waiting for a first contact
     overdue: int
     followup_hours: int
+    period: str
+    revenue: Credited  # the branch's own revenue credited this month (from the ledger)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,17 +40,13 @@ class HqDashboard:
 
 def dashboard(
     session: Session, *, principal: Principal, followup_hours: int
-) -> BranchDashboard | HqDashboard | None:
-    """Branch staff see their follow-up queue; HQ and auditors the pool and the load."""
+) -> BranchDashboard | HqDashboard | FinanceDashboard | None:
+    """Branch staff see their follow-up queue and revenue; finance the month's ledger; HQ and
+    auditors the pool and the load."""
     if principal.role == "branch":
-        query = InboxQuery(status="assigned", sort="oldest", page_size=OLDEST_LEADS)
-        return BranchDashboard(
-            oldest=inbox_page(
-                session, principal=principal, query=query, followup_hours=followup_hours
-            ),
-            overdue=overdue_count(session, principal=principal, followup_hours=followup_hours),
-            followup_hours=followup_hours,
-        )
+        return _branch_dashboard(session, principal=principal, followup_hours=followup_hours)
+    if principal.role == "finance":
+        return finance_dashboard(session)
     if principal.role in ("hq", "auditor"):
         latest = next(iter(list_rounds(session, limit=1, offset=0)), None)
         return HqDashboard(
@@ -54,3 +54,19 @@ def dashboard(
             latest_round=latest,
         )  # fmt: skip
     return None
+
+
+def _branch_dashboard(
+    session: Session, *, principal: Principal, followup_hours: int
+) -> BranchDashboard:
+    query = InboxQuery(status="assigned", sort="oldest", page_size=OLDEST_LEADS)
+    period = current_period()
+    # Scoped to the caller's own branch: the account is derived from the principal only.
+    revenue = branch_credited(session, branch_code=principal.branch_code or "", period=period)
+    return BranchDashboard(
+        oldest=inbox_page(session, principal=principal, query=query, followup_hours=followup_hours),
+        overdue=overdue_count(session, principal=principal, followup_hours=followup_hours),
+        followup_hours=followup_hours,
+        period=str(period),
+        revenue=revenue,
+    )

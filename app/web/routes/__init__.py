@@ -1,14 +1,14 @@
-"""All page routes: sign-in, dashboard, branch work, HQ overviews and allocation rounds."""
+"""All page routes: sign-in, dashboard, branch work, HQ overviews, rounds and finance."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.web.routes import auth, home, hq, leads, rounds
+from app.web.routes import auth, finance, home, hq, leads, rounds
 from app.web.routes.base import WEB_TAG
 
 __all__ = ["WEB_TAG", "router"]
 
 router = APIRouter()
-for _module in (auth, home, leads, hq, rounds):
+for _module in (auth, home, leads, hq, rounds, finance):
     router.include_router(_module.router)
