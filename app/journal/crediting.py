@@ -3,6 +3,9 @@
 The owner is the branch whose ownership interval ``[valid_from, valid_to)`` contains the
 event's ``occurred_at``: the customer's interval when the lead is linked to a customer, the
 lead's own otherwise. No owner: the core credits ``suspense:unowned``.
+
+This page-by-page path is the one SQLite uses; PostgreSQL credits a whole batch in SQL
+(``app/journal/set_crediting.py``), and the tests hold it to the entries built here.
 """
 
 from __future__ import annotations
@@ -28,16 +31,18 @@ _OWNER = """
       AND (o.valid_to IS NULL OR o.valid_to > e.occurred_at)
     ORDER BY o.valid_from DESC LIMIT 1
 """
-_NEW_EVENTS = f"""
+# The batch's new events with the lead's channel and the owner at occurred_at; shared by the
+# paged core path and the set-based path (app/journal/set_crediting.py).
+NEW_EVENTS_SELECT = f"""
     SELECT e.id, e.event_id, e.external_id, e.revenue_type, e.amount_fen, e.occurred_at,
-           l.channel,
+           l.channel AS lead_channel,
            CASE WHEN l.customer_id IS NULL
                 THEN ({_OWNER.format(match="o.lead_id = l.id")})
-                ELSE ({_OWNER.format(match="o.customer_id = l.customer_id")}) END
+                ELSE ({_OWNER.format(match="o.customer_id = l.customer_id")}) END AS owner_code
     FROM revenue_event e JOIN lead l ON l.id = e.lead_id
-    WHERE e.batch_id = :batch AND e.id > :after
-    ORDER BY e.id LIMIT :limit
+    WHERE e.batch_id = :batch
 """
+_NEW_EVENTS = NEW_EVENTS_SELECT + " AND e.id > :after ORDER BY e.id LIMIT :limit"
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,9 +5,11 @@
    errors. Any error rejects the file: nothing is written.
 3. New events are inserted with ON CONFLICT DO NOTHING (a replay, or a concurrent import of
    the same event, adds nothing); an event_id stored with other content is an error.
-4. New events are credited by the core and their entries written in bulk; the batch row
-   carries the control totals, and they are recomputed from the stored postings before
-   the transaction may commit.
+4. New events are credited with the default rule and their entries written in bulk: in
+   SQL on PostgreSQL (``set_crediting``: two INSERT ... SELECT statements, the core being
+   the reference the tests compare with), by the core page by page on SQLite. The batch
+   row carries the control totals, and they are recomputed from the stored postings
+   before the transaction may commit.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from sqlmodel import Session
 from app import audit
 from app.errors import Conflict
 from app.imports.csvfile import ErrorCollector, open_text, read_rows
-from app.journal import crediting, posting, repository, stage
+from app.journal import crediting, posting, repository, set_crediting, stage
 from app.journal.rows import REQUIRED, RevenueRowParser
 from app.tables.base import utcnow
 from ledger.reconciliation import Reconciliation
@@ -154,6 +156,22 @@ def _report_conflicts(session: Session, errors: ErrorCollector) -> None:
 def _credit_batch(
     session: Session, *, batch_id: int, now: datetime, page: int, progress: Progress | None
 ) -> Reconciliation:
+    if repository.is_sqlite(session):
+        totals = _credit_in_pages(session, batch_id=batch_id, now=now, page=page, progress=progress)
+    else:
+        credited, totals = set_crediting.credit_batch(session, batch_id=batch_id, now=now)
+        if progress:
+            progress(credited)
+    stored = crediting.stored_totals(session, batch_id=batch_id)
+    if stored != totals or not totals.balanced:
+        raise Conflict(f"batch {batch_id} does not reconcile: computed {totals}, stored {stored}")
+    return totals
+
+
+def _credit_in_pages(
+    session: Session, *, batch_id: int, now: datetime, page: int, progress: Progress | None
+) -> Reconciliation:
+    """The core credits each event (SQLite: small files, one writer at a time)."""
     closed = posting.closed_through(session)
     totals = _ZERO
     done = 0
@@ -163,9 +181,6 @@ def _credit_batch(
         done += len(rows)
         if progress:
             progress(done)
-    stored = crediting.stored_totals(session, batch_id=batch_id)
-    if stored != totals or not totals.balanced:
-        raise Conflict(f"batch {batch_id} does not reconcile: computed {totals}, stored {stored}")
     return totals
 
 

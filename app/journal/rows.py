@@ -10,7 +10,13 @@ from app.imports.csvfile import CsvRow, ErrorCollector
 from ledger.errors import LedgerError
 from ledger.money import parse_amount
 from ledger.periods import parse_timestamp
-from ledger.revenue import CHANNEL_NAME, RevenueEvent, parse_revenue_type, require_id
+from ledger.revenue import (
+    CHANNEL_NAME,
+    RevenueEvent,
+    RevenueType,
+    parse_revenue_type,
+    require_id,
+)
 
 REQUIRED = ("event_id", "external_id", "type", "amount", "occurred_at")
 # Source systems' clocks drift a little; an event further in the future is a data error.
@@ -27,6 +33,32 @@ class RevenueRowParser:
 
     def parse(self, row: CsvRow) -> tuple[Any, ...] | None:
         """The stage row (see ``stage.STAGE_COLUMNS``), or None if the row is bad."""
+        try:
+            return self._parse_good(row)
+        except (LedgerError, ValueError):
+            return self._parse_reporting(row)
+
+    def _parse_good(self, row: CsvRow) -> tuple[Any, ...]:
+        """The fast path for a good row (the bulk of any file): the same parsers as
+        :meth:`_parse_reporting`, and the core event (which re-validates every field and
+        computes the fingerprint) built once, without per-cell bookkeeping. The first bad
+        cell raises, and the caller re-parses the row cell by cell to report each error."""
+        get = row.values.get
+        event = RevenueEvent(
+            event_id=(get("event_id") or "").strip(),
+            external_id=(get("external_id") or "").strip(),
+            revenue_type=_TYPES.get((get("type") or "").strip()) or _unknown_type(),
+            amount_fen=_amount(get("amount") or ""),
+            occurred_at=self._instant(get("occurred_at") or ""),
+        )
+        channel = _channel(get("channel") or "")
+        return (
+            row.line, event.event_id, event.external_id, channel, event.revenue_type.value,
+            event.amount_fen, event.occurred_at, event.fingerprint(),
+        )  # fmt: skip
+
+    def _parse_reporting(self, row: CsvRow) -> tuple[Any, ...] | None:
+        """Every bad cell of ``row`` reported to ``errors``; None if there was one."""
         before = self.errors.total
         cells = {
             "event_id": self._cell(
@@ -69,6 +101,13 @@ class RevenueRowParser:
         if instant > self.latest:
             raise ValueError(f"occurred_at {value} is in the future")
         return instant
+
+
+_TYPES = {t.value: t for t in RevenueType}
+
+
+def _unknown_type() -> RevenueType:
+    raise ValueError("unknown revenue type")  # only to leave the fast path
 
 
 def _amount(value: str) -> int:

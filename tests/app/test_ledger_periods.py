@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from app.db import session_scope
 from app.errors import Conflict, InvalidInput
 from app.journal import closing, repository, service
+from ledger.errors import PeriodClosedError
 from ledger.periods import Period
 from tests.app.test_ledger_support import HEADER, import_csv, ledger_engine, scalar
 
@@ -141,3 +142,16 @@ def test_a_close_waits_for_postings_in_flight(ledger_engine: Engine, tmp_path: P
         assert closer.is_alive()  # still waiting for the posting transaction
     closer.join(timeout=20)
     assert done == [2]
+
+
+def test_a_late_event_is_refused_while_the_current_month_is_closed_too(
+    ledger_engine: Engine, tmp_path: Path
+) -> None:
+    """Both crediting paths (core on SQLite, SQL on PostgreSQL) raise the core's error."""
+    import_csv(ledger_engine, tmp_path, OCTOBER)
+    close(ledger_engine, "2026-10", now=DECEMBER)
+    late = HEADER + "L2,A1,other,1,2026-10-20T10:00:00,app\n"
+    october_31 = datetime(2026, 10, 31, 12, tzinfo=UTC)  # a clock still in closed October
+    with pytest.raises(PeriodClosedError):
+        import_csv(ledger_engine, tmp_path, late, name="late.csv", now=october_31)
+    assert scalar(ledger_engine, "SELECT COUNT(*) FROM revenue_event WHERE event_id = 'L2'") == 0

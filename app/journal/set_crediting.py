@@ -1,0 +1,134 @@
+"""Crediting a whole batch in SQL on PostgreSQL: the default rule, set-based.
+
+The import credits with the default rule only (no split policy: 100% to the owner at
+``occurred_at``, suspense without one, one KPI point per fen to a validly named acquiring
+channel). Building 200,000 core entries in Python costs ~25 us each and streaming their
+800,000 postings through COPY costs more, so on PostgreSQL the same rule is expressed as two
+INSERT ... SELECT statements. The core stays the reference: every account code the SQL
+forms (branch codes, channel names) is validated through the core first, the batch is
+reconciled from the stored postings before commit, the SQL and the core are compared entry
+by entry in ``tests/app/test_ledger_import.py``, and the database triggers check every entry
+(balanced, complete, open period) exactly as for entries built in Python.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import text
+from sqlmodel import Session
+
+from app.journal import posting
+from ledger.accounts import branch_revenue
+from ledger.periods import period_of, posting_period
+from ledger.reconciliation import Reconciliation
+from ledger.revenue import CHANNEL_NAME
+
+CREDIT_STAGE = "revenue_credit_stage"
+
+# The owner at occurred_at as in crediting.NEW_EVENTS_SELECT (the customer's intervals when
+# the lead has a customer, the lead's own otherwise; the latest valid_from wins), but as hash
+# joins and one sort rather than two index probes per event: 1.2 s instead of 5.6 s for
+# 200,000 events. At most one of the two ownership joins can match a given lead.
+_EVENTS = """
+    SELECT DISTINCT ON (e.id) e.id, e.event_id, e.external_id, e.revenue_type, e.amount_fen,
+           e.occurred_at, l.channel AS lead_channel, b.code AS owner_code
+    FROM revenue_event e JOIN lead l ON l.id = e.lead_id
+    LEFT JOIN ownership ol ON l.customer_id IS NULL AND ol.lead_id = l.id
+         AND ol.valid_from <= e.occurred_at AND (ol.valid_to IS NULL OR ol.valid_to > e.occurred_at)
+    LEFT JOIN ownership oc ON oc.customer_id = l.customer_id
+         AND oc.valid_from <= e.occurred_at AND (oc.valid_to IS NULL OR oc.valid_to > e.occurred_at)
+    LEFT JOIN branch b ON b.id = COALESCE(ol.branch_id, oc.branch_id)
+    WHERE e.batch_id = :batch
+    ORDER BY e.id, COALESCE(ol.valid_from, oc.valid_from) DESC
+"""
+# Entry ids are drawn in event order; the outer SELECT evaluates nextval row by row over the
+# already ordered subquery.
+_STAGE = f"""
+    CREATE TEMPORARY TABLE {CREDIT_STAGE} ON COMMIT DROP AS
+    SELECT nextval(pg_get_serial_sequence('journal_entry', 'id')) AS entry_id, s.*,
+           to_char(s.occurred_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM') AS event_period
+    FROM ({_EVENTS}) s
+"""
+_CHANNELS = f"SELECT DISTINCT lead_channel FROM {CREDIT_STAGE} WHERE lead_channel IS NOT NULL"
+_OWNERS = f"SELECT DISTINCT owner_code FROM {CREDIT_STAGE} WHERE owner_code IS NOT NULL"
+_IN_CLOSED = f"SELECT min(occurred_at) FROM {CREDIT_STAGE} WHERE event_period <= :last_closed"
+# The core's leg order: clearing debit, owner (or suspense) credit, then the KPI pair.
+_POSTINGS = f"""
+    INSERT INTO journal_posting (entry_id, line_no, line_count, account, unit, amount)
+    SELECT c.entry_id, v.line_no, c.legs, v.account, v.unit, v.amount
+    FROM (SELECT *, CASE WHEN lead_channel = ANY(:channels) THEN 4 ELSE 2 END AS legs
+          FROM {CREDIT_STAGE}) c
+    CROSS JOIN LATERAL (VALUES
+        (1, 'clearing:' || c.revenue_type, 'CNY', c.amount_fen),
+        (2, COALESCE('branch:' || c.owner_code || '\\:revenue', 'suspense:unowned'), 'CNY',
+            -c.amount_fen),
+        (3, 'kpi:issued:' || c.revenue_type, 'KPI', c.amount_fen),
+        (4, 'channel:' || c.lead_channel || '\\:kpi', 'KPI', -c.amount_fen)
+    ) v (line_no, account, unit, amount)
+    WHERE v.line_no <= c.legs
+    ORDER BY c.entry_id, v.line_no
+"""
+_HEADERS = f"""
+    INSERT INTO journal_entry (id, business_key, kind, event_id, reverses, occurred_at,
+                               posted_at, period, posting_count, memo)
+    SELECT entry_id, 'revenue:' || event_id, 'credit', event_id, NULL, occurred_at, :now,
+           CASE WHEN event_period <= :last_closed THEN :open ELSE event_period END,
+           CASE WHEN lead_channel = ANY(:channels) THEN 4 ELSE 2 END,
+           left(revenue_type || ' of ' || external_id, 300)
+    FROM {CREDIT_STAGE} ORDER BY entry_id
+"""
+_TOTALS = f"""
+    SELECT count(*), COALESCE(SUM(amount_fen), 0),
+           COALESCE(SUM(amount_fen) FILTER (WHERE owner_code IS NOT NULL), 0),
+           COALESCE(SUM(amount_fen) FILTER (WHERE owner_code IS NULL), 0)
+    FROM {CREDIT_STAGE}
+"""
+
+
+def credit_batch(session: Session, *, batch_id: int, now: datetime) -> tuple[int, Reconciliation]:
+    """Credit every event of ``batch_id``; returns (events, the totals the rule gives)."""
+    session.execute(text(_STAGE), {"batch": batch_id})
+    channels = _valid_channels(session)
+    _check_owners(session)
+    last_closed, open_period = _periods(session, now=now)
+    params = {"channels": channels, "now": now, "last_closed": last_closed, "open": open_period}
+    session.execute(text(_POSTINGS), params)
+    session.execute(text(_HEADERS), params)
+    return _totals(session)
+
+
+def _valid_channels(session: Session) -> list[str]:
+    """Channels that get the KPI overlay: those the core accepts as an account segment."""
+    found = [str(row[0]) for row in session.execute(text(_CHANNELS))]
+    return [channel for channel in found if CHANNEL_NAME.fullmatch(channel)]
+
+
+def _check_owners(session: Session) -> None:
+    """Raise the core's error for a branch code that cannot form an account."""
+    for (code,) in session.execute(text(_OWNERS)):
+        branch_revenue(str(code))
+
+
+def _periods(session: Session, *, now: datetime) -> tuple[str, str]:
+    """(latest closed period or '', the open period late events fall into).
+
+    An event in a closed period while the current one is closed too raises the core's
+    :class:`ledger.errors.PeriodClosedError`, as posting it through the core would.
+    """
+    closed = posting.closed_through(session)
+    if not closed:
+        return "", str(period_of(now))
+    last = str(closed.closed[-1])
+    earliest = session.execute(text(_IN_CLOSED), {"last_closed": last}).scalar_one()
+    if earliest is not None:
+        posting_period(occurred_at=earliest, now=now, closed=closed)
+    return last, str(period_of(now))
+
+
+def _totals(session: Session) -> tuple[int, Reconciliation]:
+    count, imported, branches, suspense = session.execute(text(_TOTALS)).one()
+    return int(count), Reconciliation(
+        imported_fen=int(imported), branches_fen=int(branches), hq_fen=0,
+        suspense_fen=int(suspense),
+    )  # fmt: skip
