@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     import_batch_rows: int = Field(default=5_000, ge=100, le=100_000)
     # Rounds also run the greedy / round-robin / weighted-random baselines up to this pool size.
     round_baseline_max_leads: int = Field(default=50_000, ge=0)
+    # Password guessing: this many failures for one username lock it out for the window.
+    login_max_failures: int = Field(default=10, ge=1)
+    login_lockout_minutes: int = Field(default=15, ge=1)
     reveal_limit_per_hour: int = Field(default=30, ge=0)
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
-from app.auth import authenticate, issue_token
+from app.auth import issue_token
 from app.deps import SessionDep, SettingsDep
 from app.errors import Unauthorized
+from app.users.login import sign_in
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -24,10 +25,17 @@ class Token(BaseModel):
 @router.post("/token", response_model=Token)
 def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
 ) -> Token:
-    user = authenticate(session, username=form.username, password=form.password)
+    user = sign_in(
+        session,
+        engine=request.app.state.engine,
+        settings=settings,
+        username=form.username,
+        password=form.password,
+    )
     if user is None:
         raise Unauthorized("wrong username or password, or the account is deactivated")
     return Token(

@@ -89,3 +89,24 @@ def test_a_user_moved_to_another_branch_loses_the_old_token(
 
 def test_finance_may_not_list_leads(client: TestClient, branch_ids: dict[str, int]) -> None:
     assert client.get("/api/v1/leads", headers=login(client, "fin1")).status_code == 403
+
+
+def test_repeated_wrong_passwords_lock_the_username_for_a_while(
+    client: TestClient, branch_ids: dict[str, int]
+) -> None:
+    client.app.state.settings.login_max_failures = 3  # type: ignore[attr-defined]
+    for _ in range(3):
+        wrong = client.post(
+            "/api/v1/auth/token", data={"username": "sz1", "password": "guess guess"}
+        )
+        assert wrong.status_code == 401
+    locked = client.post(
+        "/api/v1/auth/token", data={"username": "sz1", "password": "correct horse battery"}
+    )
+    assert locked.status_code == 429
+    assert (
+        client.post(
+            "/api/v1/auth/token", data={"username": "bj1", "password": "correct horse battery"}
+        ).status_code
+        == 200
+    )

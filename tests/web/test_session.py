@@ -118,3 +118,19 @@ def test_a_deactivated_user_is_signed_out_at_the_next_click(
     response = web.get("/inbox", follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"].startswith("/login")
+
+
+def test_too_many_wrong_passwords_lock_the_login_page_too(
+    web: TestClient, branch_ids: dict[str, int]
+) -> None:
+    web.app.state.settings.login_max_failures = 2  # type: ignore[attr-defined]
+    for password in ("wrong", "wrong again", "correct horse battery"):
+        page = web.get("/login")
+        response = web.post(
+            "/login",
+            data={"username": "sz1", "password": password, "csrf_token": csrf_of(page.text)},
+            follow_redirects=False,
+        )
+    assert response.status_code == 429
+    assert "登录失败次数过多" in response.text
+    assert SESSION_COOKIE not in web.cookies

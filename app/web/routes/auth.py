@@ -9,8 +9,9 @@ from fastapi import Form, Query, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from app.auth import authenticate
 from app.deps import SessionDep, SettingsDep
+from app.errors import TooManyRequests
+from app.users.login import sign_in
 from app.web.routes.base import page_router
 from app.web.session import (
     LOGIN_CSRF_COOKIE,
@@ -25,6 +26,7 @@ from app.web.templating import render
 router = page_router()
 LOGIN_FAILED = "用户名或密码错误，或账号已停用。"
 FORM_EXPIRED = "登录页面已过期，请重新输入。"
+LOCKED_OUT = "该账号登录失败次数过多，请 15 分钟后再试。"
 
 
 def safe_next(target: str | None) -> str:
@@ -63,7 +65,16 @@ def login(
     target = safe_next(next_url)
     if not tokens_match(csrf_token, request.cookies.get(LOGIN_CSRF_COOKIE)):
         return _login_page(request, next_url=target, error=FORM_EXPIRED, status=403)
-    user = authenticate(session, username=username.strip(), password=password)
+    try:
+        user = sign_in(
+            session,
+            engine=request.app.state.engine,
+            settings=settings,
+            username=username.strip(),
+            password=password,
+        )
+    except TooManyRequests:
+        return _login_page(request, next_url=target, error=LOCKED_OUT, status=429)
     if user is None:
         return _login_page(request, next_url=target, error=LOGIN_FAILED, status=400)
     response = RedirectResponse(target, status_code=303)
