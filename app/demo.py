@@ -41,6 +41,18 @@ REVENUE_MIX = (
     ("margin_interest", 0.15, 900.0),
     ("advisory_fee", 0.05, 2000.0),
 )
+BRANCH_HEADER = ["code", "name", "lat", "lon", "capacity", "tiers", "region_code"]
+LEAD_HEADER = [
+    "external_id",
+    "channel",
+    "name",
+    "mobile",
+    "tier",
+    "lat",
+    "lon",
+    "region_code",
+    "acquired_at",
+]
 REVENUE_HEADER = ["event_id", "external_id", "type", "amount", "occurred_at", "channel"]
 RETURN_REASONS = ("客户已移居外地", "号码空号", "客户明确拒绝", "重复客户")
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
@@ -238,26 +250,8 @@ def load_demo(
     with tempfile.TemporaryDirectory() as folder:
         branch_csv, lead_csv = Path(folder) / "branches.csv", Path(folder) / "leads.csv"
         branch_list = list(branch_rows(cities, count=branches, total_leads=leads, rng=rng))
-        _write_csv(
-            branch_csv,
-            ["code", "name", "lat", "lon", "capacity", "tiers", "region_code"],
-            iter(branch_list),
-        )
-        _write_csv(
-            lead_csv,
-            [
-                "external_id",
-                "channel",
-                "name",
-                "mobile",
-                "tier",
-                "lat",
-                "lon",
-                "region_code",
-                "acquired_at",
-            ],
-            lead_rows(cities, count=leads, rng=rng),
-        )
+        _write_csv(branch_csv, BRANCH_HEADER, iter(branch_list))
+        _write_csv(lead_csv, LEAD_HEADER, lead_rows(cities, count=leads, rng=rng))
         with session_scope(engine) as session:
             import_branches(session, path=branch_csv, actor="demo")
             import_leads(session, path=lead_csv, actor="demo", secret=settings.customer_key)

@@ -22,21 +22,9 @@ from sqlalchemy.engine import make_url
 from allocation.locality import prefecture_cities
 from app.config import Settings
 from app.db import make_engine, session_scope
-from app.demo import lead_rows
+from app.demo import LEAD_HEADER, lead_rows
 from app.leads.importer import import_leads
 from app.migrations import upgrade
-
-HEADER = [
-    "external_id",
-    "channel",
-    "name",
-    "mobile",
-    "tier",
-    "lat",
-    "lon",
-    "region_code",
-    "acquired_at",
-]
 
 
 def generate(path: Path, rows: int) -> None:
@@ -44,7 +32,7 @@ def generate(path: Path, rows: int) -> None:
         return
     with path.open("w", encoding="utf-8", newline="") as stream:
         writer = csv.writer(stream)
-        writer.writerow(HEADER)
+        writer.writerow(LEAD_HEADER)
         writer.writerows(lead_rows(prefecture_cities(), count=rows, rng=random.Random(7)))
 
 

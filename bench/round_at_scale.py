@@ -20,14 +20,12 @@ from allocation.locality import prefecture_cities
 from app.branches.importer import import_branches
 from app.config import Settings
 from app.db import make_engine, session_scope
-from app.demo import branch_rows, lead_rows
+from app.demo import BRANCH_HEADER, LEAD_HEADER, branch_rows, lead_rows
 from app.leads.importer import import_leads
 from app.migrations import upgrade
 from app.rounds.queries import read_round
 from app.rounds.service import RoundParams, commit_round, run_round
-from bench.import_leads import HEADER, fresh_database
-
-BRANCH_HEADER = ["code", "name", "lat", "lon", "capacity", "tiers", "region_code"]
+from bench.import_leads import fresh_database
 
 
 def write_inputs(folder: Path, *, leads: int, branches: int) -> tuple[Path, Path]:
@@ -41,7 +39,7 @@ def write_inputs(folder: Path, *, leads: int, branches: int) -> tuple[Path, Path
     if not lead_csv.exists():
         with lead_csv.open("w", encoding="utf-8", newline="") as stream:
             writer = csv.writer(stream)
-            writer.writerow(HEADER)
+            writer.writerow(LEAD_HEADER)
             writer.writerows(lead_rows(cities, count=leads, rng=rng))
     return branch_csv, lead_csv
 
