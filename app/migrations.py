@@ -14,11 +14,28 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # by hand because the models cannot express them, so autogenerate must not try to drop them.
 HAND_MANAGED_INDEXES = frozenset({"uq_ownership_one_open_owner", "ix_ownership_owner_key"})
 
+# Foreign keys that PostgreSQL checks once per statement instead of once per row (migration
+# 0005): the models declare them, SQLite has them, PostgreSQL has triggers in their place.
+STATEMENT_CHECKED_FOREIGN_KEYS = frozenset(
+    {
+        "fk_round_assignment_round_id_allocation_round",
+        "fk_round_assignment_lead_id_lead",
+        "fk_round_assignment_branch_id_branch",
+        "fk_ownership_lead_id_lead",
+        "fk_ownership_customer_id_customer",
+        "fk_ownership_branch_id_branch",
+    }
+)
+
 
 def include_object(
     obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
 ) -> bool:
-    return not (type_ == "index" and name in HAND_MANAGED_INDEXES)
+    if type_ == "index":
+        return name not in HAND_MANAGED_INDEXES
+    if type_ == "foreign_key_constraint":
+        return name not in STATEMENT_CHECKED_FOREIGN_KEYS
+    return True
 
 
 def alembic_config(engine: Engine | None = None) -> Config:

@@ -40,7 +40,6 @@ class Lead(SQLModel, table=True):
         ),
         CheckConstraint("(lat IS NULL) = (lon IS NULL)", name="lat_lon_together"),
         Index("ix_lead_branch_status_acquired", "branch_id", "status", "acquired_at"),
-        Index("ix_lead_status", "status"),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigIntKey, primary_key=True))

@@ -11,7 +11,7 @@ from sqlalchemy.exc import DatabaseError
 from sqlmodel import select
 
 from app.db import session_scope
-from app.tables import AuditRecord, Ownership
+from app.tables import AuditRecord, Customer, Ownership
 from app.tables.base import utcnow
 from tests.app.factories import add_lead
 
@@ -90,3 +90,41 @@ def test_a_backdated_interval_overlapping_a_closed_one_is_refused(
         _open(
             engine, lead_id=lead_id, branch_id=branch_ids["BJ-CY"], hours_ago=8, closed_hours_ago=6
         )
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        # Missing parents, one statement each (PostgreSQL checks these per statement).
+        "INSERT INTO ownership (lead_id, branch_id, valid_from, opened_by) "
+        "VALUES (999999, {branch}, CURRENT_TIMESTAMP, 'transfer')",
+        "INSERT INTO ownership (lead_id, customer_id, branch_id, valid_from, opened_by) "
+        "VALUES ({lead}, 999999, {branch}, CURRENT_TIMESTAMP, 'transfer')",
+        "INSERT INTO ownership (lead_id, branch_id, valid_from, opened_by) "
+        "VALUES ({lead}, 999999, CURRENT_TIMESTAMP, 'transfer')",
+        "UPDATE ownership SET branch_id = 999999",
+        "INSERT INTO round_assignment (round_id, lead_id, explanation) VALUES (999999, {lead}, '')",
+    ],
+)
+def test_references_to_missing_rows_are_refused(
+    engine: Engine, branch_ids: dict[str, int], statement: str
+) -> None:
+    lead_id = add_lead(engine, external_id="L1", branch_id=None)
+    _open(engine, lead_id=lead_id, branch_id=branch_ids["SZ-FT"], hours_ago=10)
+    sql = statement.format(lead=lead_id, branch=branch_ids["BJ-CY"])
+    with pytest.raises(DatabaseError), session_scope(engine) as session:
+        session.execute(text(sql))
+
+
+@pytest.mark.parametrize("table", ["lead", "customer", "branch"])
+def test_history_is_never_deleted_nor_renumbered(
+    engine: Engine, branch_ids: dict[str, int], table: str
+) -> None:
+    add_lead(engine, external_id="L1", branch_id=None)
+    with session_scope(engine) as session:
+        session.add(Customer(customer_key="k" * 64))
+    for statement in (f"DELETE FROM {table}", f"UPDATE {table} SET id = id + 1000"):
+        with pytest.raises(DatabaseError), session_scope(engine) as session:
+            session.execute(text(statement))
+    with session_scope(engine) as session:
+        assert session.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one() >= 1
