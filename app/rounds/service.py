@@ -156,5 +156,15 @@ ASSIGNMENT_COLUMNS = (
 )
 
 
-def _row(round_id: int, outcome: Outcome) -> tuple[object, ...]:
-    return (round_id, *(getattr(outcome, name) for name in ASSIGNMENT_COLUMNS[1:]))
+def _row(round_id: int, o: Outcome) -> tuple[object, ...]:
+    return (
+        round_id,
+        o.lead_id,
+        o.branch_id,
+        o.distance_km,
+        o.cost,
+        o.reason,
+        o.explanation,
+        o.follows_lead_id,
+        o.lead_class,
+    )
