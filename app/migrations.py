@@ -24,6 +24,7 @@ STATEMENT_CHECKED_FOREIGN_KEYS = frozenset(
         "fk_ownership_lead_id_lead",
         "fk_ownership_customer_id_customer",
         "fk_ownership_branch_id_branch",
+        "fk_lead_customer_id_customer",
     }
 )
 

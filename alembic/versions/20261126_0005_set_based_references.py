@@ -11,8 +11,10 @@ ownership intervals; one anti-join over the statement's rows checks the same ref
 0.5 s. So, on PostgreSQL only:
 
 * the foreign keys of ``round_assignment`` and ``ownership`` become statement-level checks
-  over the inserted or updated rows (the models still declare them, SQLite keeps them, and
-  ``app.migrations.STATEMENT_CHECKED_FOREIGN_KEYS`` tells autogenerate);
+  over the inserted or updated rows, and so does ``lead.customer_id`` on insert (a lead's
+  customer never changes afterwards: refused on both databases). The models still declare
+  them, SQLite keeps them, and ``app.migrations.STATEMENT_CHECKED_FOREIGN_KEYS`` tells
+  autogenerate;
 * what they point at is history and is never deleted: DELETE and TRUNCATE of leads,
   customers, branches and rounds, and changing their ids, are refused (on SQLite too). That
   rule is also what makes the unlocked checks safe: a foreign key locks the parent row so a
@@ -44,7 +46,14 @@ CHECKED_REFERENCES = {
         ("branch_id", "branch", "fk_ownership_branch_id_branch"),
     ],
 }
+# Checked on insert only: every update of a lead would otherwise copy it into a transition table.
+INSERT_CHECKED_REFERENCES = {"lead": [("customer_id", "customer", "fk_lead_customer_id_customer")]}
 NEVER_DELETED = ("lead", "customer", "branch", "allocation_round")
+FIXED_CUSTOMER = (
+    "CREATE TRIGGER lead_customer_fixed BEFORE UPDATE OF customer_id ON lead FOR EACH ROW "
+    "WHEN (OLD.customer_id IS NOT NULL AND OLD.customer_id <> NEW.customer_id "
+    "OR (OLD.customer_id IS NULL) <> (NEW.customer_id IS NULL)) "
+)
 
 
 def upgrade() -> None:
@@ -52,26 +61,40 @@ def upgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         for table in NEVER_DELETED:
             _sqlite_never_deleted(table)
+        op.execute(FIXED_CUSTOMER + "BEGIN SELECT RAISE(ABORT, 'a lead keeps its customer'); END")
         return
-    for table, references in CHECKED_REFERENCES.items():
-        for _column, _parent, name in references:
-            op.drop_constraint(name, table, type_="foreignkey")
-        _pg_statement_check(table, references)
+    for events, checked in (
+        (("INSERT", "UPDATE"), CHECKED_REFERENCES),
+        (("INSERT",), INSERT_CHECKED_REFERENCES),
+    ):
+        for table, references in checked.items():
+            for _column, _parent, name in references:
+                op.drop_constraint(name, table, type_="foreignkey")
+            _pg_statement_check(table, references, events=events)
     for table in NEVER_DELETED:
         _pg_never_deleted(table)
+    op.execute(
+        "CREATE FUNCTION lead_refuse_customer_change() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        "BEGIN RAISE EXCEPTION 'a lead keeps its customer' USING ERRCODE = 'restrict_violation'; "
+        "END $$"
+    )
+    op.execute(FIXED_CUSTOMER + "EXECUTE FUNCTION lead_refuse_customer_change()")
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
+        op.execute("DROP TRIGGER IF EXISTS lead_customer_fixed")
         for table in NEVER_DELETED:
             op.execute(f"DROP TRIGGER IF EXISTS {table}_never_deleted")
             op.execute(f"DROP TRIGGER IF EXISTS {table}_id_fixed")
     else:
+        op.execute("DROP TRIGGER IF EXISTS lead_customer_fixed ON lead")
+        op.execute("DROP FUNCTION IF EXISTS lead_refuse_customer_change()")
         for table in NEVER_DELETED:
             op.execute(f"DROP TRIGGER IF EXISTS {table}_never_deleted ON {table}")
             op.execute(f"DROP TRIGGER IF EXISTS {table}_id_fixed ON {table}")
         op.execute("DROP FUNCTION IF EXISTS refuse_history_change()")
-        for table, references in CHECKED_REFERENCES.items():
+        for table, references in {**CHECKED_REFERENCES, **INSERT_CHECKED_REFERENCES}.items():
             for event in ("insert", "update"):
                 op.execute(f"DROP TRIGGER IF EXISTS {table}_references_{event} ON {table}")
             op.execute(f"DROP FUNCTION IF EXISTS {table}_check_references()")
@@ -80,7 +103,9 @@ def downgrade() -> None:
     op.create_index("ix_lead_status", "lead", ["status"])
 
 
-def _pg_statement_check(table: str, references: list[tuple[str, str, str]]) -> None:
+def _pg_statement_check(
+    table: str, references: list[tuple[str, str, str]], *, events: tuple[str, ...]
+) -> None:
     checks = "\n".join(
         f"""
     IF EXISTS (SELECT 1 FROM new_rows n WHERE n.{column} IS NOT NULL
@@ -94,7 +119,7 @@ def _pg_statement_check(table: str, references: list[tuple[str, str, str]]) -> N
         f"CREATE FUNCTION {table}_check_references() RETURNS trigger LANGUAGE plpgsql AS $$\n"
         f"BEGIN{checks}\n    RETURN NULL;\nEND $$"
     )
-    for event in ("INSERT", "UPDATE"):
+    for event in events:
         op.execute(
             f"CREATE TRIGGER {table}_references_{event.lower()} AFTER {event} ON {table} "
             "REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT "

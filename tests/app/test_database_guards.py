@@ -104,6 +104,10 @@ def test_a_backdated_interval_overlapping_a_closed_one_is_refused(
         "VALUES ({lead}, 999999, CURRENT_TIMESTAMP, 'transfer')",
         "UPDATE ownership SET branch_id = 999999",
         "INSERT INTO round_assignment (round_id, lead_id, explanation) VALUES (999999, {lead}, '')",
+        "INSERT INTO lead (channel, external_id, customer_id, tier, status, created_at, updated_at) "
+        "VALUES ('app', 'X9', 999999, 'mass', 'new', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+        # A lead's customer is fixed once set (so checking it on insert is enough).
+        "UPDATE lead SET customer_id = (SELECT MIN(id) FROM customer)",
     ],
 )
 def test_references_to_missing_rows_are_refused(
@@ -111,6 +115,8 @@ def test_references_to_missing_rows_are_refused(
 ) -> None:
     lead_id = add_lead(engine, external_id="L1", branch_id=None)
     _open(engine, lead_id=lead_id, branch_id=branch_ids["SZ-FT"], hours_ago=10)
+    with session_scope(engine) as session:
+        session.add(Customer(customer_key="k" * 64))
     sql = statement.format(lead=lead_id, branch=branch_ids["BJ-CY"])
     with pytest.raises(DatabaseError), session_scope(engine) as session:
         session.execute(text(sql))
