@@ -20,8 +20,9 @@ ownership intervals; one anti-join over the statement's rows checks the same ref
   rule is also what makes the unlocked checks safe: a foreign key locks the parent row so a
   concurrent delete cannot orphan the child; here no delete can happen at all.
 
-On both databases ``ix_lead_status`` goes: every index on ``lead`` is rewritten for each lead
-a round assigns, and the pool query reads most of the table anyway (a sequential scan).
+On both databases ``ix_lead_status`` and ``ix_ownership_branch_id`` go: every index on
+``lead`` is rewritten for each lead a round assigns, and the pool query reads most of the
+table anyway (a sequential scan); no query looks ownership up by branch.
 """
 
 from collections.abc import Sequence
@@ -58,6 +59,7 @@ FIXED_CUSTOMER = (
 
 def upgrade() -> None:
     op.drop_index("ix_lead_status", table_name="lead")
+    op.drop_index("ix_ownership_branch_id", table_name="ownership")
     if op.get_bind().dialect.name == "sqlite":
         for table in NEVER_DELETED:
             _sqlite_never_deleted(table)
@@ -101,6 +103,7 @@ def downgrade() -> None:
             for column, parent, name in references:
                 op.create_foreign_key(name, table, parent, [column], ["id"])
     op.create_index("ix_lead_status", "lead", ["status"])
+    op.create_index("ix_ownership_branch_id", "ownership", ["branch_id"])
 
 
 def _pg_statement_check(

@@ -37,7 +37,7 @@ class Ownership(SQLModel, table=True):
     customer_id: int | None = Field(
         default=None, sa_column=Column(BigIntKey, ForeignKey("customer.id"), nullable=True)
     )
-    branch_id: int = Field(foreign_key="branch.id", index=True)
+    branch_id: int = Field(foreign_key="branch.id")  # no index: nothing looks it up by branch
     valid_from: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     valid_to: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     opened_by: str = Field(max_length=16)
