@@ -25,6 +25,8 @@ STATEMENT_CHECKED_FOREIGN_KEYS = frozenset(
         "fk_ownership_customer_id_customer",
         "fk_ownership_branch_id_branch",
         "fk_lead_customer_id_customer",
+        "fk_revenue_event_lead_id_lead",
+        "fk_journal_entry_event_id_revenue_event",
     }
 )
 

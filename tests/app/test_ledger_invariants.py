@@ -153,3 +153,23 @@ def test_a_posting_must_be_in_the_unit_of_its_account(booked: Engine) -> None:
     kpi_as_money = POSTING.format(id=916, line=1, count=2, account="channel:app:kpi", unit="CNY",
                                   amount=5)  # fmt: skip
     refused(booked, kpi_as_money)
+
+
+def test_a_credit_must_name_a_stored_revenue_event(booked: Engine) -> None:
+    credit = ENTRY.format(
+        id=905, key="revenue:NOPE", kind="credit", event="'NOPE'", reverses="NULL", ts=TS,
+        period="2026-10", count=2,
+    )  # fmt: skip
+    refused(booked, *legs(905), credit)
+    assert scalar(booked, "SELECT COUNT(*) FROM journal_entry WHERE id = 905") == 0
+
+
+def test_a_revenue_event_must_name_a_stored_lead(booked: Engine) -> None:
+    copy_of_e1 = (
+        "INSERT INTO revenue_event (event_id, batch_id, line, external_id, lead_id, "
+        "revenue_type, amount_fen, occurred_at, channel, fingerprint) "
+        "SELECT 'E2', batch_id, line, external_id, 999999, revenue_type, amount_fen, "
+        "occurred_at, channel, fingerprint FROM revenue_event WHERE event_id = 'E1'"
+    )
+    refused(booked, copy_of_e1)
+    assert scalar(booked, "SELECT COUNT(*) FROM revenue_event WHERE event_id = 'E2'") == 0
