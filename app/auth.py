@@ -10,7 +10,7 @@ import jwt
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from pwdlib import PasswordHash
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.config import Settings
 from app.deps import SessionDep, SettingsDep
@@ -78,22 +78,34 @@ def principal_from_token(session: Session, *, token: str, settings: Settings) ->
         stamp = int(claims["stamp"])
     except (jwt.PyJWTError, KeyError, ValueError, TypeError) as exc:
         raise Unauthorized("invalid or expired token") from exc
-    user = session.get(User, user_id)
-    if user is None or not user.active or user.security_stamp != stamp:
+    # One query for the user and its branch code: this runs on every API request.
+    row = session.exec(
+        select(User, Branch.code)
+        .join(Branch, col(User.branch_id) == col(Branch.id), isouter=True)
+        .where(User.id == user_id)
+    ).first()
+    if row is None:
         raise Unauthorized("invalid or expired token")
-    return principal_for_user(session, user)
+    user, branch_code = row
+    if not user.active or user.security_stamp != stamp:
+        raise Unauthorized("invalid or expired token")
+    return _principal(user, branch_code)
 
 
 def principal_for_user(session: Session, user: User) -> Principal:
     """The caller as services see it, read fresh from the user row and its branch."""
     branch = session.get(Branch, user.branch_id) if user.branch_id is not None else None
+    return _principal(user, branch.code if branch else None)
+
+
+def _principal(user: User, branch_code: str | None) -> Principal:
     assert user.id is not None
     return Principal(
         user_id=user.id,
         username=user.username,
         role=user.role,
         branch_id=user.branch_id,
-        branch_code=branch.code if branch else None,
+        branch_code=branch_code,
     )
 
 

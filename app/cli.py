@@ -12,10 +12,12 @@ import typer
 from pydantic import ValidationError
 
 from app.allocate_cli import allocate
+from app.audit_cli import audit_cli
 from app.config import get_settings
 from app.db import make_engine, session_scope
 from app.errors import AppError, FileRejected
 from app.journal.cli import import_revenue_cmd, ledger_cli
+from app.limits import import_row_limit
 
 if TYPE_CHECKING:
     from app.rounds.schemas import RoundRead
@@ -36,6 +38,14 @@ cli.add_typer(lead_cli, name="lead")
 cli.command("allocate")(allocate)  # the offline solver: CSV in, CSV + JSON out, no database
 import_cli.command("revenue")(import_revenue_cmd)
 cli.add_typer(ledger_cli, name="ledger")
+cli.add_typer(audit_cli, name="audit")
+
+
+@import_cli.callback()
+def _import_row_limit() -> None:
+    # Every import command reads its CSV through app.imports.csvfile, which enforces this.
+    import_row_limit.set(get_settings().max_import_rows)
+
 
 ExistingFile = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]
 

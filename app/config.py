@@ -24,6 +24,11 @@ class Settings(BaseSettings):
     max_page_size: int = Field(default=200, ge=1, le=10_000)
     default_page_size: int = Field(default=50, ge=1)
     max_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
+    # Limits that keep one request from exhausting memory or time (413/422 when crossed).
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_import_rows: int = Field(default=2_000_000, ge=1)
+    max_export_rows: int = Field(default=2_000_000, ge=1)
+    round_time_limit_seconds: float = Field(default=60.0, ge=1, le=3600)
     import_batch_rows: int = Field(default=5_000, ge=100, le=100_000)
     # Rounds also run the greedy / round-robin / weighted-random baselines up to this pool size.
     round_baseline_max_leads: int = Field(default=50_000, ge=0)

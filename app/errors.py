@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, OperationalError
+from starlette.responses import Response
 
 
 class AppError(Exception):
@@ -49,6 +51,36 @@ class InvalidInput(AppError):
     code = "invalid_input"
 
 
+class DatabaseBusy(AppError):
+    """Another transaction held what this one needed; everything was rolled back."""
+
+    status = 503
+    code = "database_busy"
+    retry_after_seconds = 1
+
+
+# PostgreSQL: serialization_failure, deadlock_detected, lock_not_available. SQLite says
+# "database is locked" (or "database table is locked") once its busy timeout runs out.
+CONTENTION_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+
+
+def as_contention(exc: OperationalError) -> DatabaseBusy | None:
+    """The busy error a lost race becomes, or None for any other database failure."""
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    text = str(exc.orig).lower()
+    sqlite_locked = text.startswith("database") and "is locked" in text
+    if sqlstate in CONTENTION_SQLSTATES or sqlite_locked:
+        return DatabaseBusy("the database is busy with another change; nothing was written, retry")
+    return None
+
+
+def out_of_range() -> InvalidInput:
+    return InvalidInput(
+        "a number or text in the request is outside what the database can store "
+        "(too large, too long, or a NUL character)"
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class RowError:
     """One bad cell (or row) of an input file, located the way an operator can find it."""
@@ -83,3 +115,23 @@ def install_error_handlers(app: FastAPI) -> None:
             body["errors"] = [asdict(e) for e in exc.errors]
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
         return JSONResponse(status_code=exc.status, content=body, headers=headers)
+
+    @app.exception_handler(OperationalError)
+    async def _contention(request: Request, exc: OperationalError) -> Response:
+        """A lost race answers 503 with Retry-After (a page or JSON, as for any AppError)."""
+        busy = as_contention(exc)
+        if busy is None:
+            raise exc
+        handler = request.app.exception_handlers[AppError]
+        response: Response = await handler(request, busy)
+        response.headers["Retry-After"] = str(busy.retry_after_seconds)
+        return response
+
+    # Input the schema let through but the database cannot hold: an id beyond 64 bits
+    # (SQLite's driver raises OverflowError), a PostgreSQL data exception (SQLSTATE class 22).
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def _out_of_range(request: Request, exc: Exception) -> Response:
+        handler = request.app.exception_handlers[AppError]
+        response: Response = await handler(request, out_of_range())
+        return response

@@ -13,6 +13,7 @@ from app.db import make_engine
 from app.errors import install_error_handlers
 from app.journal.routes import router as ledger_router
 from app.leads.routes import router as leads_router
+from app.limits import RequestLimits
 from app.rounds.routes import router as rounds_router
 from app.users.routes import router as auth_router
 from app.web import install_web
@@ -25,6 +26,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = make_engine(settings)
     install_error_handlers(app)
     app.middleware("http")(_request_id)
+    app.add_middleware(
+        RequestLimits,
+        max_body_bytes=settings.max_body_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
+        max_import_rows=settings.max_import_rows,
+    )
     app.include_router(auth_router)
     app.include_router(leads_router)
     app.include_router(rounds_router)

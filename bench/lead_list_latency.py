@@ -52,8 +52,10 @@ def ensure_staff(settings: Settings, *, count: int) -> list[str]:
     return [f"staff-{code}" for code in codes]
 
 
-def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "O2O_DATABASE_URL": url}
+def start_server(
+    url: str, port: int, workers: int, *, extra_env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "O2O_DATABASE_URL": url, **(extra_env or {})}
     command = [
         sys.executable,
         "-m",

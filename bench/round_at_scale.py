@@ -60,12 +60,31 @@ def main() -> None:
     )
     parser.add_argument("--folder", type=Path, default=Path("/tmp"))
     args = parser.parse_args()
-    branch_csv, lead_csv = write_inputs(args.folder, leads=args.leads, branches=args.branches)
-    fresh_database(args.database_url)
+    started = time.perf_counter()
+    round_id = build_world(
+        args.database_url, leads=args.leads, branches=args.branches, folder=args.folder
+    )
+    total = time.perf_counter() - started
     settings = Settings(database_url=args.database_url, _env_file=None)  # type: ignore[call-arg]
+    with session_scope(make_engine(settings)) as session:
+        r = read_round(session, round_id=round_id)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"leads={args.leads} branches={args.branches} assigned={r.assigned} unassigned={r.unassigned} "
+        f"gap={r.gap} solve_seconds={r.solve_seconds:.1f} total_seconds={total:.1f} peak_rss_mb={peak:.0f}"
+    )
+
+
+def build_world(database_url: str, *, leads: int, branches: int, folder: Path) -> int:
+    """A fresh database with the branches, the leads and one committed round; its id.
+
+    Also used by bench/staff_load.py. Drops and recreates the database first.
+    """
+    branch_csv, lead_csv = write_inputs(folder, leads=leads, branches=branches)
+    fresh_database(database_url)
+    settings = Settings(database_url=database_url, _env_file=None)  # type: ignore[call-arg]
     engine = make_engine(settings)
     upgrade(engine)
-    started = time.perf_counter()
     with session_scope(engine) as session:
         import_branches(session, path=branch_csv, actor="bench")
     timed("import leads", lambda: _import(engine, settings, lead_csv))
@@ -79,14 +98,8 @@ def main() -> None:
         "commit (assignments + ownership, one transaction)",
         lambda: commit_round(engine, settings=settings, actor="bench", round_id=round_id),
     )
-    total = time.perf_counter() - started
-    with session_scope(engine) as session:
-        r = read_round(session, round_id=round_id)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(
-        f"leads={args.leads} branches={args.branches} assigned={r.assigned} unassigned={r.unassigned} "
-        f"gap={r.gap} solve_seconds={r.solve_seconds:.1f} total_seconds={total:.1f} peak_rss_mb={peak:.0f}"
-    )
+    engine.dispose()
+    return int(round_id)
 
 
 def _import(engine, settings: Settings, path: Path) -> None:  # type: ignore[no-untyped-def]

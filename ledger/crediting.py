@@ -78,7 +78,7 @@ def credit_revenue(
         occurred_at=event.occurred_at,
         postings=money_legs + kpi_legs,
         event_id=event.event_id,
-        memo=f"{event.revenue_type} of {event.external_id}",
+        memo=_memo(event, policy),
     )
     return Crediting(
         entry=entry,
@@ -86,6 +86,11 @@ def credit_revenue(
         policy_id=policy.policy_id if policy is not None else None,
         kpi_points=points,
     )
+
+
+def _memo(event: RevenueEvent, policy: SplitPolicy | None) -> str:
+    memo = f"{event.revenue_type} of {event.external_id}"
+    return memo if policy is None else f"{memo} under policy {policy.policy_id}"
 
 
 def _check_policy(policy: SplitPolicy | None, *, event: RevenueEvent) -> None:

@@ -56,6 +56,12 @@ class SplitPolicy:
                 f"{self.branch_bps + self.hq_online_bps} bp, expected exactly {BPS_TOTAL}"
             )
 
+    @property
+    def is_default_rule(self) -> bool:
+        """Whether this policy credits exactly as having no policy: all to the branch, one
+        KPI point per fen (finance may store it to end an earlier split)."""
+        return self.branch_bps == BPS_TOTAL and self.overlay_bps == BPS_TOTAL
+
     def in_force_at(self, instant: datetime) -> bool:
         require_aware(instant, what="instant")
         return self.valid_from <= instant and (self.valid_to is None or instant < self.valid_to)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from app.errors import FileRejected, RowError
+from app.limits import import_row_limit
 
 # Large but finite: one absurd cell should be an error, not an out-of-memory.
 csv.field_size_limit(1 << 20)
@@ -33,10 +34,14 @@ def read_rows(stream: IO[str], *, file: str, required: tuple[str, ...]) -> Itera
     """Yield rows as dicts keyed by lower-cased header; unknown columns are kept but unused."""
     reader = csv.reader(stream)
     header = _read_header(reader, file=file, required=required)
+    max_rows, rows = import_row_limit.get(), 0
     try:
         for cells in reader:
             if not any(cell.strip() for cell in cells):
                 continue  # blank lines are not rows
+            rows += 1
+            if max_rows is not None and rows > max_rows:
+                raise _too_many_rows(file, line=reader.line_num, max_rows=max_rows)
             if len(cells) > len(header):
                 raise FileRejected(
                     file=file,
@@ -63,6 +68,11 @@ def read_rows(stream: IO[str], *, file: str, required: tuple[str, ...]) -> Itera
             errors=[RowError(file, reader.line_num, "*", f"malformed CSV: {exc}")],
             total_errors=1,
         ) from exc
+
+
+def _too_many_rows(file: str, *, line: int, max_rows: int) -> FileRejected:
+    reason = f"more than {max_rows} data rows (O2O_MAX_IMPORT_ROWS); split the file"
+    return FileRejected(file=file, errors=[RowError(file, line, "*", reason)], total_errors=1)
 
 
 def _read_header(reader: Any, *, file: str, required: tuple[str, ...]) -> list[str]:

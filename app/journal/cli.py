@@ -103,3 +103,88 @@ def verify_cmd() -> None:
         typer.echo(f"ledger verify: {len(findings)} discrepancy(ies)", err=True)
         raise typer.Exit(1)
     typer.echo("ledger verify: every invariant holds")
+
+
+policy_cli = typer.Typer(help="Split policies: how revenue is shared between branch and HQ.",
+                         no_args_is_help=True)  # fmt: skip
+ledger_cli.add_typer(policy_cli, name="policy")
+
+
+@policy_cli.command("add")
+def policy_add_cmd(
+    file: Annotated[
+        Path, typer.Option(exists=True, dir_okay=False, readable=True, help="policy.json|csv")
+    ],
+) -> None:
+    """Add split-policy versions from a JSON or CSV file (all or none)."""
+    from app.cli import cli_actor, fail, report_rejection
+    from app.journal import service
+
+    try:
+        with session_scope(make_engine(get_settings())) as session:
+            stored = service.add_policy_file(session, path=file, actor=cli_actor())
+    except FileRejected as exc:
+        raise report_rejection(exc) from None
+    except AppError as exc:
+        raise fail(exc.message, code=2) from None
+    typer.echo(f"{file.name}: policies stored; {stored.total} version(s) in the book")
+
+
+@policy_cli.command("list")
+def policy_list_cmd() -> None:
+    """Every split-policy version, per revenue type in effective order."""
+    from app.journal import service
+    from ledger.periods import format_timestamp
+
+    with session_scope(make_engine(get_settings())) as session:
+        listed = service.list_policies(session)
+    typer.echo(
+        "policy_id\trevenue_type\tvalid_from\tvalid_to\tbranch_bps\thq_online_bps\toverlay_bps"
+    )
+    for p in listed.items:
+        until = format_timestamp(p.valid_to) if p.valid_to else "-"
+        typer.echo(
+            f"{p.policy_id}\t{p.revenue_type}\t{format_timestamp(p.valid_from)}\t{until}\t"
+            f"{p.branch_bps}\t{p.hq_online_bps}\t{p.overlay_bps}"
+        )
+
+
+ReasonOption = Annotated[str, typer.Option(help="Why (kept in the entry memo and the audit log).")]
+
+
+@ledger_cli.command("reverse")
+def reverse_cmd(
+    entry: Annotated[int, typer.Option(help="Journal entry id to reverse.")],
+    reason: ReasonOption,
+) -> None:
+    """Post the mirror of an entry (in the open month if its month is closed)."""
+    from app.cli import cli_actor, fail
+    from app.journal import service
+
+    try:
+        with session_scope(make_engine(get_settings())) as session:
+            done = service.reverse_entry(session, entry_id=entry, reason=reason, actor=cli_actor())
+    except AppError as exc:
+        raise fail(exc.message, code=2) from None
+    typer.echo(f"entry {entry} reversed by entry {done.id} in {done.period}")
+
+
+@ledger_cli.command("reclassify")
+def reclassify_cmd(
+    event: Annotated[str, typer.Option(help="event_id whose revenue sits in suspense.")],
+    branch: Annotated[str, typer.Option(help="Code of the branch that should get it.")],
+    reason: ReasonOption,
+) -> None:
+    """Move an event's suspense:unowned credit to a branch with a new adjustment entry."""
+    from app.cli import cli_actor, fail
+    from app.journal import service
+
+    try:
+        with session_scope(make_engine(get_settings())) as session:
+            done = service.reclassify_event(
+                session, event_id=event, branch_code=branch, reason=reason, actor=cli_actor()
+            )
+    except AppError as exc:
+        raise fail(exc.message, code=2) from None
+    moved = ", ".join(f"{p.account} {p.amount:+d}" for p in done.postings)
+    typer.echo(f"event {event} reclassified by entry {done.id} in {done.period}: {moved}")

@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from app import audit
 from app.errors import Conflict, InvalidInput
+from app.faults import crash_point
 from app.journal import records, repository
 from app.tables.journal import ClosedPeriod, Statement
 from ledger.errors import InvalidPeriodError, PeriodClosedError
@@ -54,7 +55,9 @@ def close_period(
     _check_closable(session, period=period, closed=closed, now=now)
     session.add(ClosedPeriod(period=str(period), closed_at=now, closed_by=actor[:64]))
     session.flush()
+    crash_point("ledger.close.after_period_row")
     built = build_statements(session, period=period)
+    crash_point("ledger.close.after_statement_build")
     for statement in built:
         session.add(Statement(
             branch_code=statement.branch_code, period=str(period), sha256=statement.sha256,
@@ -65,6 +68,7 @@ def close_period(
         session, actor=actor, action="ledger.close", entity_type="period", entity_id=str(period),
         detail={"statements": {s.branch_code: s.sha256 for s in built}},
     )  # fmt: skip
+    crash_point("ledger.close.before_commit")
     return built
 
 

@@ -2,7 +2,9 @@
 
 The owner is the branch whose ownership interval ``[valid_from, valid_to)`` contains the
 event's ``occurred_at``: the customer's interval when the lead is linked to a customer, the
-lead's own otherwise. No owner: the core credits ``suspense:unowned``.
+lead's own otherwise. No owner: the core credits ``suspense:unowned``. The
+split policy in force at ``occurred_at`` for the event's revenue type (``policies``) decides
+the branch / HQ online shares and the KPI overlay.
 
 This page-by-page path is the one SQLite uses; PostgreSQL credits a whole batch in SQL
 (``app/journal/set_crediting.py``), and the tests hold it to the entries built here.
@@ -22,6 +24,7 @@ from app.journal import posting, repository
 from ledger.crediting import credit_revenue
 from ledger.entries import JournalEntry
 from ledger.periods import Period
+from ledger.policy import PolicyBook, SplitPolicy
 from ledger.reconciliation import Reconciliation, reconcile
 from ledger.revenue import CHANNEL_NAME, RevenueEvent, RevenueType
 
@@ -45,6 +48,16 @@ NEW_EVENTS_SELECT = f"""
 _NEW_EVENTS = NEW_EVENTS_SELECT + " AND e.id > :after ORDER BY e.id LIMIT :limit"
 
 
+NO_POLICIES = PolicyBook()
+
+
+def split_policy(book: PolicyBook, *, event: RevenueEvent) -> SplitPolicy | None:
+    """The policy in force for ``event``; a version that restates the default rule counts
+    as none, so it credits exactly like the default (and the fast SQL path can take it)."""
+    policy = book.in_force(revenue_type=event.revenue_type, at=event.occurred_at)
+    return None if policy is None or policy.is_default_rule else policy
+
+
 @dataclass(frozen=True, slots=True)
 class Credited:
     """One new event and its crediting entry."""
@@ -65,7 +78,8 @@ def new_event_pages(session: Session, *, batch_id: int, page: int) -> Iterator[l
         yield list(rows)
 
 
-def credit_row(row: Any) -> Credited:
+def credit_row(row: Any, *, book: PolicyBook = NO_POLICIES) -> Credited:
+    """The core's crediting of one ``NEW_EVENTS_SELECT`` row under the policies of ``book``."""
     _id, event_id, external_id, kind, amount, occurred_at, lead_channel, owner = row
     event = RevenueEvent(
         event_id=event_id,
@@ -78,14 +92,16 @@ def credit_row(row: Any) -> Credited:
     # valid account segment gets no overlay rather than a malformed account.
     channel = lead_channel if CHANNEL_NAME.fullmatch(lead_channel or "") else None
     crediting = credit_revenue(
-        event=event, owner_branch_code=owner, policy=None, acquiring_channel=channel
-    )
+        event=event, owner_branch_code=owner, policy=split_policy(book, event=event),
+        acquiring_channel=channel,
+    )  # fmt: skip
     return Credited(event=event, entry=crediting.entry)
 
 
 def post_page(
-    session: Session, *, rows: list[Any], now: datetime, closed: posting.ClosedThrough
-) -> Reconciliation:
+    session: Session, *, rows: list[Any], now: datetime, closed: posting.ClosedThrough,
+    book: PolicyBook = NO_POLICIES,
+) -> Reconciliation:  # fmt: skip
     """Credit and write one page of new events; returns its control totals.
 
     Crediting runs inside the generator the posting COPY consumes, so the server ingests
@@ -95,7 +111,7 @@ def post_page(
 
     def entries() -> Iterator[tuple[JournalEntry, Period]]:
         for row in rows:
-            done = credit_row(row)
+            done = credit_row(row, book=book)
             credited.append(done)
             yield done.entry, posting.period_for(done.entry, now=now, closed=closed)
 

@@ -5,9 +5,11 @@
    errors. Any error rejects the file: nothing is written.
 3. New events are inserted with ON CONFLICT DO NOTHING (a replay, or a concurrent import of
    the same event, adds nothing); an event_id stored with other content is an error.
-4. New events are credited with the default rule and their entries written in bulk: in
-   SQL on PostgreSQL (``set_crediting``: two INSERT ... SELECT statements, the core being
-   the reference the tests compare with), by the core page by page on SQLite. The batch
+4. New events are credited under the split policy in force at their ``occurred_at`` (the
+   default rule without one) and their entries written in bulk: in SQL on PostgreSQL
+   (``set_crediting``: two INSERT ... SELECT statements for the default rule, the core for
+   events under a split policy, the core being the reference the tests compare with), by
+   the core page by page on SQLite. The batch
    row carries the control totals, and they are recomputed from the stored postings
    before the transaction may commit.
 """
@@ -26,8 +28,9 @@ from sqlmodel import Session
 
 from app import audit
 from app.errors import Conflict
+from app.faults import crash_point
 from app.imports.csvfile import ErrorCollector, open_text, read_rows
-from app.journal import crediting, posting, repository, set_crediting, stage
+from app.journal import crediting, policies, posting, repository, set_crediting, stage
 from app.journal.rows import REQUIRED, RevenueRowParser
 from app.tables.base import utcnow
 from ledger.reconciliation import Reconciliation
@@ -79,7 +82,9 @@ def import_revenue(
     stage.resolve_leads(session)
     _report_lead_errors(session, errors)
     errors.raise_if_any()
+    crash_point("revenue.import.after_stage")
     batch_id, new = _insert_events(session, errors=errors)
+    crash_point("revenue.import.after_events")
     totals = _credit_batch(session, batch_id=batch_id, now=now, page=batch_rows, progress=progress)
     if new:
         _record_batch(session, batch_id=batch_id, path=path, name=name, actor=actor, now=now,
@@ -90,6 +95,7 @@ def import_revenue(
         totals=totals, seconds=time.perf_counter() - started,
     )  # fmt: skip
     _audit(session, report=report, actor=actor)
+    crash_point("revenue.import.before_commit")
     return report
 
 
@@ -162,6 +168,7 @@ def _credit_batch(
         credited, totals = set_crediting.credit_batch(session, batch_id=batch_id, now=now)
         if progress:
             progress(credited)
+    crash_point("revenue.import.after_headers")
     stored = crediting.stored_totals(session, batch_id=batch_id)
     if stored != totals or not totals.balanced:
         raise Conflict(f"batch {batch_id} does not reconcile: computed {totals}, stored {stored}")
@@ -173,10 +180,11 @@ def _credit_in_pages(
 ) -> Reconciliation:
     """The core credits each event (SQLite: small files, one writer at a time)."""
     closed = posting.closed_through(session)
+    book = policies.load_book(session)
     totals = _ZERO
     done = 0
     for rows in crediting.new_event_pages(session, batch_id=batch_id, page=page):
-        chunk = crediting.post_page(session, rows=rows, now=now, closed=closed)
+        chunk = crediting.post_page(session, rows=rows, now=now, closed=closed, book=book)
         totals = crediting.add_totals(totals, chunk)
         done += len(rows)
         if progress:

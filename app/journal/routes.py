@@ -1,4 +1,5 @@
-"""HTTP: finance imports revenue, closes months, downloads exports; auditors read."""
+"""HTTP: finance imports revenue, closes months, downloads exports, adds split policies,
+reverses entries and reclassifies suspense; auditors read."""
 
 from __future__ import annotations
 
@@ -9,13 +10,26 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, UploadFile
 from fastapi.responses import FileResponse, PlainTextResponse
+from sqlalchemy import text
+from sqlmodel import Session
 from starlette.background import BackgroundTask
 
 from app.auth import Principal, require_roles
 from app.deps import SessionDep, SettingsDep
 from app.errors import AppError
 from app.journal import service
-from app.journal.schemas import CloseRead, RevenueImportRead, StatementList, VerifyRead
+from app.journal.schemas import (
+    CloseRead,
+    EntryRead,
+    PolicyCreate,
+    PolicyList,
+    PolicyRead,
+    ReclassifyCreate,
+    RevenueImportRead,
+    ReverseCreate,
+    StatementList,
+    VerifyRead,
+)
 
 router = APIRouter(prefix="/api/v1/ledger", tags=["ledger"])
 Finance = Annotated[Principal, require_roles("finance")]
@@ -30,6 +44,17 @@ _MEDIA = {
 class PayloadTooLarge(AppError):
     status = 413
     code = "payload_too_large"
+
+
+class ExportTooLarge(AppError):
+    status = 422
+    code = "export_too_large"
+
+
+_COUNT_EXPORT_ROWS = text(
+    "SELECT count(*) FROM journal_posting p JOIN journal_entry e ON e.id = p.entry_id "
+    "WHERE e.period = :period AND p.unit = 'CNY'"
+)
 
 
 @router.post("/revenue-imports", response_model=RevenueImportRead)
@@ -55,8 +80,10 @@ def export_period(
     period: PeriodParam,
     principal: Reader,
     session: SessionDep,
+    settings: SettingsDep,
     format: Annotated[str, Query(pattern="^(csv|xlsx)$")] = "csv",
 ) -> FileResponse:
+    _refuse_oversized_export(session, period=period, limit=settings.max_export_rows)
     folder = tempfile.mkdtemp(prefix="o2o-export-")
     out = Path(folder) / f"ledger-{period}.{format}"
     try:
@@ -97,6 +124,45 @@ def statement_text(
 def verify_ledger(principal: Reader, session: SessionDep) -> VerifyRead:
     findings = service.verify_ledger(session)
     return VerifyRead(ok=not findings, findings=findings)
+
+
+def _refuse_oversized_export(session: Session, *, period: str, limit: int) -> None:
+    """A download is built whole before it is sent: past the limit, the CLI streams instead."""
+    rows = int(session.execute(_COUNT_EXPORT_ROWS, {"period": period}).scalar_one())
+    if rows > limit:
+        raise ExportTooLarge(
+            f"period {period} has {rows} postings, more than the {limit} a download may have "
+            "(O2O_MAX_EXPORT_ROWS); export it with `o2o ledger export`"
+        )
+
+
+@router.get("/policies", response_model=PolicyList)
+def list_policies(principal: Reader, session: SessionDep) -> PolicyList:
+    return service.list_policies(session)
+
+
+@router.post("/policies", response_model=PolicyRead, status_code=201)
+def add_policy(body: PolicyCreate, principal: Finance, session: SessionDep) -> PolicyRead:
+    return service.add_policy(session, body=body, actor=principal.username)
+
+
+@router.post("/entries/{entry_id}/reverse", response_model=EntryRead, status_code=201)
+def reverse_entry(
+    entry_id: int, body: ReverseCreate, principal: Finance, session: SessionDep
+) -> EntryRead:
+    return service.reverse_entry(
+        session, entry_id=entry_id, reason=body.reason, actor=principal.username
+    )
+
+
+@router.post("/events/{event_id}/reclassify", response_model=EntryRead, status_code=201)
+def reclassify_event(
+    event_id: str, body: ReclassifyCreate, principal: Finance, session: SessionDep
+) -> EntryRead:
+    return service.reclassify_event(
+        session, event_id=event_id, branch_code=body.branch_code, reason=body.reason,
+        actor=principal.username,
+    )  # fmt: skip
 
 
 def _save_upload(upload: UploadFile, target: Path, *, limit: int) -> Path:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class RevenueImportRead(BaseModel):
@@ -39,3 +41,72 @@ class CloseRead(BaseModel):
 class VerifyRead(BaseModel):
     ok: bool
     findings: list[str]
+
+
+class PolicyCreate(BaseModel):
+    """A new split-policy version; shares in basis points (10,000 = 100%)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    policy_id: str = Field(min_length=1, max_length=128)
+    revenue_type: str = Field(max_length=32)
+    valid_from: str = Field(
+        max_length=40, description="ISO 8601; without an offset it is Asia/Shanghai time"
+    )
+    branch_bps: int = Field(ge=0, le=10_000)
+    hq_online_bps: int = Field(ge=0, le=10_000)
+    overlay_bps: int = Field(default=10_000, ge=0, le=1_000_000_000)
+    reason: str = Field(default="", max_length=300)
+
+
+class PolicyRead(BaseModel):
+    policy_id: str
+    revenue_type: str
+    valid_from: datetime
+    valid_to: datetime | None
+    branch_bps: int
+    hq_online_bps: int
+    overlay_bps: int
+    reason: str
+    created_by: str
+    created_at: datetime
+
+
+class PolicyList(BaseModel):
+    items: list[PolicyRead]
+    total: int
+
+
+class ReverseCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class ReclassifyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    branch_code: str = Field(min_length=1, max_length=32)
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class PostingRead(BaseModel):
+    account: str
+    unit: str
+    amount: int
+
+
+class EntryRead(BaseModel):
+    """A posted journal entry; ``amount`` is signed, debit positive."""
+
+    id: int
+    business_key: str
+    kind: str
+    event_id: str | None
+    reverses: str | None
+    occurred_at: datetime
+    posted_at: datetime
+    period: str
+    prior_period_adjustment: bool
+    memo: str
+    postings: list[PostingRead]

@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
-from app.errors import Conflict, InvalidInput, NotFound
-from app.journal import closing, export, importer, verify
-from app.journal.schemas import CloseRead, RevenueImportRead, StatementList, StatementRead
+from app.errors import Conflict, FileRejected, InvalidInput, NotFound
+from app.imports.csvfile import ErrorCollector
+from app.journal import closing, corrections, export, importer, policies, stored, verify
+from app.journal.policy_input import draft_from, read_policy_file
+from app.journal.schemas import (
+    CloseRead,
+    EntryRead,
+    PolicyCreate,
+    PolicyList,
+    PolicyRead,
+    PostingRead,
+    RevenueImportRead,
+    StatementList,
+    StatementRead,
+)
 from app.tables.base import utcnow
 from app.tables.journal import Statement
 from ledger.errors import InvalidPeriodError, LedgerError, PeriodClosedError
-from ledger.periods import Period, parse_period
+from ledger.periods import Period, is_prior_period_adjustment, parse_period
 
 
 def period_from(text: str) -> Period:
@@ -104,4 +118,102 @@ def _read(row: Statement) -> StatementRead:
     return StatementRead(
         branch_code=row.branch_code, period=row.period, sha256=row.sha256,
         line_count=row.line_count, closing_fen=row.closing_fen,
+    )  # fmt: skip
+
+
+def list_policies(session: Session) -> PolicyList:
+    rows = policies.stored_rows(session)
+    ends = {p.policy_id: p.valid_to for p in policies.book_of(rows).policies}
+    items = [
+        PolicyRead(
+            policy_id=r.policy_id, revenue_type=r.revenue_type, valid_from=r.valid_from,
+            valid_to=ends[r.policy_id], branch_bps=r.branch_bps, hq_online_bps=r.hq_online_bps,
+            overlay_bps=r.overlay_bps, reason=r.reason, created_by=r.created_by,
+            created_at=r.created_at,
+        )
+        for r in rows
+    ]  # fmt: skip
+    return PolicyList(items=items, total=len(items))
+
+
+def add_policy_file(
+    session: Session, *, path: Path, actor: str, file_name: str | None = None
+) -> PolicyList:
+    """Store every policy of a JSON or CSV file, or none (FileRejected names each error)."""
+    errors = ErrorCollector(file=file_name or path.name)
+    drafts = read_policy_file(path, errors=errors)
+    policies.add_policies(session, drafts=drafts, errors=errors, actor=actor)
+    return list_policies(session)
+
+
+def add_policy(session: Session, *, body: PolicyCreate, actor: str) -> PolicyRead:
+    errors = ErrorCollector(file="request")
+    try:
+        draft = draft_from(body.model_dump(), line=1, errors=errors)
+        errors.raise_if_any()
+        assert draft is not None  # no error was collected
+        policies.add_policies(session, drafts=[draft], errors=errors, actor=actor)
+    except FileRejected as exc:
+        raise InvalidInput("; ".join(f"{e.column}: {e.reason}" for e in exc.errors)) from None
+    return next(p for p in list_policies(session).items if p.policy_id == draft.policy_id)
+
+
+def reverse_entry(
+    session: Session, *, entry_id: int, reason: str, actor: str, now: datetime | None = None
+) -> EntryRead:
+    with _correction_errors():
+        written = corrections.reverse_entry(
+            session, entry_id=entry_id, reason=_reason(reason), actor=actor, now=now or utcnow()
+        )
+    return _entry_read(written)
+
+
+def reclassify_event(
+    session: Session, *, event_id: str, branch_code: str, reason: str, actor: str,
+    now: datetime | None = None,
+) -> EntryRead:  # fmt: skip
+    with _correction_errors():
+        written = corrections.reclassify_event(
+            session, event_id=event_id, branch_code=branch_code, reason=_reason(reason),
+            actor=actor, now=now or utcnow(),
+        )  # fmt: skip
+    return _entry_read(written)
+
+
+def _reason(text: str) -> str:
+    reason = text.strip()
+    if not reason or len(reason) > 200 or not reason.isprintable():
+        raise InvalidInput("a reason is required: printable text of at most 200 characters")
+    return reason
+
+
+@contextmanager
+def _correction_errors() -> Iterator[None]:
+    """Core and database refusals of a correction, as typed app errors."""
+    try:
+        yield
+    except PeriodClosedError as exc:
+        raise Conflict(str(exc)) from None
+    except LedgerError as exc:
+        raise InvalidInput(str(exc)) from None
+    except IntegrityError:
+        raise Conflict("the same correction was posted concurrently; nothing was written") from None
+    except OperationalError as exc:
+        if "locked" in str(exc.orig):
+            raise Conflict("another ledger write is in progress; retry") from None
+        raise
+
+
+def _entry_read(written: stored.StoredEntry) -> EntryRead:
+    entry = written.entry
+    return EntryRead(
+        id=written.entry_id, business_key=entry.business_key, kind=entry.kind.value,
+        event_id=entry.event_id, reverses=entry.reverses, occurred_at=entry.occurred_at,
+        posted_at=written.posted_at, period=str(written.period),
+        prior_period_adjustment=is_prior_period_adjustment(
+            occurred_at=entry.occurred_at, period=written.period
+        ),
+        memo=entry.memo[:300],
+        postings=[PostingRead(account=p.account.code, unit=p.unit.value, amount=p.amount)
+                  for p in entry.postings],
     )  # fmt: skip

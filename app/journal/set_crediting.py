@@ -1,26 +1,34 @@
 """Crediting a whole batch in SQL on PostgreSQL: the default rule, set-based.
 
-The import credits with the default rule only (no split policy: 100% to the owner at
-``occurred_at``, suspense without one, one KPI point per fen to a validly named acquiring
-channel). Building 200,000 core entries in Python costs ~25 us each and streaming their
-800,000 postings through COPY costs more, so on PostgreSQL the same rule is expressed as two
+The SQL credits with the default rule (100% to the owner at ``occurred_at``, suspense
+without one, one KPI point per fen to a validly named acquiring channel). Events whose
+revenue type has a split policy in force at their ``occurred_at`` are taken out of the
+stage first and credited by the core (``crediting.post_page``), so the SQL never has to
+round a split; with no split policy stored, nothing changes for the bulk path.
+
+Building 200,000 core entries in Python costs ~25 us each and streaming their 800,000
+postings through COPY costs more, so on PostgreSQL the same rule is expressed as two
 INSERT ... SELECT statements. The core stays the reference: every account code the SQL
 forms (branch codes, channel names) is validated through the core first, the batch is
 reconciled from the stored postings before commit, the SQL and the core are compared entry
-by entry in ``tests/app/test_ledger_import.py``, and the database triggers check every entry
+by entry in ``tests/app/test_ledger_import.py`` (and, with policies, in
+``tests/app/test_ledger_policies.py``), and the database triggers check every entry
 (balanced, complete, open period) exactly as for entries built in Python.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import text
 from sqlmodel import Session
 
-from app.journal import posting
+from app.faults import crash_point
+from app.journal import crediting, policies, posting
 from ledger.accounts import branch_revenue
 from ledger.periods import period_of, posting_period
+from ledger.policy import PolicyBook
 from ledger.reconciliation import Reconciliation
 from ledger.revenue import CHANNEL_NAME
 
@@ -49,6 +57,14 @@ _STAGE = f"""
     SELECT nextval(pg_get_serial_sequence('journal_entry', 'id')) AS entry_id, s.*,
            to_char(s.occurred_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM') AS event_period
     FROM ({_EVENTS}) s
+"""
+# Policies of one type never overlap, so each staged event matches at most one interval.
+_SPLIT = f"""
+    DELETE FROM {CREDIT_STAGE} s USING (VALUES {{values}}) p (revenue_type, valid_from, valid_to)
+    WHERE s.revenue_type = p.revenue_type AND s.occurred_at >= p.valid_from
+      AND (p.valid_to IS NULL OR s.occurred_at < p.valid_to)
+    RETURNING s.id, s.event_id, s.external_id, s.revenue_type, s.amount_fen, s.occurred_at,
+              s.lead_channel, s.owner_code
 """
 _CHANNELS = f"SELECT DISTINCT lead_channel FROM {CREDIT_STAGE} WHERE lead_channel IS NOT NULL"
 _OWNERS = f"SELECT DISTINCT owner_code FROM {CREDIT_STAGE} WHERE owner_code IS NOT NULL"
@@ -89,13 +105,42 @@ _TOTALS = f"""
 def credit_batch(session: Session, *, batch_id: int, now: datetime) -> tuple[int, Reconciliation]:
     """Credit every event of ``batch_id``; returns (events, the totals the rule gives)."""
     session.execute(text(_STAGE), {"batch": batch_id})
+    book = policies.load_book(session)
+    split_rows = _take_split_events(session, book=book)
     channels = _valid_channels(session)
     _check_owners(session)
     last_closed, open_period = _periods(session, now=now)
     params = {"channels": channels, "now": now, "last_closed": last_closed, "open": open_period}
     session.execute(text(_POSTINGS), params)
+    crash_point("revenue.import.after_postings")
     session.execute(text(_HEADERS), params)
-    return _totals(session)
+    count, totals = _totals(session)
+    if not split_rows:
+        return count, totals
+    if count:
+        # The sealing trigger of the core's COPY joins the new postings to journal_entry; with
+        # the statistics from before the INSERT above it scans the entries once per new
+        # entry (5 s for 2,000 split events after 8,000 default ones, measured).
+        session.execute(text("ANALYZE journal_entry"))
+    closed = posting.closed_through(session)
+    split = crediting.post_page(session, rows=split_rows, now=now, closed=closed, book=book)
+    return count + len(split_rows), crediting.add_totals(totals, split)
+
+
+def _take_split_events(session: Session, *, book: PolicyBook) -> list[Any]:
+    """Remove from the stage, and return, the events a non-default policy covers."""
+    intervals = [p for p in book.policies if not p.is_default_rule]
+    if not intervals:
+        return []
+    values, params = [], {}
+    for n, policy in enumerate(intervals):
+        values.append(
+            f"(CAST(:t{n} AS text), CAST(:f{n} AS timestamptz), CAST(:u{n} AS timestamptz))"
+        )
+        params.update({f"t{n}": policy.revenue_type.value, f"f{n}": policy.valid_from,
+                       f"u{n}": policy.valid_to})  # fmt: skip
+    rows = session.execute(text(_SPLIT.format(values=", ".join(values))), params).all()
+    return sorted(rows, key=lambda row: int(row[0]))
 
 
 def _valid_channels(session: Session) -> list[str]:

@@ -13,7 +13,8 @@ from itertools import groupby
 from sqlalchemy import text
 from sqlmodel import Session
 
-from app.journal import closing, crediting, records
+from app.journal import closing, crediting, policies, records
+from ledger.errors import LedgerError
 from ledger.periods import parse_period
 from ledger.records import PostingRecord
 from ledger.verification import find_discrepancies
@@ -54,7 +55,7 @@ _STATEMENTS = "SELECT branch_code, period, sha256, body FROM ledger_statement OR
 def verify_ledger(session: Session) -> list[str]:
     """All findings, check by check; empty when every invariant holds."""
     checks: tuple[Callable[[Session], Iterable[str]], ...] = (
-        _entries, _headers, _totals, _keys, _period_locks, _batches, _statements,
+        _entries, _headers, _totals, _keys, _period_locks, _batches, _statements, _policies,
     )  # fmt: skip
     return [finding for check in checks for finding in check(session)]
 
@@ -123,3 +124,11 @@ def _statements(session: Session) -> Iterator[str]:
         again = rebuilt[str(period)].get(str(branch_code))
         if again != sha256:
             yield f"{where}: postings now give hash {again}, stored {sha256}"
+
+
+def _policies(session: Session) -> Iterator[str]:
+    """The stored split policies still form a valid book (shares, ids, no overlap)."""
+    try:
+        policies.load_book(session)
+    except LedgerError as exc:
+        yield f"split policies: {exc}"

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from app.auth import CurrentPrincipal, Principal, require_roles
 from app.deps import SessionDep, SettingsDep
+from app.ids import LeadId
 from app.leads import followup, service
 from app.leads.repository import LeadFilter
 from app.leads.reveal import reveal_mobile
@@ -44,7 +45,7 @@ def list_leads(
 
 
 @router.get("/{lead_id}", response_model=LeadRead)
-def get_lead(lead_id: int, principal: Reader, session: SessionDep) -> LeadRead:
+def get_lead(lead_id: LeadId, principal: Reader, session: SessionDep) -> LeadRead:
     return service.get_lead(session, principal=principal, lead_id=lead_id)
 
 
@@ -53,25 +54,27 @@ HQ = Annotated[Principal, require_roles("hq")]
 
 
 @router.post("/{lead_id}/contacted", response_model=LeadRead)
-def mark_contacted(lead_id: int, principal: Worker, session: SessionDep) -> LeadRead:
+def mark_contacted(lead_id: LeadId, principal: Worker, session: SessionDep) -> LeadRead:
     followup.mark_contacted(session, principal=principal, lead_id=lead_id)
     return service.get_lead(session, principal=principal, lead_id=lead_id)
 
 
 @router.post("/{lead_id}/converted", response_model=LeadRead)
-def mark_converted(lead_id: int, principal: Worker, session: SessionDep) -> LeadRead:
+def mark_converted(lead_id: LeadId, principal: Worker, session: SessionDep) -> LeadRead:
     followup.mark_converted(session, principal=principal, lead_id=lead_id)
     return service.get_lead(session, principal=principal, lead_id=lead_id)
 
 
 @router.post("/{lead_id}/return", status_code=204)
-def return_lead(lead_id: int, body: ReturnRequest, principal: Worker, session: SessionDep) -> None:
+def return_lead(
+    lead_id: LeadId, body: ReturnRequest, principal: Worker, session: SessionDep
+) -> None:
     followup.return_lead(session, principal=principal, lead_id=lead_id, reason=body.reason)
 
 
 @router.post("/{lead_id}/transfer", response_model=LeadRead)
 def transfer_lead(
-    lead_id: int, body: TransferRequest, principal: HQ, session: SessionDep
+    lead_id: LeadId, body: TransferRequest, principal: HQ, session: SessionDep
 ) -> LeadRead:
     followup.transfer_lead(
         session,
@@ -85,7 +88,7 @@ def transfer_lead(
 
 @router.post("/{lead_id}/reveal", response_model=RevealedMobile)
 def reveal(
-    lead_id: int, principal: CurrentPrincipal, session: SessionDep, settings: SettingsDep
+    lead_id: LeadId, principal: CurrentPrincipal, session: SessionDep, settings: SettingsDep
 ) -> RevealedMobile:
     mobile = reveal_mobile(
         session, principal=principal, lead_id=lead_id, limit_per_hour=settings.reveal_limit_per_hour

@@ -117,8 +117,16 @@ def _mobile(value: str) -> str | None:
         return None
     normalised = normalise_mobile(value)
     if normalised is None:
-        raise CellError(f"'{value}' is not a mainland China mobile number")
+        # A near-miss is usually a real number with a typo: the error shows only its shape.
+        raise CellError(f"'{_obscured(value)}' is not a mainland China mobile number")
     return normalised
+
+
+def _obscured(value: str) -> str:
+    """Every digit but the first 3 and the last 4 starred: '+1 13987654321' -> '+1 13*****4321'."""
+    digits = [i for i, ch in enumerate(value) if ch.isdigit()]
+    hidden = set(digits[3:-4])
+    return "".join("*" if i in hidden else ch for i, ch in enumerate(value))
 
 
 def _known_region(value: str) -> str | None:

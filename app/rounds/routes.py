@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from app.auth import Principal, require_roles
 from app.db import session_scope
 from app.deps import SessionDep, SettingsDep
+from app.ids import RoundId
 from app.rounds import queries, service
 from app.rounds.schemas import AssignmentList, RoundCreate, RoundRead
 
@@ -48,13 +49,13 @@ def list_rounds(
 
 
 @router.get("/{round_id}", response_model=RoundRead)
-def get_round(round_id: int, principal: Reader, session: SessionDep) -> RoundRead:
+def get_round(round_id: RoundId, principal: Reader, session: SessionDep) -> RoundRead:
     return queries.read_round(session, round_id=round_id)
 
 
 @router.get("/{round_id}/assignments", response_model=AssignmentList)
 def list_assignments(
-    round_id: int,
+    round_id: RoundId,
     principal: Reader,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -65,7 +66,7 @@ def list_assignments(
 
 @router.post("/{round_id}/commit", response_model=RoundRead)
 async def commit_round(
-    round_id: int, principal: HQ, request: Request, settings: SettingsDep
+    round_id: RoundId, principal: HQ, request: Request, settings: SettingsDep
 ) -> RoundRead:
     await run_in_threadpool(
         service.commit_round,
@@ -78,7 +79,7 @@ async def commit_round(
 
 
 @router.post("/{round_id}/cancel", response_model=RoundRead)
-def cancel_round(round_id: int, principal: HQ, session: SessionDep) -> RoundRead:
+def cancel_round(round_id: RoundId, principal: HQ, session: SessionDep) -> RoundRead:
     service.cancel_round(session, actor=principal.username, round_id=round_id)
     session.flush()
     return queries.read_round(session, round_id=round_id)

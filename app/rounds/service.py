@@ -55,7 +55,7 @@ def run_round(
         )
         solved = solve_instance(
             instance,
-            time_limit_s=params.time_limit_s,
+            time_limit_s=min(params.time_limit_s, settings.round_time_limit_seconds),
             baseline_max_leads=settings.round_baseline_max_leads,
         )
         with session_scope(engine) as session:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, cast
 from urllib.parse import quote
 
@@ -35,7 +36,7 @@ def install_web(app: FastAPI, settings: Settings) -> None:
     if getattr(app.state, "web_installed", False):
         return
     app.state.web_installed = True
-    app.mount("/static/vendor", StaticFiles(directory=VENDOR_DIR, check_dir=False), name="vendor")
+    app.mount("/static/vendor", _OptionalStaticFiles(directory=VENDOR_DIR), name="vendor")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(router)
     api_handler = cast(Handler | None, app.exception_handlers.get(AppError))
@@ -46,6 +47,18 @@ def install_web(app: FastAPI, settings: Settings) -> None:
     app.add_exception_handler(
         StarletteHTTPException, _unmatched_or(http_exception_handler, _http_error_page)
     )
+
+
+class _OptionalStaticFiles(StaticFiles):
+    """Front-end packages copied at set-up: until they are there, their URLs are 404, not 500."""
+
+    def __init__(self, *, directory: Path) -> None:
+        super().__init__(directory=directory, check_dir=False)
+        self._directory_path = directory
+
+    async def check_config(self) -> None:
+        if self._directory_path.is_dir():
+            await super().check_config()
 
 
 def _is_page(request: Request) -> bool:

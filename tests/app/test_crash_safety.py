@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +13,7 @@ from app.db import session_scope
 from app.leads.importer import import_leads
 from app.rounds.service import RoundParams, commit_round, run_round
 from app.tables import AllocationRound, Lead, Ownership
+from tests.app.crashing import KILLED, run_o2o
 from tests.app.factories import write
 
 CRASH_POINTS = (
@@ -26,18 +23,6 @@ CRASH_POINTS = (
     "round.commit.before_db_commit",
 )
 LEADS = "external_id,lat,lon\nA,22.55,114.06\nB,39.93,116.45\nC,22.53,114.03\n"
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _commit_in_child(settings: Settings, round_id: int, crash_at: str) -> int:
-    env = {
-        **os.environ,
-        "O2O_DATABASE_URL": settings.database_url,
-        "O2O_SECRET_KEY": settings.secret_key,
-        "O2O_CRASH_AT": crash_at,
-    }
-    command = [sys.executable, "-m", "app.cli", "round", "commit", str(round_id)]
-    return subprocess.run(command, env=env, cwd=REPO, capture_output=True, timeout=120).returncode
 
 
 @pytest.mark.parametrize("crash_at", CRASH_POINTS)
@@ -53,7 +38,8 @@ def test_a_commit_killed_midway_leaves_nothing_and_can_be_redone(
             channel="app",
         )
     round_id = run_round(engine, settings=settings, actor="hq1", params=RoundParams(), commit=False)
-    assert _commit_in_child(settings, round_id, crash_at) == -signal.SIGKILL
+    killed = run_o2o(settings, "round", "commit", str(round_id), crash_at=crash_at)
+    assert killed.returncode == KILLED, killed.stderr
     with session_scope(engine) as session:
         allocation_round = session.get(AllocationRound, round_id)
         assert allocation_round is not None

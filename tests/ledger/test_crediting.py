@@ -207,3 +207,15 @@ def test_the_policy_is_recorded_even_when_revenue_goes_to_suspense() -> None:
     assert result.policy_id == "P70"
     assert result.to_suspense
     assert result.kpi_points == 0
+
+
+def test_the_memo_names_the_policy_that_split_the_revenue() -> None:
+    event = make_event(revenue_type=FEE)
+    under = credit_revenue(
+        event=event, owner_branch_code="SH01", policy=split(7_000), acquiring_channel=None
+    )
+    default = credit_revenue(
+        event=event, owner_branch_code="SH01", policy=None, acquiring_channel=None
+    )
+    assert under.entry.memo.endswith("under policy P70")
+    assert "policy" not in default.entry.memo

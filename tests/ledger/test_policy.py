@@ -115,3 +115,13 @@ def test_overlap_across_types_is_fine_and_ids_are_unique() -> None:
 def test_select_policy_refuses_ambiguity_in_unchecked_lists() -> None:
     with pytest.raises(OverlappingPoliciesError):
         select_policy([policy("a"), policy("b")], revenue_type=FEE, at=JAN)
+
+
+def test_only_all_to_the_branch_with_one_point_per_fen_is_the_default_rule() -> None:
+    assert policy(branch_bps=10_000, hq_online_bps=0).is_default_rule
+    assert not policy(branch_bps=9_999, hq_online_bps=1).is_default_rule
+    overlay_halved = SplitPolicy(
+        policy_id="P2", revenue_type=FEE, valid_from=JAN, valid_to=None, branch_bps=10_000,
+        hq_online_bps=0, overlay_bps=5_000,
+    )  # fmt: skip
+    assert not overlay_halved.is_default_rule

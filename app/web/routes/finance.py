@@ -138,10 +138,11 @@ def statement_file(
 def export(
     principal: Reader,
     session: SessionDep,
+    settings: SettingsDep,
     period: Annotated[str, Query(pattern=PERIOD)],
     format: Annotated[str, Query(pattern="^(csv|xlsx)$")] = "csv",
 ) -> Response:
     """The API's download (audited by the export service), behind the session cookie."""
     return ledger_api.export_period(
-        period=period, principal=principal, session=session, format=format
+        period=period, principal=principal, session=session, settings=settings, format=format
     )

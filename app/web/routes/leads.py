@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from app.auth import Principal
 from app.deps import SessionDep, SettingsDep
+from app.ids import LeadId
 from app.leads import followup
 from app.web.pages.inbox import INBOX_STATUSES, SORTS, InboxQuery, inbox_page
 from app.web.pages.lead import lead_view, revealed_lead_view
@@ -53,7 +54,7 @@ def inbox(
 
 @router.get("/leads/{lead_id}")
 def lead_page(
-    request: Request, lead_id: int, principal: Reader, session: SessionDep, done: DoneParam = ""
+    request: Request, lead_id: LeadId, principal: Reader, session: SessionDep, done: DoneParam = ""
 ) -> Response:
     view = lead_view(session, principal=principal, lead_id=lead_id)
     return render(request, "lead.html", {"view": view, "done": done})
@@ -61,7 +62,7 @@ def lead_page(
 
 @router.post("/leads/{lead_id}/contacted")
 def contacted(
-    lead_id: int, principal: WorkerForm, session: SessionDep, back: BackField = ""
+    lead_id: LeadId, principal: WorkerForm, session: SessionDep, back: BackField = ""
 ) -> Response:
     followup.mark_contacted(session, principal=principal, lead_id=lead_id)
     if back == "inbox":  # the quick action in the inbox list stays in the list
@@ -70,14 +71,14 @@ def contacted(
 
 
 @router.post("/leads/{lead_id}/converted")
-def converted(lead_id: int, principal: WorkerForm, session: SessionDep) -> Response:
+def converted(lead_id: LeadId, principal: WorkerForm, session: SessionDep) -> Response:
     followup.mark_converted(session, principal=principal, lead_id=lead_id)
     return _back_to(lead_id, "converted")
 
 
 @router.post("/leads/{lead_id}/return")
 def return_lead(
-    lead_id: int,
+    lead_id: LeadId,
     principal: WorkerForm,
     session: SessionDep,
     reason: Annotated[str, Form(min_length=1, max_length=500, pattern=r"\S")],
@@ -89,7 +90,7 @@ def return_lead(
 
 @router.post("/leads/{lead_id}/transfer")
 def transfer(
-    lead_id: int,
+    lead_id: LeadId,
     principal: HqForm,
     session: SessionDep,
     branch_code: Annotated[str, Form(pattern=r"^\s*[A-Za-z0-9_-]{1,32}\s*$")],
@@ -105,7 +106,7 @@ def transfer(
 @router.post("/leads/{lead_id}/reveal")
 def reveal(
     request: Request,
-    lead_id: int,
+    lead_id: LeadId,
     principal: RevealerForm,
     session: SessionDep,
     settings: SettingsDep,

@@ -13,6 +13,7 @@ from starlette.responses import Response
 from app.auth import Principal
 from app.deps import SessionDep, SettingsDep
 from app.errors import Conflict
+from app.ids import RoundId
 from app.rounds.service import RoundParams, cancel_round, commit_round, run_round
 from app.web.pages.rounds import round_list, round_page
 from app.web.routes.base import page_router
@@ -77,7 +78,7 @@ def start_round(
 @router.get("/{round_id}")
 def round_detail(
     request: Request,
-    round_id: int,
+    round_id: RoundId,
     _viewer: Viewer,
     session: SessionDep,
     page: Page = 1,
@@ -89,7 +90,9 @@ def round_detail(
 
 
 @router.post("/{round_id}/commit")
-def commit(request: Request, round_id: int, principal: HqForm, settings: SettingsDep) -> Response:
+def commit(
+    request: Request, round_id: RoundId, principal: HqForm, settings: SettingsDep
+) -> Response:
     with _conflicts_in_chinese():
         commit_round(
             request.app.state.engine, settings=settings, actor=principal.username,
@@ -99,7 +102,7 @@ def commit(request: Request, round_id: int, principal: HqForm, settings: Setting
 
 
 @router.post("/{round_id}/cancel")
-def cancel(round_id: int, principal: HqForm, session: SessionDep) -> Response:
+def cancel(round_id: RoundId, principal: HqForm, session: SessionDep) -> Response:
     with _conflicts_in_chinese():
         cancel_round(session, actor=principal.username, round_id=round_id)
     return _to_round(round_id, "cancelled")

@@ -1,0 +1,161 @@
+"""Corrections finance posts by hand: reversing an entry, reclassifying suspense.
+
+Neither edits anything: each posts one new balanced entry, keeping the original
+``occurred_at`` so that, when that month is closed, it lands in the open month as a
+prior-period adjustment. Both are audited in the same transaction.
+
+* A reversal is the exact mirror of an entry (``reversal:<key>``; the database allows one
+  per entry). A reversal itself is not reversed: post the intended entry instead.
+* A reclassification moves what an event left in ``suspense:unowned`` to the rightful
+  branch, split by the policy in force at the event's ``occurred_at`` as if the branch had
+  owned the customer then. It is an adjustment keyed ``adjustment:<event>:<n>`` and is
+  refused when nothing of the event is in suspense (never was, or already moved).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import text
+from sqlmodel import Session, select
+
+from app import audit
+from app.errors import Conflict, InvalidInput, NotFound
+from app.journal import crediting, policies, posting, repository, stored
+from app.tables import Branch
+from app.tables.journal import RevenueEvent as EventRow
+from ledger.accounts import REVENUE_KINDS, SUSPENSE_UNOWNED
+from ledger.adjustments import adjustment_key, difference_entry
+from ledger.crediting import credit_revenue, revenue_entry_key
+from ledger.entries import EntryKind, JournalEntry, Posting, balances, reversal, reversal_key
+from ledger.money import Unit
+from ledger.periods import posting_period
+from ledger.revenue import RevenueEvent, RevenueType
+
+_REVERSED_BY = "SELECT id FROM journal_entry WHERE reverses = :key"
+_EVENT_ENTRIES = "SELECT id FROM journal_entry WHERE event_id = :event ORDER BY id"
+_LOCK_CREDIT = "SELECT id FROM journal_entry WHERE business_key = :key FOR UPDATE"
+_ADJUSTMENTS = "SELECT count(*) FROM journal_entry WHERE event_id = :event AND kind = 'adjustment'"
+
+
+def reverse_entry(
+    session: Session, *, entry_id: int, reason: str, actor: str, now: datetime
+) -> stored.StoredEntry:
+    """Post the mirror of entry ``entry_id``, at most once."""
+    repository.take_posting_lock(session)
+    original = stored.load_entry(session, entry_id=entry_id, lock=True)
+    if original is None:
+        raise NotFound(f"no journal entry {entry_id}")
+    if original.entry.kind is EntryKind.REVERSAL:
+        raise Conflict(f"entry {entry_id} is itself a reversal; post the intended entry instead")
+    key = original.entry.business_key
+    done = session.execute(text(_REVERSED_BY), {"key": key}).scalar()
+    if done is not None:
+        raise Conflict(f"entry {entry_id} was already reversed by entry {done}")
+    mirror = reversal(original.entry, memo=f"reversal of entry {entry_id}: {reason}")
+    written = _write(session, entry=mirror, now=now)
+    audit.record(
+        session, actor=actor, action="ledger.reverse", entity_type="journal_entry",
+        entity_id=entry_id,
+        detail={"reversal_entry_id": written.entry_id, "business_key": reversal_key(key),
+                "period": str(written.period), "reason": reason},
+    )  # fmt: skip
+    return written
+
+
+def reclassify_event(
+    session: Session, *, event_id: str, branch_code: str, reason: str, actor: str, now: datetime
+) -> stored.StoredEntry:
+    """Move event ``event_id``'s suspense balance to ``branch_code``."""
+    repository.take_posting_lock(session)
+    event = _event(session, event_id)
+    _require_branch(session, branch_code)
+    _lock_credit(session, event_id=event_id)
+    booked = _booked_money(session, event_id=event_id)
+    parked = -sum(p.amount for p in booked if p.account == SUSPENSE_UNOWNED)
+    if parked == 0:
+        raise Conflict(_not_in_suspense(session, event_id=event_id, booked=booked))
+    entry = _reclassification(
+        session, event=event, branch_code=branch_code, booked=booked, reason=reason
+    )
+    written = _write(session, entry=entry, now=now)
+    audit.record(
+        session, actor=actor, action="ledger.reclassify", entity_type="revenue_event",
+        entity_id=event_id,
+        detail={"entry_id": written.entry_id, "branch_code": branch_code, "amount_fen": parked,
+                "period": str(written.period), "reason": reason},
+    )  # fmt: skip
+    return written
+
+
+def _reclassification(
+    session: Session, *, event: RevenueEvent, branch_code: str, booked: list[Posting],
+    reason: str,
+) -> JournalEntry:  # fmt: skip
+    """What is booked turned into what the branch owning the customer would have got: the
+    core's crediting under the policy in force then, minus what is booked (money only)."""
+    target = credit_revenue(
+        event=event, owner_branch_code=branch_code, acquiring_channel=None,
+        policy=crediting.split_policy(policies.load_book(session), event=event),
+    ).entry.postings  # fmt: skip
+    done = session.execute(text(_ADJUSTMENTS), {"event": event.event_id}).scalar_one()
+    entry = difference_entry(
+        booked=booked, target=target, occurred_at=event.occurred_at, event_id=event.event_id,
+        business_key=adjustment_key(event_id=event.event_id, revision=int(done) + 1),
+        memo=f"reclassified from {SUSPENSE_UNOWNED} to branch {branch_code}: {reason}",
+    )  # fmt: skip
+    # Only revenue-side accounts may move: anything else means the event was not simply
+    # parked in suspense (e.g. its credit was partly reversed by hand).
+    if entry is None or any(p.account.kind not in REVENUE_KINDS for p in entry.postings):
+        raise Conflict(f"event {event.event_id}: its postings are not a plain suspense credit")
+    return entry
+
+
+def _write(session: Session, *, entry: JournalEntry, now: datetime) -> stored.StoredEntry:
+    closed = posting.closed_through(session)
+    period = posting_period(occurred_at=entry.occurred_at, now=now, closed=closed)
+    return stored.write_entry(session, entry=entry, period=period, posted_at=now)
+
+
+def _event(session: Session, event_id: str) -> RevenueEvent:
+    row = session.exec(select(EventRow).where(EventRow.event_id == event_id)).first()
+    if row is None:
+        raise NotFound(f"no revenue event {event_id!r}")
+    return RevenueEvent(
+        event_id=row.event_id, external_id=row.external_id,
+        revenue_type=RevenueType(row.revenue_type), amount_fen=row.amount_fen,
+        occurred_at=row.occurred_at,
+    )  # fmt: skip
+
+
+def _require_branch(session: Session, branch_code: str) -> None:
+    if session.exec(select(Branch.id).where(Branch.code == branch_code)).first() is None:
+        raise InvalidInput(f"no branch with code {branch_code!r}")
+
+
+def _lock_credit(session: Session, *, event_id: str) -> None:
+    """Hold the event's crediting entry row (PostgreSQL), so that two corrections of the
+    same event take turns and the second reads what the first posted."""
+    if not repository.is_sqlite(session):
+        session.execute(text(_LOCK_CREDIT), {"key": revenue_entry_key(event_id)})
+
+
+def _booked_money(session: Session, *, event_id: str) -> list[Posting]:
+    """Every CNY posting already booked for the event (credit, reversals, adjustments)."""
+    ids = [int(r[0]) for r in session.execute(text(_EVENT_ENTRIES), {"event": event_id})]
+    legs: list[Posting] = []
+    for entry_id in ids:
+        found = stored.load_entry(session, entry_id=entry_id)
+        assert found is not None  # listed just above, and entries are never deleted
+        legs += [p for p in found.entry.postings if p.unit is Unit.CNY]
+    return legs
+
+
+def _not_in_suspense(session: Session, *, event_id: str, booked: list[Posting]) -> str:
+    adjusted = session.execute(text(_ADJUSTMENTS), {"event": event_id}).scalar_one()
+    if int(adjusted):
+        return f"event {event_id} is not in suspense: it was already reclassified"
+    held = balances(booked)
+    owners = sorted(a.code for a, total in held.items() if total and a.kind in REVENUE_KINDS)
+    where = f"credited to {', '.join(owners)}" if owners else "its credit was reversed"
+    return f"event {event_id} is not in suspense ({where})"

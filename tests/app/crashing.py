@@ -1,0 +1,63 @@
+"""Running `o2o` in a child process that a test can kill, as a power cut or `kill -9` would.
+
+The child gets the test database's settings and, optionally, ``O2O_CRASH_AT`` naming the
+crash point (app/faults.py) where it kills itself.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from app.config import Settings
+
+REPO = Path(__file__).resolve().parents[2]
+KILLED = -signal.SIGKILL
+
+
+def child_env(settings: Settings, crash_at: str | None = None) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "O2O_DATABASE_URL": settings.database_url,
+        "O2O_SECRET_KEY": settings.secret_key,
+    }
+    env.pop("O2O_CRASH_AT", None)
+    if crash_at is not None:
+        env["O2O_CRASH_AT"] = crash_at
+    return env
+
+
+def o2o_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "app.cli", *args]
+
+
+def run_o2o(
+    settings: Settings, *args: str, crash_at: str | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run one `o2o` command to its end (or to its crash point)."""
+    return subprocess.run(
+        o2o_command(*args), env=child_env(settings, crash_at), cwd=REPO,
+        capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+
+
+def start_o2o(settings: Settings, *args: str) -> subprocess.Popen[str]:
+    """Start an `o2o` command without waiting: the caller kills it at a moment it picks."""
+    return subprocess.Popen(
+        o2o_command(*args), env=child_env(settings), cwd=REPO,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def kill_after(process: subprocess.Popen[str], seconds: float) -> bool:
+    """SIGKILL ``process`` after ``seconds`` unless it ended first; True if it was killed."""
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+        return True
+    return False
