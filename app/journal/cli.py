@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from app import audit_chain
 from app.config import get_settings
 from app.db import make_engine, session_scope
 from app.errors import AppError, FileRejected
@@ -57,11 +58,14 @@ def close_cmd(period: PeriodOption) -> None:
     from app.cli import cli_actor, fail
     from app.journal import service
 
+    engine = make_engine(get_settings())
     try:
-        with session_scope(make_engine(get_settings())) as session:
+        with session_scope(engine) as session:
             closed = service.close_period(session, period=period, actor=cli_actor())
     except AppError as exc:
         raise fail(exc.message, code=2) from None
+    with session_scope(engine) as session:  # link the close's audit record into the chain
+        audit_chain.seal(session)
     typer.echo(f"closed {closed.period}: {len(closed.statements)} statement(s)")
     for statement in closed.statements:
         typer.echo(f"  {statement.branch_code:32} {statement.closing_fen:>16} {statement.sha256}")

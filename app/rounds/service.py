@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from allocation.model import AllocationParams
-from app import audit
+from app import audit, audit_chain
 from app.bulk import copy_rows, refresh_statistics
 from app.config import Settings
 from app.db import session_scope
@@ -74,6 +74,9 @@ def commit_round(engine: Engine, *, settings: Settings, actor: str, round_id: in
         session_scope(engine) as session,
     ):
         committing.commit(session, round_id=round_id, actor=actor, settings=settings)
+    # Link the commit's audit record into the hash chain now rather than at the next verify.
+    with session_scope(engine) as session:
+        audit_chain.seal(session)
 
 
 def cancel_round(session: Session, *, actor: str, round_id: int) -> None:
