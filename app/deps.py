@@ -12,7 +12,7 @@ from app.config import Settings
 from app.db import session_scope
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:  # async: no threadpool hop
     settings: Settings = request.app.state.settings
     return settings
 

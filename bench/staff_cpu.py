@@ -17,8 +17,8 @@ def _stat_fields(pid: str) -> list[str] | None:
     return text[text.rindex(")") + 2 :].split()
 
 
-def tree_cpu_seconds(root: int) -> float:
-    """User + system CPU of a process and all its live descendants (uvicorn's workers)."""
+def tree_cpu_seconds(root: int) -> dict[int, float]:
+    """User + system CPU of a process and each live descendant (uvicorn's workers), by pid."""
     parents: dict[int, int] = {}
     cpu: dict[int, float] = {}
     for entry in os.listdir("/proc"):
@@ -31,7 +31,7 @@ def tree_cpu_seconds(root: int) -> float:
         children = [pid for pid, ppid in parents.items() if ppid == parent]
         tree.update(children)
         frontier.extend(children)
-    return sum(cpu.get(pid, 0.0) for pid in tree)
+    return {pid: cpu.get(pid, 0.0) for pid in sorted(tree)}
 
 
 def machine_busy_seconds() -> tuple[float, float]:

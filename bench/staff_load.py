@@ -20,8 +20,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import secrets
+import socket
+import sys
 import time
 from pathlib import Path
 
@@ -30,9 +33,10 @@ from sqlalchemy.engine import make_url
 
 from app.config import Settings
 from bench.lead_list_latency import start_server
+from bench.lean_http import LeanClient
 from bench.round_at_scale import build_world
 from bench.staff_cpu import machine_busy_seconds, tree_cpu_seconds
-from bench.staff_traffic import UPDATES, Results, run_open_loop
+from bench.staff_traffic import UPDATES, HttpxSender, Results, run_open_loop
 from bench.staff_world import (
     Staff,
     check_logins,
@@ -61,15 +65,17 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--port", type=int, default=8766)
     parser.add_argument("--connections", type=int, default=64, help="client pool bound")
+    parser.add_argument(
+        "--client", choices=("lean", "httpx"), default="lean", help="see bench/lean_http.py"
+    )
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds; then an error")
     parser.add_argument("--deck", type=int, default=20, help="open leads dealt to each user")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--folder", type=Path, default=Path("/tmp"))
     parser.add_argument("--out", type=Path, default=None, help="JSON result file")
+    if "--smoke" in sys.argv[1:]:
+        parser.set_defaults(**SMOKE)  # explicit options still win
     args = parser.parse_args()
-    if args.smoke:
-        for key, value in SMOKE.items():
-            setattr(args, key, value)
     name = "o2o_load_smoke" if args.smoke else "o2o_staff_load"
     args.database_url = args.database_url or f"postgresql://postgres@127.0.0.1:5432/{name}"
     args.rate = args.rate or args.staff / THINK_TIME_S
@@ -90,6 +96,13 @@ def _check(args: argparse.Namespace) -> None:
         raise SystemExit("error: --minutes, --rate and --timeout must be positive")
 
 
+def _check_port_free(port: int) -> None:
+    """Another server on the port would answer the health check and fail every token."""
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            raise SystemExit(f"error: 127.0.0.1:{port} is in use; pass another --port")
+
+
 def prepare(args: argparse.Namespace, settings: Settings) -> list[Staff]:
     if not args.reuse:
         build_world(args.database_url, leads=args.leads, branches=args.branches, folder=args.folder)
@@ -108,36 +121,50 @@ def prepare(args: argparse.Namespace, settings: Settings) -> list[Staff]:
 
 
 async def drive(args: argparse.Namespace, staff: list[Staff]) -> Results:
+    traffic = {
+        "rate": args.rate,
+        "warmup_s": args.warmup_seconds,
+        "measure_s": args.minutes * 60,
+        "connections": args.connections,
+        "drain_s": args.timeout * 2,
+        "seed": args.seed,
+    }
+    if args.client == "lean":
+        lean = LeanClient(
+            "127.0.0.1", args.port, connections=args.connections, timeout_s=args.timeout
+        )
+        try:
+            return await run_open_loop(lean, staff, **traffic)
+        finally:
+            await lean.close()
     limits = httpx.Limits(
-        max_connections=args.connections, max_keepalive_connections=args.connections
+        max_connections=args.connections,
+        max_keepalive_connections=args.connections,
+        keepalive_expiry=3.0,  # below uvicorn's 5 s, or a reused connection may be closing
     )
     async with httpx.AsyncClient(
         base_url=f"http://127.0.0.1:{args.port}", limits=limits, timeout=args.timeout
     ) as client:
-        return await run_open_loop(
-            client,
-            staff,
-            rate=args.rate,
-            warmup_s=args.warmup_seconds,
-            measure_s=args.minutes * 60,
-            connections=args.connections,
-            drain_s=args.timeout * 2,
-            seed=args.seed,
-        )
+        return await run_open_loop(HttpxSender(client), staff, **traffic)
 
 
 def measure(
     args: argparse.Namespace, staff: list[Staff], server_pid: int
-) -> tuple[Results, dict[str, float]]:
+) -> tuple[Results, dict[str, object]]:
     """Run the traffic with CPU accounting around it (warm-up included in the CPU figures)."""
     generator0, server0 = time.process_time(), tree_cpu_seconds(server_pid)
     busy0, elapsed0 = machine_busy_seconds()
     results = asyncio.run(drive(args, staff))
     busy1, elapsed1 = machine_busy_seconds()
+    server1 = tree_cpu_seconds(server_pid)
     cpu = {
         "wall_s": round(elapsed1 - elapsed0, 1),
         "generator_cpu_s": round(time.process_time() - generator0, 1),
-        "server_cpu_s": round(tree_cpu_seconds(server_pid) - server0, 1),
+        "server_cpu_s": round(sum(server1.values()) - sum(server0.values()), 1),
+        # Per process: one busy worker next to an idle one means the load is not spread.
+        "server_cpu_s_by_process": [
+            round(seconds - server0.get(pid, 0.0), 1) for pid, seconds in server1.items()
+        ],
         "machine_busy_cores": round((busy1 - busy0) / max(elapsed1 - elapsed0, 1e-9), 2),
     }
     return results, cpu
@@ -153,6 +180,7 @@ def main() -> None:
         access_token_minutes=min(minutes, 1440),
         _env_file=None,
     )
+    _check_port_free(args.port)
     staff = prepare(args, settings)
     env = {"O2O_SECRET_KEY": secret, "O2O_ACCESS_TOKEN_MINUTES": str(settings.access_token_minutes)}
     server = start_server(args.database_url, args.port, args.workers, extra_env=env)
@@ -160,6 +188,7 @@ def main() -> None:
         check_logins(f"http://127.0.0.1:{args.port}", staff, count=min(3, len(staff)))
         load_before = os.getloadavg()
         results, cpu = measure(args, staff, server.pid)
+        cpu["loadavg_after"] = round(os.getloadavg()[0], 2)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -171,7 +200,7 @@ def main() -> None:
 def summarise(
     args: argparse.Namespace,
     results: Results,
-    cpu: dict[str, float],
+    cpu: dict[str, object],
     load_before: tuple[float, ...],
 ) -> dict[str, object]:
     seconds = args.minutes * 60
@@ -217,7 +246,7 @@ def _stats(values: list[float], seconds: float) -> dict[str, float]:
 
     def rank(share: float) -> float:  # nearest-rank percentile
         return (
-            round(ordered[max(0, int(share * len(ordered) + 0.999999) - 1)], 1)
+            round(ordered[max(0, math.ceil(share * len(ordered)) - 1)], 1)
             if ordered
             else float("nan")
         )

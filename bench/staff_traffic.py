@@ -12,6 +12,7 @@ import asyncio
 import random
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import httpx
 
@@ -90,8 +91,27 @@ class Gates:
     connections: asyncio.Semaphore
 
 
+class Sender(Protocol):
+    async def request(
+        self, method: str, path: str, *, headers: dict[str, str], body: object | None = None
+    ) -> int: ...
+
+
+class HttpxSender:
+    """httpx behind the same call as bench/lean_http.py (`--client httpx`)."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def request(
+        self, method: str, path: str, *, headers: dict[str, str], body: object | None = None
+    ) -> int:
+        response = await self.client.request(method, path, headers=headers, json=body)
+        return response.status_code
+
+
 async def act(
-    client: httpx.AsyncClient,
+    client: Sender,
     staff: Staff,
     request: tuple[str, str, str, dict[str, str] | None],
     *,
@@ -103,10 +123,11 @@ async def act(
     headers = {"Authorization": f"Bearer {staff.token}"}
     async with gates.people[staff.username], gates.connections:
         try:
-            response = await client.request(method, path, headers=headers, json=body)
-            outcome = _outcome(action, response.status_code)
-        except httpx.HTTPError as exc:  # timeouts and broken connections are errors too
-            outcome = type(exc).__name__
+            outcome = _outcome(
+                action, await client.request(method, path, headers=headers, body=body)
+            )
+        except (httpx.HTTPError, OSError, EOFError, TimeoutError, ValueError) as exc:
+            outcome = type(exc).__name__  # timeouts and broken connections are errors too
     results.record(action, scheduled, asyncio.get_running_loop().time(), outcome)
 
 
@@ -117,7 +138,7 @@ def _outcome(action: str, status: int) -> str:
 
 
 async def run_open_loop(
-    client: httpx.AsyncClient,
+    client: Sender,
     staff: list[Staff],
     *,
     rate: float,
