@@ -57,7 +57,7 @@ class RequestLimits:
             import_row_limit.reset(token)
 
     def _limit_for(self, scope: MutableMapping[str, Any]) -> int:
-        content_type = _header(scope, b"content-type") or b""
+        content_type = header(scope, b"content-type") or b""
         if content_type.lower().startswith(b"multipart/form-data"):
             # Room for the part headers, so the route's own exact check of the file's size
             # (with its clearer message) answers for files just over the limit.
@@ -100,7 +100,7 @@ class _Guard:
         await self._send(message)
 
 
-def _header(scope: MutableMapping[str, Any], name: bytes) -> bytes | None:
+def header(scope: MutableMapping[str, Any], name: bytes) -> bytes | None:
     for key, value in scope.get("headers", []):
         if key.lower() == name:
             return bytes(value)
@@ -108,7 +108,7 @@ def _header(scope: MutableMapping[str, Any], name: bytes) -> bytes | None:
 
 
 def _declared_length(scope: MutableMapping[str, Any]) -> int | None:
-    raw = _header(scope, b"content-length")
+    raw = header(scope, b"content-length")
     if raw is None or not raw.strip().isdigit():
         return None
     return int(raw)

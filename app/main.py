@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Awaitable, Callable
+from fastapi import FastAPI
 
-from fastapi import FastAPI, Request, Response
-
-from app import audit
 from app.config import Settings, get_settings
 from app.db import make_engine
 from app.errors import install_error_handlers
 from app.journal.routes import router as ledger_router
 from app.leads.routes import router as leads_router
 from app.limits import RequestLimits
+from app.request_ids import RequestIds
 from app.rounds.routes import router as rounds_router
 from app.users.routes import router as auth_router
 from app.web import install_web
@@ -25,7 +22,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = make_engine(settings)
     install_error_handlers(app)
-    app.middleware("http")(_request_id)
+    app.add_middleware(RequestIds)
     app.add_middleware(
         RequestLimits,
         max_body_bytes=settings.max_body_bytes,
@@ -43,20 +40,3 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     install_web(app, settings)
     return app
-
-
-async def _request_id(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    """Tag every request with an id (the client's, if sane) that audit records carry."""
-    incoming = request.headers.get("x-request-id", "")
-    request_id = (
-        incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
-    )
-    token = audit.current_request_id.set(request_id)
-    try:
-        response = await call_next(request)
-    finally:
-        audit.current_request_id.reset(token)
-    response.headers["X-Request-ID"] = request_id
-    return response

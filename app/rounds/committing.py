@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from app import audit
+from app.bulk import refresh_statistics
 from app.config import Settings
 from app.errors import Conflict, NotFound
 from app.faults import crash_point
@@ -43,6 +44,8 @@ def commit(session: Session, *, round_id: int, actor: str, settings: Settings) -
             f"a customer of round {round_id} got an owner since it was solved; run a new round"
         ) from exc
     crash_point("round.commit.after_ownership")
+    # A commit rewrites most of the pool: fresh statistics keep branch lead lists on their index.
+    refresh_statistics(session, "lead", "ownership")
     allocation_round.status = "committed"
     allocation_round.committed_by = actor
     allocation_round.committed_at = now

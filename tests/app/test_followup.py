@@ -168,3 +168,23 @@ def test_an_auditor_may_not_reveal(
         client.post(f"/api/v1/leads/{lead_id}/reveal", headers=login(client, "aud1")).status_code
         == 403
     )
+
+
+def test_every_request_has_an_id_that_its_audit_records_carry(
+    client: TestClient, engine: Engine, branch_ids: dict[str, int]
+) -> None:
+    lead_id = add_lead(engine, external_id="L1", branch_id=branch_ids["SZ-FT"])
+    headers = login(client, "sz1")
+    generated = client.get("/healthz").headers["x-request-id"]
+    assert len(generated) == 32
+    assert generated != client.get("/healthz").headers["x-request-id"]
+    insane = client.get("/healthz", headers={"X-Request-ID": "x" * 65})
+    assert insane.headers["x-request-id"] != "x" * 65
+    response = client.post(
+        f"/api/v1/leads/{lead_id}/contacted", headers={**headers, "X-Request-ID": "call-42"}
+    )
+    assert response.headers["x-request-id"] == "call-42"
+    with session_scope(engine) as session:
+        last = session.exec(select(AuditRecord).order_by(AuditRecord.id.desc())).first()  # type: ignore[union-attr]
+    assert last is not None
+    assert (last.action, last.request_id) == ("lead.contacted", "call-42")
