@@ -39,7 +39,11 @@ class Lead(SQLModel, table=True):
             name="location_source_known",
         ),
         CheckConstraint("(lat IS NULL) = (lon IS NULL)", name="lat_lon_together"),
+        # Branch lead lists: by status and age, by age alone, and by id (each page of 50 is
+        # then an ordered index scan with a LIMIT, not a sort of the branch's thousands).
         Index("ix_lead_branch_status_acquired", "branch_id", "status", "acquired_at"),
+        Index("ix_lead_branch_acquired", "branch_id", "acquired_at", "id"),
+        Index("ix_lead_branch_id", "branch_id", "id"),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigIntKey, primary_key=True))
@@ -47,7 +51,7 @@ class Lead(SQLModel, table=True):
     external_id: str = Field(max_length=128)
     customer_id: int | None = Field(
         default=None,
-        sa_column=Column(BigIntKey, ForeignKey("customer.id"), nullable=True, index=True),
+        sa_column=Column(BigIntKey, ForeignKey("customer.id"), nullable=True),
     )
     name: str | None = Field(default=None, max_length=200)
     mobile: str | None = Field(default=None, max_length=11)
