@@ -64,6 +64,18 @@ def deactivate_user(session: Session, *, username: str, actor: str) -> User:
     return user
 
 
+def sign_out_everywhere(session: Session, *, user_id: int) -> None:
+    """End every session and token of a user (web sign-out: a copied cookie dies too)."""
+    user = session.get(User, user_id)
+    if user is None:
+        return
+    user.security_stamp += 1
+    session.add(user)
+    audit.record(
+        session, actor=user.username, action="user.sign_out", entity_type="user", entity_id=user.id
+    )
+
+
 def move_user(session: Session, *, username: str, branch_code: str, actor: str) -> User:
     user = _get(session, username)
     if user.role != "branch":

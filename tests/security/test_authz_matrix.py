@@ -244,7 +244,8 @@ def run_rows(world: SecurityWorld, selected: list[Row]) -> list[str]:
 
 
 def test_every_row_answers_as_the_matrix_says(security_world: SecurityWorld) -> None:
-    selected = rows()
+    # Signing out ends every session of the actor, so that row goes last.
+    selected = sorted(rows(), key=lambda row: row.path == "/logout")
     failures = run_rows(security_world, selected)
     checked = len(selected) * len(ROLES)
     print(f"metric=authz_rows_checked value={checked} threshold=all routes ({len(selected)} rows)")

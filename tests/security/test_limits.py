@@ -13,6 +13,7 @@ import asyncio
 import contextvars
 import tracemalloc
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -171,7 +172,9 @@ def call_asgi(app: FastAPI, headers: list[tuple[bytes, bytes]], upload: EndlessU
         if message["type"] == "http.response.start":
             statuses.append(message["status"])
 
-    asyncio.run(app(scope, upload.receive, send))  # type: ignore[arg-type]
+    # A thread of its own: a browser test earlier in the run may leave this thread's loop running.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, app(scope, upload.receive, send)).result()  # type: ignore[arg-type]
     assert len(statuses) == 1, "exactly one response"
     return statuses[0]
 

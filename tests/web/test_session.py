@@ -92,6 +92,16 @@ def test_logging_out_clears_the_session(web: TestClient, branch_ids: dict[str, i
     assert "您已安全退出" in web.get("/login?bye=1").text
 
 
+def test_a_cookie_copied_before_logging_out_no_longer_works(
+    web: TestClient, branch_ids: dict[str, int]
+) -> None:
+    token = sign_in(web, "hq1")
+    copied = web.cookies[SESSION_COOKIE]
+    web.post("/logout", data={"csrf_token": token}, follow_redirects=False)
+    web.cookies.set(SESSION_COOKIE, copied)
+    assert web.get("/", follow_redirects=False).status_code == 303
+
+
 def test_a_post_without_the_csrf_token_is_refused(
     web: TestClient, branch_ids: dict[str, int]
 ) -> None:

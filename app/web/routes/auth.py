@@ -12,6 +12,7 @@ from starlette.responses import Response
 from app.deps import SessionDep, SettingsDep
 from app.errors import TooManyRequests
 from app.users.login import sign_in
+from app.users.service import sign_out_everywhere
 from app.web.routes.base import page_router
 from app.web.session import (
     LOGIN_CSRF_COOKIE,
@@ -84,7 +85,8 @@ def login(
 
 
 @router.post("/logout")
-def logout(_web: CheckedForm) -> Response:
+def logout(web: CheckedForm, session: SessionDep) -> Response:
+    sign_out_everywhere(session, user_id=web.principal.user_id)
     response = RedirectResponse("/login?bye=1", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
