@@ -29,6 +29,11 @@ def record(
             entity_type=entity_type,
             entity_id=None if entity_id is None else str(entity_id),
             request_id=current_request_id.get(),
-            detail=json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, default=str),
+            detail=canonical(detail or {}),
         )
     )
+
+
+def canonical(detail: dict[str, object]) -> str:
+    """The stored text of a detail: JSON with sorted keys, so equal details compare equal."""
+    return json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str)

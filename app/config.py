@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     # Password guessing: this many failures for one username lock it out for the window.
     login_max_failures: int = Field(default=10, ge=1)
     login_lockout_minutes: int = Field(default=15, ge=1)
+    # Failed sign-ins from one client address (any usernames) before it is locked out too.
+    login_max_failures_per_client: int = Field(default=100, ge=1)
     reveal_limit_per_hour: int = Field(default=30, ge=0)
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
 

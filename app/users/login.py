@@ -24,18 +24,24 @@ FAILED_LOGIN = "auth.login_failed"
 
 
 def sign_in(
-    session: Session, *, engine: Engine, settings: Settings, username: str, password: str
+    session: Session,
+    *,
+    engine: Engine,
+    settings: Settings,
+    username: str,
+    password: str,
+    client: str | None = None,
 ) -> User | None:
-    """The user, or None for a wrong password; TooManyRequests while the name is locked out."""
-    window = timedelta(minutes=settings.login_lockout_minutes)
-    if (
-        _recent_failures(session, username=username, since=utcnow() - window)
-        >= settings.login_max_failures
+    """The user, or None for a wrong password; TooManyRequests while the name, or the client
+    address (guessing many names from one place), is locked out."""
+    since = utcnow() - timedelta(minutes=settings.login_lockout_minutes)
+    later = f"try again in {settings.login_lockout_minutes} minutes"
+    if _recent_failures(session, since, username=username) >= settings.login_max_failures:
+        raise TooManyRequests(f"too many failed sign-ins for this account; {later}")
+    if client and _recent_failures(session, since, client=client) >= (
+        settings.login_max_failures_per_client
     ):
-        raise TooManyRequests(
-            "too many failed sign-ins for this account; "
-            f"try again in {settings.login_lockout_minutes} minutes"
-        )
+        raise TooManyRequests(f"too many failed sign-ins from this address; {later}")
     user = authenticate(session, username=username, password=password)
     if user is None:
         with session_scope(engine) as own:
@@ -45,14 +51,23 @@ def sign_in(
                 action=FAILED_LOGIN,
                 entity_type="user",
                 entity_id=username[:128],
+                detail=_client_detail(client),
             )
     return user
 
 
-def _recent_failures(session: Session, *, username: str, since: object) -> int:
+def _client_detail(client: str | None) -> dict[str, object]:
+    return {"client": client[:64]} if client else {}
+
+
+def _recent_failures(
+    session: Session, since: object, *, username: str | None = None, client: str | None = None
+) -> int:
     query = select(func.count()).where(
-        col(AuditRecord.action) == FAILED_LOGIN,
-        col(AuditRecord.entity_id) == username[:128],
-        col(AuditRecord.at) >= since,
+        col(AuditRecord.action) == FAILED_LOGIN, col(AuditRecord.at) >= since
     )
+    if username is not None:
+        query = query.where(col(AuditRecord.entity_id) == username[:128])
+    if client is not None:  # the detail is canonical JSON (sorted keys), so equality is exact
+        query = query.where(col(AuditRecord.detail) == audit.canonical(_client_detail(client)))
     return int(session.exec(query).one())

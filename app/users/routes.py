@@ -35,6 +35,7 @@ def login(
         settings=settings,
         username=form.username,
         password=form.password,
+        client=request.client.host if request.client else None,
     )
     if user is None:
         raise Unauthorized("wrong username or password, or the account is deactivated")

@@ -110,3 +110,20 @@ def test_repeated_wrong_passwords_lock_the_username_for_a_while(
         ).status_code
         == 200
     )
+
+
+def test_guessing_many_usernames_from_one_address_locks_the_address(
+    client: TestClient, branch_ids: dict[str, int]
+) -> None:
+    client.app.state.settings.login_max_failures_per_client = 3  # type: ignore[attr-defined]
+    for name in ("sz1", "bj1", "nobody"):
+        wrong = client.post("/api/v1/auth/token", data={"username": name, "password": "guess"})
+        assert wrong.status_code == 401
+    locked = client.post(
+        "/api/v1/auth/token", data={"username": "hq1", "password": "correct horse battery"}
+    )
+    print(
+        f"metric=login_attempts_refused_per_client value={int(locked.status_code == 429)} threshold=1"
+    )
+    assert locked.status_code == 429
+    assert "address" in locked.json()["detail"]

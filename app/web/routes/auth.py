@@ -73,6 +73,7 @@ def login(
             settings=settings,
             username=username.strip(),
             password=password,
+            client=request.client.host if request.client else None,
         )
     except TooManyRequests:
         return _login_page(request, next_url=target, error=LOCKED_OUT, status=429)
