@@ -9,12 +9,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from app.config import Settings
 from app.db import make_engine, session_scope
+from app.journal import posting
 from app.journal.importer import RevenueImportReport, import_revenue
 from app.tables import Branch, Customer, Lead, Ownership
+from ledger.entries import JournalEntry
 from tests.app.factories import load_branches, write
 
 NOW = datetime(2026, 11, 25, 4, 0, tzinfo=UTC)
@@ -66,3 +68,23 @@ def import_csv(
 def scalar(engine: Engine, sql: str) -> object:
     with engine.connect() as conn:
         return conn.execute(text(sql)).scalar()
+
+
+_STORED_ENTRY = """
+    SELECT e.kind, e.event_id, e.period, e.posting_count, e.memo, p.account, p.unit, p.amount
+    FROM journal_entry e JOIN journal_posting p ON p.entry_id = e.id
+    WHERE e.business_key = :key ORDER BY p.line_no
+"""
+
+
+def assert_stored_as_built(session: Session, built: list[JournalEntry]) -> None:
+    """Every entry the core built is stored line by line as built (the core is the reference)."""
+    closed = posting.ClosedThrough(())
+    for entry in built:
+        stored = session.execute(text(_STORED_ENTRY), {"key": entry.business_key}).all()
+        period = str(posting.period_for(entry, now=NOW, closed=closed))
+        assert [tuple(r) for r in stored] == [
+            ("credit", entry.event_id, period, len(entry.postings), entry.memo,
+             p.account.code, p.unit.value, p.amount)
+            for p in entry.postings
+        ]  # fmt: skip
