@@ -82,6 +82,11 @@ def upgrade() -> None:
             for *_reference, name in references:
                 op.drop_constraint(name, table, type_="foreignkey")
             _pg_statement_check(table, references, events=events)
+    op.execute(
+        "CREATE FUNCTION refuse_history_change() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        "BEGIN RAISE EXCEPTION '% rows are history: they are never deleted and keep their id', "
+        "TG_TABLE_NAME USING ERRCODE = 'restrict_violation'; END $$"
+    )
     for table in NEVER_DELETED:
         _pg_never_deleted(table)
     op.execute(
@@ -140,11 +145,6 @@ def _pg_statement_check(
 
 
 def _pg_never_deleted(table: str) -> None:
-    op.execute(
-        "CREATE OR REPLACE FUNCTION refuse_history_change() RETURNS trigger LANGUAGE plpgsql AS $$ "
-        "BEGIN RAISE EXCEPTION '% rows are history: they are never deleted and keep their id', "
-        "TG_TABLE_NAME USING ERRCODE = 'restrict_violation'; END $$"
-    )
     op.execute(
         f"CREATE TRIGGER {table}_never_deleted BEFORE DELETE OR TRUNCATE ON {table} "
         "FOR EACH STATEMENT EXECUTE FUNCTION refuse_history_change()"
