@@ -12,7 +12,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # Expression and partial indexes that back database-enforced rules; the migrations create them
 # by hand because the models cannot express them, so autogenerate must not try to drop them.
-HAND_MANAGED_INDEXES = frozenset({"uq_ownership_one_open_owner", "ix_ownership_owner_key"})
+HAND_MANAGED_INDEXES = frozenset(
+    {"uq_ownership_one_open_owner", "ix_ownership_owner_key", "ix_journal_posting_branch_account"}
+)
 
 # Foreign keys that PostgreSQL checks once per statement instead of once per row (migration
 # 0005): the models declare them, SQLite has them, PostgreSQL has triggers in their place.

@@ -18,6 +18,7 @@ from app import audit
 from app.errors import Conflict, InvalidInput
 from app.faults import crash_point
 from app.journal import records, repository
+from app.journal.repository import BRANCH_ACCOUNTS
 from app.tables.journal import ClosedPeriod, Statement
 from ledger.errors import InvalidPeriodError, PeriodClosedError
 from ledger.periods import Period, check_can_close
@@ -101,7 +102,7 @@ def build_statements(session: Session, *, period: Period) -> list[BuiltStatement
 
 def build_one(session: Session, *, account: str, period: Period, opening: int) -> BuiltStatement:
     found = records.stream_records(
-        session, where="p.account = :account AND e.period = :period",
+        session, where=f"p.account = :account AND {BRANCH_ACCOUNTS} AND e.period = :period",
         params={"account": account, "period": str(period)}, order=records.ENTRY_ORDER,
     )  # fmt: skip
     branch_code = account.split(":")[1]

@@ -16,6 +16,10 @@ from sqlmodel import Session
 
 from ledger.periods import Period, parse_period
 
+# The partial index on posting accounts (migration 0008) holds branch accounts only; a query
+# by account repeats its condition word for word so that both databases may use it.
+BRANCH_ACCOUNTS = "p.account LIKE 'branch:%'"
+
 # Same key as the migration's triggers: postings share it, a period close takes it alone.
 CLOSE_LOCK = (20261125, 2)
 _SQLITE_TS = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores DateTime on SQLite (UTC here)

@@ -14,6 +14,7 @@ from sqlalchemy import func, text
 from sqlmodel import Session, col, select
 
 from app.journal import repository
+from app.journal.repository import BRANCH_ACCOUNTS
 from app.tables import Branch
 from app.tables.journal import ClosedPeriod, RevenueBatch
 from ledger.accounts import AccountKind, parse_account
@@ -29,10 +30,10 @@ _ACCOUNT_TOTALS = """
     GROUP BY p.account
 """
 _PERIODS = "SELECT period, COUNT(*) FROM journal_entry GROUP BY period"
-_ACCOUNT_IN_PERIOD = """
+_ACCOUNT_IN_PERIOD = f"""
     SELECT COALESCE(SUM(-p.amount), 0), COUNT(*)
     FROM journal_posting p JOIN journal_entry e ON e.id = p.entry_id
-    WHERE p.account = :account AND e.period = :period
+    WHERE p.account = :account AND e.period = :period AND {BRANCH_ACCOUNTS}
 """
 
 

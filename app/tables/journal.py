@@ -166,7 +166,7 @@ class JournalPosting(SQLModel, table=True):
         CheckConstraint("amount <> 0", name="amount_non_zero"),
         CheckConstraint(_integral("amount"), name="amount_integral"),
         CheckConstraint(UNIT_CHECK, name="unit_of_account"),
-        Index("ix_journal_posting_account", "account"),
+        # ix_journal_posting_branch_account (partial, branch accounts only): migration 0008.
     )
 
     entry_id: int = Field(sa_column=Column(BigIntKey, primary_key=True))

@@ -117,6 +117,23 @@ def test_postings_cannot_be_added_to_a_sealed_entry(booked: Engine) -> None:
     assert "sealed" in refused(booked, *beyond)
 
 
+def test_one_statement_may_post_new_entries_around_a_sealed_one(booked: Engine) -> None:
+    """The sealed check probes the statement's id range first: a header inside the range
+    (here 921) must not refuse postings for the new entries on either side of it."""
+    accepted(booked, *legs(921), entry(921, "adj:21"))
+    around = _one_statement(legs(920) + legs(922))
+    accepted(booked, around, entry(920, "adj:20"), entry(922, "adj:22"))
+    sneak = POSTING.format(id=921, line=3, count=3, account="hq:online:revenue", unit="CNY",
+                           amount=5)  # fmt: skip
+    assert "sealed" in refused(booked, _one_statement([*legs(923), sneak]), entry(923, "adj:23"))
+
+
+def _one_statement(postings: list[str]) -> str:
+    """Several single-row posting INSERTs as one multi-row INSERT statement."""
+    head, _values = postings[0].split(" VALUES ")
+    return head + " VALUES " + ", ".join(p.split(" VALUES ")[1] for p in postings)
+
+
 def test_a_second_entry_with_the_same_business_key_is_refused(booked: Engine) -> None:
     refused(booked, *legs(904), entry(904, "revenue:E1", kind="credit"))
     accepted(booked, *legs(905), entry(905, "adj:5"))
