@@ -27,6 +27,7 @@ from sqlalchemy.engine import Engine, make_url
 
 from app.config import Settings
 from app.db import session_scope
+from app.journal import parallel_parse
 from app.journal.importer import import_revenue
 from app.migrations import upgrade
 
@@ -81,23 +82,27 @@ def write_events(path: Path, *, events: int, leads: int, seed: int = 7) -> None:
             )
 
 
-def timed_import(engine: Engine, path: Path) -> tuple[float, int]:
+def timed_import(engine: Engine, path: Path, *, workers: int) -> tuple[float, int]:
     started = time.perf_counter()
     with session_scope(engine) as session:
-        report = import_revenue(session, path=path, actor="bench", batch_rows=20_000)
+        report = import_revenue(
+            session, path=path, actor="bench", batch_rows=20_000, parse_workers=workers
+        )
     return time.perf_counter() - started, report.new_events
 
 
-def throughput(url: str, *, events: int, leads: int) -> None:
+def throughput(url: str, *, events: int, leads: int, workers: int | None) -> None:
     engine = engine_for(url)
     upgrade(engine)
     load_owners(engine, leads=leads, branches=300)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "revenue.csv"
         write_events(path, events=events, leads=leads)
-        seconds, new = timed_import(engine, path)
+        workers = workers or parallel_parse.workers_for(path)
+        print(f"parsing in {workers} process(es)")
+        seconds, new = timed_import(engine, path, workers=workers)
         print(f"first import: {new:,} events in {seconds:.2f} s = {new / seconds:,.0f} events/s")
-        again, new_again = timed_import(engine, path)
+        again, new_again = timed_import(engine, path, workers=workers)
         print(f"re-import: {new_again} new events in {again:.2f} s ({events / again:,.0f} rows/s)")
     with engine.connect() as conn:
         entries = conn.execute(text("SELECT COUNT(*) FROM journal_entry")).scalar_one()
@@ -146,13 +151,16 @@ def main() -> None:
     parser.add_argument("--leads", type=int, default=100_000)
     parser.add_argument("--concurrency", type=int, default=0)
     parser.add_argument("--trials", type=int, default=100)
+    parser.add_argument(
+        "--parse-workers", type=int, default=None, help="default: as `o2o import revenue` chooses"
+    )
     args = parser.parse_args()
     base = os.environ.get("O2O_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
     url = fresh_database(base)
     if args.concurrency:
         concurrency(url, threads=args.concurrency, trials=args.trials)
     else:
-        throughput(url, events=args.events, leads=args.leads)
+        throughput(url, events=args.events, leads=args.leads, workers=args.parse_workers)
 
 
 if __name__ == "__main__":

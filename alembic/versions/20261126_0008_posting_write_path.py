@@ -16,6 +16,14 @@ the statement's rows once: it records the entry id range, and refuses postings f
 that already has its header. One probe of the header's primary key over that range settles
 it for a bulk insert (no header can exist yet for ids just drawn); only if the range holds
 some header (a concurrent import may interleave ids) are the entries looked up one by one.
+
+At COMMIT, a range of postings is checked for headers by counting instead of by an
+anti-join (0.13 s instead of 0.38 s for 800,000 postings): every header, when written, found
+exactly ``posting_count`` postings of its entry with that ``line_count`` (the
+``journal_entry_checked`` trigger), postings are unique per (entry, line) and nothing is
+ever deleted, so the postings in the range outnumber the headers' ``posting_count`` exactly
+when some posting has no header of its count. One statement, one snapshot: a concurrent
+import's committed entries count on both sides, its uncommitted ones on neither.
 """
 
 from collections.abc import Sequence
@@ -34,6 +42,24 @@ INDEXED_LOOKUPS = (
     "SET enable_hashjoin = off SET enable_mergejoin = off SET enable_seqscan = off SET jit = off"
 )
 SEALED = "'ledger: entry is sealed, postings cannot be added'"
+PENDING = "ledger_pending_check"
+# kind -> the condition under which a recorded id range fails its COMMIT check
+POSTINGS_ORPHANED = {
+    "counted": (
+        "(SELECT COUNT(*) FROM journal_posting c WHERE c.entry_id BETWEEN NEW.first_id AND "
+        "NEW.last_id) <> (SELECT COALESCE(SUM(e.posting_count), 0) FROM journal_entry e "
+        "WHERE e.id BETWEEN NEW.first_id AND NEW.last_id)"
+    ),
+    "anti-join": (  # migration 0006
+        "EXISTS (SELECT 1 FROM journal_posting c WHERE c.entry_id BETWEEN NEW.first_id AND "
+        "NEW.last_id AND NOT EXISTS (SELECT 1 FROM journal_entry e WHERE e.id = c.entry_id "
+        "AND e.posting_count = c.line_count))"
+    ),
+}
+EVENTS_ORPHANED = (
+    "EXISTS (SELECT 1 FROM revenue_event c WHERE c.id BETWEEN NEW.first_id AND NEW.last_id "
+    "AND NOT EXISTS (SELECT 1 FROM revenue_batch b WHERE b.id = c.batch_id))"
+)
 
 
 def upgrade() -> None:
@@ -51,10 +77,12 @@ def upgrade() -> None:
         "REFERENCING NEW TABLE AS new_postings FOR EACH STATEMENT "
         "EXECUTE FUNCTION journal_posting_checked()"
     )
+    op.execute(_commit_check_function(POSTINGS_ORPHANED["counted"]))
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name != "sqlite":
+        op.execute(_commit_check_function(POSTINGS_ORPHANED["anti-join"]))
         op.execute("DROP TRIGGER journal_posting_checked ON journal_posting")
         op.execute("DROP FUNCTION journal_posting_checked()")
         op.execute(
@@ -93,5 +121,22 @@ BEGIN
     THEN
         RAISE EXCEPTION {SEALED};
     END IF;
+    RETURN NULL;
+END $$"""
+
+
+def _commit_check_function(postings_orphaned: str) -> str:
+    return f"""
+CREATE OR REPLACE FUNCTION {PENDING}_run() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.kind = 'postings' AND {postings_orphaned} THEN
+        RAISE EXCEPTION 'ledger: postings without their entry header'
+            USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    IF NEW.kind = 'events' AND {EVENTS_ORPHANED} THEN
+        RAISE EXCEPTION 'ledger: revenue events without their batch'
+            USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    DELETE FROM {PENDING} WHERE id = NEW.id;
     RETURN NULL;
 END $$"""

@@ -30,14 +30,21 @@ def open_text(path: Path) -> IO[str]:
     return path.open("r", encoding="utf-8-sig", newline="")
 
 
-def read_rows(stream: IO[str], *, file: str, required: tuple[str, ...]) -> Iterator[CsvRow]:
-    """Yield rows as dicts keyed by lower-cased header; unknown columns are kept but unused."""
+def read_rows(
+    stream: IO[str], *, file: str, required: tuple[str, ...], share: tuple[int, int] = (0, 1)
+) -> Iterator[CsvRow]:
+    """Yield rows as dicts keyed by lower-cased header; unknown columns are kept but unused.
+
+    ``share=(k, n)`` yields only the data rows whose ordinal is k modulo n (one of n parsers
+    reading the same file); every row is still counted and checked for its shape.
+    """
+    mine, shares = share
     reader = csv.reader(stream)
     header = _read_header(reader, file=file, required=required)
     max_rows, rows = import_row_limit.get(), 0
     try:
         for cells in reader:
-            if not any(cell.strip() for cell in cells):
+            if not "".join(cells).strip():
                 continue  # blank lines are not rows
             rows += 1
             if max_rows is not None and rows > max_rows:
@@ -55,7 +62,8 @@ def read_rows(stream: IO[str], *, file: str, required: tuple[str, ...]) -> Itera
                     ],
                     total_errors=1,
                 )
-            yield CsvRow(line=reader.line_num, values=dict(zip(header, cells, strict=False)))
+            if shares == 1 or rows % shares == mine:
+                yield CsvRow(line=reader.line_num, values=dict(zip(header, cells, strict=False)))
     except UnicodeDecodeError as exc:
         raise FileRejected(
             file=file,
@@ -110,6 +118,12 @@ class ErrorCollector:
         self.total += 1
         if len(self.errors) < self.keep:
             self.errors.append(RowError(self.file, line, column, reason))
+
+    def absorb(self, errors: list[RowError], total: int) -> None:
+        """Take in another collector's findings (a parser of another share of the file)."""
+        self.total += total
+        merged = sorted(self.errors + errors, key=lambda error: error.line)  # stable per line
+        self.errors = merged[: self.keep]
 
     def raise_if_any(self) -> None:
         if self.total:

@@ -27,7 +27,7 @@ def import_revenue_cmd(
 ) -> None:
     """Credit revenue events to the owning branches (exactly once, all-or-nothing)."""
     from app.cli import ProgressPrinter, cli_actor, fail, report_rejection
-    from app.journal import service
+    from app.journal import parallel_parse, service
 
     settings = get_settings()
     progress = ProgressPrinter(file.name)
@@ -35,7 +35,7 @@ def import_revenue_cmd(
         with session_scope(make_engine(settings)) as session:
             report = service.import_revenue(
                 session, path=file, actor=cli_actor(), batch_rows=settings.import_batch_rows,
-                progress=progress,
+                progress=progress, parse_workers=parallel_parse.workers_for(file),
             )  # fmt: skip
     except FileRejected as exc:
         progress.done()

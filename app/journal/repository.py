@@ -84,6 +84,17 @@ def bulk_insert(
             copy.write_row(row)
 
 
+def copy_text(
+    session: Session, *, table: str, columns: Sequence[str], blocks: Iterable[bytes]
+) -> None:
+    """Append rows already in COPY text format (PostgreSQL only)."""
+    dbapi = session.connection().connection.driver_connection
+    cursor = dbapi.cursor()  # type: ignore[union-attr]
+    with cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for block in blocks:
+            copy.write(block)
+
+
 def _sqlite_row(row: Sequence[Any]) -> tuple[Any, ...]:
     return tuple(
         value.astimezone(UTC).strftime(_SQLITE_TS) if isinstance(value, datetime) else value

@@ -41,12 +41,12 @@ def period_from(text: str) -> Period:
 def import_revenue(
     session: Session, *, path: Path, actor: str, file_name: str | None = None,
     batch_rows: int = 5_000, now: datetime | None = None,
-    progress: importer.Progress | None = None,
+    progress: importer.Progress | None = None, parse_workers: int = 1,
 ) -> RevenueImportRead:  # fmt: skip
     try:
         report = importer.import_revenue(
             session, path=path, actor=actor, file_name=file_name, batch_rows=batch_rows,
-            now=now, progress=progress,
+            now=now, progress=progress, parse_workers=parse_workers,
         )  # fmt: skip
     except PeriodClosedError as exc:
         raise Conflict(str(exc)) from None

@@ -99,6 +99,14 @@ def test_postings_without_their_entry_are_refused_at_commit(booked: Engine) -> N
     assert scalar(booked, "SELECT COUNT(*) FROM journal_posting WHERE entry_id = 901") == 0
 
 
+def test_an_orphan_posting_beside_complete_entries_is_refused_at_commit(booked: Engine) -> None:
+    orphan = POSTING.format(id=931, line=1, count=2, account="hq:online:revenue", unit="CNY",
+                            amount=5)  # fmt: skip
+    refused(booked, _one_statement([*legs(930), orphan, *legs(932)]), entry(930, "adj:30"),
+            entry(932, "adj:32"))  # fmt: skip
+    assert scalar(booked, "SELECT COUNT(*) FROM journal_posting WHERE entry_id >= 930") == 0
+
+
 def test_an_entry_must_have_exactly_its_declared_postings(booked: Engine) -> None:
     assert "incomplete" in refused(booked, *legs(902, count=3), entry(902, "adj:2", count=3))
     assert "incomplete" in refused(booked, entry(903, "adj:3"))

@@ -1,0 +1,128 @@
+"""Parsing a revenue file in worker processes stages exactly what parsing in-process does."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from app.db import session_scope
+from app.errors import FileRejected
+from app.imports.csvfile import ErrorCollector, open_text, read_rows
+from app.journal import parallel_parse
+from app.journal.importer import import_revenue
+from app.journal.rows import REQUIRED, RevenueRowParser
+from tests.app.factories import write
+from tests.app.test_ledger_support import HEADER, NOW, ledger_engine, scalar
+
+__all__ = ["ledger_engine"]
+
+STORED = """SELECT line, event_id, external_id, channel, revenue_type, amount_fen, occurred_at,
+                   fingerprint FROM revenue_event ORDER BY line"""
+TIMES = (
+    "2026-10-05",
+    "2026-10-05T10:00:00+05:45",
+    "2026-10-06 23:59:59.123456",
+    "2026-10-07T08:00:00Z",
+)
+
+
+def good_file() -> str:
+    rows = []
+    for i in range(41):
+        lead = ("A1,", "B1,", "C1,app", "D1,wechat")[i % 4]
+        event_id = f"E\\{i}" if i % 5 == 0 else f"E{i}"
+        external_id, channel = lead.split(",")
+        amount = f"-{i}.5" if i % 7 == 0 else f"{i + 1}.0{i % 10}"
+        rows.append(f"{event_id},{external_id},other,{amount},{TIMES[i % 4]},{channel}\n")
+        if i % 9 == 0:
+            rows.append("\n,,,\n")  # blank lines are not rows, whichever worker meets them
+    return HEADER + "".join(rows)
+
+
+def sequential_stage(path: Path) -> list[tuple[object, ...]]:
+    parser = RevenueRowParser(errors=ErrorCollector(file=path.name), now=NOW)
+    with open_text(path) as stream:
+        parsed = [parser.parse(row) for row in read_rows(stream, file=path.name, required=REQUIRED)]
+    return [row for row in parsed if row is not None]
+
+
+def rejection(engine: Engine, path: Path, *, workers: int) -> FileRejected:
+    with pytest.raises(FileRejected) as caught, session_scope(engine) as session:
+        import_revenue(session, path=path, actor="test", now=NOW, parse_workers=workers)
+    return caught.value
+
+
+def described(exc: FileRejected) -> tuple[int, list[tuple[int, str, str]]]:
+    return exc.total_errors, [(e.line, e.column, e.reason) for e in exc.errors]
+
+
+@pytest.fixture
+def postgres(ledger_engine: Engine) -> Engine:
+    if ledger_engine.dialect.name == "sqlite":
+        pytest.skip("parsing in worker processes is PostgreSQL's COPY path")
+    return ledger_engine
+
+
+@pytest.fixture
+def worker_runs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The worker counts the importer started parsing with (proof the path was taken)."""
+    runs: list[int] = []
+    real = parallel_parse.copy_blocks
+
+    def spied(**kwargs: Any) -> Iterator[bytes]:
+        runs.append(kwargs["workers"])
+        return real(**kwargs)
+
+    monkeypatch.setattr(parallel_parse, "copy_blocks", spied)
+    return runs
+
+
+def test_two_workers_stage_what_one_parser_stages(
+    postgres: Engine, tmp_path: Path, worker_runs: list[int]
+) -> None:
+    path = write(tmp_path, "rev.csv", good_file())
+    with session_scope(postgres) as session:
+        report = import_revenue(session, path=path, actor="test", now=NOW, parse_workers=2)
+    with postgres.connect() as conn:
+        stored = [tuple(row) for row in conn.execute(text(STORED))]
+    assert worker_runs == [2]
+    assert report.rows == 41
+    assert stored == sequential_stage(path)
+
+
+def test_bad_rows_in_every_share_are_reported_as_one_parser_reports_them(
+    postgres: Engine, tmp_path: Path, worker_runs: list[int]
+) -> None:
+    body = HEADER + "".join(
+        f"E{i},A1,other,{'1.234' if i % 3 == 0 else '5'},"
+        f"{'2026-13-01' if i % 4 == 0 else '2026-10-05'},\n"
+        for i in range(30)
+    )
+    path = write(tmp_path, "bad.csv", body)
+    in_parallel = rejection(postgres, path, workers=2)
+    assert described(in_parallel) == described(rejection(postgres, path, workers=1))
+    assert worker_runs == [2]
+    assert in_parallel.total_errors == 10 + 8
+    assert scalar(postgres, "SELECT COUNT(*) FROM revenue_event") == 0
+
+
+def test_a_malformed_file_is_rejected_as_one_parser_rejects_it(
+    postgres: Engine, tmp_path: Path
+) -> None:
+    path = write(tmp_path, "bad.csv", HEADER + "E1,A1,other,5,2026-10-05,,extra\n" * 3)
+    assert described(rejection(postgres, path, workers=2)) == described(
+        rejection(postgres, path, workers=1)
+    )
+
+
+def test_only_big_files_are_parsed_in_several_processes(tmp_path: Path) -> None:
+    small = write(tmp_path, "small.csv", good_file())
+    assert parallel_parse.workers_for(small) == 1
+    big = tmp_path / "big.csv"
+    big.write_bytes(b"x" * parallel_parse.PARALLEL_FROM_BYTES)
+    assert 1 <= parallel_parse.workers_for(big) <= parallel_parse.MAX_WORKERS
