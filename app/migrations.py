@@ -13,8 +13,16 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # Expression and partial indexes that back database-enforced rules; the migrations create them
 # by hand because the models cannot express them, so autogenerate must not try to drop them.
 HAND_MANAGED_INDEXES = frozenset(
-    {"uq_ownership_one_open_owner", "ix_ownership_owner_key", "ix_journal_posting_branch_account"}
+    {
+        "uq_ownership_one_open_owner",
+        "ix_ownership_owner_key",
+        "ix_journal_posting_branch_account",
+        "ix_journal_entry_event_id",
+    }
 )
+# Constraints the models declare for SQLite's foreign keys; PostgreSQL, which checks those
+# references another way, drops them (migration 0009).
+SQLITE_ONLY_CONSTRAINTS = frozenset({"uq_journal_entry_id_posting_count"})
 
 # Foreign keys that PostgreSQL checks once per statement instead of once per row (migration
 # 0005): the models declare them, SQLite has them, PostgreSQL has triggers in their place.
@@ -43,6 +51,8 @@ def include_object(
 ) -> bool:
     if type_ == "index":
         return name not in HAND_MANAGED_INDEXES
+    if type_ == "unique_constraint" and name in SQLITE_ONLY_CONSTRAINTS:
+        return False
     if type_ == "foreign_key_constraint":
         return name not in STATEMENT_CHECKED_FOREIGN_KEYS
     if type_ == "table":

@@ -33,9 +33,17 @@ from ledger.periods import posting_period
 from ledger.revenue import RevenueEvent, RevenueType
 
 _REVERSED_BY = "SELECT id FROM journal_entry WHERE reverses = :key"
-_EVENT_ENTRIES = "SELECT id FROM journal_entry WHERE event_id = :event ORDER BY id"
+# A credit is found by its business key; the event_id index holds the other kinds only.
+_EVENT_ENTRIES = """
+    SELECT id FROM journal_entry
+    WHERE business_key = 'revenue:' || :event OR (event_id = :event AND kind <> 'credit')
+    ORDER BY id
+"""
 _LOCK_CREDIT = "SELECT id FROM journal_entry WHERE business_key = :key FOR UPDATE"
-_ADJUSTMENTS = "SELECT count(*) FROM journal_entry WHERE event_id = :event AND kind = 'adjustment'"
+_ADJUSTMENTS = """
+    SELECT count(*) FROM journal_entry
+    WHERE event_id = :event AND kind <> 'credit' AND kind = 'adjustment'
+"""
 
 
 def reverse_entry(

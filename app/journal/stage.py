@@ -38,6 +38,7 @@ def create(session: Session) -> None:
         # Each bulk statement of an import is estimated far above the JIT thresholds, and
         # compiling it costs ~1 s that the run never wins back (measured on the owner lookup).
         session.execute(text("SET LOCAL jit = off"))
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
         session.execute(text(_DDL.format(name=STAGE, ts="TIMESTAMPTZ", suffix=" ON COMMIT DROP")))
 
 

@@ -135,7 +135,10 @@ class JournalEntry(SQLModel, table=True):
     event_id: str | None = Field(
         default=None,
         sa_column=Column(
-            String(128), ForeignKey("revenue_event.event_id"), nullable=True, index=True
+            # ix_journal_entry_event_id (partial: entries other than credits): migration 0009
+            String(128),
+            ForeignKey("revenue_event.event_id"),
+            nullable=True,
         ),
     )
     reverses: str | None = Field(

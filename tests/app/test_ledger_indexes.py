@@ -1,12 +1,13 @@
-"""Branch account lookups are served by the partial index on branch postings (0008)."""
+"""The partial indexes of the ledger (migrations 0008, 0009) serve the queries meant for them."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from sqlalchemy import text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
+from app.journal.corrections import _EVENT_ENTRIES
 from app.journal.views import _ACCOUNT_IN_PERIOD
 from tests.app.test_ledger_support import HEADER, import_csv, ledger_engine
 
@@ -21,11 +22,27 @@ def test_a_branch_account_in_a_period_is_read_through_the_branch_index(
     import_csv(ledger_engine, tmp_path, HEADER + "E1,A1,other,10,2026-10-05,app\n")
     params = {"account": "branch:SZ-FT:revenue", "period": "2026-10"}
     with ledger_engine.begin() as conn:
-        if ledger_engine.dialect.name == "sqlite":
-            plan = conn.execute(text("EXPLAIN QUERY PLAN " + _ACCOUNT_IN_PERIOD), params).all()
-        else:
-            # A handful of rows would be scanned whole; the question is whether the index
-            # can serve the query at all, with its condition repeated in the query.
-            conn.execute(text("SET LOCAL enable_seqscan = off"))
-            plan = conn.execute(text("EXPLAIN " + _ACCOUNT_IN_PERIOD), params).all()
-    assert INDEX in " ".join(str(row) for row in plan)
+        plan = _plan(conn, _ACCOUNT_IN_PERIOD, params)
+    assert INDEX in plan
+
+
+def test_an_events_entries_are_found_through_indexes(ledger_engine: Engine, tmp_path: Path) -> None:
+    """Credits by business key, reversals and adjustments by the partial event_id index."""
+    import_csv(ledger_engine, tmp_path, HEADER + "E1,A1,other,10,2026-10-05,app\n")
+    with ledger_engine.begin() as conn:
+        plan = _plan(conn, _EVENT_ENTRIES, {"event": "E1"})
+    assert "ix_journal_entry_event_id" in plan
+    # and the credit by its business key, not by reading the table
+    assert "Seq Scan" not in plan
+    assert "SCAN journal_entry" not in plan
+
+
+def _plan(conn: Connection, sql: str, params: dict[str, str]) -> str:
+    if conn.dialect.name == "sqlite":
+        rows = conn.execute(text("EXPLAIN QUERY PLAN " + sql), params).all()
+    else:
+        # A handful of rows would be scanned whole; the question is whether the indexes
+        # can serve the query at all, with their conditions repeated in the query.
+        conn.execute(text("SET LOCAL enable_seqscan = off"))
+        rows = conn.execute(text("EXPLAIN " + sql), params).all()
+    return " ".join(str(row) for row in rows)
