@@ -61,7 +61,11 @@ def reserve_ids(session: Session, *, table: str, count: int) -> list[int]:
     if is_sqlite(session):
         top = session.execute(text(f"SELECT COALESCE(MAX(id), 0) FROM {table}")).scalar_one()
         return list(range(int(top) + 1, int(top) + 1 + count))
-    sql = "SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"
+    # An uncorrelated scalar subquery (an InitPlan) looks the sequence up once, not once per id.
+    sql = """
+        SELECT nextval((SELECT CAST(pg_get_serial_sequence(:table, 'id') AS regclass)))
+        FROM generate_series(1, :n)
+    """
     return [int(row[0]) for row in session.execute(text(sql), {"table": table, "n": count})]
 
 

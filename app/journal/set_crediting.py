@@ -51,10 +51,11 @@ _EVENTS = """
     ORDER BY e.id, COALESCE(ol.valid_from, oc.valid_from) DESC
 """
 # Entry ids are drawn in event order; the outer SELECT evaluates nextval row by row over the
-# already ordered subquery.
+# already ordered subquery. The sequence is named as a constant: looked up with
+# pg_get_serial_sequence, it was looked up for every row (0.57 s per 200,000 events).
 _STAGE = f"""
     CREATE TEMPORARY TABLE {CREDIT_STAGE} ON COMMIT DROP AS
-    SELECT nextval(pg_get_serial_sequence('journal_entry', 'id')) AS entry_id, s.*,
+    SELECT nextval('journal_entry_id_seq'::regclass) AS entry_id, s.*,
            to_char(s.occurred_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM') AS event_period
     FROM ({_EVENTS}) s
 """
@@ -69,7 +70,9 @@ _SPLIT = f"""
 _CHANNELS = f"SELECT DISTINCT lead_channel FROM {CREDIT_STAGE} WHERE lead_channel IS NOT NULL"
 _OWNERS = f"SELECT DISTINCT owner_code FROM {CREDIT_STAGE} WHERE owner_code IS NOT NULL"
 _IN_CLOSED = f"SELECT min(occurred_at) FROM {CREDIT_STAGE} WHERE event_period <= :last_closed"
-# The core's leg order: clearing debit, owner (or suspense) credit, then the KPI pair.
+# The core's leg order: clearing debit, owner (or suspense) credit, then the KPI pair. The
+# stage was written in entry order, so both inserts below read it in that order without
+# sorting (800,000 postings spilled 48 MB to disk to be sorted).
 _POSTINGS = f"""
     INSERT INTO journal_posting (entry_id, line_no, line_count, account, unit, amount)
     SELECT c.entry_id, v.line_no, c.legs, v.account, v.unit, v.amount
@@ -83,7 +86,6 @@ _POSTINGS = f"""
         (4, 'channel:' || c.lead_channel || '\\:kpi', 'KPI', -c.amount_fen)
     ) v (line_no, account, unit, amount)
     WHERE v.line_no <= c.legs
-    ORDER BY c.entry_id, v.line_no
 """
 _HEADERS = f"""
     INSERT INTO journal_entry (id, business_key, kind, event_id, reverses, occurred_at,
@@ -92,7 +94,7 @@ _HEADERS = f"""
            CASE WHEN event_period <= :last_closed THEN :open ELSE event_period END,
            CASE WHEN lead_channel = ANY(:channels) THEN 4 ELSE 2 END,
            left(revenue_type || ' of ' || external_id, 300)
-    FROM {CREDIT_STAGE} ORDER BY entry_id
+    FROM {CREDIT_STAGE}
 """
 _TOTALS = f"""
     SELECT count(*), COALESCE(SUM(amount_fen), 0),
