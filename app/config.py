@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     max_export_rows: int = Field(default=2_000_000, ge=1)
     round_time_limit_seconds: float = Field(default=60.0, ge=1, le=3600)
     import_batch_rows: int = Field(default=5_000, ge=100, le=100_000)
+    # PostgreSQL work_mem of a revenue import: its sorts and hashes span the whole file.
+    import_work_mem_mb: int = Field(default=256, ge=4, le=16_384)
     # Rounds also run the greedy / round-robin / weighted-random baselines up to this pool size.
     round_baseline_max_leads: int = Field(default=50_000, ge=0)
     # Password guessing: this many failures for one username lock it out for the window.

