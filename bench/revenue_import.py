@@ -67,7 +67,7 @@ def load_owners(engine: Engine, *, leads: int, branches: int) -> None:
             conn.execute(text(statement))
 
 
-def write_events(path: Path, *, events: int, leads: int, seed: int = 7) -> None:
+def write_events(path: Path, *, events: int, leads: int, seed: int = 7, prefix: str = "EV") -> None:
     rng = random.Random(seed)
     with path.open("w", encoding="utf-8") as out:
         out.write("event_id,external_id,type,amount,occurred_at\n")
@@ -76,7 +76,7 @@ def write_events(path: Path, *, events: int, leads: int, seed: int = 7) -> None:
             sign = "-" if fen < 0 else ""
             day, second = rng.randint(1, 31), rng.randint(0, 86_399)
             out.write(
-                f"EV{i:09d},L{rng.randint(1, leads)},{TYPES[i % 5]},"
+                f"{prefix}{i:09d},L{rng.randint(1, leads)},{TYPES[i % 5]},"
                 f"{sign}{abs(fen) // 100}.{abs(fen) % 100:02d},"
                 f"2026-10-{day:02d}T{second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}\n"
             )
@@ -104,11 +104,15 @@ def throughput(url: str, *, events: int, leads: int, workers: int | None) -> Non
         print(f"first import: {new:,} events in {seconds:.2f} s = {new / seconds:,.0f} events/s")
         again, new_again = timed_import(engine, path, workers=workers)
         print(f"re-import: {new_again} new events in {again:.2f} s ({events / again:,.0f} rows/s)")
+        # The next month's file, into a ledger that already holds the first one.
+        write_events(path, events=events, leads=leads, seed=8, prefix="NX")
+        seconds, new = timed_import(engine, path, workers=workers)
+        print(f"next import: {new:,} events in {seconds:.2f} s = {new / seconds:,.0f} events/s")
     with engine.connect() as conn:
         entries = conn.execute(text("SELECT COUNT(*) FROM journal_entry")).scalar_one()
         postings = conn.execute(text("SELECT COUNT(*) FROM journal_posting")).scalar_one()
     print(f"stored: {entries:,} entries, {postings:,} postings (exactly one entry per event)")
-    if entries != events or new_again != 0:
+    if entries != 2 * events or new_again != 0:
         raise SystemExit("exactly-once violated: entries != events or the re-import credited")
 
 
