@@ -17,6 +17,9 @@ from app.config import get_settings
 from app.journal import repository
 
 STAGE = "revenue_import_stage"
+# PostgreSQL copies the file into this table first and builds the stage from it with its
+# leads joined (0.2 s for 200,000 rows, where updating the copied rows in place took 0.6 s).
+ROWS = "revenue_import_rows"
 STAGE_COLUMNS = (
     "line", "event_id", "external_id", "channel", "revenue_type", "amount_fen",
     "occurred_at", "fingerprint",
@@ -42,7 +45,7 @@ def create(session: Session) -> None:
         # Sorting and hashing a million-row file in memory rather than on disk: 47 s
         # instead of 53 s for 1,000,000 events at 256 MB (64 MB suffices for 200,000).
         session.execute(text(f"SET LOCAL work_mem = '{get_settings().import_work_mem_mb}MB'"))
-        session.execute(text(_DDL.format(name=STAGE, ts="TIMESTAMPTZ", suffix=" ON COMMIT DROP")))
+        session.execute(text(_DDL.format(name=ROWS, ts="TIMESTAMPTZ", suffix=" ON COMMIT DROP")))
 
 
 def drop(session: Session) -> None:
@@ -50,26 +53,42 @@ def drop(session: Session) -> None:
 
 
 def write(session: Session, rows: Iterable[tuple[Any, ...]]) -> None:
-    repository.bulk_insert(session, table=STAGE, columns=STAGE_COLUMNS, rows=rows)
+    repository.bulk_insert(session, table=_written(session), columns=STAGE_COLUMNS, rows=rows)
 
 
 def write_copy_text(session: Session, blocks: Iterable[bytes]) -> None:
-    repository.copy_text(session, table=STAGE, columns=STAGE_COLUMNS, blocks=blocks)
+    repository.copy_text(session, table=_written(session), columns=STAGE_COLUMNS, blocks=blocks)
+
+
+def _written(session: Session) -> str:
+    return STAGE if repository.is_sqlite(session) else ROWS
 
 
 def resolve_leads(session: Session) -> None:
-    """Set each row's lead (by channel when the file names one), then index the stage."""
-    # One hash join; a row without a channel whose external_id is in several channels gets
-    # one of them here and is reported as ambiguous before anything is written.
-    session.execute(
-        text(f"""
-        UPDATE {STAGE} SET lead_id = l.id FROM lead l
-        WHERE l.external_id = {STAGE}.external_id
-          AND ({STAGE}.channel IS NULL OR l.channel = {STAGE}.channel)
-        """)
-    )
-    # Indexed after the UPDATE, which would otherwise write every row's index entry twice
-    # (0.6 s instead of 0.25 s for 200,000 rows).
+    """Set each row's lead (by channel when the file names one), then index the stage.
+
+    One hash join. A row without a channel whose external_id is in several channels gets
+    one of them (SQLite) or appears once per channel (PostgreSQL); either way it is
+    reported as ambiguous and the file rejected before anything is written.
+    """
+    if repository.is_sqlite(session):
+        session.execute(
+            text(f"""
+            UPDATE {STAGE} SET lead_id = l.id FROM lead l
+            WHERE l.external_id = {STAGE}.external_id
+              AND ({STAGE}.channel IS NULL OR l.channel = {STAGE}.channel)
+            """)
+        )
+    else:
+        columns = ", ".join(f"r.{column}" for column in STAGE_COLUMNS)
+        session.execute(
+            text(f"""
+            CREATE TEMPORARY TABLE {STAGE} ON COMMIT DROP AS
+            SELECT {columns}, l.id AS lead_id FROM {ROWS} r LEFT JOIN lead l
+              ON l.external_id = r.external_id AND (r.channel IS NULL OR l.channel = r.channel)
+            """)
+        )
+        session.execute(text(f"DROP TABLE {ROWS}"))
     session.execute(text(f"CREATE INDEX {STAGE}_event ON {STAGE} (event_id, line)"))
     if not repository.is_sqlite(session):
         session.execute(text(f"ANALYZE {STAGE}"))  # temp tables are never auto-analysed
@@ -84,7 +103,7 @@ def unknown_leads(session: Session, *, limit: int) -> list[tuple[int, str, str |
 def ambiguous_leads(session: Session, *, limit: int) -> list[tuple[int, str, str]]:
     """Rows without a channel whose external_id exists in several channels."""
     sql = f"""
-        SELECT s.line, s.external_id, l.channel FROM {STAGE} s
+        SELECT DISTINCT s.line, s.external_id, l.channel FROM {STAGE} s
         JOIN lead l ON l.external_id = s.external_id
         WHERE s.channel IS NULL AND EXISTS (
             SELECT 1 FROM lead o WHERE o.external_id = s.external_id AND o.id <> l.id)
@@ -99,12 +118,17 @@ def ambiguous_leads(session: Session, *, limit: int) -> list[tuple[int, str, str
 
 
 def conflicting_repeats(session: Session, *, limit: int) -> list[tuple[int, str, int]]:
-    """(line, event_id, first line) for a repeated event_id whose content differs."""
+    """(line, event_id, first line) for a repeated event_id whose content differs.
+
+    Rows with the same fingerprint and channel name the same lead (or are reported as
+    ambiguous), so leads are compared only between rows whose channels differ.
+    """
     sql = f"""
         SELECT s.line, s.event_id, f.line FROM {STAGE} s JOIN {STAGE} f
           ON f.event_id = s.event_id AND f.line < s.line
         WHERE NOT EXISTS (SELECT 1 FROM {STAGE} g WHERE g.event_id = s.event_id AND g.line < f.line)
-          AND (f.fingerprint <> s.fingerprint OR f.lead_id <> s.lead_id)
+          AND (f.fingerprint <> s.fingerprint
+               OR (f.lead_id <> s.lead_id AND COALESCE(f.channel, '') <> COALESCE(s.channel, '')))
         ORDER BY s.line LIMIT :limit
     """
     return [(int(r[0]), str(r[1]), int(r[2])) for r in session.execute(text(sql), {"limit": limit})]

@@ -139,6 +139,32 @@ def test_every_bad_row_is_reported_and_nothing_is_written(
     assert scalar(ledger_engine, "SELECT COUNT(*) FROM journal_posting") == 0
 
 
+def test_a_repeated_ambiguous_row_is_reported_as_ambiguous_only(
+    ledger_engine: Engine, tmp_path: Path
+) -> None:
+    body = HEADER + "E5,D1,other,1,2026-10-05,\n" * 2
+    with pytest.raises(FileRejected) as caught:
+        import_csv(ledger_engine, tmp_path, body)
+    assert [(e.line, e.column) for e in caught.value.errors] == [
+        (2, "external_id"),
+        (3, "external_id"),
+    ]
+    assert all(
+        e.reason == "external_id 'D1' exists in channels app, wechat: add a channel column"
+        for e in caught.value.errors
+    )
+
+
+def test_a_repeat_naming_another_channels_lead_is_a_conflict(
+    ledger_engine: Engine, tmp_path: Path
+) -> None:
+    body = HEADER + "E5,D1,other,1,2026-10-05,app\nE5,D1,other,1,2026-10-05,wechat\n"
+    with pytest.raises(FileRejected) as caught:
+        import_csv(ledger_engine, tmp_path, body)
+    [error] = caught.value.errors
+    assert (error.line, error.reason) == (3, "event_id 'E5' repeats line 2 with other content")
+
+
 def test_an_identical_repeat_inside_one_file_is_credited_once(
     ledger_engine: Engine, tmp_path: Path
 ) -> None:
