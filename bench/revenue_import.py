@@ -91,7 +91,16 @@ def timed_import(engine: Engine, path: Path, *, workers: int) -> tuple[float, in
     return time.perf_counter() - started, report.new_events
 
 
+def cpu_calibration() -> float:
+    """Seconds for a fixed pure-Python loop: this machine's speed varies between runs (a
+    shared host), so results quote it beside their figures."""
+    started = time.perf_counter()
+    sum(i * i for i in range(3_000_000))
+    return time.perf_counter() - started
+
+
 def throughput(url: str, *, events: int, leads: int, workers: int | None) -> None:
+    print(f"cpu calibration: {cpu_calibration():.3f} s")
     engine = engine_for(url)
     upgrade(engine)
     load_owners(engine, leads=leads, branches=300)

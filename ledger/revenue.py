@@ -20,6 +20,7 @@ MAX_ID_LENGTH = 128
 # Channel names come from lead imports and may be Chinese; ':' is the account-code separator.
 CHANNEL_NAME = re.compile(r"[\w.-]{1,64}")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 class RevenueType(StrEnum):
@@ -85,15 +86,21 @@ class RevenueEvent:
 
     def fingerprint(self) -> str:
         """SHA-256 of the canonical content; equal for equal events, whatever the offset."""
-        # Integer microseconds since the epoch: exact, and independent of the UTC offset.
-        instant = (self.occurred_at - _EPOCH) // timedelta(microseconds=1)
-        parts = (
-            self.event_id,
-            self.external_id,
-            self.revenue_type.value,
-            str(self.amount_fen),
-            str(instant),
-            self.channel or "",
-        )
-        canonical = "\x1f".join(parts).encode("utf-8")
-        return hashlib.sha256(canonical).hexdigest()
+        return content_fingerprint(
+            self.event_id, self.external_id, self.revenue_type, self.amount_fen,
+            self.occurred_at, self.channel,
+        )  # fmt: skip
+
+
+def content_fingerprint(
+    event_id: str, external_id: str, revenue_type: RevenueType, amount_fen: int,
+    occurred_at: datetime, channel: str | None,
+) -> str:  # fmt: skip
+    """:meth:`RevenueEvent.fingerprint` of already validated fields (bulk parsing calls it
+    directly, after the same validators as the event's own)."""
+    # Integer microseconds since the epoch: exact, and independent of the UTC offset.
+    instant = (occurred_at - _EPOCH) // _MICROSECOND
+    canonical = "\x1f".join(
+        (event_id, external_id, revenue_type.value, str(amount_fen), str(instant), channel or "")
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
