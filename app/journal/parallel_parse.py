@@ -70,7 +70,10 @@ def copy_blocks(
     for share in range(workers):
         receiver, sender = context.Pipe(duplex=False)
         job = ShareJob(path, name, now, share, workers, errors.keep, max_rows)
-        process = context.Process(target=_work, args=(sender, job), daemon=True)
+        # The child closes its inherited copies of the read ends, so that when the importer
+        # closes its own, a worker still writing sees a broken pipe.
+        inherited = (*receivers, receiver)
+        process = context.Process(target=_work, args=(sender, job, inherited), daemon=True)
         process.start()
         sender.close()
         receivers.append(receiver)
@@ -78,6 +81,10 @@ def copy_blocks(
     try:
         yield from _collect(receivers, errors=errors, counted=counted)
     finally:
+        # If the import stopped early (the database refused, the caller gave up), a worker
+        # still writing gets a broken pipe and stops.
+        for receiver in receivers:
+            receiver.close()
         for process in processes:
             process.join(timeout=5)
             if process.is_alive():
@@ -115,12 +122,16 @@ def _collect(
     counted(rows)
 
 
-def _work(sender: Connection, job: ShareJob) -> None:
+def _work(sender: Connection, job: ShareJob, inherited: tuple[Connection, ...]) -> None:
     """Worker process: validate this share's rows and send them as COPY text."""
+    for receiver in inherited:
+        receiver.close()
     try:
         sender.send_bytes(_DONE + pickle.dumps(_parse_share(sender, job)))
     except FileRejected as exc:
         sender.send_bytes(_REJECTED + pickle.dumps((exc.errors, exc.total_errors)))
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the importer stopped reading: nothing left to tell it
     except BaseException as exc:  # reported to the importer, which raises
         sender.send_bytes(_FAILED + pickle.dumps(repr(exc)))
     finally:

@@ -94,9 +94,14 @@ def copy_text(
     """Append rows already in COPY text format (PostgreSQL only)."""
     dbapi = session.connection().connection.driver_connection
     cursor = dbapi.cursor()  # type: ignore[union-attr]
-    with cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        for block in blocks:
-            copy.write(block)
+    try:
+        with cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for block in blocks:
+                copy.write(block)
+    finally:
+        close = getattr(blocks, "close", None)
+        if close is not None:
+            close()  # a generator's clean-up runs now, not when the traceback is freed
 
 
 def _sqlite_row(row: Sequence[Any]) -> tuple[Any, ...]:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Iterator
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
@@ -126,3 +129,29 @@ def test_only_big_files_are_parsed_in_several_processes(tmp_path: Path) -> None:
     big = tmp_path / "big.csv"
     big.write_bytes(b"x" * parallel_parse.PARALLEL_FROM_BYTES)
     assert 1 <= parallel_parse.workers_for(big) <= parallel_parse.MAX_WORKERS
+
+
+def test_workers_stop_when_the_import_stops_reading(
+    postgres: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database refusal mid-COPY leaves no worker blocked on a full pipe: each sees the
+    pipe closed and exits by itself (none has to be killed)."""
+    body = HEADER + "".join(f"E{i},A1,other,1,2026-10-05,\n" for i in range(30_000))
+    path = write(tmp_path, "big.csv", body)
+    killed: list[int | None] = []
+    monkeypatch.setattr(BaseProcess, "kill", lambda process: killed.append(process.pid))
+
+    real_write = psycopg.Copy.write
+    written: list[int] = []
+
+    def refuse_after_one_block(copy: psycopg.Copy, buffer: bytes) -> None:
+        written.append(len(buffer))
+        if len(written) > 1:
+            raise RuntimeError("the database refused the COPY")
+        real_write(copy, buffer)
+
+    monkeypatch.setattr(psycopg.Copy, "write", refuse_after_one_block)
+    with pytest.raises(RuntimeError, match="refused"), session_scope(postgres) as session:
+        import_revenue(session, path=path, actor="test", now=NOW, parse_workers=2)
+    assert killed == []
+    assert multiprocessing.active_children() == []
