@@ -1,6 +1,7 @@
 """`o2o import revenue`: streaming, all-or-nothing, exactly-once, reconciled per batch.
 
-1. Every row is validated in Python and the good ones staged (COPY on PostgreSQL).
+1. Every row is validated in Python and the good ones staged (COPY on PostgreSQL; a big
+   file from the CLI is validated by one forked process per core, ``parallel_parse``).
 2. Leads are resolved set-based; unknown or ambiguous leads and conflicting repeats are row
    errors. Any error rejects the file: nothing is written.
 3. New events are inserted with ON CONFLICT DO NOTHING (a replay, or a concurrent import of
