@@ -41,6 +41,8 @@ def workers_for(path: Path) -> int:
     """How many parsing processes the CLI uses for ``path``: one per core for a big file."""
     if path.stat().st_size < PARALLEL_FROM_BYTES:
         return 1
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1  # Windows: parse in-process
     return max(1, min(MAX_WORKERS, os.cpu_count() or 1))
 
 
