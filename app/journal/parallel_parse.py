@@ -69,18 +69,19 @@ def copy_blocks(
     max_rows = import_row_limit.get()
     receivers: list[Connection] = []
     processes = []
-    for share in range(workers):
-        receiver, sender = context.Pipe(duplex=False)
-        job = ShareJob(path, name, now, share, workers, errors.keep, max_rows)
-        # The child closes its inherited copies of the read ends, so that when the importer
-        # closes its own, a worker still writing sees a broken pipe.
-        inherited = (*receivers, receiver)
-        process = context.Process(target=_work, args=(sender, job, inherited), daemon=True)
-        process.start()
-        sender.close()
-        receivers.append(receiver)
-        processes.append(process)
     try:
+        for share in range(workers):
+            receiver, sender = context.Pipe(duplex=False)
+            receivers.append(receiver)
+            job = ShareJob(path, name, now, share, workers, errors.keep, max_rows)
+            # The child closes its inherited copies of the read ends, so that when the
+            # importer closes its own, a worker still writing sees a broken pipe.
+            process = context.Process(
+                target=_work, args=(sender, job, tuple(receivers)), daemon=True
+            )
+            process.start()
+            sender.close()
+            processes.append(process)
         yield from _collect(receivers, errors=errors, counted=counted)
     finally:
         # If the import stopped early (the database refused, the caller gave up), a worker
@@ -102,7 +103,10 @@ def _collect(
     while pending:
         for receiver in wait(pending):
             assert isinstance(receiver, Connection)
-            message = receiver.recv_bytes()
+            try:
+                message = receiver.recv_bytes()
+            except EOFError:
+                raise RuntimeError("a revenue parsing worker stopped without a result") from None
             kind, body = message[:1], message[1:]
             if kind == _DATA:
                 yield body

@@ -91,11 +91,13 @@ def bulk_insert(
 def copy_text(
     session: Session, *, table: str, columns: Sequence[str], blocks: Iterable[bytes]
 ) -> None:
-    """Append rows already in COPY text format (PostgreSQL only)."""
+    """Append rows already in COPY text format, UTF-8 encoded (PostgreSQL only)."""
     dbapi = session.connection().connection.driver_connection
     cursor = dbapi.cursor()  # type: ignore[union-attr]
+    # The blocks are UTF-8 whatever the connection's client_encoding says.
+    sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (ENCODING 'UTF8')"
     try:
-        with cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        with cursor, cursor.copy(sql) as copy:
             for block in blocks:
                 copy.write(block)
     finally:

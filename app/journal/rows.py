@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from app.imports.csvfile import CsvRow, ErrorCollector
@@ -22,6 +22,8 @@ from ledger.revenue import (
 REQUIRED = ("event_id", "external_id", "type", "amount", "occurred_at")
 # Source systems' clocks drift a little; an event further in the future is a data error.
 FUTURE_TOLERANCE = timedelta(minutes=10)
+# Revenue before 1970 is a data error too (and year-1 dates do not survive every conversion).
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 T = TypeVar("T")
 
 
@@ -103,6 +105,8 @@ class RevenueRowParser:
         instant = parse_timestamp(value.strip())
         if instant > self.latest:
             raise ValueError(f"occurred_at {value} is in the future")
+        if instant < EARLIEST:
+            raise ValueError(f"occurred_at {value} is before 1970")
         return instant
 
 

@@ -124,7 +124,7 @@ def conflicting_repeats(session: Session, *, limit: int) -> list[tuple[int, str,
     ambiguous), so leads are compared only between rows whose channels differ.
     """
     sql = f"""
-        SELECT s.line, s.event_id, f.line FROM {STAGE} s JOIN {STAGE} f
+        SELECT DISTINCT s.line, s.event_id, f.line FROM {STAGE} s JOIN {STAGE} f
           ON f.event_id = s.event_id AND f.line < s.line
         WHERE NOT EXISTS (SELECT 1 FROM {STAGE} g WHERE g.event_id = s.event_id AND g.line < f.line)
           AND (f.fingerprint <> s.fingerprint

@@ -155,6 +155,17 @@ def test_a_repeated_ambiguous_row_is_reported_as_ambiguous_only(
     )
 
 
+def test_a_changed_repeat_of_an_ambiguous_row_is_reported_once(
+    ledger_engine: Engine, tmp_path: Path
+) -> None:
+    body = HEADER + "E5,D1,other,1,2026-10-05,\nE5,D1,other,2,2026-10-05,\n"
+    with pytest.raises(FileRejected) as caught:
+        import_csv(ledger_engine, tmp_path, body)
+    reasons = [(e.line, e.reason) for e in caught.value.errors]
+    assert reasons.count((3, "event_id 'E5' repeats line 2 with other content")) == 1
+    assert caught.value.total_errors == 3  # and each line is ambiguous
+
+
 def test_a_repeat_naming_another_channels_lead_is_a_conflict(
     ledger_engine: Engine, tmp_path: Path
 ) -> None:

@@ -155,3 +155,21 @@ def test_workers_stop_when_the_import_stops_reading(
         import_revenue(session, path=path, actor="test", now=NOW, parse_workers=2)
     assert killed == []
     assert multiprocessing.active_children() == []
+
+
+def test_worker_blocks_are_read_as_utf8_whatever_the_client_encoding(
+    postgres: Engine, tmp_path: Path
+) -> None:
+    path = write(tmp_path, "gbk.csv", HEADER + "E1,客户一,other,1,2026-10-05,\n" * 3)
+    reasons = []
+    for workers in (2, 1):
+        with pytest.raises(FileRejected) as caught:
+            _import_speaking_gbk(postgres, path, workers=workers)
+        reasons.append([e.reason for e in caught.value.errors])
+    assert reasons[0] == reasons[1] == ["no lead with external_id '客户一'"] * 3
+
+
+def _import_speaking_gbk(engine: Engine, path: Path, *, workers: int) -> None:
+    with session_scope(engine) as session:
+        session.execute(text("SET client_encoding TO 'GBK'"))
+        import_revenue(session, path=path, actor="test", now=NOW, parse_workers=workers)

@@ -56,3 +56,15 @@ def test_a_good_row_is_staged_as_the_core_event_describes_it(
         instant,
         event.fingerprint(),
     )
+
+
+def test_revenue_before_1970_is_a_row_error() -> None:
+    row = CsvRow(line=3, values={
+        "event_id": "E1", "external_id": "A1", "type": "other", "amount": "1",
+        "occurred_at": "1969-12-31T23:59:59Z",
+    })  # fmt: skip
+    errors = ErrorCollector(file="rev.csv")
+    assert RevenueRowParser(errors=errors, now=NOW).parse(row) is None
+    assert [(e.line, e.column, e.reason) for e in errors.errors] == [
+        (3, "occurred_at", "occurred_at 1969-12-31T23:59:59Z is before 1970")
+    ]
