@@ -28,8 +28,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, text
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from app.db import session_scope
 from app.tables import AuditRecord, AuditSeal
 from app.tables.base import utcnow
 
@@ -92,6 +94,13 @@ def canonical(record: Any) -> bytes:
 
 def link(previous: str, record: Any) -> str:
     return hashlib.sha256(previous.encode("ascii") + b"\n" + canonical(record)).hexdigest()
+
+
+def seal_after_commit(engine: Engine) -> SealResult:
+    """Seal in a transaction of its own, once the caller's has committed: a round commit or
+    a period close links its audit record into the chain at once, not at the next verify."""
+    with session_scope(engine) as session:
+        return seal(session)
 
 
 def seal(session: Session, *, now: datetime | None = None) -> SealResult:

@@ -64,8 +64,7 @@ def close_cmd(period: PeriodOption) -> None:
             closed = service.close_period(session, period=period, actor=cli_actor())
     except AppError as exc:
         raise fail(exc.message, code=2) from None
-    with session_scope(engine) as session:  # link the close's audit record into the chain
-        audit_chain.seal(session)
+    audit_chain.seal_after_commit(engine)
     typer.echo(f"closed {closed.period}: {len(closed.statements)} statement(s)")
     for statement in closed.statements:
         typer.echo(f"  {statement.branch_code:32} {statement.closing_fen:>16} {statement.sha256}")

@@ -74,9 +74,7 @@ def commit_round(engine: Engine, *, settings: Settings, actor: str, round_id: in
         session_scope(engine) as session,
     ):
         committing.commit(session, round_id=round_id, actor=actor, settings=settings)
-    # Link the commit's audit record into the hash chain now rather than at the next verify.
-    with session_scope(engine) as session:
-        audit_chain.seal(session)
+    audit_chain.seal_after_commit(engine)
 
 
 def cancel_round(session: Session, *, actor: str, round_id: int) -> None:

@@ -13,7 +13,7 @@ from app.config import Settings
 from app.main import create_app
 from app.tables.base import utcnow
 from tests.app.factories import add_user
-from tests.app.test_ledger_support import HEADER, import_csv, ledger_engine
+from tests.app.test_ledger_support import HEADER, close_is_sealed, import_csv, ledger_engine
 
 __all__ = ["ledger_engine"]
 
@@ -77,6 +77,7 @@ def test_close_then_statements_and_export_for_finance_and_auditors(
     import_csv(ledger_engine, tmp_path, ROWS, now=utcnow())
     closed = api.post("/api/v1/ledger/periods/2026-10/close", headers=auth(api, "fin1"))
     assert closed.status_code == 200, closed.text
+    assert close_is_sealed(ledger_engine)  # linked into the audit chain after the commit
     [statement] = closed.json()["statements"]
     assert statement["branch_code"] == "SZ-FT"
     auditor = auth(api, "aud1")

@@ -65,6 +65,13 @@ def import_csv(
         return import_revenue(session, path=path, actor="test", now=now, batch_rows=2)
 
 
+def close_is_sealed(engine: Engine) -> bool:
+    """Whether the audit record of a period close is linked into the audit chain."""
+    sealed = """SELECT COUNT(*) FROM audit_seal s JOIN audit_log a ON a.id = s.audit_id
+                WHERE a.action = 'ledger.close'"""
+    return scalar(engine, sealed) == 1
+
+
 def scalar(engine: Engine, sql: str) -> object:
     with engine.connect() as conn:
         return conn.execute(text(sql)).scalar()

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from app.db import session_scope
 from app.journal import service
 from ledger.export import CSV_BOM, EXPORT_COLUMNS
+from tests.app.test_ledger_support import close_is_sealed
 from tests.web.finance_data import BAD, OCTOBER, count, own_leads, this_month
 from tests.web.helpers import sign_in
 
@@ -106,6 +107,7 @@ def test_finance_closes_a_period_and_reads_its_statements(
     form = {"csrf_token": token, "period": "2026-10", "confirm": "yes"}
     closed = web.post("/finance/close", data=form, follow_redirects=False)
     assert closed.status_code == 303
+    assert close_is_sealed(engine)  # linked into the audit chain after the commit
     assert closed.headers["location"] == "/finance/ledger?period=2026-10&done=closed"
     page = web.get(closed.headers["location"]).text
     assert "2026-10 已结账" in page
