@@ -1,7 +1,8 @@
 """Parsing a large revenue file in worker processes while PostgreSQL ingests it.
 
-Validating a row in Python (the core's parsers, the fingerprint) costs ~8 us; a 200,000-row
-file kept the import waiting 1.7 s of its ~11 s with PostgreSQL idle. Here ``n`` forked
+Validating a row in Python (the core's parsers, the fingerprint) costs 6-8 us; staging a
+200,000-row file that way took 1.9 s of a ~9 s import, with PostgreSQL mostly idle (1.2 s
+with two workers on two cores, bench/ledger_results.md). Here ``n`` forked
 workers each read the whole file (the csv module is cheap) but validate only every n-th data
 row, and send their rows as COPY text blocks through a pipe; the importer forwards the
 blocks to COPY as they arrive, so parsing runs on every core and overlaps the ingest.
