@@ -19,6 +19,7 @@ from app.imports.csvfile import ErrorCollector, open_text, read_rows
 from app.journal import parallel_parse
 from app.journal.importer import import_revenue
 from app.journal.rows import REQUIRED, RevenueRowParser
+from app.limits import import_row_limit
 from tests.app.factories import write
 from tests.app.test_ledger_support import HEADER, NOW, ledger_engine, scalar
 
@@ -173,3 +174,16 @@ def _import_speaking_gbk(engine: Engine, path: Path, *, workers: int) -> None:
     with session_scope(engine) as session:
         session.execute(text("SET client_encoding TO 'GBK'"))
         import_revenue(session, path=path, actor="test", now=NOW, parse_workers=workers)
+
+
+def test_the_row_limit_rejects_the_file_as_one_parser_does(
+    postgres: Engine, tmp_path: Path
+) -> None:
+    path = write(tmp_path, "long.csv", HEADER + "E1,A1,other,5,2026-10-05,\n" * 9)
+    token = import_row_limit.set(5)
+    try:
+        in_parallel = described(rejection(postgres, path, workers=2))
+        assert in_parallel == described(rejection(postgres, path, workers=1))
+    finally:
+        import_row_limit.reset(token)
+    assert "more than 5 data rows" in in_parallel[1][0][2]
