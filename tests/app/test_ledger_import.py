@@ -139,40 +139,41 @@ def test_every_bad_row_is_reported_and_nothing_is_written(
     assert scalar(ledger_engine, "SELECT COUNT(*) FROM journal_posting") == 0
 
 
+def rejection(engine: Engine, tmp_path: Path, body: str) -> FileRejected:
+    with pytest.raises(FileRejected) as caught:
+        import_csv(engine, tmp_path, body)
+    return caught.value
+
+
 def test_a_repeated_ambiguous_row_is_reported_as_ambiguous_only(
     ledger_engine: Engine, tmp_path: Path
 ) -> None:
-    body = HEADER + "E5,D1,other,1,2026-10-05,\n" * 2
-    with pytest.raises(FileRejected) as caught:
-        import_csv(ledger_engine, tmp_path, body)
-    assert [(e.line, e.column) for e in caught.value.errors] == [
-        (2, "external_id"),
-        (3, "external_id"),
+    rejected = rejection(ledger_engine, tmp_path, HEADER + "E5,D1,other,1,2026-10-05,\n" * 2)
+    assert [(e.line, e.column, e.reason) for e in rejected.errors] == [
+        (
+            line,
+            "external_id",
+            "external_id 'D1' exists in channels app, wechat: add a channel column",
+        )
+        for line in (2, 3)
     ]
-    assert all(
-        e.reason == "external_id 'D1' exists in channels app, wechat: add a channel column"
-        for e in caught.value.errors
-    )
 
 
 def test_a_changed_repeat_of_an_ambiguous_row_is_reported_once(
     ledger_engine: Engine, tmp_path: Path
 ) -> None:
     body = HEADER + "E5,D1,other,1,2026-10-05,\nE5,D1,other,2,2026-10-05,\n"
-    with pytest.raises(FileRejected) as caught:
-        import_csv(ledger_engine, tmp_path, body)
-    reasons = [(e.line, e.reason) for e in caught.value.errors]
+    rejected = rejection(ledger_engine, tmp_path, body)
+    reasons = [(e.line, e.reason) for e in rejected.errors]
     assert reasons.count((3, "event_id 'E5' repeats line 2 with other content")) == 1
-    assert caught.value.total_errors == 3  # and each line is ambiguous
+    assert rejected.total_errors == 3  # and each line is ambiguous
 
 
 def test_a_repeat_naming_another_channels_lead_is_a_conflict(
     ledger_engine: Engine, tmp_path: Path
 ) -> None:
     body = HEADER + "E5,D1,other,1,2026-10-05,app\nE5,D1,other,1,2026-10-05,wechat\n"
-    with pytest.raises(FileRejected) as caught:
-        import_csv(ledger_engine, tmp_path, body)
-    [error] = caught.value.errors
+    [error] = rejection(ledger_engine, tmp_path, body).errors
     assert (error.line, error.reason) == (3, "event_id 'E5' repeats line 2 with other content")
 
 
