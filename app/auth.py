@@ -73,11 +73,20 @@ def issue_token(user: User, *, settings: Settings) -> str:
 def principal_from_token(session: Session, *, token: str, settings: Settings) -> Principal:
     """Decode and re-check against the database, so deactivation or a branch move bites at once."""
     try:
-        claims = jwt.decode(token, settings.secret_key, algorithms=[_ALGORITHM])
+        # Expiry is checked against the product clock (app.clock), not PyJWT's own time.time().
+        claims = jwt.decode(
+            token,
+            settings.secret_key,
+            algorithms=[_ALGORITHM],
+            options={"verify_exp": False, "require": ["exp", "sub", "stamp"]},
+        )
         user_id = int(claims["sub"])
         stamp = int(claims["stamp"])
+        expired = int(claims["exp"]) <= utcnow().timestamp()
     except (jwt.PyJWTError, KeyError, ValueError, TypeError) as exc:
         raise Unauthorized("invalid or expired token") from exc
+    if expired:
+        raise Unauthorized("invalid or expired token")
     # One query for the user and its branch code: this runs on every API request.
     row = session.exec(
         select(User, Branch.code)

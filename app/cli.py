@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from app.allocate_cli import allocate
 from app.audit_cli import audit_cli
+from app.clock import install_start
 from app.config import get_settings
 from app.db import make_engine, session_scope
 from app.errors import AppError, FileRejected
@@ -338,7 +339,7 @@ def serve(
 def main() -> None:
     """Entry point: bad settings are an operator error (exit 2), not a traceback."""
     try:
-        get_settings()
+        install_start(get_settings().clock_start)
     except ValidationError as exc:
         for error in exc.errors():
             field = "O2O_" + str(error["loc"][0]).upper() if error["loc"] else "settings"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field, field_validator
+from pydantic import AwareDatetime, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 INSECURE_DEV_SECRET = "dev-insecure-secret-change-me-0123456789"
@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     login_max_failures_per_client: int = Field(default=100, ge=1)
     reveal_limit_per_hour: int = Field(default=30, ge=0)
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
+    # Runs the process as if it started at this instant (ISO 8601 with an offset): replays,
+    # demos and subprocess tests. Unset in production: the system clock.
+    clock_start: AwareDatetime | None = None
 
     @field_validator("database_url")
     @classmethod

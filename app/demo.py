@@ -13,7 +13,7 @@ import random
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
@@ -30,6 +30,7 @@ from app.leads.followup import mark_contacted, mark_converted, return_lead
 from app.leads.importer import import_leads
 from app.rounds.service import RoundParams, run_round
 from app.tables import AllocationRound, Branch, Lead
+from app.tables.base import utcnow
 from app.users.service import create_user
 
 CHANNELS = (("app", 0.45), ("wechat", 0.3), ("partner_alipay", 0.15), ("partner_ctrip", 0.1))
@@ -117,7 +118,7 @@ def _branch_cities(cities: list[City], *, count: int, rng: random.Random) -> lis
 
 def lead_rows(cities: list[City], *, count: int, rng: random.Random) -> Iterator[list[str]]:
     weights = [_weight(c) for c in cities]
-    now = datetime.now(UTC)
+    now = utcnow()
     prefixes = {c.code: mobile_prefixes_for(c.code) for c in cities}
     for i in range(count):
         city = rng.choices(cities, weights=weights)[0]
@@ -209,7 +210,7 @@ def revenue_rows(
         ).all()
     if not served:
         return
-    now = datetime.now(UTC)
+    now = utcnow()
     month_start = now.astimezone(SHANGHAI).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     names, weights = [m[0] for m in REVENUE_MIX], [m[1] for m in REVENUE_MIX]
     typical = {m[0]: m[2] for m in REVENUE_MIX}

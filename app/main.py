@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from app.clock import install_start
 from app.config import Settings, get_settings
 from app.db import make_engine
 from app.errors import install_error_handlers
@@ -18,6 +19,7 @@ from app.web import install_web
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    install_start(settings.clock_start)
     app = FastAPI(title="O2O lead allocation and commission ledger", version="0.1.0")
     app.state.settings = settings
     app.state.engine = make_engine(settings)

@@ -11,6 +11,7 @@ import itertools
 import os
 import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -20,6 +21,7 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy.engine import make_url
 
 import app.auth
+from app.clock import pinned_at
 from app.config import Settings
 from app.db import make_engine
 from app.migrations import upgrade
@@ -28,6 +30,15 @@ POSTGRES_URL = os.environ.get("O2O_TEST_POSTGRES_URL")
 REQUIRE_POSTGRES = os.environ.get("O2O_REQUIRE_POSTGRES") == "1"
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 _counter = itertools.count()
+# Every test starts at this instant (a Wednesday, 10:00 in Shanghai) whatever the wall clock
+# says; .ci/run also runs the suite under libfaketime at a month boundary to prove it.
+TEST_NOW = datetime(2026, 11, 18, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _pinned_clock() -> Iterator[None]:
+    with pinned_at(TEST_NOW):
+        yield
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -10,6 +10,10 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 
+from app.clock import utcnow
+
+__all__ = ["NAMING_CONVENTION", "BigIntKey", "UTCDateTime", "utcnow"]
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -21,10 +25,6 @@ SQLModel.metadata.naming_convention = NAMING_CONVENTION
 
 # 64-bit keys on PostgreSQL; on SQLite only INTEGER PRIMARY KEY is the auto-incrementing rowid.
 BigIntKey = BigInteger().with_variant(Integer(), "sqlite")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

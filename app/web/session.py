@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
 from sqlmodel import Session
 
 from app.auth import Principal, principal_for_user
@@ -25,6 +25,7 @@ from app.config import Settings
 from app.deps import SessionDep, SettingsDep
 from app.errors import Forbidden, Unauthorized
 from app.tables import User
+from app.tables.base import utcnow
 
 SESSION_COOKIE = "o2o_session"
 LOGIN_CSRF_COOKIE = "o2o_login_csrf"
@@ -39,8 +40,15 @@ class WebSession:
     csrf_token: str
 
 
+class _ClockSigner(TimestampSigner):
+    """Stamps and ages cookies by the product clock (app.clock), as tokens are."""
+
+    def get_timestamp(self) -> int:
+        return int(utcnow().timestamp())
+
+
 def _serializer(settings: Settings) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(settings.secret_key, salt=_SALT)
+    return URLSafeTimedSerializer(settings.secret_key, salt=_SALT, signer=_ClockSigner)
 
 
 def new_session_cookie(user: User, *, settings: Settings) -> str:

@@ -26,6 +26,7 @@ from app.db import session_scope
 from app.journal import service as ledger
 from app.leads.importer import import_leads
 from app.rounds.service import RoundParams, run_round
+from app.tables.base import utcnow
 from ledger.periods import period_of
 from tests.app.conftest import branch_ids, client, engine, login
 from tests.app.factories import write
@@ -55,7 +56,7 @@ def world(engine: Engine, settings: Settings, branch_ids: dict[str, int], tmp_pa
         import_leads(session, path=write(tmp_path, "leads.csv", LEADS_CSV), actor="test",
                      secret=settings.customer_key, channel="app")  # fmt: skip
     round_id = run_round(engine, settings=settings, actor="hq1", params=RoundParams(), commit=True)
-    now = datetime.now(UTC)  # after the round: the owners are in place
+    now = utcnow()  # after the round: the owners are in place
     revenue = "event_id,external_id,type,amount,occurred_at,channel\n" + "".join(
         f"E-{ext},{ext},product_fee,12.34,{now.isoformat()},app\n" for ext in MOBILES
     )
