@@ -284,8 +284,19 @@ def lead_transfer(
     lead_id: int,
     branch: Annotated[str, typer.Option(help="Code of the receiving branch.")],
     reason: Annotated[str, typer.Option(help="Why (kept in the audit log).")],
+    override: Annotated[
+        bool,
+        typer.Option(
+            "--override",
+            help="Transfer even to a full branch or one that does not serve the customer's "
+            "tier (audited as an override).",
+        ),
+    ] = False,
 ) -> None:
-    """Move a lead and its ownership to another branch (an HQ action, audited)."""
+    """Move a lead's customer (all its leads) and its ownership to another branch (HQ, audited).
+
+    Refused when the branch is full or does not serve the customer's tier, unless --override.
+    """
     from app.auth import Principal
     from app.leads.followup import transfer_lead
 
@@ -294,7 +305,12 @@ def lead_transfer(
     )
     _user_job(
         lambda s: transfer_lead(
-            s, principal=operator, lead_id=lead_id, branch_code=branch, reason=reason
+            s,
+            principal=operator,
+            lead_id=lead_id,
+            branch_code=branch,
+            reason=reason,
+            override=override,
         )
     )
     typer.echo(f"lead {lead_id} transferred to {branch}")

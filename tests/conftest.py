@@ -10,7 +10,9 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -94,19 +96,31 @@ def postgres_template() -> Iterator[str]:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(params=dialects())
-def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
-    """Settings pointing at a fresh, fully migrated database of the parametrised dialect."""
-    if request.param == "sqlite":
+@contextmanager
+def fresh_database(request: pytest.FixtureRequest, dialect: str) -> Iterator[Settings]:
+    """Settings pointing at a new copy of the migrated template of `dialect`, dropped after."""
+    if dialect == "sqlite":
         template: Path = request.getfixturevalue("sqlite_template")
-        target = tmp_path / "test.db"
+        target = Path(tempfile.mkdtemp(prefix="o2o-test-")) / "test.db"
         shutil.copyfile(template, target)
-        yield settings_for(f"sqlite:///{target}")
+        try:
+            yield settings_for(f"sqlite:///{target}")
+        finally:
+            shutil.rmtree(target.parent, ignore_errors=True)
         return
     template_name: str = request.getfixturevalue("postgres_template")
     name = f"o2o_test_{os.getpid()}_{next(_counter)}"
     with _admin_connect() as conn:
         conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"')
-    yield settings_for(_pg_url(name))
-    with _admin_connect() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield settings_for(_pg_url(name))
+    finally:
+        with _admin_connect() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=dialects())
+def settings(request: pytest.FixtureRequest) -> Iterator[Settings]:
+    """Settings pointing at a fresh, fully migrated database of the parametrised dialect."""
+    with fresh_database(request, request.param) as fresh:
+        yield fresh

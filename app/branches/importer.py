@@ -22,6 +22,8 @@ from app.imports.fields import (
     parse_tiers,
 )
 from app.imports.report import ImportReport
+from app.ownership.holdings import branch_loads
+from app.ownership.repool import repool_ineligible
 from app.tables import Branch
 from app.tables.base import utcnow
 
@@ -43,9 +45,13 @@ class BranchRow:
 def import_branches(session: Session, *, path: Path, actor: str) -> ImportReport:
     started = time.perf_counter()
     with open_text(path) as stream:
-        rows = _validated_rows(read_rows(stream, file=path.name, required=REQUIRED), file=path.name)
-    existing = {b.code: b for b in session.exec(select(Branch))}
+        rows, lines = _validated_rows(
+            read_rows(stream, file=path.name, required=REQUIRED), file=path.name
+        )
+    existing = {b.code: b for b in session.exec(select(Branch).with_for_update())}
+    _check_capacity_above_load(session, rows, lines, existing=existing, file=path.name)
     inserted = updated = 0
+    changed: list[Branch] = []
     for row in rows:
         branch = existing.get(row.code)
         if branch is None:
@@ -53,13 +59,16 @@ def import_branches(session: Session, *, path: Path, actor: str) -> ImportReport
             inserted += 1
         elif _apply(branch, row):
             updated += 1
+            changed.append(branch)
     session.flush()
+    repooled = sum(repool_ineligible(session, branch=b, actor=actor) for b in changed)
     report = ImportReport(
         file=path.name,
         rows=len(rows),
         inserted=inserted,
         updated=updated,
         unchanged=len(rows) - inserted - updated,
+        repooled=repooled,
         seconds=time.perf_counter() - started,
     )
     audit.record(
@@ -68,7 +77,32 @@ def import_branches(session: Session, *, path: Path, actor: str) -> ImportReport
     return report
 
 
-def _validated_rows(rows: Iterable[CsvRow], *, file: str) -> list[BranchRow]:
+def _check_capacity_above_load(
+    session: Session,
+    rows: list[BranchRow],
+    lines: dict[str, int],
+    *,
+    existing: dict[str, Branch],
+    file: str,
+) -> None:
+    """Capacity is a hard limit: it may not drop below the customers a branch holds now."""
+    errors = ErrorCollector(file=file)
+    loads = branch_loads(session)
+    for row in rows:
+        branch = existing.get(row.code)
+        held = loads.get(branch.id or 0, 0) if branch is not None else 0
+        if row.active and row.capacity < held:
+            errors.add(
+                lines[row.code],
+                "capacity",
+                f"{row.capacity} is below the {held} customers branch {row.code} holds in "
+                "follow-up; transfer or return some first",
+            )
+    errors.raise_if_any()
+
+
+def _validated_rows(rows: Iterable[CsvRow], *, file: str) -> tuple[list[BranchRow], dict[str, int]]:
+    """The valid rows, and the line each code is on; raises with every bad row."""
     errors = ErrorCollector(file=file)
     seen: dict[str, int] = {}
     valid: list[BranchRow] = []
@@ -86,7 +120,7 @@ def _validated_rows(rows: Iterable[CsvRow], *, file: str) -> list[BranchRow]:
         seen[parsed.code] = row.line
         valid.append(parsed)
     errors.raise_if_any()
-    return valid
+    return valid, seen
 
 
 def _parse(row: CsvRow, errors: ErrorCollector) -> BranchRow | None:

@@ -14,6 +14,7 @@ class ImportReport:
     unchanged: int
     seconds: float
     linked: int = 0  # new leads joined to their customer's current owner
+    repooled: int = 0  # customers sent back to the pool (branch closed or tier dropped)
 
     @property
     def rows_per_second(self) -> float:
@@ -27,4 +28,7 @@ class ImportReport:
         )
 
     def _linked_text(self) -> str:
-        return f", {self.linked} linked to their customer's branch" if self.linked else ""
+        text = f", {self.linked} linked to their customer's branch" if self.linked else ""
+        if self.repooled:
+            text += f", {self.repooled} customers back in the pool"
+        return text

@@ -12,7 +12,8 @@ from app import audit
 from app.auth import Principal
 from app.errors import Conflict, InvalidInput, NotFound
 from app.leads import repository
-from app.ownership.service import close_open_intervals, open_interval
+from app.ownership.holdings import check_can_take, customer_tier, lock_branch
+from app.ownership.service import move_customer, release_customer, siblings
 from app.tables import Branch, Lead
 from app.tables.base import utcnow
 
@@ -50,44 +51,73 @@ def mark_converted(session: Session, *, principal: Principal, lead_id: int) -> L
 
 
 def return_lead(session: Session, *, principal: Principal, lead_id: int, reason: str) -> Lead:
-    """Back to the pool with a reason; the next round will not send it to this branch again."""
+    """The customer (all its leads here) goes back to the pool with a reason; the next round
+    will not send it to this branch again."""
     lead = _owned_lead(session, principal=principal, lead_id=lead_id)
     _check_transition(lead, "returned")
+    converted = [x.id for x in siblings(session, lead) if x.status == "converted"]
+    if converted:
+        raise Conflict(
+            f"lead {lead.id}'s customer converted through lead {converted[0]}; "
+            "a converted customer cannot be returned"
+        )
     now = utcnow()
-    close_open_intervals(session, lead=lead, at=now, reason="returned")
-    lead.returned_by_branch_id = lead.branch_id
-    lead.return_reason = reason
-    lead.branch_id = None
+    released = release_customer(
+        session, lead=lead, at=now, reason="returned", status="returned", note=reason
+    )
+    for other in released:
+        if other.id != lead.id:
+            _audit(session, other, principal=principal, action="returned_with",
+                   detail={"from": "assigned", "to": "returned", "with_lead": lead.id})  # fmt: skip
     return _set_status(
         session, lead, status="returned", principal=principal, detail={"reason": reason}
     )
 
 
 def transfer_lead(
-    session: Session, *, principal: Principal, lead_id: int, branch_code: str, reason: str
+    session: Session,
+    *,
+    principal: Principal,
+    lead_id: int,
+    branch_code: str,
+    reason: str,
+    override: bool = False,
 ) -> Lead:
-    """HQ moves a lead (and its ownership) to another branch, with a reason."""
+    """HQ moves a customer (all its leads, and its ownership) to another branch, with a reason.
+
+    The receiving branch must have room and serve the customer's tier, unless HQ overrides
+    explicitly; the override and what it overrode are audited.
+    """
     lead = _owned_lead(session, principal=principal, lead_id=lead_id)
-    branch = session.exec(select(Branch).where(Branch.code == branch_code)).first()
-    if branch is None or not branch.active:
+    target = session.exec(select(Branch).where(Branch.code == branch_code)).first()
+    if target is None or target.id is None or not target.active:
         raise InvalidInput(f"no active branch '{branch_code}'")
-    if lead.branch_id == branch.id:
+    if lead.branch_id == target.id:
         raise Conflict(f"lead {lead.id} already belongs to branch {branch_code}")
-    now = utcnow()
-    close_open_intervals(session, lead=lead, at=now, reason="transferred")
-    assert branch.id is not None
-    open_interval(session, lead=lead, branch_id=branch.id, at=now, opened_by="transfer")
-    from_branch = lead.branch_id
-    lead.branch_id = branch.id
-    lead.assigned_at = now
-    status = lead.status if lead.status in ("contacted", "converted") else "assigned"
+    target = lock_branch(session, target.id)
+    leads = siblings(session, lead)
+    converted = any(x.status == "converted" for x in leads)  # no longer takes capacity
+    overridden = check_can_take(
+        session,
+        branch=target,
+        tier=customer_tier(x.tier for x in leads),
+        new_customers=0 if converted else 1,
+        override=override,
+    )
+    from_branch, from_status = lead.branch_id, lead.status
+    assert target.id is not None
+    move_customer(session, lead=lead, branch_id=target.id, at=utcnow(), opened_by="transfer")
     detail: dict[str, object] = {
+        "from": from_status,
         "reason": reason,
         "from_branch_id": from_branch,
         "to_branch": branch_code,
+        "leads": [x.id for x in leads],
     }
+    if overridden:
+        detail["override"] = overridden
     return _set_status(
-        session, lead, status=status, principal=principal, detail=detail, action="transferred"
+        session, lead, status=lead.status, principal=principal, detail=detail, action="transferred"
     )
 
 
@@ -109,12 +139,19 @@ def _set_status(
         lead.contacted_at = now
     session.add(lead)
     session.flush()
+    _audit(session, lead, principal=principal, action=action or status,
+           detail={"from": previous, "to": status, **(detail or {})})  # fmt: skip
+    return lead
+
+
+def _audit(
+    session: Session, lead: Lead, *, principal: Principal, action: str, detail: dict[str, object]
+) -> None:
     audit.record(
         session,
         actor=principal.username,
-        action=f"lead.{action or status}",
+        action=f"lead.{action}",
         entity_type="lead",
         entity_id=lead.id,
-        detail={"from": previous, "to": status, **(detail or {})},
+        detail=detail,
     )
-    return lead

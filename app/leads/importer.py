@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from app import audit
 from app.bulk import refresh_statistics
@@ -15,6 +16,9 @@ from app.imports.csvfile import ErrorCollector, open_text, read_rows
 from app.imports.report import ImportReport
 from app.leads import staging
 from app.leads.rows import REQUIRED, LeadRowParser
+from app.ownership.holdings import serves
+from app.ownership.service import release_customer
+from app.tables import Branch, Lead
 from app.tables.base import utcnow
 
 Progress = Callable[[int], None]
@@ -41,6 +45,8 @@ def import_leads(
     staging.insert_new_customers(session, now=now)
     inserted = staging.insert_new_leads(session, now=now)
     linked = staging.link_owned_customers(session, now=now)
+    if linked:
+        _repool_unserved_links(session, actor=actor, now=now)
     staging.drop_stage(session)
     refresh_statistics(session, "lead", "customer")
     report = ImportReport(
@@ -66,6 +72,29 @@ def import_leads(
         },
     )
     return report
+
+
+def _repool_unserved_links(session: Session, *, actor: str, now: datetime) -> None:
+    """A returning customer whose new lead has a tier the owner does not serve is re-pooled:
+    the next round finds a branch that serves the customer's (now higher) tier."""
+    branches = {b.id: b for b in session.exec(select(Branch))}
+    for lead_id, tier, branch_id in staging.linked_leads(session, now=now):
+        branch = branches[branch_id]
+        if serves(branch, tier):
+            continue
+        lead = session.get(Lead, lead_id)
+        assert lead is not None
+        if lead.branch_id is None:  # released already with a sibling
+            continue
+        why = f"new lead {lead.external_id} is {tier}, which {branch.code} does not serve"
+        for released in release_customer(
+            session, lead=lead, at=now, reason="repooled", status="reclaimed", note=why
+        ):
+            detail: dict[str, object] = {"branch": branch.code, "reason": why}
+            audit.record(
+                session, actor=actor, action="lead.repooled", entity_type="lead",
+                entity_id=released.id, detail=detail,
+            )  # fmt: skip
 
 
 def _stage_file(

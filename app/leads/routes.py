@@ -82,6 +82,7 @@ def transfer_lead(
         lead_id=lead_id,
         branch_code=body.branch_code,
         reason=body.reason,
+        override=body.override,
     )
     return service.get_lead(session, principal=principal, lead_id=lead_id)
 

@@ -41,6 +41,8 @@ class TransferRequest(BaseModel):
 
     branch_code: str = Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")
     reason: str = Field(min_length=1, max_length=500)
+    # Transfer even to a full branch or one not serving the customer's tier (audited).
+    override: bool = False
 
 
 class RevealedMobile(BaseModel):

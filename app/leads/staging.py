@@ -107,6 +107,16 @@ def link_owned_customers(session: Session, *, now: datetime) -> int:
     return _rowcount(session.execute(text(sql), {"now": _ts(session, now)}))
 
 
+def linked_leads(session: Session, *, now: datetime) -> list[tuple[int, str, int]]:
+    """(lead id, tier, branch id) of the leads that joined an owner in this import."""
+    sql = """
+        SELECT id, tier, branch_id FROM lead
+        WHERE branch_id IS NOT NULL AND status = 'assigned' AND assigned_at = :now
+    """
+    rows = session.execute(text(sql), {"now": _ts(session, now)})
+    return [(int(r[0]), str(r[1]), int(r[2])) for r in rows]
+
+
 def _ts(session: Session, value: datetime) -> Any:
     return sqlite_timestamp(value) if is_sqlite(session) else value
 

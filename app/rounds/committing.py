@@ -18,6 +18,8 @@ from app.bulk import refresh_statistics
 from app.config import Settings
 from app.errors import Conflict, NotFound
 from app.faults import crash_point
+from app.ownership.service import follow_owners, release_ownerless
+from app.rounds.fit import check_plan_still_fits
 from app.rounds.pool import pool_condition
 from app.tables import AllocationRound, Lead, Ownership, RoundAssignment
 from app.tables.base import UTCDateTime, utcnow
@@ -33,6 +35,7 @@ def commit(session: Session, *, round_id: int, actor: str, settings: Settings) -
         )
     now = utcnow()
     _check_pool_unchanged(session, allocation_round=allocation_round, now=now, settings=settings)
+    check_plan_still_fits(session, round_id=round_id)
     _reclaim_stale(session, round_id=round_id, now=now)
     crash_point("round.commit.after_reclaim")
     _assign(session, round_id=round_id, now=now)
@@ -44,6 +47,7 @@ def commit(session: Session, *, round_id: int, actor: str, settings: Settings) -
             f"a customer of round {round_id} got an owner since it was solved; run a new round"
         ) from exc
     crash_point("round.commit.after_ownership")
+    _settle_customers(session, round_id=round_id, now=now)
     # A commit rewrites most of the pool: fresh statistics keep branch lead lists on their index.
     refresh_statistics(session, "lead", "ownership")
     allocation_round.status = "committed"
@@ -90,7 +94,8 @@ def _check_pool_unchanged(
 
 
 def _reclaim_stale(session: Session, *, round_id: int, now: datetime) -> None:
-    """Close the ownership of uncontacted assignments that this round takes back."""
+    """Close the ownership of uncontacted assignments that this round takes back; the branch
+    that let them lapse is remembered, so no later round sends them back there."""
     session.execute(
         update(Ownership)
         .where(col(Ownership.valid_to).is_(None))
@@ -101,8 +106,24 @@ def _reclaim_stale(session: Session, *, round_id: int, now: datetime) -> None:
         update(Lead)
         .where(col(Lead.id).in_(_round_leads(round_id, assigned=False)))
         .where(col(Lead.status) == "assigned")
-        .values(status="reclaimed", branch_id=None, updated_at=now)
+        .values(
+            status="reclaimed",
+            returned_by_branch_id=col(Lead.branch_id),
+            branch_id=None,
+            updated_at=now,
+        )
     )
+
+
+def _settle_customers(session: Session, *, round_id: int, now: datetime) -> None:
+    """The other leads of this round's customers join the new owner, or leave the old one."""
+    customers = (
+        select(col(Lead.customer_id))
+        .join(RoundAssignment, col(RoundAssignment.lead_id) == col(Lead.id))
+        .where(col(RoundAssignment.round_id) == round_id, col(Lead.customer_id).is_not(None))
+    )
+    follow_owners(session, customers=customers, at=now)
+    release_ownerless(session, customers=customers, at=now, status="reclaimed")
 
 
 def _assign(session: Session, *, round_id: int, now: datetime) -> None:

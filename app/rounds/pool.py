@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, func, or_
+from sqlalchemy import ColumnElement, and_, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from app.ownership.holdings import (
+    FOLLOW_UP_STATUSES,
+    POOL_STATUSES,
+    branch_loads,
+    customer_tier,
+    stale_condition,
+)
 from app.tables import Branch, Lead, Ownership
 
-POOL_STATUSES = ("new", "returned", "reclaimed")
-OPEN_STATUSES = ("assigned", "contacted")
+__all__ = ["FOLLOW_UP_STATUSES", "POOL_STATUSES", "PoolLead", "load_pool", "pool_condition"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,14 +32,10 @@ class PoolLead:
     stale_branch_id: int | None  # set when an uncontacted assignment is being reclaimed
     customer_id: int | None = None
 
-
-def stale_condition(*, deadline: datetime) -> ColumnElement[bool]:
-    """Assigned, never contacted, and past the follow-up deadline: reclaimed by the next round."""
-    return and_(
-        col(Lead.status) == "assigned",
-        col(Lead.contacted_at).is_(None),
-        col(Lead.assigned_at) < deadline,
-    )
+    @property
+    def excluded_branch_id(self) -> int | None:
+        """The branch that last let this lead go (lapsed or returned): never sent back there."""
+        return self.stale_branch_id or self.returned_by_branch_id
 
 
 def pool_condition(*, deadline: datetime) -> ColumnElement[bool]:
@@ -86,33 +88,37 @@ def split_by_customer(pool: list[PoolLead]) -> tuple[list[PoolLead], dict[int, i
     """(one representative lead per customer, follower lead id -> representative lead id).
 
     Two pooled leads of one customer (acquired twice, through two channels) are one unit of
-    follow-up: only the first goes to the solver and the others go where it goes.
+    follow-up: only the first goes to the solver, with the customer's tier (the highest of its
+    leads'), and the others go where it goes.
     """
     first_of: dict[int, int] = {}
+    tiers_of: dict[int, list[str]] = {}
     representatives: list[PoolLead] = []
     followers: dict[int, int] = {}
     for lead in pool:
         if lead.customer_id is not None and lead.customer_id in first_of:
             followers[lead.id] = first_of[lead.customer_id]
+            tiers_of[lead.customer_id].append(lead.tier)
             continue
         if lead.customer_id is not None:
             first_of[lead.customer_id] = lead.id
+            tiers_of[lead.customer_id] = [lead.tier]
         representatives.append(lead)
-    return representatives, followers
+    return [_with_customer_tier(x, tiers_of) for x in representatives], followers
+
+
+def _with_customer_tier(lead: PoolLead, tiers_of: dict[int, list[str]]) -> PoolLead:
+    if lead.customer_id is None or len(tiers_of[lead.customer_id]) == 1:
+        return lead
+    return replace(lead, tier=customer_tier(tiers_of[lead.customer_id]))
 
 
 def remaining_capacity(session: Session, *, now: datetime, followup_hours: int) -> dict[int, int]:
-    """capacity minus the open leads each branch holds (stale ones are about to leave)."""
+    """Capacity minus the customers each branch holds (stale ones are about to leave)."""
     deadline = now - timedelta(hours=followup_hours)
-    held = (
-        select(Lead.branch_id, func.count())
-        .where(col(Lead.status).in_(OPEN_STATUSES))
-        .where(~stale_condition(deadline=deadline))
-        .group_by(col(Lead.branch_id))
-    )
-    counts = {branch_id: int(n) for branch_id, n in session.exec(held)}
+    loads = branch_loads(session, stale_before=deadline)
     return {
-        branch.id: max(branch.capacity - counts.get(branch.id, 0), 0)
+        branch.id: max(branch.capacity - loads.get(branch.id, 0), 0)
         for branch in session.exec(select(Branch))
         if branch.id is not None
     }

@@ -65,6 +65,8 @@ def run_round(
         if commit:
             with session_scope(engine) as session:
                 committing.commit(session, round_id=round_id, actor=actor, settings=settings)
+    if commit:
+        audit_chain.seal_after_commit(engine)
     return round_id
 
 
@@ -111,9 +113,10 @@ def _store(
         balance_weight=params.balance_weight,
         max_distance_km=params.max_distance_km,
         solver_status=plan.status,
+        # Counted in leads, followers included, so that assigned + unassigned = pool.
         pool_size=len(solved.outcomes),
-        assigned=plan.assigned,
-        unassigned=plan.unassigned,
+        assigned=sum(o.branch_id is not None for o in solved.outcomes),
+        unassigned=sum(o.branch_id is None for o in solved.outcomes),
         objective=plan.objective,
         lower_bound=plan.lower_bound,
         gap=plan.gap,

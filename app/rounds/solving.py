@@ -79,9 +79,9 @@ def build_instance(
     ]
     code_of = {b.id: b.code for b in branches}
     excluded = {
-        str(p.id): code_of[p.returned_by_branch_id]
+        str(p.id): code_of[p.excluded_branch_id]
         for p in representatives
-        if p.returned_by_branch_id in code_of
+        if p.excluded_branch_id in code_of
     }
     specs, leads = apply_exclusions(specs, leads, excluded)
     return Instance(specs, [b.id or 0 for b in branches], leads, followers, params)

@@ -38,6 +38,8 @@ ACTIONS = {
     "lead.contacted": "标记已联系",
     "lead.converted": "标记已转化",
     "lead.returned": "退回线索池",
+    "lead.returned_with": "同一客户一并退回",
+    "lead.repooled": "网点调整后退回线索池",
     "lead.transferred": "总部转派",
     "lead.reveal_mobile": "查看完整号码",
 }

@@ -14,10 +14,10 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from allocation.locality.divisions import city_code_of, division_name
+from app.ownership.holdings import branch_loads
 from app.tables import Branch, Lead
 from app.web.charts import Histogram, Plot, Point, geo_plot, histogram
 
-OPEN_STATUSES = ("assigned", "contacted")  # what counts against a branch's capacity
 POOL_STATUSES = ("new", "returned", "reclaimed")  # waiting for the next round
 UNRESOLVED_SAMPLE = 20
 BRANCH_SORTS = ("code", "load")
@@ -96,12 +96,8 @@ def _place(region_code: str | None) -> str:
 
 
 def open_loads(session: Session) -> dict[int, int]:
-    query = (
-        select(Lead.branch_id, func.count())
-        .where(col(Lead.status).in_(OPEN_STATUSES), col(Lead.branch_id).is_not(None))
-        .group_by(col(Lead.branch_id))
-    )
-    return {int(branch_id or 0): int(n) for branch_id, n in session.exec(query)}
+    """Customers in follow-up per branch: the count capacity limits (app.ownership.holdings)."""
+    return branch_loads(session)
 
 
 def branch_table(session: Session, *, search: str = "", sort: str = "code") -> BranchTable:

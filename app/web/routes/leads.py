@@ -95,10 +95,11 @@ def transfer(
     session: SessionDep,
     branch_code: Annotated[str, Form(pattern=r"^\s*[A-Za-z0-9_-]{1,32}\s*$")],
     reason: Annotated[str, Form(min_length=1, max_length=500, pattern=r"\S")],
+    override: Annotated[str, Form(pattern=r"^(yes)?$")] = "",
 ) -> Response:
     followup.transfer_lead(
         session, principal=principal, lead_id=lead_id, branch_code=branch_code.strip(),
-        reason=reason.strip(),
+        reason=reason.strip(), override=override == "yes",
     )  # fmt: skip
     return _back_to(lead_id, "transferred")
 

@@ -1,0 +1,130 @@
+"""Who may hold a customer, and how much room a branch has: the rules every path shares.
+
+Ownership belongs to the customer: the leads that share a keyed mobile hash (a lead without a
+mobile number is a customer of its own). Every path that places or removes a customer (round
+commit, transfer, return, reclaim, import linking, branch changes) goes through these rules:
+
+- **Load counts customers.** A branch's load is the number of customers it holds in follow-up
+  (at least one lead `assigned` or `contacted`, none converted yet). A second lead of a held
+  customer is the same person and costs nothing; a converted customer stays owned (and
+  credited) but no longer takes follow-up capacity, even when a new lead of it arrives.
+  Capacity is a hard limit on that count, so linking a returning customer never overfills.
+- **Eligibility is the customer's.** A branch may hold a customer only while it is active and
+  serves the customer's tier: the highest tier among the customer's leads (mass < affluent <
+  hnw), so a customer who also came in as hnw is served by an hnw branch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from allocation.model import BUILT_IN_TIERS
+from app.errors import Conflict
+from app.tables import Branch, Lead
+
+FOLLOW_UP_STATUSES = ("assigned", "contacted")  # what counts against a branch's capacity
+HELD_STATUSES = ("assigned", "contacted", "converted")  # a lead whose customer has an owner
+POOL_STATUSES = ("new", "returned", "reclaimed")  # a lead whose customer has none
+_RANK = {tier: rank for rank, tier in enumerate(BUILT_IN_TIERS)}
+
+
+def customer_unit(lead: Any = Lead) -> ColumnElement[int]:
+    """One value per customer: its id, or minus the lead id for a lead without a customer."""
+    return func.coalesce(col(lead.customer_id), -col(lead.id))
+
+
+def customer_tier(tiers: Iterable[str]) -> str:
+    """The highest of a customer's lead tiers (unknown names rank above the built-in ones)."""
+    return max(tiers, key=lambda t: (_RANK.get(t, len(_RANK)), t))
+
+
+def served_tiers(branch: Branch) -> frozenset[str]:
+    return frozenset(t for t in branch.tiers.split("|") if t)
+
+
+def serves(branch: Branch, tier: str) -> bool:
+    """Active and serving the tier (a branch with no tiers listed serves every tier)."""
+    tiers = served_tiers(branch)
+    return branch.active and (not tiers or tier in tiers)
+
+
+def stale_condition(*, deadline: datetime) -> ColumnElement[bool]:
+    """Assigned, never contacted and past the follow-up deadline, while no lead of the same
+    customer was contacted or converted (contacting the person through any lead counts)."""
+    sibling = aliased(Lead)
+    progressed = (
+        select(sibling.id)
+        .where(col(sibling.customer_id) == col(Lead.customer_id))
+        .where(col(sibling.status).in_(("contacted", "converted")))
+        .exists()
+    )
+    return and_(
+        col(Lead.status) == "assigned",
+        col(Lead.contacted_at).is_(None),
+        col(Lead.assigned_at) < deadline,
+        ~progressed,
+    )
+
+
+def in_follow_up() -> ColumnElement[bool]:
+    """A lead that makes its customer count against the branch's capacity: assigned or
+    contacted, and no lead of the same customer converted yet."""
+    sibling = aliased(Lead)
+    converted = (
+        select(sibling.id)
+        .where(col(sibling.customer_id) == col(Lead.customer_id))
+        .where(col(sibling.status) == "converted")
+        .exists()
+    )
+    return and_(
+        col(Lead.status).in_(FOLLOW_UP_STATUSES), col(Lead.branch_id).is_not(None), ~converted
+    )
+
+
+def branch_loads(session: Session, *, stale_before: datetime | None = None) -> dict[int, int]:
+    """Customers in follow-up per branch id; with `stale_before`, leads a round is about to
+    reclaim do not count (their customers leave when it commits)."""
+    query = (
+        select(col(Lead.branch_id), func.count(func.distinct(customer_unit())))
+        .where(in_follow_up())
+        .group_by(col(Lead.branch_id))
+    )
+    if stale_before is not None:
+        query = query.where(~stale_condition(deadline=stale_before))
+    return {int(branch_id or 0): int(n) for branch_id, n in session.exec(query)}
+
+
+def branch_load(session: Session, branch_id: int) -> int:
+    query = select(func.count(func.distinct(customer_unit()))).where(
+        in_follow_up(), col(Lead.branch_id) == branch_id
+    )
+    return int(session.exec(query).one())
+
+
+def lock_branch(session: Session, branch_id: int) -> Branch:
+    """Read a branch for update: two transfers into its last free place cannot both pass."""
+    return session.exec(select(Branch).where(Branch.id == branch_id).with_for_update()).one()
+
+
+def check_can_take(
+    session: Session, *, branch: Branch, tier: str, new_customers: int, override: bool = False
+) -> list[str]:
+    """Refuse (409) unless the branch may take the customer; returns the rules overridden."""
+    assert branch.id is not None
+    if not branch.active:
+        raise Conflict(f"branch {branch.code} is inactive")
+    broken: list[str] = []
+    if not serves(branch, tier):
+        broken.append(f"branch {branch.code} does not serve tier {tier}")
+    load = branch_load(session, branch.id)
+    if new_customers and load + new_customers > branch.capacity:
+        broken.append(f"branch {branch.code} is full ({load} of {branch.capacity} customers)")
+    if broken and not override:
+        raise Conflict("; ".join(broken) + " (an HQ override is needed)")
+    return broken

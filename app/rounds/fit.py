@@ -1,0 +1,110 @@
+"""Does a solved round still fit the branches as they are now? Checked again at commit.
+
+Between the preview and the commit, HQ may lower a capacity, close a branch or change the tiers
+it serves, and transfers may fill a branch. The commit re-checks every branch the plan uses
+against the same rules as every other path (app.ownership.holdings) and refuses a stale plan
+with a 409 that names the branches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col
+from sqlmodel import select as sm_select
+
+from app.errors import Conflict
+from app.ownership.holdings import customer_unit, in_follow_up, serves
+from app.tables import Branch, Lead, RoundAssignment
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedLoad:
+    branch: Branch
+    lead_class: str
+    customers: int
+
+
+def check_plan_still_fits(session: Session, *, round_id: int) -> None:
+    """Raise Conflict naming every branch the plan would overfill or that may no longer take
+    the customers planned for it. Branch rows are locked first, so no transfer slips in."""
+    branches = {
+        b.id: b for b in session.exec(sm_select(Branch).order_by(col(Branch.id)).with_for_update())
+    }
+    planned = _planned(session, round_id=round_id, branches=branches)
+    kept = _kept_loads(session, round_id=round_id)
+    problems = _ineligible(planned) + _overfull(planned, kept)
+    if problems:
+        raise Conflict(
+            f"round {round_id} no longer fits: " + "; ".join(problems) + "; run a new round"
+        )
+
+
+def _planned(
+    session: Session, *, round_id: int, branches: dict[int | None, Branch]
+) -> list[PlannedLoad]:
+    """Customers (the representative leads) the plan gives each branch, by eligibility class."""
+    query = (
+        select(col(RoundAssignment.branch_id), col(RoundAssignment.lead_class), func.count())
+        .where(col(RoundAssignment.round_id) == round_id)
+        .where(col(RoundAssignment.branch_id).is_not(None))
+        .where(col(RoundAssignment.follows_lead_id).is_(None))
+        .group_by(col(RoundAssignment.branch_id), col(RoundAssignment.lead_class))
+    )
+    return [
+        PlannedLoad(branch=branches[branch_id], lead_class=lead_class or "", customers=int(n))
+        for branch_id, lead_class, n in session.execute(query)
+    ]
+
+
+def _kept_loads(session: Session, *, round_id: int) -> dict[int, int]:
+    """Customers each branch holds in follow-up that this round does not touch."""
+    mine = aliased(Lead)
+    in_round = (
+        select(col(mine.id))
+        .join(RoundAssignment, col(RoundAssignment.lead_id) == col(mine.id))
+        .where(col(RoundAssignment.round_id) == round_id)
+        .where(customer_unit(mine) == customer_unit())
+        .exists()
+    )
+    query = (
+        select(col(Lead.branch_id), func.count(func.distinct(customer_unit())))
+        .where(in_follow_up())
+        .where(~in_round)
+        .group_by(col(Lead.branch_id))
+    )
+    return {int(b): int(n) for b, n in session.execute(query)}
+
+
+def _ineligible(planned: list[PlannedLoad]) -> list[str]:
+    problems: dict[str, str] = {}
+    for item in planned:
+        tier, _, excluded = item.lead_class.partition("!")
+        branch = item.branch
+        if not branch.active:
+            problems[branch.code] = f"branch {branch.code} is inactive"
+        elif tier and not serves(branch, tier):
+            problems.setdefault(branch.code, f"branch {branch.code} no longer serves tier {tier}")
+        elif excluded == branch.code:
+            problems.setdefault(branch.code, f"branch {branch.code} gave these leads up")
+    return list(problems.values())
+
+
+def _overfull(planned: list[PlannedLoad], kept: dict[int, int]) -> list[str]:
+    incoming: dict[int, int] = {}
+    by_id: dict[int, Branch] = {}
+    for item in planned:
+        branch_id = item.branch.id or 0
+        incoming[branch_id] = incoming.get(branch_id, 0) + item.customers
+        by_id[branch_id] = item.branch
+    problems = []
+    for branch_id, count in sorted(incoming.items()):
+        branch, held = by_id[branch_id], kept.get(branch_id, 0)
+        if held + count > branch.capacity:
+            problems.append(
+                f"branch {branch.code} would hold {held + count} customers "
+                f"(capacity {branch.capacity}: {held} held, {count} planned)"
+            )
+    return problems
