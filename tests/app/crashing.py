@@ -1,6 +1,6 @@
 """Running `o2o` in a child process that a test can kill, as a power cut or `kill -9` would.
 
-The child gets the test database's settings and, optionally, ``O2O_CRASH_AT`` naming the
+The child gets the test database's settings, the test's clock and, optionally, ``O2O_CRASH_AT`` naming the
 crash point (app/faults.py) where it kills itself.
 """
 
@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from app.config import Settings
+from app.tables.base import utcnow
 
 REPO = Path(__file__).resolve().parents[2]
 KILLED = -signal.SIGKILL
@@ -23,6 +24,8 @@ def child_env(settings: Settings, crash_at: str | None = None) -> dict[str, str]
         **os.environ,
         "O2O_DATABASE_URL": settings.database_url,
         "O2O_SECRET_KEY": settings.secret_key,
+        # The child runs at the test's instant, not the wall clock's (app.clock).
+        "O2O_CLOCK_START": utcnow().isoformat(),
     }
     env.pop("O2O_CRASH_AT", None)
     if crash_at is not None:

@@ -193,6 +193,7 @@ def test_a_close_killed_at_a_crash_point_leaves_the_month_open_and_can_be_redone
     assert_verify_clean(o2o_verify)
 
 
+@pytest.mark.real_clock  # waits with real sleeps before each kill
 def test_imports_killed_at_random_instants_leave_whole_batches_only(
     ledger_engine: Engine, settings: Settings, o2o_verify: CliRunner, tmp_path: Path
 ) -> None:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.web.browser import LiveServer, screenshot, sign_in
 from tests.web.helpers import add_lead
+
+pytestmark = pytest.mark.real_clock  # a browser cannot run under libfaketime
 
 HOME_MARKERS = {
     "hq1": "负载最高的营业部",

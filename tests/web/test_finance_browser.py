@@ -6,9 +6,13 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from ledger.export import CSV_BOM, EXPORT_COLUMNS
 from tests.web.browser import LiveServer, screenshot, sign_in
 from tests.web.finance_data import BAD, OCTOBER, own_leads
+
+pytestmark = pytest.mark.real_clock  # a browser cannot run under libfaketime
 
 
 def test_finance_imports_revenue_downloads_the_export_and_closes_the_month(

@@ -6,8 +6,12 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.web.browser import LiveServer, screenshot, sign_in
 from tests.web.round_data import import_demo_pool
+
+pytestmark = pytest.mark.real_clock  # a browser cannot run under libfaketime
 
 
 def test_hq_starts_a_round_previews_it_and_commits_it(
