@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app import audit
 from app.imports.csvfile import CsvRow, ErrorCollector, open_text, read_rows
@@ -48,7 +48,8 @@ def import_branches(session: Session, *, path: Path, actor: str) -> ImportReport
         rows, lines = _validated_rows(
             read_rows(stream, file=path.name, required=REQUIRED), file=path.name
         )
-    existing = {b.code: b for b in session.exec(select(Branch).with_for_update())}
+    locked = select(Branch).order_by(col(Branch.id)).with_for_update()  # same order as commits
+    existing = {b.code: b for b in session.exec(locked)}
     _check_capacity_above_load(session, rows, lines, existing=existing, file=path.name)
     inserted = updated = 0
     changed: list[Branch] = []

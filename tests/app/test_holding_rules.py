@@ -5,6 +5,7 @@ Each test replays a breach seen from outside (issue 12) and checks the rule now 
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -233,3 +234,34 @@ def test_a_capacity_below_what_a_branch_holds_is_refused_naming_the_line(world: 
     error = rejected.value.errors[0]
     assert (error.line, error.column) == (2, "capacity")
     assert "below the 2 customers branch NEAR holds" in error.reason
+
+
+def test_two_transfers_racing_for_a_branchs_last_place_cannot_both_win(
+    world: World, settings: Settings
+) -> None:
+    if not settings.database_url.startswith("postgresql"):
+        pytest.skip("SQLite runs one writer at a time; the race is PostgreSQL's")
+    world.leads(f"A1,{SHENZHEN},mass,\nF1,39.93,116.45,mass,\nF2,39.94,116.46,mass,\n")
+    world.solve(commit=True)
+    assert world.loads() == {"NEAR": 1, "FAR": 2}
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def attempt(external_id: str) -> None:
+        lead_id = world.lead_id(external_id)
+        barrier.wait()
+        try:
+            with session_scope(world.engine) as session:
+                transfer_lead(session, principal=HQ, lead_id=lead_id, branch_code="NEAR",
+                              reason="race")  # fmt: skip
+            outcomes.append("moved")
+        except Conflict:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=attempt, args=(x,)) for x in ("F1", "F2")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes) == ["moved", "refused"]
+    assert world.loads()["NEAR"] == 2
