@@ -181,3 +181,24 @@ def test_the_branch_dashboard_counts_the_follow_up_queue(
     assert re.search(r'data-testid="stat-assigned">\s*<div class="stat-label">待跟进</div>\s*'
                      r'<div class="stat-value">2</div>', page)  # fmt: skip
     assert "孙丽" in page
+
+
+def test_a_branch_does_not_see_what_another_branch_did_with_the_lead_before_it(
+    web: TestClient, engine: Engine, branch_ids: dict[str, int]
+) -> None:
+    lead_id = add_lead(engine, external_id="R", branch_id=branch_ids["SZ-FT"], name="周杰")
+    token = sign_in(web, "sz1")
+    web.post(f"/leads/{lead_id}/reveal", data={"csrf_token": token})
+    web.post(f"/leads/{lead_id}/return", data={"csrf_token": token, "reason": "深圳网点内部原因"})
+    web.cookies.clear()
+    token = sign_in(web, "hq1")
+    web.post(f"/leads/{lead_id}/transfer",
+             data={"csrf_token": token, "branch_code": "BJ-CY", "reason": "客户已迁居北京"})  # fmt: skip
+    assert "深圳网点内部原因" in web.get(f"/leads/{lead_id}").text  # HQ sees everything
+    web.cookies.clear()
+    sign_in(web, "bj1")
+    page = web.get(f"/leads/{lead_id}").text
+    assert "周杰" in page
+    assert "深圳网点内部原因" not in page
+    assert "查看完整号码" not in page.split("操作记录")[1]  # SZ-FT's reveal is not listed
+    assert "客户已迁居北京" in page  # the transfer that gave it to BJ-CY is

@@ -15,7 +15,7 @@ from app.leads import repository, service
 from app.leads.followup import ALLOWED_FROM
 from app.leads.reveal import reveal_mobile
 from app.leads.schemas import LeadRead
-from app.tables import AuditRecord, Branch, Lead
+from app.tables import AuditRecord, Branch, Lead, Ownership
 
 HISTORY_LIMIT = 50
 
@@ -59,7 +59,7 @@ def lead_view(session: Session, *, principal: Principal, lead_id: int) -> LeadVi
         assigned_at=lead.assigned_at,
         contacted_at=lead.contacted_at,
         distance_km=_distance(lead, branch),
-        history=_history(session, lead_id=lead_id),
+        history=_history(session, lead_id=lead_id, since=_visible_since(session, principal, lead)),
         transfer_targets=_active_branches(session) if principal.role == "hq" else [],
     )
 
@@ -87,13 +87,30 @@ def _active_branches(session: Session) -> list[tuple[str, str]]:
     return [(code, name) for code, name in session.exec(query)]
 
 
-def _history(session: Session, *, lead_id: int) -> list[HistoryItem]:
+def _visible_since(session: Session, principal: Principal, lead: Lead) -> datetime | None:
+    """Branch users see what happened since their branch took the customer, nothing earlier:
+    another branch's return reason or reveals are that branch's business."""
+    if not principal.is_branch:
+        return None
+    if lead.customer_id is not None:
+        whose = col(Ownership.customer_id) == lead.customer_id
+    else:
+        whose = col(Ownership.lead_id) == lead.id
+    since = session.exec(
+        select(Ownership.valid_from).where(whose, col(Ownership.valid_to).is_(None))
+    ).first()
+    return since or lead.assigned_at
+
+
+def _history(session: Session, *, lead_id: int, since: datetime | None) -> list[HistoryItem]:
     query = (
         select(AuditRecord)
         .where(AuditRecord.entity_type == "lead", AuditRecord.entity_id == str(lead_id))
         .order_by(col(AuditRecord.at).desc(), col(AuditRecord.id).desc())
         .limit(HISTORY_LIMIT)
     )
+    if since is not None:
+        query = query.where(col(AuditRecord.at) >= since)
     return [
         HistoryItem(at=r.at, actor=r.actor, action=r.action, reason=_reason(r.detail))
         for r in session.exec(query)
