@@ -39,6 +39,13 @@ _EVENT_ENTRIES = """
     WHERE business_key = 'revenue:' || :event OR (event_id = :event AND kind <> 'credit')
     ORDER BY id
 """
+# Reclassifications of an event that still stand (not reversed), newest first.
+_LIVE_ADJUSTMENTS = """
+    SELECT a.id FROM journal_entry a
+    WHERE a.event_id = :event AND a.kind = 'adjustment'
+      AND NOT EXISTS (SELECT 1 FROM journal_entry r WHERE r.reverses = a.business_key)
+    ORDER BY a.id DESC LIMIT 1
+"""
 _LOCK_CREDIT = "SELECT id FROM journal_entry WHERE business_key = :key FOR UPDATE"
 _ADJUSTMENTS = """
     SELECT count(*) FROM journal_entry
@@ -60,6 +67,8 @@ def reverse_entry(
     done = session.execute(text(_REVERSED_BY), {"key": key}).scalar()
     if done is not None:
         raise Conflict(f"entry {entry_id} was already reversed by entry {done}")
+    if original.entry.kind is EntryKind.CREDIT:
+        _refuse_if_reclassified(session, entry_id=entry_id, event_id=original.entry.event_id)
     mirror = reversal(original.entry, memo=f"reversal of entry {entry_id}: {reason}")
     written = _write(session, entry=mirror, now=now)
     audit.record(
@@ -69,6 +78,17 @@ def reverse_entry(
                 "period": str(written.period), "reason": reason},
     )  # fmt: skip
     return written
+
+
+def _refuse_if_reclassified(session: Session, *, entry_id: int, event_id: str | None) -> None:
+    """A credit whose suspense amount was reclassified cannot be reversed on its own: that
+    would leave the branch credited and suspense debited. Reverse the reclassification first."""
+    moved = session.execute(text(_LIVE_ADJUSTMENTS), {"event": event_id}).scalar()
+    if moved is not None:
+        raise Conflict(
+            f"entry {entry_id} credits event {event_id}, which entry {moved} reclassified; "
+            f"reverse entry {moved} first"
+        )
 
 
 def reclassify_event(

@@ -48,6 +48,22 @@ _LATE_POSTINGS = """
     JOIN ledger_closed_period c ON c.period >= e.period AND e.posted_at > c.closed_at
     ORDER BY e.id
 """
+# Per event, what its entries (credit, reclassifications, and the reversals of either) leave
+# on each revenue account. Money moves with the event's sign: a balance of the other sign
+# means a correction ran backwards (e.g. a credit reversed under its reclassification).
+_BACKWARDS = """
+    SELECT v.event_id, v.account, v.credited FROM (
+        SELECT COALESCE(e.event_id, o.event_id) AS event_id, p.account, -SUM(p.amount) AS credited
+        FROM journal_posting p
+        JOIN journal_entry e ON e.id = p.entry_id
+        LEFT JOIN journal_entry o ON o.business_key = e.reverses
+        WHERE p.unit = 'CNY'
+          AND (p.account LIKE 'branch:%' OR p.account LIKE 'hq:%' OR p.account LIKE 'suspense:%')
+        GROUP BY COALESCE(e.event_id, o.event_id), p.account
+    ) v JOIN revenue_event r ON r.event_id = v.event_id
+    WHERE (r.amount_fen > 0 AND v.credited < 0) OR (r.amount_fen < 0 AND v.credited > 0)
+    ORDER BY v.event_id, v.account
+"""
 _BATCHES = "SELECT id, imported_fen, branches_fen, hq_fen, suspense_fen FROM revenue_batch"
 _STATEMENTS = "SELECT branch_code, period, sha256, body FROM ledger_statement ORDER BY period, id"
 
@@ -56,6 +72,7 @@ def verify_ledger(session: Session) -> list[str]:
     """All findings, check by check; empty when every invariant holds."""
     checks: tuple[Callable[[Session], Iterable[str]], ...] = (
         _entries, _headers, _totals, _keys, _period_locks, _batches, _statements, _policies,
+        _corrections,
     )  # fmt: skip
     return [finding for check in checks for finding in check(session)]
 
@@ -132,3 +149,8 @@ def _policies(session: Session) -> Iterator[str]:
         policies.load_book(session)
     except LedgerError as exc:
         yield f"split policies: {exc}"
+
+
+def _corrections(session: Session) -> Iterator[str]:
+    for event_id, account, credited in _rows(session, _BACKWARDS):
+        yield f"event {event_id}: {account} holds {credited} fen, against the event's sign"

@@ -11,8 +11,9 @@ from sqlalchemy.engine import Engine
 
 from app.db import session_scope
 from app.errors import Conflict, InvalidInput, NotFound
-from app.journal import closing, service
+from app.journal import closing, service, stored
 from app.journal.schemas import EntryRead
+from ledger.entries import reversal
 from ledger.periods import Period
 from tests.app.test_ledger_policies import SPLIT, add_policies, balances, findings
 from tests.app.test_ledger_support import HEADER, import_csv, ledger_engine, scalar
@@ -153,4 +154,74 @@ def test_concurrent_reclassifications_of_one_event_post_exactly_one(
     print(f"concurrent_reclassifications_posted={posted} threshold=1 (of {len(outcomes)} attempts)")
     assert sorted(outcomes) == ["posted", "refused", "refused"]
     assert "suspense:unowned" not in balances(ledger_engine, "e.event_id = 'C-1'")
+    assert findings(ledger_engine) == []
+
+
+def _credit_id(engine: Engine, event_id: str) -> int:
+    return scalar(engine, f"SELECT id FROM journal_entry WHERE business_key = 'revenue:{event_id}'")
+
+
+def _reverse(engine: Engine, entry_id: int) -> EntryRead:
+    with session_scope(engine) as session:
+        return service.reverse_entry(session, entry_id=entry_id, reason="wrong amount",
+                                     actor="fin1", now=NOVEMBER)  # fmt: skip
+
+
+def test_a_credit_is_not_reversed_under_its_reclassification(
+    ledger_engine: Engine, tmp_path: Path
+) -> None:
+    import_csv(ledger_engine, tmp_path, EVENTS)
+    moved = reclassify(ledger_engine, "C-1")
+    credit = _credit_id(ledger_engine, "C-1")
+    with pytest.raises(
+        Conflict, match=f"entry {moved.id} reclassified; reverse entry {moved.id} first"
+    ):
+        _reverse(ledger_engine, credit)
+    _reverse(ledger_engine, moved.id)  # the reclassification first, then the credit
+    _reverse(ledger_engine, credit)
+    assert balances(ledger_engine, "e.event_id = 'C-1' OR e.reverses LIKE '%C-1%'") == {}
+    assert findings(ledger_engine) == []
+
+
+def test_verify_finds_a_credit_reversed_under_its_reclassification(
+    ledger_engine: Engine, tmp_path: Path
+) -> None:
+    """The state the refusal prevents, written behind the service's back, is caught."""
+    import_csv(ledger_engine, tmp_path, EVENTS)
+    reclassify(ledger_engine, "C-1")
+    credit = _credit_id(ledger_engine, "C-1")
+    with session_scope(ledger_engine) as session:
+        original = stored.load_entry(session, entry_id=credit, lock=False)
+        assert original is not None
+        mirror = reversal(original.entry, memo="behind the service's back")
+        stored.write_entry(session, entry=mirror, period=Period(2026, 11), posted_at=NOVEMBER)
+    found = findings(ledger_engine)
+    assert "event C-1: suspense:unowned holds -1234 fen, against the event's sign" in found
+
+
+def test_a_reversal_and_a_reclassification_racing_cannot_both_post(
+    ledger_engine: Engine, tmp_path: Path
+) -> None:
+    import_csv(ledger_engine, tmp_path, EVENTS)
+    credit = _credit_id(ledger_engine, "C-1")
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def attempt(action: str) -> None:
+        start.wait()
+        try:
+            if action == "reverse":
+                _reverse(ledger_engine, credit)
+            else:
+                reclassify(ledger_engine, "C-1")
+            outcomes.append(action)
+        except Conflict:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=attempt, args=(a,)) for a in ("reverse", "reclassify")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes) in (["refused", "reverse"], ["reclassify", "refused"])
     assert findings(ledger_engine) == []
