@@ -31,7 +31,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from app.db import session_scope
+from app.db import after_commit, session_scope
 from app.tables import AuditRecord, AuditSeal
 from app.tables.base import utcnow
 
@@ -101,6 +101,13 @@ def seal_after_commit(engine: Engine) -> SealResult:
     a period close links its audit record into the chain at once, not at the next verify."""
     with session_scope(engine) as session:
         return seal(session)
+
+
+def seal_once_committed(session: Session) -> None:
+    """Have this unit of work's audit records sealed right after it commits."""
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    after_commit(session, lambda: seal_after_commit(engine))
 
 
 def seal(session: Session, *, now: datetime | None = None) -> SealResult:

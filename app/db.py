@@ -1,8 +1,10 @@
-"""Engines and sessions. One transaction owner per request or CLI job: `session_scope`."""
+"""Engines and sessions. One transaction owner per request or CLI job: `session_scope`,
+with after-commit hooks that services register (`after_commit`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -11,6 +13,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
 from app.config import Settings
+
+log = logging.getLogger(__name__)
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -47,13 +51,37 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+AfterCommit = Callable[[], object]
+_HOOKS = "o2o.after_commit"
+
+
+def after_commit(session: Session, hook: AfterCommit) -> None:
+    """Run `hook` once this unit of work has committed (never if it rolls back).
+
+    Services register what must follow a commit (sealing the audit chain) themselves, so no
+    caller (CLI, API, page) can forget it. A hook failing does not undo the commit: it is
+    logged, and the work it does must be safe to repeat later.
+    """
+    session.info.setdefault(_HOOKS, []).append(hook)
+
+
+def _run_hooks(session: Session) -> None:
+    for hook in session.info.pop(_HOOKS, []):
+        try:
+            hook()
+        except Exception:
+            log.exception("after-commit hook %r failed; the commit stands", hook)
+
+
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
-    """The one place a unit of work commits or rolls back."""
+    """The one place a unit of work commits or rolls back, then runs its after-commit hooks."""
     with Session(engine, expire_on_commit=False) as session:
         try:
             yield session
             session.commit()
         except BaseException:
+            session.info.pop(_HOOKS, None)
             session.rollback()
             raise
+        _run_hooks(session)

@@ -12,7 +12,6 @@ from typing import Annotated
 
 import typer
 
-from app import audit_chain
 from app.config import get_settings
 from app.db import make_engine, session_scope
 from app.errors import AppError, FileRejected
@@ -64,7 +63,6 @@ def close_cmd(period: PeriodOption) -> None:
             closed = service.close_period(session, period=period, actor=cli_actor())
     except AppError as exc:
         raise fail(exc.message, code=2) from None
-    audit_chain.seal_after_commit(engine)
     typer.echo(f"closed {closed.period}: {len(closed.statements)} statement(s)")
     for statement in closed.statements:
         typer.echo(f"  {statement.branch_code:32} {statement.closing_fen:>16} {statement.sha256}")

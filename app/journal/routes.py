@@ -8,13 +8,12 @@ import tempfile
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Query, Request, UploadFile
+from fastapi import APIRouter, Query, UploadFile
 from fastapi.responses import FileResponse, PlainTextResponse
 from sqlalchemy import text
 from sqlmodel import Session
 from starlette.background import BackgroundTask
 
-from app import audit_chain
 from app.auth import Principal, require_roles
 from app.deps import SessionDep, SettingsDep
 from app.errors import AppError
@@ -73,13 +72,9 @@ def import_revenue(
 
 @router.post("/periods/{period}/close", response_model=CloseRead)
 def close_period(
-    period: str, principal: Finance, session: SessionDep, request: Request,
-    background: BackgroundTasks,
+    period: str, principal: Finance, session: SessionDep,
 ) -> CloseRead:  # fmt: skip
-    closed = service.close_period(session, period=period, actor=principal.username)
-    # The session commits when this returns, before the response; the task runs after it.
-    background.add_task(audit_chain.seal_after_commit, request.app.state.engine)
-    return closed
+    return service.close_period(session, period=period, actor=principal.username)
 
 
 @router.get("/export")

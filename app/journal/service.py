@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
+from app import audit_chain
 from app.errors import Conflict, FileRejected, InvalidInput, NotFound
 from app.imports.csvfile import ErrorCollector
 from app.journal import closing, corrections, export, importer, policies, stored, verify
@@ -71,6 +72,7 @@ def close_period(
 ) -> CloseRead:
     target = period_from(period)
     built = closing.close_period(session, period=target, actor=actor, now=now or utcnow())
+    audit_chain.seal_once_committed(session)  # the close's record joins the chain at once
     items = [
         StatementRead(branch_code=s.branch_code, period=str(s.period), sha256=s.sha256,
                       line_count=s.line_count, closing_fen=s.closing_fen)

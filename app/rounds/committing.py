@@ -13,7 +13,7 @@ from sqlalchemy import Select, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
-from app import audit
+from app import audit, audit_chain
 from app.bulk import refresh_statistics
 from app.config import Settings
 from app.errors import Conflict, NotFound
@@ -63,6 +63,7 @@ def commit(session: Session, *, round_id: int, actor: str, settings: Settings) -
         detail={"assigned": allocation_round.assigned, "pool": allocation_round.pool_size},
     )
     session.flush()
+    audit_chain.seal_once_committed(session)  # the commit's record joins the chain at once
     crash_point("round.commit.before_db_commit")
 
 

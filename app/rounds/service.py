@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from allocation.model import AllocationParams
-from app import audit, audit_chain
+from app import audit
 from app.bulk import copy_rows, refresh_statistics
 from app.config import Settings
 from app.db import session_scope
@@ -65,8 +65,6 @@ def run_round(
         if commit:
             with session_scope(engine) as session:
                 committing.commit(session, round_id=round_id, actor=actor, settings=settings)
-    if commit:
-        audit_chain.seal_after_commit(engine)
     return round_id
 
 
@@ -76,7 +74,6 @@ def commit_round(engine: Engine, *, settings: Settings, actor: str, round_id: in
         session_scope(engine) as session,
     ):
         committing.commit(session, round_id=round_id, actor=actor, settings=settings)
-    audit_chain.seal_after_commit(engine)
 
 
 def cancel_round(session: Session, *, actor: str, round_id: int) -> None:

@@ -11,11 +11,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
-from fastapi import BackgroundTasks, Form, Path, Query, Request, UploadFile
+from fastapi import Form, Path, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from app import audit_chain
 from app.auth import Principal
 from app.db import session_scope
 from app.deps import SessionDep, SettingsDep
@@ -107,13 +106,11 @@ def close(
     request: Request,
     principal: FinanceForm,
     session: SessionDep,
-    background: BackgroundTasks,
     period: Annotated[str, Form(pattern=PERIOD)],
     confirm: Annotated[str, Form(pattern="^yes$")],
 ) -> Response:
     with _close_errors_in_chinese():
         service.close_period(session, period=period, actor=principal.username)
-    background.add_task(audit_chain.seal_after_commit, request.app.state.engine)  # after commit
     return RedirectResponse(f"/finance/ledger?period={period}&done=closed", status_code=303)
 
 
