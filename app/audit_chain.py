@@ -31,12 +31,13 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from app import locks
 from app.db import after_commit, session_scope
 from app.tables import AuditRecord, AuditSeal
 from app.tables.base import utcnow
 
 GENESIS = "0" * 64
-SEAL_LOCK = 0x0203_0001  # arbitrary, fixed: "audit sealing"
+SEAL_LOCK = locks.AUDIT_SEAL
 _CHUNK = 5_000
 _LOG = AuditRecord.__table__  # type: ignore[attr-defined]
 _SEAL = AuditSeal.__table__  # type: ignore[attr-defined]

@@ -13,9 +13,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session
 
-
-def is_sqlite(session: Session) -> bool:
-    return session.get_bind().dialect.name == "sqlite"
+from app.db import is_sqlite
 
 
 def copy_rows(

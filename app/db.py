@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, create_engine
 
 from app.config import Settings
@@ -47,8 +47,11 @@ def _configure_sqlite(engine: Engine, *, busy_timeout_ms: int) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
+def is_sqlite(bind: Engine | Connection | Session) -> bool:
+    """Whether an engine, connection or session talks to SQLite (the one dialect test)."""
+    if isinstance(bind, Session):
+        return bind.get_bind().dialect.name == "sqlite"
+    return bind.dialect.name == "sqlite"
 
 
 AfterCommit = Callable[[], object]

@@ -24,7 +24,6 @@ from app.auth import Principal
 from app.branches.importer import import_branches
 from app.config import Settings
 from app.db import session_scope
-from app.imports.fields import SHANGHAI
 from app.journal.importer import import_revenue
 from app.leads.followup import mark_contacted, mark_converted, return_lead
 from app.leads.importer import import_leads
@@ -32,6 +31,7 @@ from app.rounds.service import RoundParams, run_round
 from app.tables import AllocationRound, Branch, Lead
 from app.tables.base import utcnow
 from app.users.service import create_user
+from ledger.periods import SHANGHAI
 
 CHANNELS = (("app", 0.45), ("wechat", 0.3), ("partner_alipay", 0.15), ("partner_ctrip", 0.1))
 TIERS = (("mass", 0.8), ("affluent", 0.17), ("hnw", 0.03))

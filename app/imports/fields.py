@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 import re
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from ledger.periods import SHANGHAI
+
 CODE_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,32}")
 TIER_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,31}")
 REGION_PATTERN = re.compile(r"\d{6}")

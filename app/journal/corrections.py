@@ -20,6 +20,7 @@ from sqlalchemy import text
 from sqlmodel import Session, select
 
 from app import audit
+from app.db import is_sqlite
 from app.errors import Conflict, InvalidInput, NotFound
 from app.journal import crediting, policies, posting, repository, stored
 from app.tables import Branch
@@ -164,7 +165,7 @@ def _require_branch(session: Session, branch_code: str) -> None:
 def _lock_credit(session: Session, *, event_id: str) -> None:
     """Hold the event's crediting entry row (PostgreSQL), so that two corrections of the
     same event take turns and the second reads what the first posted."""
-    if not repository.is_sqlite(session):
+    if not is_sqlite(session):
         session.execute(text(_LOCK_CREDIT), {"key": revenue_entry_key(event_id)})
 
 

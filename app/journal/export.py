@@ -17,7 +17,8 @@ from typing import BinaryIO
 from sqlmodel import Session
 
 from app import audit
-from app.journal import export_copy, records, repository
+from app.db import is_sqlite
+from app.journal import export_copy, records
 from ledger.export import EXPORT_COLUMNS, ExportRow, csv_chunks, export_row
 from ledger.periods import Period
 
@@ -69,7 +70,7 @@ def export_period(
     with out.open("wb") as stream:
         if fmt == "xlsx":
             _write_xlsx(out, tally.count(export_rows(session, period=period)))
-        elif use_copy and not repository.is_sqlite(session):
+        elif use_copy and not is_sqlite(session):
             totals = export_copy.write_csv(session, period=period, stream=stream)
             tally.rows, tally.debit, tally.credit = totals
         else:

@@ -28,6 +28,7 @@ from typing import Any
 from sqlmodel import Session
 
 from app import audit
+from app.db import is_sqlite
 from app.errors import Conflict
 from app.faults import crash_point
 from app.imports.csvfile import ErrorCollector, open_text, read_rows
@@ -93,7 +94,7 @@ def import_revenue(
     name = file_name or path.name
     errors = ErrorCollector(file=name)
     stage.create(session)
-    if parse_workers > 1 and not repository.is_sqlite(session):
+    if parse_workers > 1 and not is_sqlite(session):
         rows = _stage_in_parallel(session, path=path, name=name, errors=errors, now=now,
                                   workers=parse_workers)  # fmt: skip
     else:
@@ -194,7 +195,7 @@ def _report_conflicts(session: Session, errors: ErrorCollector) -> None:
 def _credit_batch(
     session: Session, *, batch_id: int, now: datetime, page: int, progress: Progress | None
 ) -> Reconciliation:
-    if repository.is_sqlite(session):
+    if is_sqlite(session):
         totals = _credit_in_pages(session, batch_id=batch_id, now=now, page=page, progress=progress)
     else:
         credited, totals = set_crediting.credit_batch(session, batch_id=batch_id, now=now)

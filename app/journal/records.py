@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session
 
+from app.db import is_sqlite
 from app.journal import repository
 from ledger.accounts import Account, parse_account
 from ledger.entries import EntryKind
@@ -28,7 +29,7 @@ ENTRY_ORDER = "e.id, p.line_no"
 
 
 def account_order(session: Session) -> str:
-    return EXPORT_ORDER.format(collate="" if repository.is_sqlite(session) else ' COLLATE "C"')
+    return EXPORT_ORDER.format(collate="" if is_sqlite(session) else ' COLLATE "C"')
 
 
 def stream_records(

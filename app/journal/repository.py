@@ -14,6 +14,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session
 
+from app import locks
+from app.db import is_sqlite
 from ledger.periods import Period, parse_period
 
 # The partial index on posting accounts (migration 0008) holds branch accounts only; a query
@@ -21,7 +23,7 @@ from ledger.periods import Period, parse_period
 BRANCH_ACCOUNTS = "p.account LIKE 'branch:%'"
 
 # Same key as the migration's triggers: postings share it, a period close takes it alone.
-CLOSE_LOCK = (20261125, 2)
+CLOSE_LOCK = locks.LEDGER_CLOSE
 _SQLITE_TS = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores DateTime on SQLite (UTC here)
 
 ENTRY_COLUMNS = (
@@ -29,10 +31,6 @@ ENTRY_COLUMNS = (
     "period", "posting_count", "memo",
 )  # fmt: skip
 POSTING_COLUMNS = ("entry_id", "line_no", "line_count", "account", "unit", "amount")
-
-
-def is_sqlite(session: Session) -> bool:
-    return session.get_bind().dialect.name == "sqlite"
 
 
 def db_timestamp(session: Session, value: datetime) -> Any:

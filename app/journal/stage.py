@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from app.config import get_settings
+from app.db import is_sqlite
 from app.journal import repository
 
 STAGE = "revenue_import_stage"
@@ -35,7 +36,7 @@ CREATE TEMPORARY TABLE {name} (
 
 
 def create(session: Session) -> None:
-    if repository.is_sqlite(session):
+    if is_sqlite(session):
         session.execute(text(f"DROP TABLE IF EXISTS temp.{STAGE}"))
         session.execute(text(_DDL.format(name=STAGE, ts="VARCHAR(32)", suffix="")))
     else:
@@ -61,7 +62,7 @@ def write_copy_text(session: Session, blocks: Iterable[bytes]) -> None:
 
 
 def _written(session: Session) -> str:
-    return STAGE if repository.is_sqlite(session) else ROWS
+    return STAGE if is_sqlite(session) else ROWS
 
 
 def resolve_leads(session: Session) -> None:
@@ -71,7 +72,7 @@ def resolve_leads(session: Session) -> None:
     one of them (SQLite) or appears once per channel (PostgreSQL); either way it is
     reported as ambiguous and the file rejected before anything is written.
     """
-    if repository.is_sqlite(session):
+    if is_sqlite(session):
         session.execute(
             text(f"""
             UPDATE {STAGE} SET lead_id = l.id FROM lead l
@@ -90,7 +91,7 @@ def resolve_leads(session: Session) -> None:
         )
         session.execute(text(f"DROP TABLE {ROWS}"))
     session.execute(text(f"CREATE INDEX {STAGE}_event ON {STAGE} (event_id, line)"))
-    if not repository.is_sqlite(session):
+    if not is_sqlite(session):
         session.execute(text(f"ANALYZE {STAGE}"))  # temp tables are never auto-analysed
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session
 
+from app.db import is_sqlite
 from app.journal import repository
 from ledger.accounts import parse_account
 from ledger.entries import EntryKind, JournalEntry, Posting
@@ -50,7 +51,7 @@ def load_entry(session: Session, *, entry_id: int, lock: bool = False) -> Stored
     """The entry with this id, or None; ``lock`` holds its row until commit (PostgreSQL),
     so two corrections of the same entry take turns instead of racing."""
     sql = _HEADER.format(where="id = :id")
-    if lock and not repository.is_sqlite(session):
+    if lock and not is_sqlite(session):
         sql += " FOR UPDATE"
     row = session.execute(text(sql), {"id": entry_id}).one_or_none()
     return None if row is None else _stored(session, row)

@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session
 
-from app.bulk import copy_rows, is_sqlite, sqlite_timestamp
+from app.bulk import copy_rows, sqlite_timestamp
+from app.db import is_sqlite
 
 STAGE = "lead_import_stage"
 STAGE_COLUMNS = (

@@ -20,13 +20,14 @@ from sqlalchemy import or_, text, update
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import col
 
+from app import locks
 from app.db import session_scope
 from app.errors import Conflict
 from app.tables import RoundLock
 from app.tables.base import utcnow
 
 STALE_AFTER = timedelta(minutes=30)
-ADVISORY_KEY = 0x0202_0001  # arbitrary, fixed: "allocation round"
+ADVISORY_KEY = locks.ROUND
 BUSY = "another round is being solved or committed; try again when it is done"
 
 

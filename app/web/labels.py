@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from app.tables.base import utcnow
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from ledger.periods import SHANGHAI
 
 ROLES = {"hq": "总部", "branch": "营业部", "finance": "财务", "auditor": "审计"}
 STATUSES = {

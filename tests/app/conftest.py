@@ -14,7 +14,10 @@ from app.config import Settings
 from app.db import make_engine, session_scope
 from app.main import create_app
 from app.tables import Branch
-from tests.app.factories import PASSWORD, add_user, load_branches
+from tests.app.factories import add_user, load_branches, login
+from tests.app.ledger_world import api, cli_env, ledger_engine
+
+__all__ = ["api", "cli_env", "ledger_engine", "login"]
 
 
 @pytest.fixture
@@ -45,9 +48,3 @@ def client(settings: Settings) -> Iterator[TestClient]:
     with TestClient(app) as test_client:
         yield test_client
     app.state.engine.dispose()
-
-
-def login(client: TestClient, username: str, password: str = PASSWORD) -> dict[str, str]:
-    response = client.post("/api/v1/auth/token", data={"username": username, "password": password})
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}

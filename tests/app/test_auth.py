@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 
 from app.db import session_scope
 from app.users.service import deactivate_user, move_user
-from tests.app.conftest import login
+from tests.app.factories import login
 
 
 def test_a_user_logs_in_with_the_password_flow(

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from app import clock
 from app.tables.base import utcnow
-from tests.app.conftest import login
+from tests.app.factories import login
 from tests.web.helpers import sign_in
 
 NOVEMBER = datetime(2026, 11, 18, 2, 0, tzinfo=UTC)

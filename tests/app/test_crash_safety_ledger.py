@@ -25,9 +25,7 @@ from app.config import Settings, get_settings
 from app.db import session_scope
 from app.journal import service
 from tests.app.crashing import KILLED, kill_after, run_o2o, start_o2o
-from tests.app.test_ledger_support import HEADER, ledger_engine
-
-__all__ = ["ledger_engine"]
+from tests.app.ledger_world import HEADER
 
 IMPORT_POINTS = (
     "revenue.import.after_stage",

@@ -8,8 +8,7 @@ from sqlmodel import select
 
 from app.db import session_scope
 from app.tables import AuditRecord, Lead, Ownership
-from tests.app.conftest import login
-from tests.app.factories import add_lead
+from tests.app.factories import add_lead, login
 
 
 def _lead(engine: Engine, lead_id: int) -> Lead:

@@ -7,8 +7,7 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
-from tests.app.conftest import login
-from tests.app.factories import add_lead
+from tests.app.factories import add_lead, login
 
 
 def _seed(engine: Engine, branch_ids: dict[str, int]) -> dict[str, int]:

@@ -2,42 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
-from app.config import Settings
-from app.main import create_app
 from app.tables.base import utcnow
-from tests.app.factories import add_user
-from tests.app.test_ledger_support import HEADER, close_is_sealed, import_csv, ledger_engine
-
-__all__ = ["ledger_engine"]
+from tests.app.ledger_world import HEADER, auth, close_is_sealed, import_csv
 
 ROWS = HEADER + "E1,A1,brokerage_commission,100.50,2026-10-05T10:00:00,app\n"
-
-
-@pytest.fixture
-def api(settings: Settings, ledger_engine: Engine) -> Iterator[TestClient]:
-    from app.journal.routes import router
-
-    for username, role in (("fin1", "finance"), ("aud1", "auditor"), ("hq1", "hq")):
-        add_user(ledger_engine, username, role)
-    app = create_app(settings)
-    if not any(getattr(r, "path", "").startswith("/api/v1/ledger") for r in app.routes):
-        app.include_router(router)
-    with TestClient(app) as client:
-        yield client
-    app.state.engine.dispose()
-
-
-def auth(client: TestClient, username: str) -> dict[str, str]:
-    from tests.app.conftest import login
-
-    return login(client, username)
 
 
 def test_finance_uploads_revenue_and_a_replay_changes_nothing(api: TestClient) -> None:

@@ -2,46 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-import typer
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from typer.testing import CliRunner
 
-from app.config import Settings, get_settings
-from app.journal.cli import import_revenue_cmd, ledger_cli
 from app.tables.base import utcnow
 from ledger.periods import period_of
 from tests.app.factories import write
-from tests.app.test_ledger_support import HEADER, ledger_engine
-
-__all__ = ["ledger_engine"]
-
-runner = CliRunner()
-
-
-def o2o() -> typer.Typer:
-    """The commands wired the way app/cli.py wires them."""
-    root = typer.Typer()
-    importer = typer.Typer()
-    importer.command("revenue")(import_revenue_cmd)
-    root.add_typer(importer, name="import")
-    root.add_typer(ledger_cli, name="ledger")
-    return root
-
-
-@pytest.fixture
-def cli_env(
-    settings: Settings, ledger_engine: Engine, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Engine]:
-    monkeypatch.setenv("O2O_DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("O2O_SECRET_KEY", settings.secret_key)
-    get_settings.cache_clear()
-    yield ledger_engine
-    get_settings.cache_clear()
+from tests.app.ledger_world import HEADER, o2o, runner
 
 
 def test_import_close_export_verify_from_the_command_line(cli_env: Engine, tmp_path: Path) -> None:

@@ -8,9 +8,17 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 from tests.app.factories import write
-from tests.app.test_ledger_api import api, auth
-from tests.app.test_ledger_cli import cli_env, o2o, runner
-from tests.app.test_ledger_support import HEADER, import_csv, ledger_engine, scalar
+from tests.app.ledger_world import (
+    HEADER,
+    api,
+    auth,
+    cli_env,
+    import_csv,
+    ledger_engine,
+    o2o,
+    runner,
+    scalar,
+)
 
 __all__ = ["api", "cli_env", "ledger_engine"]
 

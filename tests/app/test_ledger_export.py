@@ -18,9 +18,7 @@ from app.journal import export
 from app.tables import AuditRecord
 from ledger.export import EXPORT_COLUMNS
 from ledger.periods import Period
-from tests.app.test_ledger_support import HEADER, import_csv, ledger_engine
-
-__all__ = ["ledger_engine"]
+from tests.app.ledger_world import HEADER, import_csv
 
 TRICKY = HEADER + (
     "=HYPERLINK(1),A1,brokerage_commission,100.50,2026-10-05T10:00:00.123456,app\n"

@@ -15,16 +15,13 @@ from app.errors import FileRejected
 from app.journal import crediting
 from app.journal.importer import import_revenue
 from tests.app.factories import write
-from tests.app.test_ledger_support import (
+from tests.app.ledger_world import (
     HEADER,
     NOW,
     assert_stored_as_built,
     import_csv,
-    ledger_engine,
     scalar,
 )
-
-__all__ = ["ledger_engine"]
 
 GOOD = HEADER + (
     "E1,A1,brokerage_commission,100.50,2026-10-05T10:00:00,app\n"

@@ -9,9 +9,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from app.journal.corrections import _EVENT_ENTRIES
 from app.journal.views import _ACCOUNT_IN_PERIOD
-from tests.app.test_ledger_support import HEADER, import_csv, ledger_engine
-
-__all__ = ["ledger_engine"]
+from tests.app.ledger_world import HEADER, import_csv
 
 INDEX = "ix_journal_posting_branch_account"
 

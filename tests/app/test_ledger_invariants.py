@@ -9,9 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
-from tests.app.test_ledger_support import HEADER, import_csv, ledger_engine, scalar
-
-__all__ = ["ledger_engine"]
+from tests.app.ledger_world import HEADER, import_csv, scalar
 
 TS = "2026-10-05 02:00:00+00"
 ENTRY = (

@@ -21,9 +21,7 @@ from app.journal.importer import import_revenue
 from app.journal.rows import REQUIRED, RevenueRowParser
 from app.limits import import_row_limit
 from tests.app.factories import write
-from tests.app.test_ledger_support import HEADER, NOW, ledger_engine, scalar
-
-__all__ = ["ledger_engine"]
+from tests.app.ledger_world import HEADER, NOW, scalar
 
 STORED = """SELECT line, event_id, external_id, channel, revenue_type, amount_fen, occurred_at,
                    fingerprint FROM revenue_event ORDER BY line"""

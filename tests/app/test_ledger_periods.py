@@ -15,9 +15,7 @@ from app.errors import Conflict, InvalidInput
 from app.journal import closing, repository, service
 from ledger.errors import PeriodClosedError
 from ledger.periods import Period
-from tests.app.test_ledger_support import HEADER, import_csv, ledger_engine, scalar
-
-__all__ = ["ledger_engine"]
+from tests.app.ledger_world import HEADER, import_csv, scalar
 
 OCTOBER = HEADER + (
     "E1,A1,brokerage_commission,100.50,2026-10-05T10:00:00,app\n"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,23 +15,17 @@ from app.errors import FileRejected
 from app.journal import closing, crediting, policies, service
 from ledger.periods import Period
 from tests.app.factories import write
-from tests.app.test_ledger_support import (
+from tests.app.ledger_world import (
     HEADER,
+    SPLIT,
+    add_policies,
     assert_stored_as_built,
+    balances,
+    findings,
     import_csv,
-    ledger_engine,
     scalar,
 )
 
-__all__ = ["add_policies", "balances", "findings", "ledger_engine"]
-
-# B1 is owned by BJ-CY from 1 to 20 October; C1 never has an owner; A1 is SZ-FT's.
-SPLIT = [
-    {"policy_id": "PF-1", "revenue_type": "product_fee", "valid_from": "2026-10-01",
-     "branch_bps": 6667, "hq_online_bps": 3333, "overlay_bps": 5000, "reason": "O2O pilot"},
-    {"policy_id": "AF-1", "revenue_type": "advisory_fee", "valid_from": "2026-10-01",
-     "branch_bps": 5000, "hq_online_bps": 5000},
-]  # fmt: skip
 EVENTS = HEADER + (
     "E1,A1,brokerage_commission,100.50,2026-10-05T10:00:00,app\n"  # no policy: default rule
     "E2,B1,product_fee,20.01,2026-10-10T10:00:00,app\n"  # 6667/3333 of 2001 fen
@@ -41,27 +34,6 @@ EVENTS = HEADER + (
     "E5,C1,product_fee,7,2026-10-13T10:00:00,app\n"  # no owner: all to suspense
     "E6,A1,product_fee,3.33,2026-10-14T10:00:00,app\n"
 )
-
-
-def add_policies(engine: Engine, tmp_path: Path, items: list[dict[str, object]],
-                 name: str = "policy.json") -> None:  # fmt: skip
-    path = write(tmp_path, name, json.dumps(items))
-    with session_scope(engine) as session:
-        service.add_policy_file(session, path=path, actor="fin1")
-
-
-def balances(engine: Engine, where: str = "1 = 1") -> dict[str, int]:
-    sql = f"""SELECT p.account, SUM(p.amount) FROM journal_posting p
-              JOIN journal_entry e ON e.id = p.entry_id WHERE {where} GROUP BY p.account"""
-    with engine.connect() as conn:
-        return {str(a): int(t) for a, t in conn.execute(text(sql)) if int(t)}
-
-
-def findings(engine: Engine) -> list[str]:
-    with session_scope(engine) as session:
-        found = service.verify_ledger(session)
-    print(f"verify_findings={len(found)} threshold=0")
-    return found
 
 
 def test_a_split_policy_shares_each_event_by_largest_remainder(

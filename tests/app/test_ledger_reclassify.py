@@ -15,10 +15,15 @@ from app.journal import closing, service, stored
 from app.journal.schemas import EntryRead
 from ledger.entries import reversal
 from ledger.periods import Period
-from tests.app.test_ledger_policies import SPLIT, add_policies, balances, findings
-from tests.app.test_ledger_support import HEADER, import_csv, ledger_engine, scalar
-
-__all__ = ["ledger_engine"]
+from tests.app.ledger_world import (
+    HEADER,
+    SPLIT,
+    add_policies,
+    balances,
+    findings,
+    import_csv,
+    scalar,
+)
 
 # C1 never had an owner, so C-events sit in suspense:unowned.
 EVENTS = HEADER + (

@@ -15,10 +15,7 @@ from app.errors import AppError, Conflict, NotFound
 from app.journal import closing, service
 from app.journal.schemas import EntryRead
 from ledger.periods import Period
-from tests.app.test_ledger_policies import balances, findings
-from tests.app.test_ledger_support import HEADER, import_csv, ledger_engine, scalar
-
-__all__ = ["ledger_engine"]
+from tests.app.ledger_world import HEADER, balances, findings, import_csv, scalar
 
 OCTOBER = HEADER + (
     "E1,A1,brokerage_commission,100.50,2026-10-05T10:00:00,app\n"

@@ -20,8 +20,7 @@ from app.rounds.lock import round_lock
 from app.rounds.service import RoundParams, commit_round, run_round
 from app.tables import AllocationRound, Lead, Ownership, RoundAssignment
 from app.tables.base import utcnow
-from tests.app.conftest import login
-from tests.app.factories import write
+from tests.app.factories import login, write
 
 # Two near Shenzhen Futian, one near Beijing Chaoyang, one for HNW near Beijing (BJ-CY serves only
 # mass|affluent, so it must travel to Shenzhen), one with nothing to locate it.

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from app.db import session_scope
 from app.journal import service
 from ledger.export import CSV_BOM, EXPORT_COLUMNS
-from tests.app.test_ledger_support import close_is_sealed
+from tests.app.ledger_world import close_is_sealed
 from tests.web.finance_data import BAD, OCTOBER, count, own_leads, this_month
 from tests.web.helpers import sign_in
 

@@ -1,23 +1,30 @@
-"""Shared set-up for the ledger tests (no tests here): branches, leads, owners, imports."""
+"""Shared set-up for the ledger tests: branches, leads, owners, imports, policies, and the
+API and CLI as finance uses them. Its fixtures are registered in tests/app/conftest.py."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import typer
+from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
+from typer.testing import CliRunner
 
-from app.config import Settings
+from app.config import Settings, get_settings
 from app.db import make_engine, session_scope
-from app.journal import posting
+from app.journal import posting, service
+from app.journal.cli import import_revenue_cmd, ledger_cli
 from app.journal.importer import RevenueImportReport, import_revenue
+from app.main import create_app
 from app.tables import Branch, Customer, Lead, Ownership
 from ledger.entries import JournalEntry
-from tests.app.factories import load_branches, write
+from tests.app.factories import add_user, load_branches, login, write
 
 NOW = datetime(2026, 11, 25, 4, 0, tzinfo=UTC)
 HEADER = "event_id,external_id,type,amount,occurred_at,channel\n"
@@ -95,3 +102,75 @@ def assert_stored_as_built(session: Session, built: list[JournalEntry]) -> None:
              p.account.code, p.unit.value, p.amount)
             for p in entry.postings
         ]  # fmt: skip
+
+
+# B1 is owned by BJ-CY from 1 to 20 October; C1 never has an owner; A1 is SZ-FT's.
+SPLIT = [
+    {"policy_id": "PF-1", "revenue_type": "product_fee", "valid_from": "2026-10-01",
+     "branch_bps": 6667, "hq_online_bps": 3333, "overlay_bps": 5000, "reason": "O2O pilot"},
+    {"policy_id": "AF-1", "revenue_type": "advisory_fee", "valid_from": "2026-10-01",
+     "branch_bps": 5000, "hq_online_bps": 5000},
+]  # fmt: skip
+
+
+def add_policies(engine: Engine, tmp_path: Path, items: list[dict[str, object]],
+                 name: str = "policy.json") -> None:  # fmt: skip
+    path = write(tmp_path, name, json.dumps(items))
+    with session_scope(engine) as session:
+        service.add_policy_file(session, path=path, actor="fin1")
+
+
+def balances(engine: Engine, where: str = "1 = 1") -> dict[str, int]:
+    sql = f"""SELECT p.account, SUM(p.amount) FROM journal_posting p
+              JOIN journal_entry e ON e.id = p.entry_id WHERE {where} GROUP BY p.account"""
+    with engine.connect() as conn:
+        return {str(a): int(t) for a, t in conn.execute(text(sql)) if int(t)}
+
+
+def findings(engine: Engine) -> list[str]:
+    with session_scope(engine) as session:
+        found = service.verify_ledger(session)
+    print(f"verify_findings={len(found)} threshold=0")
+    return found
+
+
+@pytest.fixture
+def api(settings: Settings, ledger_engine: Engine) -> Iterator[TestClient]:
+    from app.journal.routes import router
+
+    for username, role in (("fin1", "finance"), ("aud1", "auditor"), ("hq1", "hq")):
+        add_user(ledger_engine, username, role)
+    app = create_app(settings)
+    if not any(getattr(r, "path", "").startswith("/api/v1/ledger") for r in app.routes):
+        app.include_router(router)
+    with TestClient(app) as client:
+        yield client
+    app.state.engine.dispose()
+
+
+def auth(client: TestClient, username: str) -> dict[str, str]:
+    return login(client, username)
+
+
+runner = CliRunner()
+
+
+def o2o() -> typer.Typer:
+    """The commands wired the way app/cli.py wires them."""
+    root = typer.Typer()
+    importer = typer.Typer()
+    importer.command("revenue")(import_revenue_cmd)
+    root.add_typer(importer, name="import")
+    root.add_typer(ledger_cli, name="ledger")
+    return root
+
+
+@pytest.fixture
+def cli_env(
+    settings: Settings, ledger_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Engine]:
+    monkeypatch.setenv("O2O_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("O2O_SECRET_KEY", settings.secret_key)
+    get_settings.cache_clear()
+    yield ledger_engine
+    get_settings.cache_clear()
