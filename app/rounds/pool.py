@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, and_, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -31,6 +31,8 @@ class PoolLead:
     returned_by_branch_id: int | None
     stale_branch_id: int | None  # set when an uncontacted assignment is being reclaimed
     customer_id: int | None = None
+    # The customer's tier over all its leads, pooled or not (set for customers with several).
+    customer_tier: str | None = None
 
     @property
     def excluded_branch_id(self) -> int | None:
@@ -54,6 +56,7 @@ def pool_condition(*, deadline: datetime) -> ColumnElement[bool]:
 
 def load_pool(session: Session, *, now: datetime, followup_hours: int) -> list[PoolLead]:
     deadline = now - timedelta(hours=followup_hours)
+    tiers = _tiers_of_repeat_customers(session)
     query = (
         sa_select(
             col(Lead.id),
@@ -79,9 +82,28 @@ def load_pool(session: Session, *, now: datetime, followup_hours: int) -> list[P
             returned_by_branch_id=row[5],
             stale_branch_id=row[7] if row[6] == "assigned" else None,
             customer_id=row[8],
+            customer_tier=customer_tier(tiers[row[8]]) if row[8] in tiers else None,
         )
         for row in session.execute(query)
     ]
+
+
+def _tiers_of_repeat_customers(session: Session) -> dict[int, list[str]]:
+    """Every lead tier of each customer with more than one lead (a stale lead's linked sibling
+    is not in the pool, yet its tier decides where the customer may go)."""
+    repeat = (
+        sa_select(col(Lead.customer_id))
+        .where(col(Lead.customer_id).is_not(None))
+        .group_by(col(Lead.customer_id))
+        .having(func.count() > 1)
+    )
+    query = sa_select(col(Lead.customer_id), col(Lead.tier)).where(
+        col(Lead.customer_id).in_(repeat)
+    )
+    tiers: dict[int, list[str]] = {}
+    for customer_id, tier in session.execute(query):
+        tiers.setdefault(int(customer_id), []).append(str(tier))
+    return tiers
 
 
 def split_by_customer(pool: list[PoolLead]) -> tuple[list[PoolLead], dict[int, int]]:
@@ -108,9 +130,10 @@ def split_by_customer(pool: list[PoolLead]) -> tuple[list[PoolLead], dict[int, i
 
 
 def _with_customer_tier(lead: PoolLead, tiers_of: dict[int, list[str]]) -> PoolLead:
-    if lead.customer_id is None or len(tiers_of[lead.customer_id]) == 1:
+    if lead.customer_id is None:
         return lead
-    return replace(lead, tier=customer_tier(tiers_of[lead.customer_id]))
+    tiers = tiers_of[lead.customer_id] + ([lead.customer_tier] if lead.customer_tier else [])
+    return lead if len(tiers) == 1 else replace(lead, tier=customer_tier(tiers))
 
 
 def remaining_capacity(session: Session, *, now: datetime, followup_hours: int) -> dict[int, int]:

@@ -265,3 +265,22 @@ def test_two_transfers_racing_for_a_branchs_last_place_cannot_both_win(
         thread.join(timeout=30)
     assert sorted(outcomes) == ["moved", "refused"]
     assert world.loads()["NEAR"] == 2
+
+
+def test_a_lapsed_customer_goes_where_all_its_leads_tiers_are_served(
+    world: World, settings: Settings
+) -> None:
+    """Found by the model test: the round saw only the lapsed mass lead, not its hnw sibling."""
+    world.leads(f"A1,{SHENZHEN},mass,13800138001\n")
+    world.solve(commit=True)
+    world.leads(f"A2,{SHENZHEN},hnw,13800138001\n", name="later.csv")  # NEAR serves hnw too
+    assert world.holders()["A2"] == ("assigned", "NEAR")
+    with session_scope(world.engine) as session:
+        a1 = session.get(Lead, world.lead_id("A1"))
+        assert a1 is not None
+        assert a1.assigned_at is not None
+        a1.assigned_at -= timedelta(hours=settings.followup_deadline_hours + 1)
+        session.add(a1)
+    world.solve(commit=True)
+    held = world.holders()
+    assert held["A1"] == held["A2"] == ("assigned", "FAR")  # MASS is nearer but mass-only
