@@ -31,6 +31,12 @@ class Conflict(AppError):
     code = "conflict"
 
 
+class StalePreview(Conflict):
+    """A round's preview no longer matches the pool or the branches: it can never commit."""
+
+    code = "stale_preview"
+
+
 class Forbidden(AppError):
     status = 403
     code = "forbidden"

@@ -16,7 +16,7 @@ from sqlmodel import Session, col
 from app import audit, audit_chain
 from app.bulk import refresh_statistics
 from app.config import Settings
-from app.errors import Conflict, NotFound
+from app.errors import Conflict, NotFound, StalePreview
 from app.faults import crash_point
 from app.ownership.service import follow_owners, release_ownerless
 from app.rounds.fit import check_plan_still_fits
@@ -43,7 +43,7 @@ def commit(session: Session, *, round_id: int, actor: str, settings: Settings) -
     try:
         _open_ownership(session, round_id=round_id, now=now)
     except IntegrityError as exc:  # the database's overlap guard: someone else took a customer
-        raise Conflict(
+        raise StalePreview(
             f"a customer of round {round_id} got an owner since it was solved; run a new round"
         ) from exc
     crash_point("round.commit.after_ownership")
@@ -88,7 +88,7 @@ def _check_pool_unchanged(
     ).scalar_one()
     if still_pooled != allocation_round.pool_size:
         changed = allocation_round.pool_size - still_pooled
-        raise Conflict(
+        raise StalePreview(
             f"{changed} lead(s) left the pool since round {allocation_round.id} was solved; "
             "run a new round"
         )

@@ -15,7 +15,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 from sqlmodel import select as sm_select
 
-from app.errors import Conflict
+from app.errors import StalePreview
 from app.ownership.holdings import customer_unit, in_follow_up, serves
 from app.tables import Branch, Lead, RoundAssignment
 
@@ -37,7 +37,7 @@ def check_plan_still_fits(session: Session, *, round_id: int) -> None:
     kept = _kept_loads(session, round_id=round_id)
     problems = _ineligible(planned) + _overfull(planned, kept)
     if problems:
-        raise Conflict(
+        raise StalePreview(
             f"round {round_id} no longer fits: " + "; ".join(problems) + "; run a new round"
         )
 

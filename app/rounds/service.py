@@ -19,7 +19,7 @@ from app import audit
 from app.bulk import copy_rows, refresh_statistics
 from app.config import Settings
 from app.db import session_scope
-from app.errors import Conflict, NotFound
+from app.errors import Conflict, NotFound, StalePreview
 from app.rounds import committing
 from app.rounds.lock import round_lock
 from app.rounds.pool import load_pool, remaining_capacity
@@ -63,20 +63,27 @@ def run_round(
                 session, actor=actor, params=params, solved=solved, instance=snapshot(instance)
             )
         if commit:
-            with session_scope(engine) as session:
-                committing.commit(session, round_id=round_id, actor=actor, settings=settings)
+            _commit_or_cancel(engine, settings=settings, actor=actor, round_id=round_id)
     return round_id
 
 
 def commit_round(engine: Engine, *, settings: Settings, actor: str, round_id: int) -> None:
-    with (
-        round_lock(engine, actor=actor),
-        session_scope(engine) as session,
-    ):
-        committing.commit(session, round_id=round_id, actor=actor, settings=settings)
+    """Commit a preview; one that can never commit any more is cancelled, and says why."""
+    with round_lock(engine, actor=actor):
+        _commit_or_cancel(engine, settings=settings, actor=actor, round_id=round_id)
 
 
-def cancel_round(session: Session, *, actor: str, round_id: int) -> None:
+def _commit_or_cancel(engine: Engine, *, settings: Settings, actor: str, round_id: int) -> None:
+    try:
+        with session_scope(engine) as session:
+            committing.commit(session, round_id=round_id, actor=actor, settings=settings)
+    except StalePreview as exc:
+        with session_scope(engine) as session:
+            cancel_round(session, actor=actor, round_id=round_id, why=exc.message)
+        raise StalePreview(exc.message + " (this preview was cancelled)") from exc
+
+
+def cancel_round(session: Session, *, actor: str, round_id: int, why: str | None = None) -> None:
     allocation_round = get_round_row(session, round_id)
     if allocation_round.status in ("committed", "cancelled"):
         raise Conflict(
@@ -85,7 +92,12 @@ def cancel_round(session: Session, *, actor: str, round_id: int) -> None:
     allocation_round.status = "cancelled"
     session.add(allocation_round)
     audit.record(
-        session, actor=actor, action="round.cancel", entity_type="round", entity_id=round_id
+        session,
+        actor=actor,
+        action="round.cancel",
+        entity_type="round",
+        entity_id=round_id,
+        detail={"reason": why} if why else None,
     )
 
 

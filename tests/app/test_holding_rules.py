@@ -48,7 +48,9 @@ def test_a_commit_refuses_a_preview_after_capacity_was_lowered(world: World) -> 
         world.commit(preview)
     assert world.loads() == {}
     with session_scope(world.engine) as session:
-        assert session.get(AllocationRound, preview).status == "solved"  # type: ignore[union-attr]
+        stale = session.get(AllocationRound, preview)
+        assert stale is not None
+        assert stale.status == "cancelled"  # it can never commit: no page offers it any more
 
 
 def test_a_commit_refuses_a_preview_after_a_branch_closed_or_dropped_a_tier(world: World) -> None:

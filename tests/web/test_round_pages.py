@@ -212,3 +212,17 @@ def test_the_map_samples_leads_when_a_round_is_large(
     plot = _section(web.get(f"/hq/rounds/{round_id}").text, "round-map", "</svg>")
     assert 1 <= plot.count("<circle") <= 4
     assert plot.count('<rect class="site') == 2
+
+
+def test_a_preview_refused_at_commit_no_longer_offers_commit(
+    web: TestClient, engine: Engine, pooled: None
+) -> None:
+    token = sign_in(web, "hq1")
+    stale = _start(web, token)
+    _start(web, token, mode="commit")  # another round takes the pool first
+    refused = web.post(f"/hq/rounds/{stale}/commit", data={"csrf_token": token})
+    assert refused.status_code == 409
+    assert "本次预览已作废，请重新发起一轮" in refused.text
+    page = web.get(f"/hq/rounds/{stale}").text
+    assert 'data-testid="commit-button"' not in page
+    assert "已取消" in page

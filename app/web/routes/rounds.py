@@ -33,7 +33,16 @@ ModeField = Annotated[str, Form(pattern="^(preview|commit)$")]
 # The rounds service speaks English to the API; the pages say the same in Chinese.
 CONFLICTS = (
     ("another round is being solved", "另一轮分配正在求解或提交，请等它完成后再试。"),
-    ("left the pool", "预览之后已有线索离开线索池（被转派、跟进或重新导入），请重新发起一轮。"),
+    (
+        "left the pool",
+        "预览之后已有线索离开线索池（被转派、跟进或重新导入），本次预览已作废，请重新发起一轮。",
+    ),
+    (
+        "no longer fits",
+        "预览之后营业部已变化（容量下调、停用、不再服务该客户层级，或已被转派占满），"
+        "本次预览已作废，请重新发起一轮。",
+    ),
+    ("got an owner since", "预览之后已有客户被分配给营业部，本次预览已作废，请重新发起一轮。"),
     ("only a solved round can be committed", "只有待提交的预览才能提交；本轮已提交或已取消。"),
     ("can no longer be cancelled", "本轮已提交或已取消，不能再取消。"),
 )
