@@ -31,11 +31,13 @@ import_cli = typer.Typer(
 users_cli = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 round_cli = typer.Typer(help="Allocation rounds.", no_args_is_help=True)
 lead_cli = typer.Typer(help="Headquarters actions on single leads.", no_args_is_help=True)
+followup_cli = typer.Typer(help="Follow-up deadlines (for cron).", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(import_cli, name="import")
 cli.add_typer(users_cli, name="users")
 cli.add_typer(round_cli, name="round")
 cli.add_typer(lead_cli, name="lead")
+cli.add_typer(followup_cli, name="followup")
 cli.command("allocate")(allocate)  # the offline solver: CSV in, CSV + JSON out, no database
 import_cli.command("revenue")(import_revenue_cmd)
 cli.add_typer(ledger_cli, name="ledger")
@@ -188,6 +190,21 @@ def _user_job(action: object) -> None:
             action(session)  # type: ignore[operator]
     except AppError as exc:
         raise fail(exc.message, code=2) from None
+
+
+@followup_cli.command("run")
+def followup_run() -> None:
+    """Reclaim every customer whose follow-up deadline passed (run it hourly from cron)."""
+    from app.ownership.reclaim import reclaim_lapsed
+    from app.tables.base import utcnow
+
+    reclaimed: list[int] = []
+    _user_job(
+        lambda s: reclaimed.append(
+            reclaim_lapsed(s, settings=get_settings(), actor=cli_actor(), now=utcnow())
+        )
+    )
+    typer.echo(f"reclaimed {reclaimed[0]} customer(s) past the follow-up deadline")
 
 
 def _read_password() -> str:

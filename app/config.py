@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     customer_key_secret: str | None = None
     access_token_minutes: int = Field(default=60, ge=1, le=24 * 60)
     followup_deadline_hours: int = Field(default=72, ge=1)
+    # Count the deadline on working days only: "weekdays", or a CSV of holidays and make-up
+    # workdays (app/ownership/deadline.py). Unset: every hour counts.
+    work_calendar: str | None = None
     max_page_size: int = Field(default=200, ge=1, le=10_000)
     default_page_size: int = Field(default=50, ge=1)
     max_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)

@@ -7,7 +7,7 @@ branch and a new ownership interval, and the round becomes immutable.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import Select, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
@@ -18,6 +18,7 @@ from app.bulk import refresh_statistics
 from app.config import Settings
 from app.errors import Conflict, NotFound, StalePreview
 from app.faults import crash_point
+from app.ownership.deadline import followup_rule
 from app.ownership.service import follow_owners, release_ownerless
 from app.rounds.fit import check_plan_still_fits
 from app.rounds.pool import pool_condition
@@ -79,7 +80,7 @@ def _round_leads(round_id: int, *, assigned: bool | None = None) -> Select[int]:
 def _check_pool_unchanged(
     session: Session, *, allocation_round: AllocationRound, now: datetime, settings: Settings
 ) -> None:
-    deadline = now - timedelta(hours=settings.followup_deadline_hours)
+    deadline = followup_rule(settings).cutoff(now)
     still_pooled = session.execute(
         select(func.count())
         .select_from(Lead)

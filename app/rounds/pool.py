@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, func, or_
 from sqlalchemy import select as sa_select
@@ -54,8 +54,9 @@ def pool_condition(*, deadline: datetime) -> ColumnElement[bool]:
     )
 
 
-def load_pool(session: Session, *, now: datetime, followup_hours: int) -> list[PoolLead]:
-    deadline = now - timedelta(hours=followup_hours)
+def load_pool(session: Session, *, lapsed_before: datetime) -> list[PoolLead]:
+    """Pooled leads, and leads assigned before `lapsed_before` and never contacted."""
+    deadline = lapsed_before
     tiers = _tiers_of_repeat_customers(session)
     query = (
         sa_select(
@@ -136,10 +137,9 @@ def _with_customer_tier(lead: PoolLead, tiers_of: dict[int, list[str]]) -> PoolL
     return lead if len(tiers) == 1 else replace(lead, tier=customer_tier(tiers))
 
 
-def remaining_capacity(session: Session, *, now: datetime, followup_hours: int) -> dict[int, int]:
+def remaining_capacity(session: Session, *, lapsed_before: datetime) -> dict[int, int]:
     """Capacity minus the customers each branch holds (stale ones are about to leave)."""
-    deadline = now - timedelta(hours=followup_hours)
-    loads = branch_loads(session, stale_before=deadline)
+    loads = branch_loads(session, stale_before=lapsed_before)
     return {
         branch.id: max(branch.capacity - loads.get(branch.id, 0), 0)
         for branch in session.exec(select(Branch))

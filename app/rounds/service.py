@@ -20,6 +20,7 @@ from app.bulk import copy_rows, refresh_statistics
 from app.config import Settings
 from app.db import session_scope
 from app.errors import Conflict, NotFound, StalePreview
+from app.ownership.deadline import followup_rule
 from app.rounds import committing
 from app.rounds.lock import round_lock
 from app.rounds.pool import load_pool, remaining_capacity
@@ -43,10 +44,9 @@ def run_round(
         now = utcnow()
         with session_scope(engine) as session:
             branches = list(session.exec(select(Branch).order_by(col(Branch.id))))
-            pool = load_pool(session, now=now, followup_hours=settings.followup_deadline_hours)
-            capacities = remaining_capacity(
-                session, now=now, followup_hours=settings.followup_deadline_hours
-            )
+            lapsed_before = followup_rule(settings).cutoff(now)
+            pool = load_pool(session, lapsed_before=lapsed_before)
+            capacities = remaining_capacity(session, lapsed_before=lapsed_before)
         core_params = AllocationParams(
             balance_weight=params.balance_weight, max_distance_km=params.max_distance_km
         )

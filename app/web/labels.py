@@ -38,6 +38,8 @@ ACTIONS = {
     "lead.returned": "退回线索池",
     "lead.returned_with": "同一客户一并退回",
     "lead.repooled": "网点调整后退回线索池",
+    "lead.reclaimed": "超时未联系，收回线索池",
+    "followup.run": "定时收回超时线索",
     "lead.transferred": "总部转派",
     "lead.reveal_mobile": "查看完整号码",
 }

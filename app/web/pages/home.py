@@ -8,6 +8,7 @@ from sqlmodel import Session
 
 from app.auth import Principal
 from app.journal.views import Credited, branch_credited
+from app.ownership.deadline import FollowUp
 from app.rounds.queries import list_rounds
 from app.rounds.schemas import RoundRead
 from app.web.pages.finance import FinanceDashboard, current_period, finance_dashboard
@@ -39,12 +40,12 @@ class HqDashboard:
 
 
 def dashboard(
-    session: Session, *, principal: Principal, followup_hours: int
+    session: Session, *, principal: Principal, followup: FollowUp
 ) -> BranchDashboard | HqDashboard | FinanceDashboard | None:
     """Branch staff see their follow-up queue and revenue; finance the month's ledger; HQ and
     auditors the pool and the load."""
     if principal.role == "branch":
-        return _branch_dashboard(session, principal=principal, followup_hours=followup_hours)
+        return _branch_dashboard(session, principal=principal, followup=followup)
     if principal.role == "finance":
         return finance_dashboard(session)
     if principal.role in ("hq", "auditor"):
@@ -57,16 +58,16 @@ def dashboard(
 
 
 def _branch_dashboard(
-    session: Session, *, principal: Principal, followup_hours: int
+    session: Session, *, principal: Principal, followup: FollowUp
 ) -> BranchDashboard:
     query = InboxQuery(status="assigned", sort="oldest", page_size=OLDEST_LEADS)
     period = current_period()
     # Scoped to the caller's own branch: the account is derived from the principal only.
     revenue = branch_credited(session, branch_code=principal.branch_code or "", period=period)
     return BranchDashboard(
-        oldest=inbox_page(session, principal=principal, query=query, followup_hours=followup_hours),
-        overdue=overdue_count(session, principal=principal, followup_hours=followup_hours),
-        followup_hours=followup_hours,
+        oldest=inbox_page(session, principal=principal, query=query, followup=followup),
+        overdue=overdue_count(session, principal=principal, followup=followup),
+        followup_hours=followup.hours,
         period=str(period),
         revenue=revenue,
     )

@@ -7,7 +7,7 @@ sees exactly what the API would show them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func
@@ -17,6 +17,7 @@ from allocation.geo import haversine_km
 from app.auth import Principal
 from app.leads.repository import visible_leads
 from app.leads.service import mask_mobile
+from app.ownership.deadline import FollowUp
 from app.tables import Branch, Lead
 from app.tables.base import utcnow
 
@@ -86,7 +87,7 @@ def _row(lead: Lead, lat: float | None, lon: float | None, deadline: datetime) -
 
 
 def inbox_page(
-    session: Session, *, principal: Principal, query: InboxQuery, followup_hours: int
+    session: Session, *, principal: Principal, query: InboxQuery, followup: FollowUp
 ) -> InboxPage:
     scoped = visible_leads(principal).add_columns(col(Branch.lat), col(Branch.lon))
     if query.status:
@@ -100,7 +101,7 @@ def inbox_page(
         .limit(query.page_size)
         .offset((page - 1) * query.page_size)
     ).all()
-    deadline = utcnow() - timedelta(hours=followup_hours)
+    deadline = followup.cutoff(utcnow())
     return InboxPage(
         rows=[_row(lead, lat, lon, deadline) for lead, _code, lat, lon in rows],
         total=total,
@@ -110,8 +111,8 @@ def inbox_page(
     )
 
 
-def overdue_count(session: Session, *, principal: Principal, followup_hours: int) -> int:
+def overdue_count(session: Session, *, principal: Principal, followup: FollowUp) -> int:
     """Own leads still not contacted past the follow-up deadline (the next round reclaims them)."""
-    deadline = utcnow() - timedelta(hours=followup_hours)
+    deadline = followup.cutoff(utcnow())
     scoped = visible_leads(principal).where(Lead.status == "assigned", _since() < deadline)
     return int(session.exec(select(func.count()).select_from(scoped.subquery())).one())

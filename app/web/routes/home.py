@@ -6,6 +6,7 @@ from fastapi import Request
 from starlette.responses import Response
 
 from app.deps import SessionDep, SettingsDep
+from app.ownership.deadline import followup_rule
 from app.web.pages.home import dashboard
 from app.web.routes.base import page_router
 from app.web.session import WebSessionDep
@@ -18,7 +19,5 @@ router = page_router()
 def home(
     request: Request, web: WebSessionDep, session: SessionDep, settings: SettingsDep
 ) -> Response:
-    dash = dashboard(
-        session, principal=web.principal, followup_hours=settings.followup_deadline_hours
-    )
+    dash = dashboard(session, principal=web.principal, followup=followup_rule(settings))
     return render(request, "home.html", {"dash": dash})

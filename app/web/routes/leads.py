@@ -12,6 +12,7 @@ from app.auth import Principal
 from app.deps import SessionDep, SettingsDep
 from app.ids import LeadId
 from app.leads import followup
+from app.ownership.deadline import followup_rule
 from app.web.pages.inbox import INBOX_STATUSES, SORTS, InboxQuery, inbox_page
 from app.web.pages.lead import lead_view, revealed_lead_view
 from app.web.routes.base import page_router
@@ -46,9 +47,7 @@ def inbox(
     done: DoneParam = "",
 ) -> Response:
     query = InboxQuery(status or None, sort, page, settings.default_page_size)
-    view = inbox_page(
-        session, principal=principal, query=query, followup_hours=settings.followup_deadline_hours
-    )
+    view = inbox_page(session, principal=principal, query=query, followup=followup_rule(settings))
     return render(request, "inbox.html", {"inbox": view, "done": done})
 
 
