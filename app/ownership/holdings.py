@@ -20,8 +20,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func
-from sqlalchemy.orm import aliased
+from sqlalchemy import ColumnElement, and_, func, or_
 from sqlmodel import Session, col, select
 
 from allocation.model import BUILT_IN_TIERS
@@ -54,36 +53,37 @@ def serves(branch: Branch, tier: str) -> bool:
     return branch.active and (not tiers or tier in tiers)
 
 
+def _customers_with(statuses: tuple[str, ...]) -> Any:
+    """Ids of customers with a lead in one of `statuses` (uncorrelated: computed once)."""
+    return select(col(Lead.customer_id)).where(
+        col(Lead.status).in_(statuses), col(Lead.customer_id).is_not(None)
+    )
+
+
+def _no_lead_of_its_customer_is(statuses: tuple[str, ...]) -> ColumnElement[bool]:
+    return or_(
+        col(Lead.customer_id).is_(None), col(Lead.customer_id).not_in(_customers_with(statuses))
+    )
+
+
 def stale_condition(*, deadline: datetime) -> ColumnElement[bool]:
     """Assigned, never contacted and past the follow-up deadline, while no lead of the same
     customer was contacted or converted (contacting the person through any lead counts)."""
-    sibling = aliased(Lead)
-    progressed = (
-        select(sibling.id)
-        .where(col(sibling.customer_id) == col(Lead.customer_id))
-        .where(col(sibling.status).in_(("contacted", "converted")))
-        .exists()
-    )
     return and_(
         col(Lead.status) == "assigned",
         col(Lead.contacted_at).is_(None),
         col(Lead.assigned_at) < deadline,
-        ~progressed,
+        _no_lead_of_its_customer_is(("contacted", "converted")),
     )
 
 
 def in_follow_up() -> ColumnElement[bool]:
     """A lead that makes its customer count against the branch's capacity: assigned or
     contacted, and no lead of the same customer converted yet."""
-    sibling = aliased(Lead)
-    converted = (
-        select(sibling.id)
-        .where(col(sibling.customer_id) == col(Lead.customer_id))
-        .where(col(sibling.status) == "converted")
-        .exists()
-    )
     return and_(
-        col(Lead.status).in_(FOLLOW_UP_STATUSES), col(Lead.branch_id).is_not(None), ~converted
+        col(Lead.status).in_(FOLLOW_UP_STATUSES),
+        col(Lead.branch_id).is_not(None),
+        _no_lead_of_its_customer_is(("converted",)),
     )
 
 

@@ -62,17 +62,16 @@ def _planned(
 def _kept_loads(session: Session, *, round_id: int) -> dict[int, int]:
     """Customers each branch holds in follow-up that this round does not touch."""
     mine = aliased(Lead)
+    # Uncorrelated, computed once: the customers this round touches.
     in_round = (
-        select(col(mine.id))
+        select(customer_unit(mine))
         .join(RoundAssignment, col(RoundAssignment.lead_id) == col(mine.id))
         .where(col(RoundAssignment.round_id) == round_id)
-        .where(customer_unit(mine) == customer_unit())
-        .exists()
     )
     query = (
         select(col(Lead.branch_id), func.count(func.distinct(customer_unit())))
         .where(in_follow_up())
-        .where(~in_round)
+        .where(customer_unit().not_in(in_round))
         .group_by(col(Lead.branch_id))
     )
     return {int(b): int(n) for b, n in session.execute(query)}

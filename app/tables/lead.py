@@ -44,6 +44,8 @@ class Lead(SQLModel, table=True):
         Index("ix_lead_branch_status_acquired", "branch_id", "status", "acquired_at"),
         Index("ix_lead_branch_acquired", "branch_id", "acquired_at", "id"),
         Index("ix_lead_branch_id", "branch_id", "id"),
+        # A customer's leads move together (app/ownership): transfers, returns, linking.
+        Index("ix_lead_customer_id", "customer_id"),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigIntKey, primary_key=True))
