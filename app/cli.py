@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -17,10 +18,13 @@ from app.clock import install_start
 from app.config import get_settings
 from app.db import make_engine, session_scope
 from app.errors import AppError, FileRejected
+from app.intake.keys import IssuedKey
 from app.journal.cli import import_revenue_cmd, ledger_cli
 from app.limits import import_row_limit
 
 if TYPE_CHECKING:
+    from sqlmodel import Session
+
     from app.rounds.schemas import RoundRead
 
 cli = typer.Typer(help="O2O lead allocation and commission ledger.", no_args_is_help=True)
@@ -32,12 +36,14 @@ users_cli = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 round_cli = typer.Typer(help="Allocation rounds.", no_args_is_help=True)
 lead_cli = typer.Typer(help="Headquarters actions on single leads.", no_args_is_help=True)
 followup_cli = typer.Typer(help="Follow-up deadlines (for cron).", no_args_is_help=True)
+channels_cli = typer.Typer(help="API keys of channel systems (HQ).", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(import_cli, name="import")
 cli.add_typer(users_cli, name="users")
 cli.add_typer(round_cli, name="round")
 cli.add_typer(lead_cli, name="lead")
 cli.add_typer(followup_cli, name="followup")
+cli.add_typer(channels_cli, name="channels")
 cli.command("allocate")(allocate)  # the offline solver: CSV in, CSV + JSON out, no database
 import_cli.command("revenue")(import_revenue_cmd)
 cli.add_typer(ledger_cli, name="ledger")
@@ -205,6 +211,54 @@ def followup_run() -> None:
         )
     )
     typer.echo(f"reclaimed {reclaimed[0]} customer(s) past the follow-up deadline")
+
+
+@channels_cli.command("create")
+def channels_create(channel: str) -> None:
+    """Issue a key for CHANNEL; it is printed once, only its hash is kept."""
+    from app.intake.keys import issue_key
+
+    _print_key(lambda s: issue_key(s, channel=channel, actor=cli_actor()))
+
+
+@channels_cli.command("rotate")
+def channels_rotate(channel: str) -> None:
+    """Issue a new key for CHANNEL and revoke its older ones at once."""
+    from app.intake.keys import rotate_keys
+
+    _print_key(lambda s: rotate_keys(s, channel=channel, actor=cli_actor()))
+
+
+@channels_cli.command("revoke")
+def channels_revoke(key_id: str) -> None:
+    """Revoke one key by its id (the part after `o2o_`)."""
+    from app.intake.keys import revoke_key
+
+    _user_job(lambda s: revoke_key(s, key_id=key_id, actor=cli_actor()))
+    typer.echo(f"key {key_id} revoked")
+
+
+@channels_cli.command("list")
+def channels_list() -> None:
+    """Every key: channel, id, issued, revoked (never the secret)."""
+    from app.intake.keys import list_keys
+
+    rows: list[str] = []
+    _user_job(lambda s: rows.extend(
+        f"{k.channel:24} {k.key_id}  issued {k.created_at:%Y-%m-%d %H:%M} by {k.created_by}"
+        + (f"  revoked {k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "  live")
+        for k in list_keys(s)
+    ))  # fmt: skip
+    typer.echo("\n".join(rows) if rows else "no channel keys")
+
+
+def _print_key(action: Callable[[Session], IssuedKey]) -> None:
+    issued: list[IssuedKey] = []
+    _user_job(lambda s: issued.append(action(s)))
+    key = issued[0]
+    typer.echo(f"channel {key.channel}: key {key.key_id}")
+    typer.echo(key.token)
+    typer.echo("store it now: it is not shown again", err=True)
 
 
 def _read_password() -> str:

@@ -8,6 +8,7 @@ from app.clock import install_start
 from app.config import Settings, get_settings
 from app.db import make_engine
 from app.errors import install_error_handlers
+from app.intake.routes import router as intake_router
 from app.journal.routes import router as ledger_router
 from app.leads.routes import router as leads_router
 from app.limits import RequestLimits
@@ -33,6 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(auth_router)
     app.include_router(leads_router)
+    app.include_router(intake_router)
     app.include_router(rounds_router)
     app.include_router(ledger_router)
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from sqlmodel import Session, select
 
 from app import audit
 from app.bulk import refresh_statistics
-from app.imports.csvfile import ErrorCollector, open_text, read_rows
+from app.imports.csvfile import CsvRow, ErrorCollector, open_text, read_rows
 from app.imports.report import ImportReport
 from app.leads import staging
 from app.leads.rows import REQUIRED, LeadRowParser
@@ -22,6 +23,13 @@ from app.tables import Branch, Lead
 from app.tables.base import utcnow
 
 Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Ingested:
+    rows: int
+    inserted: int
+    linked: int
 
 
 def import_leads(
@@ -35,10 +43,45 @@ def import_leads(
     progress: Progress | None = None,
 ) -> ImportReport:
     started = time.perf_counter()
-    errors = ErrorCollector(file=path.name)
+    with open_text(path) as stream:
+        done = ingest_rows(
+            session, read_rows(stream, file=path.name, required=REQUIRED), source=path.name,
+            actor=actor, secret=secret, channel=channel, batch_rows=batch_rows, progress=progress,
+        )  # fmt: skip
+    report = ImportReport(
+        file=path.name,
+        rows=done.rows,
+        inserted=done.inserted,
+        updated=0,
+        unchanged=done.rows - done.inserted,
+        linked=done.linked,
+        seconds=time.perf_counter() - started,
+    )
+    detail: dict[str, object] = {"file": report.file, "rows": done.rows,
+                                 "inserted": done.inserted, "linked": done.linked,
+                                 "channel": channel}  # fmt: skip
+    audit.record(session, actor=actor, action="import.leads", entity_type="lead", detail=detail)
+    return report
+
+
+def ingest_rows(
+    session: Session,
+    rows: Iterable[CsvRow],
+    *,
+    source: str,
+    actor: str,
+    secret: bytes,
+    channel: str | None,
+    batch_rows: int = 5_000,
+    progress: Progress | None = None,
+) -> Ingested:
+    """Validate every row (all or nothing), insert the new leads, link returning customers.
+
+    The one path for leads from files and from channel systems (app/intake)."""
+    errors = ErrorCollector(file=source)
     parser = LeadRowParser(default_channel=channel, secret=secret, errors=errors)
     staging.create_stage(session)
-    rows = _stage_file(session, path=path, parser=parser, batch_rows=batch_rows, progress=progress)
+    count = _stage_rows(session, rows, parser=parser, batch_rows=batch_rows, progress=progress)
     _report_duplicates(session, errors)
     errors.raise_if_any()
     now = utcnow()
@@ -48,30 +91,9 @@ def import_leads(
     if linked:
         _repool_unserved_links(session, actor=actor, now=now)
     staging.drop_stage(session)
-    refresh_statistics(session, "lead", "customer")
-    report = ImportReport(
-        file=path.name,
-        rows=rows,
-        inserted=inserted,
-        updated=0,
-        unchanged=rows - inserted,
-        linked=linked,
-        seconds=time.perf_counter() - started,
-    )
-    audit.record(
-        session,
-        actor=actor,
-        action="import.leads",
-        entity_type="lead",
-        detail={
-            "file": report.file,
-            "rows": rows,
-            "inserted": inserted,
-            "linked": linked,
-            "channel": channel,
-        },
-    )
-    return report
+    if count >= batch_rows:
+        refresh_statistics(session, "lead", "customer")
+    return Ingested(rows=count, inserted=inserted, linked=linked)
 
 
 def _repool_unserved_links(session: Session, *, actor: str, now: datetime) -> None:
@@ -97,10 +119,10 @@ def _repool_unserved_links(session: Session, *, actor: str, now: datetime) -> No
             )  # fmt: skip
 
 
-def _stage_file(
+def _stage_rows(
     session: Session,
+    rows: Iterable[CsvRow],
     *,
-    path: Path,
     parser: LeadRowParser,
     batch_rows: int,
     progress: Progress | None,
@@ -108,17 +130,16 @@ def _stage_file(
     """Validate every row; stage the good ones in batches. Returns the number of data rows."""
     batch: list[tuple[Any, ...]] = []
     count = 0
-    with open_text(path) as stream:
-        for row in read_rows(stream, file=path.name, required=REQUIRED):
-            count += 1
-            staged = parser.parse(row)
-            if staged is not None and not parser.errors.total:
-                batch.append(staged)
-            if len(batch) >= batch_rows:
-                staging.write_stage(session, batch)
-                batch.clear()
-                if progress:
-                    progress(count)
+    for row in rows:
+        count += 1
+        staged = parser.parse(row)
+        if staged is not None and not parser.errors.total:
+            batch.append(staged)
+        if len(batch) >= batch_rows:
+            staging.write_stage(session, batch)
+            batch.clear()
+            if progress:
+                progress(count)
     if batch and not parser.errors.total:
         staging.write_stage(session, batch)
     if progress:

@@ -3,6 +3,7 @@
 from app.tables import journal  # noqa: F401  (ledger tables, app/tables/journal.py)
 from app.tables.audit import AuditRecord, AuditSeal, AuditSealMark
 from app.tables.branch import Branch
+from app.tables.channel import ChannelKey
 from app.tables.lead import Customer, Lead
 from app.tables.ownership import Ownership
 from app.tables.policy import SplitPolicy
@@ -15,6 +16,7 @@ __all__ = [
     "AuditSeal",
     "AuditSealMark",
     "Branch",
+    "ChannelKey",
     "Customer",
     "Lead",
     "Ownership",

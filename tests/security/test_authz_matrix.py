@@ -171,6 +171,11 @@ def _suspense_event(world: SecurityWorld, row: Row, actor: Actor, cache: dict[st
     return Call(row.path.format(event_id=event_id), json=body)
 
 
+def _intake_batch(world: SecurityWorld, row: Row, actor: Actor, cache: dict[str, Any]) -> Call:
+    """A valid batch sent with staff credentials only: channel keys are not staff tokens."""
+    return Call(row.path, json={"leads": [{"external_id": world.unique("W")}]})
+
+
 def _own_login(world: SecurityWorld, row: Row, actor: Actor, cache: dict[str, Any]) -> Call:
     """Each role signs in with its own account; anonymous with an account that does not exist."""
     browser = TestClient(world.app, follow_redirects=False)
@@ -196,6 +201,7 @@ RECIPES: dict[str, Recipe] = {
     "new_policy": _new_policy,
     "fresh_entry": _fresh_entry,
     "suspense_event": _suspense_event,
+    "intake_batch": _intake_batch,
 }
 
 
