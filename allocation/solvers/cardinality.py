@@ -10,6 +10,7 @@ k"), kept as counts, so each path costs O(branches^2), not O(pairs).
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 
 import numpy as np
@@ -98,7 +99,7 @@ def _apply(
     *, problem: AllocationProblem, lead: int, path: list[int], branch: IntArray, moves: IntArray
 ) -> None:
     """Shift one lead along each step (from the end, so each branch gives before it takes)."""
-    for src, dst in reversed(list(zip(path[:-1], path[1:], strict=True))):
+    for src, dst in reversed(list(itertools.pairwise(path))):
         here = np.flatnonzero(branch == src)
         ok = _eligible_rows(problem, here)[:, dst]
         mover = int(here[np.flatnonzero(ok)[0]])  # lowest index: deterministic

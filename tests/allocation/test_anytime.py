@@ -94,4 +94,5 @@ def test_pair_mode_with_workloads_under_a_tiny_limit_is_valid_with_an_honest_bou
     assert report.ok, report.violations
     assert plan.lower_bound is None or 0.0 <= plan.lower_bound <= plan.total + 1e-6
     if plan.status == "optimal":
-        assert plan.gap is not None and plan.gap <= 1e-5
+        assert plan.gap is not None
+        assert plan.gap <= 1e-5
