@@ -39,16 +39,31 @@ def augment_to_maximum(
         return out, 0
     moves = _move_counts(problem=problem, branch=out)
     added = 0
-    for lead in free.tolist():
-        path = _augmenting_path(
-            starts=_eligible_rows(problem, np.array([lead]))[0], moves=moves, room=load < capacity
-        )
-        if path is None:
-            continue
-        _apply(problem=problem, lead=lead, path=path, branch=out, moves=moves)
-        load[path[-1]] += 1
-        added += 1
+    reach = _reaching_room(moves=moves, room=load < capacity)
+    for lo in range(0, len(free), ROWS_PER_CHUNK):
+        chunk = free[lo : lo + ROWS_PER_CHUNK]
+        rows = _eligible_rows(problem, chunk)
+        for k in np.flatnonzero((rows & reach).any(axis=1)).tolist():
+            if not (rows[k] & reach).any():  # reach shrank since the chunk was tested
+                continue
+            path = _augmenting_path(starts=rows[k], moves=moves, room=load < capacity)
+            assert path is not None  # reach says one exists
+            _apply(problem=problem, lead=int(chunk[k]), path=path, branch=out, moves=moves)
+            load[path[-1]] += 1
+            added += 1
+            reach = _reaching_room(moves=moves, room=load < capacity)
     return out, added
+
+
+def _reaching_room(*, moves: IntArray, room: BoolArray) -> BoolArray:
+    """Branches from which a chain of moves ends at a branch with room (backward closure)."""
+    step = moves > 0
+    reach = room.copy()
+    while True:
+        grown = reach | step[:, reach].any(axis=1)
+        if np.array_equal(grown, reach):
+            return reach
+        reach = grown
 
 
 def _eligible_rows(problem: AllocationProblem, leads: IntArray) -> BoolArray:
