@@ -11,17 +11,19 @@ k"), kept as counts, so each path costs O(branches^2), not O(pairs).
 from __future__ import annotations
 
 import itertools
+import math
 from collections import deque
 
 import numpy as np
 from numpy.typing import NDArray
 
-from allocation.geo import haversine_km_np
+from allocation.geo import EARTH_RADIUS_KM, haversine_km_np, unit_vectors
 from allocation.model import AllocationProblem
 
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
 ROWS_PER_CHUNK = 2048  # eligibility rows per chunk: 2048 x branches booleans at a time
+NEAR_LIMIT = 1e-9  # dot products this close to cos(limit) are re-checked by haversine
 
 
 def augment_to_maximum(
@@ -67,16 +69,25 @@ def _reaching_room(*, moves: IntArray, room: BoolArray) -> BoolArray:
 
 
 def _eligible_rows(problem: AllocationProblem, leads: IntArray) -> BoolArray:
-    """(len(leads), branches): tier served by an active branch, and within max distance."""
-    rows = problem.eligible_matrix()[problem.leads.tier[leads]]
+    """(len(leads), branches): tier served by an active branch, and within max distance.
+
+    Distances via unit-vector dot products (one matrix product); only pairs within
+    NEAR_LIMIT of the limit are decided by the validator's haversine, so both agree.
+    """
+    rows = np.asarray(problem.eligible_matrix()[problem.leads.tier[leads]])
     limit = problem.params.max_distance_km
     if limit is None:
-        return np.asarray(rows)
+        return rows
     b = problem.branches
-    dist = haversine_km_np(
-        problem.leads.lat[leads][:, None], problem.leads.lon[leads][:, None], b.lat, b.lon
+    lat, lon = problem.leads.lat[leads], problem.leads.lon[leads]
+    dot = unit_vectors(lat, lon) @ unit_vectors(b.lat, b.lon).T
+    threshold = math.cos(limit / EARTH_RADIUS_KM)
+    inside = dot >= threshold + NEAR_LIMIT
+    unsure = np.nonzero(rows & ~inside & (dot >= threshold - NEAR_LIMIT))
+    inside[unsure] = (
+        haversine_km_np(lat[unsure[0]], lon[unsure[0]], b.lat[unsure[1]], b.lon[unsure[1]]) <= limit
     )
-    return np.asarray(rows & (dist <= limit))
+    return rows & inside
 
 
 def _move_counts(*, problem: AllocationProblem, branch: IntArray) -> IntArray:
@@ -86,7 +97,11 @@ def _move_counts(*, problem: AllocationProblem, branch: IntArray) -> IntArray:
     sent = np.flatnonzero(branch >= 0)
     for lo in range(0, len(sent), ROWS_PER_CHUNK):
         chunk = sent[lo : lo + ROWS_PER_CHUNK]
-        np.add.at(moves, branch[chunk], _eligible_rows(problem, chunk).astype(np.int64))
+        chunk = chunk[np.argsort(branch[chunk], kind="stable")]
+        owner = branch[chunk]
+        first = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+        rows = _eligible_rows(problem, chunk).astype(np.int64)
+        moves[owner[first]] += np.add.reduceat(rows, first, axis=0)
     return moves
 
 
