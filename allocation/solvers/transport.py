@@ -30,7 +30,12 @@ from allocation.solvers.network import (
     big_m,
     solve_transport,
 )
-from allocation.solvers.prices import SolvedTransport, branch_prices, lower_bound
+from allocation.solvers.prices import (
+    SolvedTransport,
+    branch_prices,
+    capacity_term,
+    lower_bound,
+)
 from allocation.solvers.pricing import Best, Geometry, arc_means, best_branch, nearest_arcs
 
 IntArray = NDArray[np.int64]
@@ -56,6 +61,19 @@ class LocationInput:
 
 
 @dataclass(frozen=True)
+class Dual:
+    """One iteration's Lagrangian bound as a function of the unassigned count u:
+    small + big_m * (capped - u), valid for every plan leaving u leads out (any prices)."""
+
+    small: float  # sum of the uncapped min reduced costs minus the capacity term (m)
+    capped: int  # leads whose min reduced cost reached big_m
+    big_m: float
+
+    def at(self, unassigned: int) -> float:
+        return self.small + self.big_m * (self.capped - unassigned)
+
+
+@dataclass(frozen=True)
 class TransportResult:
     branch: IntArray  # per lead of the input, -1 = unassigned
     lower_bound: float  # on cost + balance, in metres
@@ -63,6 +81,12 @@ class TransportResult:
     iterations: int
     groups: int
     arcs: int
+    duals: tuple[Dual, ...] = ()
+
+    def bound_with(self, unassigned: int) -> float:
+        """Best bound (m, >= 0) on plans leaving `unassigned` leads out: with the maximum
+        count, a bound on the optimum whatever plan the clock stopped at."""
+        return max([0.0, *(d.at(unassigned) for d in self.duals)])
 
 
 @dataclass(frozen=True)
@@ -86,12 +110,14 @@ def solve_locations(
     state = _initial_state(data=data, segs=model.segs, penalty=model.penalty)
     iteration = 0
     best_plan: _Step | None = None
+    duals: list[Dual] = []
     best_bound = 0.0  # costs are >= 0; every iteration's bound is valid, keep the largest
     while True:
         iteration += 1
         started = time.monotonic()
         step = _iterate(data=data, model=model, state=state)
         best_bound = max(best_bound, step.bound)
+        duals.append(step.dual)
         if best_plan is None or _better(step, best_plan):
             best_plan = step
         if progress is not None:
@@ -114,6 +140,7 @@ def solve_locations(
         iterations=iteration,
         groups=state.groups.size,
         arcs=len(state.arc_g),
+        duals=tuple(duals),
     )
 
 
@@ -129,6 +156,7 @@ class _Step:
     value: float  # its true cost + balance (m)
     bound: float  # proven lower bound from this iteration's prices (m)
     refined: _State | None  # the next restricted problem; None when nothing is left to add
+    dual: Dual
 
     @property
     def unassigned(self) -> int:
@@ -163,11 +191,19 @@ def _iterate(*, data: LocationInput, model: _Model, state: _State) -> _Step:
         seg_slope=segs.slope,
     )
     branch = _disaggregate(geo=data.geo, groups=state.groups, solved=solved)
+    capped = best.value >= cap
+    small = float(best.value[~capped].sum()) - capacity_term(
+        prices=np.minimum(prices, cap),
+        seg_branch=segs.branch,
+        seg_cap=segs.cap,
+        seg_slope=segs.slope,
+    )
     return _Step(
         branch=branch,
         value=_plan_value(data=data, branch=branch),
         bound=bound,
         refined=_refine(data=data, state=state, best=best),
+        dual=Dual(small=small, capped=int(capped.sum()), big_m=cap),
     )
 
 
