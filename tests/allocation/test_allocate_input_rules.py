@@ -87,3 +87,12 @@ def test_an_output_equal_to_an_input_is_refused_and_the_input_survives(
     assert "input file" in output
     assert (tmp_path / victim).read_bytes() == before
     assert not (tmp_path / "report.json").exists()
+
+
+def test_a_long_row_in_a_big_plain_file_names_its_line(tmp_path: Path) -> None:
+    # Over 1 MB without quotes takes the fast (pandas) path; the long row must not slip by.
+    rows = [f"L{i:07d},31.2,121.5\n" for i in range(70_000)]
+    rows[50_000] = "L0050000,31.2,121.5,extra\n"
+    leads = "external_id,lat,lon\n" + "".join(rows)
+    assert len(leads) > 1 << 20
+    _assert_refused(tmp_path, _files(tmp_path, leads=leads), "l.csv:50002")
