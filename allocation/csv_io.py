@@ -73,6 +73,7 @@ def load_problem(
             pairs, required=("external_id", "branch_code", "cost", "workload"), optional=()
         )
     step(f"read {len(l_cols)} leads, {len(b_cols)} branches")
+    _check_tiers(b_cols, l_cols)
     lead_tiers = _lead_tiers(l_cols)
     tiers = _tier_list(b_cols, lead_tiers)
     table = _branch_table(b_cols, tiers=tiers)
@@ -129,6 +130,23 @@ def _branch_table(cols: Columns, *, tiers: tuple[str, ...]) -> BranchTable:
 def _served(cell: str, tiers: tuple[str, ...]) -> list[bool]:
     names = {t.strip() for t in cell.split("|") if t.strip()}
     return [not names or t in names for t in tiers]
+
+
+def _known_tier(name: str) -> bool:
+    """Tier names are exactly the built-in ones: `vip` or `Mass` would silently change who
+    may go where, so they are errors, not new tiers (issue 12)."""
+    return name.strip() in BUILT_IN_TIERS
+
+
+def _check_tiers(b_cols: Columns, l_cols: Columns) -> None:
+    known = ", ".join(BUILT_IN_TIERS)
+    check_each(l_cols, "tier", lambda c: not c.strip() or _known_tier(c), f"tier must be {known}")
+    check_each(
+        b_cols,
+        "tiers",
+        lambda c: all(_known_tier(t) for t in c.split("|") if t.strip()),
+        f"tiers lists |-separated names among {known}",
+    )
 
 
 def _lead_tiers(cols: Columns) -> list[str]:

@@ -81,6 +81,8 @@ def _read_plain(
         return None
     if b'"' in data or b"\n\n" in data or b"\r" in data or not data.endswith(b"\n"):
         return None
+    if not _same_width(data):
+        return None  # the exact path names the line with too many or too few fields
     import pandas as pd
 
     try:
@@ -107,6 +109,15 @@ def _read_plain(
     return Columns(file=file, values=values, lines=list(range(2, frame.shape[0] + 2)))
 
 
+def _same_width(data: bytes) -> bool:
+    """Every line (no quotes here) has as many commas as the header."""
+    raw = np.frombuffer(data, np.uint8)
+    commas = np.cumsum(raw == ord(","))
+    ends = np.flatnonzero(raw == ord("\n"))
+    per_line = np.diff(np.r_[0, commas[ends]])
+    return bool(np.all(per_line == per_line[0]))
+
+
 def _read(
     handle: object, *, file: str, required: Sequence[str], optional: Sequence[str]
 ) -> Columns:
@@ -122,13 +133,16 @@ def _read(
         rows, lines = [rows[k] for k in keep], [lines[k] for k in keep]
     wanted = [c for c in (*required, *optional) if c in index]
     width = max(index[c] for c in wanted) + 1
-    short = next((k for k, row in enumerate(rows) if len(row) < width), None)
-    if short is not None:
+    # Short rows miss a wanted value; long rows have values no column names (a shifted row).
+    bad = next(
+        (k for k, row in enumerate(rows) if len(row) < width or len(row) > len(header)), None
+    )
+    if bad is not None:
         raise InputFileError(
             file=file,
-            line=lines[short],
+            line=lines[bad],
             column=None,
-            message=f"{len(rows[short])} fields, the header has {len(header)}",
+            message=f"{len(rows[bad])} fields, the header has {len(header)}",
         )
     values: dict[str, list[str] | None] = dict.fromkeys((*required, *optional))
     for column in wanted:
@@ -197,13 +211,22 @@ def _first_bad(
     raise AssertionError("unreachable: a cell failed to convert")
 
 
-def integers(columns: Columns, name: str, *, minimum: int) -> NDArray[np.int64]:
-    """Column of required integers >= minimum ('3.0' is not an integer)."""
+MAX_COUNT = 10**9  # capacities and workloads above this are typos, and int64 stays far away
+
+
+def integers(
+    columns: Columns, name: str, *, minimum: int, maximum: int = MAX_COUNT
+) -> NDArray[np.int64]:
+    """Column of required integers in [minimum, maximum] ('3.0' is not an integer)."""
     value = numbers(columns, name, allow_empty=False)
     raw = columns.required(name)
     for k in np.flatnonzero((value != np.round(value)) | (value < minimum)).tolist()[:1]:
         raise columns.error(
             row=k, column=name, message=f"{raw[k]!r} is not an integer >= {minimum}"
+        )
+    for k in np.flatnonzero(value > maximum).tolist()[:1]:
+        raise columns.error(
+            row=k, column=name, message=f"{raw[k]!r} is too large (at most {maximum})"
         )
     text_ok = [k for k, cell in enumerate(raw) if not cell.strip().lstrip("+-").isdigit()]
     if text_ok:

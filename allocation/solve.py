@@ -20,6 +20,7 @@ from allocation.errors import UnknownMethodError
 from allocation.geo import haversine_km_np
 from allocation.model import AllocationProblem, Method, PairTable, Reason, Status, reason_code
 from allocation.plan import Plan, balance_penalty, lead_workloads
+from allocation.solvers.cardinality import augment_to_maximum
 from allocation.solvers.pair_flow import gap_pairs, rounding_slack, solve_pair_flow
 from allocation.solvers.screen import Screened, geometry, screen
 from allocation.solvers.transport import GAP_TOLERANCE, LocationInput, solve_locations
@@ -121,8 +122,16 @@ def _locations(*, problem: AllocationProblem, screened: Screened, options: _Opti
         progress=options.progress,
     )
     branch[idx] = result.branch
-    status: Status = "optimal" if result.optimal else "feasible"
-    return branch, result.lower_bound / 1000.0, status, (), result.iterations
+    branch, added = augment_to_maximum(problem=problem, active=screened.active, branch=branch)
+    status: Status = "optimal" if result.optimal and not added else "feasible"
+    notes: tuple[str, ...] = ()
+    if added:
+        notes = (f"{added} lead(s) placed by augmenting paths after the time limit",)
+    # The plan now leaves out the fewest leads possible, so each iteration's prices bound the
+    # optimum at that count (weak duality holds for any prices).
+    unassigned = int(np.count_nonzero(branch[idx] < 0))
+    bound = max(result.lower_bound, result.bound_with(unassigned), 0.0)
+    return branch, bound / 1000.0, status, notes, result.iterations
 
 
 def _generalized(
@@ -146,14 +155,17 @@ def _generalized(
     branch[leads[local >= 0]] = local[local >= 0]
     filled = _fill_room(problem=problem, pairs=screened.pairs, branch=branch)
     assigned = int(np.count_nonzero(local >= 0))
-    bound: float | None = result.bound / 1000.0 - rounding_slack(assigned=assigned, exact=exact)
+    slack = rounding_slack(assigned=assigned, exact=exact)
+    bound: float | None = max(0.0, result.bound / 1000.0 - slack)  # costs are >= 0
     notes: tuple[str, ...] = ("generalized assignment solved with CP-SAT",)
+    status: Status = result.status
     if filled or (bound is not None and bound > result.objective / 1000.0 + 1e-9):
         # The bound is for the most leads CP-SAT could place; this plan differs from that one.
         bound, notes = None, (*notes, "no cost bound: the time limit ended the search early")
+        status = "feasible" if status == "optimal" else status
     if problem.params.balance_weight > 0:
         notes += ("balance_weight is not applied when workloads exceed 1",)
-    return branch, bound, result.status, notes, 1
+    return branch, bound, status, notes, 1
 
 
 def _fill_room(*, problem: AllocationProblem, pairs: PairTable, branch: IntArray) -> int:

@@ -40,9 +40,7 @@ def allocate(
     """Allocate leads to branches offline: CSV in, ASSIGNMENTS.csv and REPORT.json out."""
     if method not in METHODS:
         _fail(f"--method must be one of {', '.join(METHODS)}", code=2)
-    for flag, path in (("--out", out), ("--report", report)):
-        if path is not None and not path.parent.is_dir():
-            _fail(f"{flag}: directory {path.parent} does not exist", code=2)
+    _check_outputs(out=out, report=report, inputs=(branches, leads, pairs))
     try:
         run_allocation(
             branches=branches,
@@ -61,6 +59,25 @@ def allocate(
         raise
     except Exception as exc:
         _fail(f"internal failure: {type(exc).__name__}: {exc}", code=1)
+
+
+def _check_outputs(*, out: Path, report: Path | None, inputs: tuple[Path | None, ...]) -> None:
+    """Before anything is read or written: outputs must be files that overwrite no input."""
+    read = {p.resolve(): p for p in inputs if p is not None}
+    written: dict[Path, str] = {}
+    for flag, path in (("--out", out), ("--report", report)):
+        if path is None:
+            continue
+        if not path.parent.is_dir():
+            _fail(f"{flag}: directory {path.parent} does not exist", code=2)
+        if path.is_dir():
+            _fail(f"{flag}: {path} is a directory, not a file", code=2)
+        resolved = path.resolve()
+        if resolved in read:
+            _fail(f"{flag}: {path} is also an input file ({read[resolved]})", code=2)
+        if resolved in written:
+            _fail(f"{flag}: {path} is also {written[resolved]}", code=2)
+        written[resolved] = flag
 
 
 def run_allocation(

@@ -30,7 +30,12 @@ from allocation.solvers.network import (
     big_m,
     solve_transport,
 )
-from allocation.solvers.prices import SolvedTransport, branch_prices, lower_bound
+from allocation.solvers.prices import (
+    SolvedTransport,
+    branch_prices,
+    capacity_term,
+    lower_bound,
+)
 from allocation.solvers.pricing import Best, Geometry, arc_means, best_branch, nearest_arcs
 
 IntArray = NDArray[np.int64]
@@ -56,6 +61,19 @@ class LocationInput:
 
 
 @dataclass(frozen=True)
+class Dual:
+    """One iteration's Lagrangian bound as a function of the unassigned count u:
+    small + big_m * (capped - u), valid for every plan leaving u leads out (any prices)."""
+
+    small: float  # sum of the uncapped min reduced costs minus the capacity term (m)
+    capped: int  # leads whose min reduced cost reached big_m
+    big_m: float
+
+    def at(self, unassigned: int) -> float:
+        return self.small + self.big_m * (self.capped - unassigned)
+
+
+@dataclass(frozen=True)
 class TransportResult:
     branch: IntArray  # per lead of the input, -1 = unassigned
     lower_bound: float  # on cost + balance, in metres
@@ -63,6 +81,12 @@ class TransportResult:
     iterations: int
     groups: int
     arcs: int
+    duals: tuple[Dual, ...] = ()
+
+    def bound_with(self, unassigned: int) -> float:
+        """Best bound (m, >= 0) on plans leaving `unassigned` leads out: with the maximum
+        count, a bound on the optimum whatever plan the clock stopped at."""
+        return max([0.0, *(d.at(unassigned) for d in self.duals)])
 
 
 @dataclass(frozen=True)
@@ -85,28 +109,38 @@ def solve_locations(
     model = _model(data=data)
     state = _initial_state(data=data, segs=model.segs, penalty=model.penalty)
     iteration = 0
+    best_plan: _Step | None = None
+    duals: list[Dual] = []
+    best_bound = 0.0  # costs are >= 0; every iteration's bound is valid, keep the largest
     while True:
         iteration += 1
         started = time.monotonic()
         step = _iterate(data=data, model=model, state=state)
+        best_bound = max(best_bound, step.bound)
+        duals.append(step.dual)
+        if best_plan is None or _better(step, best_plan):
+            best_plan = step
         if progress is not None:
             progress(
                 f"flow iteration {iteration}: {state.groups.size} groups, "
                 f"{len(state.arc_g)} arcs, cost {step.value / 1000:.1f}, "
                 f"bound {step.bound / 1000:.1f}, {time.monotonic() - started:.1f} s"
             )
-        proven = step.value - step.bound <= gap_tolerance * max(step.value, 1.0)
+        proven = best_plan.value - best_bound <= gap_tolerance * max(best_plan.value, 1.0)
         optimal = step.refined is None or proven
         if optimal or step.refined is None or 2 * time.monotonic() - started > deadline:
             break
         state = step.refined
+    if step.refined is None:
+        best_plan, best_bound = step, max(best_bound, min(step.bound, step.value))
     return TransportResult(
-        branch=step.branch,
-        lower_bound=step.bound,
+        branch=best_plan.branch,
+        lower_bound=min(best_bound, best_plan.value),
         optimal=optimal,
         iterations=iteration,
         groups=state.groups.size,
         arcs=len(state.arc_g),
+        duals=tuple(duals),
     )
 
 
@@ -122,6 +156,16 @@ class _Step:
     value: float  # its true cost + balance (m)
     bound: float  # proven lower bound from this iteration's prices (m)
     refined: _State | None  # the next restricted problem; None when nothing is left to add
+    dual: Dual
+
+    @property
+    def unassigned(self) -> int:
+        return int(np.count_nonzero(self.branch < 0))
+
+
+def _better(step: _Step, than: _Step) -> bool:
+    """More leads assigned first (SPEC 5 objective (1)), then the lower cost + balance."""
+    return (step.unassigned, step.value) < (than.unassigned, than.value)
 
 
 def _model(*, data: LocationInput) -> _Model:
@@ -147,11 +191,19 @@ def _iterate(*, data: LocationInput, model: _Model, state: _State) -> _Step:
         seg_slope=segs.slope,
     )
     branch = _disaggregate(geo=data.geo, groups=state.groups, solved=solved)
+    capped = best.value >= cap
+    small = float(best.value[~capped].sum()) - capacity_term(
+        prices=np.minimum(prices, cap),
+        seg_branch=segs.branch,
+        seg_cap=segs.cap,
+        seg_slope=segs.slope,
+    )
     return _Step(
         branch=branch,
         value=_plan_value(data=data, branch=branch),
         bound=bound,
         refined=_refine(data=data, state=state, best=best),
+        dual=Dual(small=small, capped=int(capped.sum()), big_m=cap),
     )
 
 

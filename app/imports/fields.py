@@ -6,10 +6,10 @@ import math
 import re
 from datetime import datetime
 
+from allocation.model import BUILT_IN_TIERS
 from ledger.periods import SHANGHAI
 
 CODE_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,32}")
-TIER_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,31}")
 REGION_PATTERN = re.compile(r"\d{6}")
 
 
@@ -33,12 +33,17 @@ def parse_float(value: str, *, low: float, high: float, what: str) -> float:
     return number
 
 
-def parse_int(value: str, *, low: int, what: str) -> int:
+MAX_COUNT = 10**9  # a capacity above this is a typo (and far from any 64-bit limit)
+
+
+def parse_int(value: str, *, low: int, what: str, high: int = MAX_COUNT) -> int:
     if not re.fullmatch(r"[+-]?\d{1,12}", value):
         raise CellError(f"'{value}' is not a whole number")
     number = int(value)
     if number < low:
         raise CellError(f"{what} must be >= {low}, got {number}")
+    if number > high:
+        raise CellError(f"{what} must be <= {high}, got {number}")
     return number
 
 
@@ -52,8 +57,9 @@ def parse_bool(value: str) -> bool:
 
 
 def parse_tier(value: str) -> str:
-    if not TIER_PATTERN.fullmatch(value):
-        raise CellError(f"'{value}' is not a tier name (lower-case letters, digits, '_')")
+    """Only the known tiers: `vip` or `Mass` would silently change eligibility (issue 12)."""
+    if value not in BUILT_IN_TIERS:
+        raise CellError(f"'{value}' is not a tier; use one of {', '.join(BUILT_IN_TIERS)}")
     return value
 
 

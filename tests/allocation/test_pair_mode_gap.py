@@ -36,7 +36,7 @@ def test_published_gap_instances_reach_their_optimum(name: str) -> None:
         for j, i, c, w in inst.pairs()
     ]
     p = build_problem(branches=branches, leads=leads, pairs=pairs, params=AllocationParams())
-    plan = solve(p, time_limit_s=20)
+    plan = solve(p, time_limit_s=120)  # generous: proven well before; must not flip under load
     assert validate_plan(problem=p, plan=plan).ok
     assert plan.assigned == inst.n_jobs
     assert plan.objective == _optimum(name)

@@ -72,3 +72,20 @@ def test_a_missing_required_column_is_named(settings: Settings, tmp_path: Path) 
     with pytest.raises(FileRejected) as caught:
         _import(settings, write(tmp_path, "b.csv", "code,name,lat,lon\nA,a,1,1\n"))
     assert [(e.line, e.column) for e in caught.value.errors] == [(1, "capacity")]
+
+
+def test_unknown_tiers_and_huge_capacities_are_rejected_with_their_cells(
+    settings: Settings, tmp_path: Path
+) -> None:
+    bad = (
+        "code,name,lat,lon,capacity,tiers\n"
+        "OK,好,22.5,114.0,10,mass|hnw\n"
+        "VIP,坏,22.5,114.0,10,mass|vip\n"
+        "UP,坏,22.5,114.0,10,Mass\n"
+        "BIG,坏,22.5,114.0,1000000001,\n"
+    )
+    with pytest.raises(FileRejected) as caught:
+        _import(settings, write(tmp_path, "tiers.csv", bad))
+    found = {(e.line, e.column) for e in caught.value.errors}
+    assert found == {(3, "tiers"), (4, "tiers"), (5, "capacity")}
+    assert _codes(settings) == {}

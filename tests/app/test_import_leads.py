@@ -94,6 +94,7 @@ def test_bad_rows_reject_the_whole_file_with_line_and_column(
         "B6,app,,,,,Gold Tier,\n"
         "B7,app,,,,,,yesterday\n"
         "B8,,,,,,,\n"
+        "B9,app,,,,,vip,\n"
     )
     with pytest.raises(FileRejected) as caught:
         _import(settings, write(tmp_path, "bad.csv", bad))
@@ -107,6 +108,7 @@ def test_bad_rows_reject_the_whole_file_with_line_and_column(
         (8, "tier"),
         (9, "acquired_at"),
         (10, "channel"),
+        (11, "tier"),
     ]
     assert _leads(settings) == {}
 
