@@ -48,6 +48,27 @@ _LATE_POSTINGS = """
     JOIN ledger_closed_period c ON c.period >= e.period AND e.posted_at > c.closed_at
     ORDER BY e.id
 """
+# Per event, what sits in suspense must be part of what the event brought (same sign, no
+# more): anything else means suspense was drained for revenue that is not there.
+_SUSPENSE_BY_EVENT = """
+    SELECT r.event_id, SUM(p.amount), r.amount_fen FROM journal_posting p
+    JOIN journal_entry e ON e.id = p.entry_id
+    JOIN revenue_event r ON r.event_id = e.event_id
+    WHERE p.account = 'suspense:unowned'
+    GROUP BY r.event_id, r.amount_fen
+    HAVING (SUM(p.amount) > 0 AND r.amount_fen > 0) OR (SUM(p.amount) < 0 AND r.amount_fen < 0)
+        OR ABS(SUM(p.amount)) > ABS(r.amount_fen)
+    ORDER BY r.event_id
+"""
+# A standing reclassification of an event whose credit was reversed.
+_RECLASSIFIED_AFTER_REVERSAL = """
+    SELECT a.id, a.event_id, c.id FROM journal_entry a
+    JOIN journal_entry c ON c.business_key = 'revenue:' || a.event_id
+    WHERE a.kind = 'adjustment'
+      AND EXISTS (SELECT 1 FROM journal_entry r WHERE r.reverses = c.business_key)
+      AND NOT EXISTS (SELECT 1 FROM journal_entry r WHERE r.reverses = a.business_key)
+    ORDER BY a.id
+"""
 _BATCHES = "SELECT id, imported_fen, branches_fen, hq_fen, suspense_fen FROM revenue_batch"
 _STATEMENTS = "SELECT branch_code, period, sha256, body FROM ledger_statement ORDER BY period, id"
 
@@ -55,7 +76,8 @@ _STATEMENTS = "SELECT branch_code, period, sha256, body FROM ledger_statement OR
 def verify_ledger(session: Session) -> list[str]:
     """All findings, check by check; empty when every invariant holds."""
     checks: tuple[Callable[[Session], Iterable[str]], ...] = (
-        _entries, _headers, _totals, _keys, _period_locks, _batches, _statements, _policies,
+        _entries, _headers, _totals, _keys, _period_locks, _suspense, _batches, _statements,
+        _policies,
     )  # fmt: skip
     return [finding for check in checks for finding in check(session)]
 
@@ -100,6 +122,19 @@ def _keys(session: Session) -> Iterator[str]:
 def _period_locks(session: Session) -> Iterator[str]:
     for entry_id, period, closed in _rows(session, _LATE_POSTINGS):
         yield f"entry {entry_id} was posted into {period} after {closed} was closed"
+
+
+def _suspense(session: Session) -> Iterator[str]:
+    for event_id, held, amount in _rows(session, _SUSPENSE_BY_EVENT):
+        yield (
+            f"event {event_id}: suspense:unowned holds {-int(held):+d} fen of an event of "  # type: ignore[call-overload]
+            f"{amount} fen (more than, or opposite to, what the event brought)"
+        )
+    for adjustment, event_id, credit in _rows(session, _RECLASSIFIED_AFTER_REVERSAL):
+        yield (
+            f"event {event_id}: reclassification entry {adjustment} stands although its "
+            f"credit entry {credit} was reversed"
+        )
 
 
 def _batches(session: Session) -> Iterator[str]:
