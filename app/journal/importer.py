@@ -183,15 +183,18 @@ def _stage_in_parallel(
 
 
 def _report_file_total_overflow(session: Session, errors: ErrorCollector) -> None:
-    """A file whose amounts each fit but whose totals would not fit a 64-bit fen column is a
-    row error at the line where the running total crosses the limit (both parsers stage
-    the same rows, so they report the same line)."""
-    line = stage.first_line_past(session, limit=MAX_FEN)
+    """Revenue whose absolute amounts, all stored events and this file's rows together, would
+    pass 64-bit fen is a row error at the line where the running total crosses it (both
+    parsers stage the same rows, so they report the same line). Keeping the ledger's
+    all-time absolute total inside 64 bits keeps every sum of it inside too: batch totals,
+    account balances, period and statement totals."""
+    room = MAX_FEN - stage.booked_absolute_fen(session)
+    line = stage.first_line_past(session, limit=room)
     if line is not None:
         errors.add(
             line, "amount",
-            f"the file's amounts add up past {format_fen(MAX_FEN)} yuan here, beyond what a "
-            f"64-bit fen total holds; split the file",
+            f"the amounts add up past {format_fen(MAX_FEN)} yuan here (this file's with "
+            f"every stored event's, as absolute values), beyond what a 64-bit fen total holds",
         )  # fmt: skip
 
 

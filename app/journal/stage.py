@@ -94,6 +94,14 @@ def resolve_leads(session: Session) -> None:
         session.execute(text(f"ANALYZE {STAGE}"))  # temp tables are never auto-analysed
 
 
+def booked_absolute_fen(session: Session) -> int:
+    """Sum of |amount| of every stored revenue event, exactly and without overflowing on
+    SQLite (whose SUM of integers raises past 64 bits): yuan and fen summed apart."""
+    sql = "SELECT SUM(ABS(amount_fen) / 100), SUM(ABS(amount_fen) % 100) FROM revenue_event"
+    yuan, fen = session.execute(text(sql)).one()
+    return int(yuan or 0) * 100 + int(fen or 0)
+
+
 def first_line_past(session: Session, *, limit: int) -> int | None:
     """The line at which the staged amounts, added up in line order as absolute values,
     first exceed ``limit`` fen; None if they never do. Absolute values bound every total

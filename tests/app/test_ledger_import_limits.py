@@ -13,6 +13,7 @@ from app import clock
 from app.config import Settings
 from app.db import session_scope
 from app.errors import FileRejected
+from app.journal import service
 from app.journal.importer import import_revenue
 from ledger.money import MAX_FEN
 from tests.app.factories import write
@@ -33,12 +34,12 @@ def rows(*amounts: str, when: str = WHEN) -> str:
 
 def refused(
     engine: Engine, path: Path, *, workers: int = 1, max_amount_fen: int | None = None,
-    now: datetime | None = NOW,
+    now: datetime | None = NOW, events: int = 0,
 ) -> FileRejected:  # fmt: skip
     with pytest.raises(FileRejected) as caught, session_scope(engine) as session:
         import_revenue(session, path=path, actor="test", now=now, parse_workers=workers,
                        max_amount_fen=max_amount_fen)  # fmt: skip
-    assert scalar(engine, "SELECT COUNT(*) FROM revenue_event") == 0
+    assert scalar(engine, "SELECT COUNT(*) FROM revenue_event") == events
     return caught.value
 
 
@@ -84,6 +85,22 @@ def test_a_file_whose_rows_fit_but_whose_total_overflows_is_a_row_error(
         report = import_revenue(session, path=fits, actor="test", now=NOW,
                                 max_amount_fen=MAX_FEN)  # fmt: skip
     assert report.totals.imported_fen == 0
+
+
+def test_a_file_that_would_take_an_account_past_64_bit_fen_is_a_row_error(
+    ledger_engine: Engine, tmp_path: Path
+) -> None:
+    first = write(tmp_path, "first.csv", rows(HALF_RANGE))
+    with session_scope(ledger_engine) as session:
+        import_revenue(session, path=first, actor="test", now=NOW, max_amount_fen=MAX_FEN)
+    # 2 * HALF_RANGE is 2**63 - 2 fen: the second file's first row still fits, its second not.
+    second = HEADER + f"F1,A1,other,{HALF_RANGE},{WHEN},app\nF2,A1,other,0.02,{WHEN},app\n"
+    [error] = refused(ledger_engine, write(tmp_path, "second.csv", second),
+                      max_amount_fen=MAX_FEN, events=1).errors  # fmt: skip
+    assert (error.line, error.column) == (3, "amount")
+    assert "with every stored event's" in error.reason
+    with session_scope(ledger_engine) as session:
+        assert service.verify_ledger(session) == []  # every sum of the ledger still fits
 
 
 @pytest.mark.parametrize(
