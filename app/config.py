@@ -10,6 +10,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 INSECURE_DEV_SECRET = "dev-insecure-secret-change-me-0123456789"
 
 
+# One revenue row above 100 million yuan (in fen) is a data error unless configured otherwise.
+DEFAULT_MAX_REVENUE_AMOUNT_FEN = 10_000_000_000
+
+
 class Settings(BaseSettings):
     """Everything an operator can set; defaults make a local demo work."""
 
@@ -30,6 +34,10 @@ class Settings(BaseSettings):
     # Limits that keep one request from exhausting memory or time (413/422 when crossed).
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_import_rows: int = Field(default=2_000_000, ge=1)
+    # A revenue row above this many fen either way is a data error (a misplaced decimal
+    # point, a total pasted as a row): 100 million yuan. With max_import_rows rows at most,
+    # a file's totals stay far inside 64-bit fen (the importer checks that too).
+    max_revenue_amount_fen: int = Field(default=DEFAULT_MAX_REVENUE_AMOUNT_FEN, ge=1, le=2**63 - 1)
     max_export_rows: int = Field(default=2_000_000, ge=1)
     round_time_limit_seconds: float = Field(default=60.0, ge=1, le=3600)
     import_batch_rows: int = Field(default=5_000, ge=100, le=100_000)

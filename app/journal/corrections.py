@@ -6,6 +6,10 @@ prior-period adjustment. Both are audited in the same transaction.
 
 * A reversal is the exact mirror of an entry (``reversal:<key>``; the database allows one
   per entry). A reversal itself is not reversed: post the intended entry instead.
+  Corrections unwind last-in, first-out: an entry of an event is not reversed while a later
+  reclassification of that event stands (reversing a reclassified credit would leave the
+  branch credited and suspense debited for revenue that no longer exists). Finance reverses
+  the reclassification first, then the credit; each step is its own audited entry.
 * A reclassification moves what an event left in ``suspense:unowned`` to the rightful
   branch, split by the policy in force at the event's ``occurred_at`` as if the branch had
   owned the customer then. It is an adjustment keyed ``adjustment:<event>:<n>`` and is
@@ -40,14 +44,14 @@ _EVENT_ENTRIES = """
     WHERE business_key = 'revenue:' || :event OR (event_id = :event AND kind <> 'credit')
     ORDER BY id
 """
-# Reclassifications of an event that still stand (not reversed), newest first.
-_LIVE_ADJUSTMENTS = """
-    SELECT a.id FROM journal_entry a
-    WHERE a.event_id = :event AND a.kind = 'adjustment'
-      AND NOT EXISTS (SELECT 1 FROM journal_entry r WHERE r.reverses = a.business_key)
-    ORDER BY a.id DESC LIMIT 1
-"""
 _LOCK_CREDIT = "SELECT id FROM journal_entry WHERE business_key = :key FOR UPDATE"
+# Reclassifications of the event posted after the entry and not themselves reversed.
+_STANDING_RECLASSIFICATIONS = """
+    SELECT a.id FROM journal_entry a
+    WHERE a.event_id = :event AND a.kind = 'adjustment' AND a.id > :entry
+      AND NOT EXISTS (SELECT 1 FROM journal_entry r WHERE r.reverses = a.business_key)
+    ORDER BY a.id
+"""
 _ADJUSTMENTS = """
     SELECT count(*) FROM journal_entry
     WHERE event_id = :event AND kind <> 'credit' AND kind = 'adjustment'
@@ -68,8 +72,7 @@ def reverse_entry(
     done = session.execute(text(_REVERSED_BY), {"key": key}).scalar()
     if done is not None:
         raise Conflict(f"entry {entry_id} was already reversed by entry {done}")
-    if original.entry.kind is EntryKind.CREDIT:
-        _refuse_if_reclassified(session, entry_id=entry_id, event_id=original.entry.event_id)
+    _refuse_if_reclassified_later(session, entry_id=entry_id, event_id=original.entry.event_id)
     mirror = reversal(original.entry, memo=f"reversal of entry {entry_id}: {reason}")
     written = _write(session, entry=mirror, now=now)
     audit.record(
@@ -81,14 +84,19 @@ def reverse_entry(
     return written
 
 
-def _refuse_if_reclassified(session: Session, *, entry_id: int, event_id: str | None) -> None:
-    """A credit whose suspense amount was reclassified cannot be reversed on its own: that
-    would leave the branch credited and suspense debited. Reverse the reclassification first."""
-    moved = session.execute(text(_LIVE_ADJUSTMENTS), {"event": event_id}).scalar()
-    if moved is not None:
+def _refuse_if_reclassified_later(session: Session, *, entry_id: int, event_id: str | None) -> None:
+    """Refuse to reverse an entry whose event was reclassified afterwards (see module doc).
+
+    Reclassifying locks the event's credit row and so does reversing it (PostgreSQL), so a
+    reversal and a reclassification racing take turns and the second sees the first."""
+    if event_id is None:
+        return
+    params = {"event": event_id, "entry": entry_id}
+    later = session.execute(text(_STANDING_RECLASSIFICATIONS), params).scalars().first()
+    if later is not None:
         raise Conflict(
-            f"entry {entry_id} credits event {event_id}, which entry {moved} reclassified; "
-            f"reverse entry {moved} first"
+            f"entry {entry_id} cannot be reversed: event {event_id} was reclassified by entry "
+            f"{later}; reverse entry {later} first"
         )
 
 

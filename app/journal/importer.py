@@ -28,6 +28,7 @@ from typing import Any
 from sqlmodel import Session
 
 from app import audit
+from app.config import get_settings
 from app.db import is_sqlite
 from app.errors import Conflict
 from app.faults import crash_point
@@ -43,6 +44,7 @@ from app.journal import (
 )
 from app.journal.rows import REQUIRED, RevenueRowParser
 from app.tables.base import utcnow
+from ledger.money import MAX_FEN, format_fen
 from ledger.reconciliation import Reconciliation
 
 Progress = Callable[[int], None]
@@ -83,8 +85,12 @@ def import_revenue(
     progress: Progress | None = None,
     file_name: str | None = None,
     parse_workers: int = 1,
+    max_amount_fen: int | None = None,
 ) -> RevenueImportReport:
     """Import one revenue file (see the module docstring).
+
+    ``max_amount_fen`` bounds each row's amount either way (default: the
+    ``O2O_MAX_REVENUE_AMOUNT_FEN`` setting); a row beyond it is a row error.
 
     ``parse_workers`` > 1 parses in that many forked processes on PostgreSQL
     (``parallel_parse``): only for a single-threaded caller such as the CLI.
@@ -93,13 +99,16 @@ def import_revenue(
     now = now or utcnow()
     name = file_name or path.name
     errors = ErrorCollector(file=name)
+    limit = max_amount_fen or get_settings().max_revenue_amount_fen
     stage.create(session)
     if parse_workers > 1 and not is_sqlite(session):
         rows = _stage_in_parallel(session, path=path, name=name, errors=errors, now=now,
-                                  workers=parse_workers)  # fmt: skip
+                                  workers=parse_workers, max_amount_fen=limit)  # fmt: skip
     else:
-        rows = _stage_file(session, path=path, name=name, errors=errors, now=now)
+        rows = _stage_file(session, path=path, name=name, errors=errors, now=now,
+                           max_amount_fen=limit)  # fmt: skip
     stage.resolve_leads(session)
+    _report_file_total_overflow(session, errors)
     _report_lead_errors(session, errors)
     errors.raise_if_any()
     crash_point("revenue.import.after_stage")
@@ -131,14 +140,15 @@ def _insert_events(session: Session, *, errors: ErrorCollector) -> tuple[int, in
 
 
 def _stage_file(
-    session: Session, *, path: Path, name: str, errors: ErrorCollector, now: datetime
-) -> int:
+    session: Session, *, path: Path, name: str, errors: ErrorCollector, now: datetime,
+    max_amount_fen: int,
+) -> int:  # fmt: skip
     """Validate every row and stage the good ones; returns the number of data rows.
 
     The rows are parsed inside the generator one COPY consumes, so the database ingests the
     stage while Python is still reading the file.
     """
-    parser = RevenueRowParser(errors=errors, now=now)
+    parser = RevenueRowParser(errors=errors, now=now, max_amount_fen=max_amount_fen)
     count = 0
 
     def staged() -> Iterator[tuple[Any, ...]]:
@@ -156,15 +166,37 @@ def _stage_file(
 
 def _stage_in_parallel(
     session: Session, *, path: Path, name: str, errors: ErrorCollector, now: datetime,
-    workers: int,
+    workers: int, max_amount_fen: int,
 ) -> int:  # fmt: skip
     """As :func:`_stage_file`, with the rows validated in ``workers`` processes."""
     rows: list[int] = []
     blocks = parallel_parse.copy_blocks(
-        path=path, name=name, now=now, errors=errors, workers=workers, counted=rows.append
+        path=path,
+        name=name,
+        now=now,
+        errors=errors,
+        workers=workers,
+        counted=rows.append,
+        max_amount_fen=max_amount_fen,
     )
     stage.write_copy_text(session, blocks)
     return rows[0]
+
+
+def _report_file_total_overflow(session: Session, errors: ErrorCollector) -> None:
+    """Revenue whose absolute amounts, all stored events and this file's rows together, would
+    pass 64-bit fen is a row error at the line where the running total crosses it (both
+    parsers stage the same rows, so they report the same line). Keeping the ledger's
+    all-time absolute total inside 64 bits keeps every sum of it inside too: batch totals,
+    account balances, period and statement totals."""
+    room = MAX_FEN - stage.booked_absolute_fen(session)
+    line = stage.first_line_past(session, limit=room)
+    if line is not None:
+        errors.add(
+            line, "amount",
+            f"the amounts add up past {format_fen(MAX_FEN)} yuan here (this file's with "
+            f"every stored event's, as absolute values), beyond what a 64-bit fen total holds",
+        )  # fmt: skip
 
 
 def _report_lead_errors(session: Session, errors: ErrorCollector) -> None:

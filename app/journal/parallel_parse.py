@@ -27,7 +27,7 @@ from typing import Any
 
 from app.errors import FileRejected, RowError
 from app.imports.csvfile import ErrorCollector, open_text, read_rows
-from app.journal.rows import REQUIRED, RevenueRowParser
+from app.journal.rows import DEFAULT_MAX_AMOUNT_FEN, REQUIRED, RevenueRowParser
 from app.limits import import_row_limit
 
 _BLOCK_ROWS = 2_000
@@ -58,11 +58,12 @@ class ShareJob:
     shares: int
     keep: int
     max_rows: int | None
+    max_amount_fen: int
 
 
 def copy_blocks(
     *, path: Path, name: str, now: datetime, errors: ErrorCollector, workers: int,
-    counted: Callable[[int], None],
+    counted: Callable[[int], None], max_amount_fen: int = DEFAULT_MAX_AMOUNT_FEN,
 ) -> Iterator[bytes]:  # fmt: skip
     """COPY text blocks of every good row; bad rows go to ``errors``, the number of data
     rows to ``counted`` once all workers are done. A malformed file raises FileRejected."""
@@ -74,7 +75,7 @@ def copy_blocks(
         for share in range(workers):
             receiver, sender = context.Pipe(duplex=False)
             receivers.append(receiver)
-            job = ShareJob(path, name, now, share, workers, errors.keep, max_rows)
+            job = ShareJob(path, name, now, share, workers, errors.keep, max_rows, max_amount_fen)
             # The child closes its inherited copies of the read ends, so that when the
             # importer closes its own, a worker still writing sees a broken pipe.
             process = context.Process(
@@ -148,7 +149,7 @@ def _work(sender: Connection, job: ShareJob, inherited: tuple[Connection, ...]) 
 def _parse_share(sender: Connection, job: ShareJob) -> tuple[int, list[RowError], int]:
     import_row_limit.set(job.max_rows)
     errors = ErrorCollector(file=job.name, keep=job.keep)
-    parser = RevenueRowParser(errors=errors, now=job.now)
+    parser = RevenueRowParser(errors=errors, now=job.now, max_amount_fen=job.max_amount_fen)
     count, block = 0, []
     with open_text(job.path) as stream:
         for row in read_rows(stream, file=job.name, required=REQUIRED,

@@ -6,9 +6,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+from app.config import DEFAULT_MAX_REVENUE_AMOUNT_FEN
 from app.imports.csvfile import CsvRow, ErrorCollector
 from ledger.errors import LedgerError
-from ledger.money import parse_amount
+from ledger.money import format_fen, parse_amount
 from ledger.periods import parse_timestamp
 from ledger.revenue import (
     CHANNEL_NAME,
@@ -24,15 +25,19 @@ REQUIRED = ("event_id", "external_id", "type", "amount", "occurred_at")
 FUTURE_TOLERANCE = timedelta(minutes=10)
 # Revenue before 1970 is a data error too (and year-1 dates do not survive every conversion).
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+DEFAULT_MAX_AMOUNT_FEN = DEFAULT_MAX_REVENUE_AMOUNT_FEN  # the O2O_MAX_REVENUE_AMOUNT_FEN default
 T = TypeVar("T")
 
 
 class RevenueRowParser:
     """Turns rows into staged tuples, reporting every bad cell to ``errors``."""
 
-    def __init__(self, *, errors: ErrorCollector, now: datetime) -> None:
+    def __init__(
+        self, *, errors: ErrorCollector, now: datetime, max_amount_fen: int = DEFAULT_MAX_AMOUNT_FEN
+    ) -> None:
         self.errors = errors
         self.latest = now + FUTURE_TOLERANCE
+        self.max_amount_fen = max_amount_fen
 
     def parse(self, row: CsvRow) -> tuple[Any, ...] | None:
         """The stage row (see ``stage.STAGE_COLUMNS``), or None if the row is bad."""
@@ -51,7 +56,7 @@ class RevenueRowParser:
         event_id = require_id((get("event_id") or "").strip(), what="event_id")
         external_id = require_id((get("external_id") or "").strip(), what="external_id")
         revenue_type = _TYPES.get((get("type") or "").strip()) or _unknown_type()
-        amount = _amount(get("amount") or "")
+        amount = self._amount(get("amount") or "")
         occurred_at = self._instant(get("occurred_at") or "")
         channel = _channel(get("channel") or "")
         fingerprint = content_fingerprint(
@@ -73,7 +78,7 @@ class RevenueRowParser:
                 row, "external_id", lambda v: require_id(v.strip(), what="external_id")
             ),
             "type": self._cell(row, "type", lambda v: parse_revenue_type(v.strip())),
-            "amount": self._cell(row, "amount", _amount),
+            "amount": self._cell(row, "amount", self._amount),
             "occurred_at": self._cell(row, "occurred_at", self._instant),
             "channel": self._cell(row, "channel", _channel),
         }
@@ -101,6 +106,17 @@ class RevenueRowParser:
             self.errors.add(row.line, column, str(exc))
             return None
 
+    def _amount(self, value: str) -> int:
+        amount = parse_amount(value)
+        if amount == 0:
+            raise ValueError("amount is zero")
+        if abs(amount) > self.max_amount_fen:
+            raise ValueError(
+                f"amount {value.strip()} exceeds the plausibility limit of "
+                f"{format_fen(self.max_amount_fen)} yuan (O2O_MAX_REVENUE_AMOUNT_FEN)"
+            )
+        return amount
+
     def _instant(self, value: str) -> datetime:
         instant = parse_timestamp(value.strip())
         if instant > self.latest:
@@ -115,13 +131,6 @@ _TYPES = {t.value: t for t in RevenueType}
 
 def _unknown_type() -> RevenueType:
     raise ValueError("unknown revenue type")  # only to leave the fast path
-
-
-def _amount(value: str) -> int:
-    amount = parse_amount(value)
-    if amount == 0:
-        raise ValueError("amount is zero")
-    return amount
 
 
 def _channel(value: str) -> str | None:

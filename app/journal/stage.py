@@ -95,6 +95,35 @@ def resolve_leads(session: Session) -> None:
         session.execute(text(f"ANALYZE {STAGE}"))  # temp tables are never auto-analysed
 
 
+def booked_absolute_fen(session: Session) -> int:
+    """Sum of |amount| of every stored revenue event, exactly and without overflowing on
+    SQLite (whose SUM of integers raises past 64 bits): yuan and fen summed apart."""
+    sql = "SELECT SUM(ABS(amount_fen) / 100), SUM(ABS(amount_fen) % 100) FROM revenue_event"
+    yuan, fen = session.execute(text(sql)).one()
+    return int(yuan or 0) * 100 + int(fen or 0)
+
+
+def first_line_past(session: Session, *, limit: int) -> int | None:
+    """The line at which the staged amounts, added up in line order as absolute values,
+    first exceed ``limit`` fen; None if they never do. Absolute values bound every total
+    the batch stores (imported, branches, HQ, suspense), whatever the signs."""
+    if is_sqlite(session):  # SUM of integers overflows there; TOTAL is a float
+        rough = f"SELECT TOTAL(ABS(amount_fen)) FROM {STAGE}"
+        if float(session.execute(text(rough)).scalar_one()) < limit * 0.99:
+            return None
+    else:
+        exact = f"SELECT SUM(ABS(amount_fen)) FROM {STAGE}"  # numeric: cannot overflow
+        if int(session.execute(text(exact)).scalar_one() or 0) <= limit:
+            return None
+    running = 0
+    rows = session.execute(text(f"SELECT line, amount_fen FROM {STAGE} ORDER BY line"))
+    for line, amount in rows:
+        running += abs(int(amount))
+        if running > limit:
+            return int(line)
+    return None
+
+
 def unknown_leads(session: Session, *, limit: int) -> list[tuple[int, str, str | None]]:
     sql = f"""SELECT line, external_id, channel FROM {STAGE} WHERE lead_id IS NULL
               ORDER BY line LIMIT :limit"""

@@ -48,21 +48,26 @@ _LATE_POSTINGS = """
     JOIN ledger_closed_period c ON c.period >= e.period AND e.posted_at > c.closed_at
     ORDER BY e.id
 """
-# Per event, what its entries (credit, reclassifications, and the reversals of either) leave
-# on each revenue account. Money moves with the event's sign: a balance of the other sign
-# means a correction ran backwards (e.g. a credit reversed under its reclassification).
-_BACKWARDS = """
-    SELECT v.event_id, v.account, v.credited FROM (
-        SELECT COALESCE(e.event_id, o.event_id) AS event_id, p.account, -SUM(p.amount) AS credited
-        FROM journal_posting p
-        JOIN journal_entry e ON e.id = p.entry_id
-        LEFT JOIN journal_entry o ON o.business_key = e.reverses
-        WHERE p.unit = 'CNY'
-          AND (p.account LIKE 'branch:%' OR p.account LIKE 'hq:%' OR p.account LIKE 'suspense:%')
-        GROUP BY COALESCE(e.event_id, o.event_id), p.account
-    ) v JOIN revenue_event r ON r.event_id = v.event_id
-    WHERE (r.amount_fen > 0 AND v.credited < 0) OR (r.amount_fen < 0 AND v.credited > 0)
-    ORDER BY v.event_id, v.account
+# Per event, what sits in suspense must be part of what the event brought (same sign, no
+# more): anything else means suspense was drained for revenue that is not there.
+_SUSPENSE_BY_EVENT = """
+    SELECT r.event_id, SUM(p.amount), r.amount_fen FROM journal_posting p
+    JOIN journal_entry e ON e.id = p.entry_id
+    JOIN revenue_event r ON r.event_id = e.event_id
+    WHERE p.account = 'suspense:unowned'
+    GROUP BY r.event_id, r.amount_fen
+    HAVING (SUM(p.amount) > 0 AND r.amount_fen > 0) OR (SUM(p.amount) < 0 AND r.amount_fen < 0)
+        OR ABS(SUM(p.amount)) > ABS(r.amount_fen)
+    ORDER BY r.event_id
+"""
+# A standing reclassification of an event whose credit was reversed.
+_RECLASSIFIED_AFTER_REVERSAL = """
+    SELECT a.id, a.event_id, c.id FROM journal_entry a
+    JOIN journal_entry c ON c.business_key = 'revenue:' || a.event_id
+    WHERE a.kind = 'adjustment'
+      AND EXISTS (SELECT 1 FROM journal_entry r WHERE r.reverses = c.business_key)
+      AND NOT EXISTS (SELECT 1 FROM journal_entry r WHERE r.reverses = a.business_key)
+    ORDER BY a.id
 """
 _BATCHES = "SELECT id, imported_fen, branches_fen, hq_fen, suspense_fen FROM revenue_batch"
 _STATEMENTS = "SELECT branch_code, period, sha256, body FROM ledger_statement ORDER BY period, id"
@@ -71,8 +76,8 @@ _STATEMENTS = "SELECT branch_code, period, sha256, body FROM ledger_statement OR
 def verify_ledger(session: Session) -> list[str]:
     """All findings, check by check; empty when every invariant holds."""
     checks: tuple[Callable[[Session], Iterable[str]], ...] = (
-        _entries, _headers, _totals, _keys, _period_locks, _batches, _statements, _policies,
-        _corrections,
+        _entries, _headers, _totals, _keys, _period_locks, _suspense, _batches, _statements,
+        _policies,
     )  # fmt: skip
     return [finding for check in checks for finding in check(session)]
 
@@ -119,6 +124,19 @@ def _period_locks(session: Session) -> Iterator[str]:
         yield f"entry {entry_id} was posted into {period} after {closed} was closed"
 
 
+def _suspense(session: Session) -> Iterator[str]:
+    for event_id, held, amount in _rows(session, _SUSPENSE_BY_EVENT):
+        yield (
+            f"event {event_id}: suspense:unowned holds {-int(held):+d} fen of an event of "  # type: ignore[call-overload]
+            f"{amount} fen (more than, or opposite to, what the event brought)"
+        )
+    for adjustment, event_id, credit in _rows(session, _RECLASSIFIED_AFTER_REVERSAL):
+        yield (
+            f"event {event_id}: reclassification entry {adjustment} stands although its "
+            f"credit entry {credit} was reversed"
+        )
+
+
 def _batches(session: Session) -> Iterator[str]:
     for batch_id, *stored in _rows(session, _BATCHES):
         again = crediting.stored_totals(session, batch_id=int(batch_id))  # type: ignore[call-overload]
@@ -149,8 +167,3 @@ def _policies(session: Session) -> Iterator[str]:
         policies.load_book(session)
     except LedgerError as exc:
         yield f"split policies: {exc}"
-
-
-def _corrections(session: Session) -> Iterator[str]:
-    for event_id, account, credited in _rows(session, _BACKWARDS):
-        yield f"event {event_id}: {account} holds {credited} fen, against the event's sign"

@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.imports.csvfile import CsvRow, ErrorCollector
+from app.journal.rows import DEFAULT_MAX_AMOUNT_FEN as LIMIT
 from app.journal.rows import RevenueRowParser
 from ledger.money import format_fen
 from ledger.revenue import RevenueEvent, RevenueType
@@ -27,7 +28,7 @@ offsets = st.sampled_from([None, UTC, timezone(timedelta(hours=8)),
 
 @given(
     event_id=ids, external_id=ids, revenue_type=st.sampled_from(list(RevenueType)),
-    fen=st.integers(min_value=-(10**12), max_value=10**12).filter(bool), instant=instants,
+    fen=st.integers(min_value=-LIMIT, max_value=LIMIT).filter(bool), instant=instants,
     offset=offsets, channel=st.one_of(st.none(), st.from_regex(r"[a-z0-9_.-]{1,20}", fullmatch=True)),
 )  # fmt: skip
 def test_a_good_row_is_staged_as_the_core_event_describes_it(
