@@ -13,6 +13,7 @@ from app.leads.routes import router as leads_router
 from app.limits import RequestLimits
 from app.request_ids import RequestIds
 from app.rounds.routes import router as rounds_router
+from app.upload_gate import refuse_upload
 from app.users.routes import router as auth_router
 from app.web import install_web
 
@@ -30,6 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         max_upload_bytes=settings.max_upload_bytes,
         max_import_rows=settings.max_import_rows,
+        refuse_upload=refuse_upload,
     )
     app.include_router(auth_router)
     app.include_router(leads_router)
