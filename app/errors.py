@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy.exc import DataError, OperationalError
 from starlette.responses import Response
 
@@ -109,6 +110,38 @@ class FileRejected(AppError):
         self.file = file
         self.errors = errors
         self.total_errors = total_errors
+
+
+class RowErrorBody(BaseModel):
+    file: str
+    line: int
+    column: str
+    reason: str
+
+
+class ErrorBody(BaseModel):
+    """Every error answer of the API: a code, a message (for a 422 of the request's shape,
+    the list of what failed validation) and, for a rejected file, its first bad rows."""
+
+    error: str
+    detail: str | list[dict[str, Any]]
+    errors: list[RowErrorBody] | None = None
+
+
+_ERROR_MEANINGS = {
+    401: "Not signed in, or the token is invalid or expired",
+    403: "Your role may not do this",
+    404: "Not found, or not yours",
+    409: "Conflicts with the current state; reload and retry",
+    422: "Invalid input (the request's shape, a value, or a file's rows)",
+    429: "Too many attempts; retry later",
+    503: "The database was busy; nothing was written; retry after Retry-After seconds",
+}
+# Declared once, on every API router, so the OpenAPI schema lists the errors operations give.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": meaning}
+    for status, meaning in _ERROR_MEANINGS.items()
+}
 
 
 def json_safe(value: Any) -> Any:
