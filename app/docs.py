@@ -1,4 +1,4 @@
-"""/docs: Swagger UI served from this server (the swagger-ui-bundle package), never a CDN.
+"""/docs: Swagger UI 5 served from this server (swagger-ui-bundle-v2), never from a CDN.
 
 FastAPI's own /docs loads Swagger UI from a CDN and starts it with an inline script: blank on an
 isolated network and refused by our Content-Security-Policy. Here the page, Swagger UI's files
