@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DB ?= ./demo.db
 DEMO_URL := sqlite:///$(DEMO_DB)
+# A random signing key made once for this checkout (gitignored), so the demo never serves
+# on the published development key.
+DEMO_SECRET_FILE ?= .demo-secret
 
 .PHONY: demo test lint install clean
 
@@ -19,7 +22,10 @@ demo: install
 	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
 	O2O_DATABASE_URL=$(DEMO_URL) $(BIN)/o2o db upgrade
 	O2O_DATABASE_URL=$(DEMO_URL) $(BIN)/o2o demo
-	O2O_DATABASE_URL=$(DEMO_URL) $(BIN)/o2o serve --host 127.0.0.1 --port 8000
+	@test -s $(DEMO_SECRET_FILE) || (umask 077 && $(BIN)/python -c \
+		'import secrets; print(secrets.token_urlsafe(48))' > $(DEMO_SECRET_FILE))
+	O2O_DATABASE_URL=$(DEMO_URL) O2O_SECRET_KEY="$$(cat $(DEMO_SECRET_FILE))" \
+		$(BIN)/o2o serve --host 127.0.0.1 --port 8000
 
 test: install
 	$(BIN)/python -m pytest
@@ -27,7 +33,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy app allocation ledger
+	$(BIN)/mypy app allocation ledger spreadsheet_cells
 	$(BIN)/lint-imports
 
 clean:

@@ -39,6 +39,7 @@ from allocation.model import (
 )
 from allocation.plan import Plan
 from allocation.report import explanations
+from spreadsheet_cells import escape_cell
 
 Resolver = Callable[[str | None, str | None], tuple[float, float, str | None] | None]
 ASSIGNMENT_COLUMNS = ("external_id", "branch_code", "distance_km", "cost", "reason", "explanation")
@@ -318,13 +319,15 @@ def assignment_rows(*, problem: AllocationProblem, plan: Plan) -> Iterable[Seque
     labels = ("", *(r.value for r in REASONS))
     reason = [labels[k] for k in plan.reason.tolist()]
     notes = explanations(problem=problem, plan=plan)
+    # Ids and codes come from the input files: a spreadsheet must not run them as formulas.
+    codes = [escape_cell(code) for code in codes]
     return zip(
-        problem.leads.external_ids,
+        (escape_cell(external_id) for external_id in problem.leads.external_ids),
         (codes[j] for j in branch),
         distance,
         cost,
         reason,
-        (n if r == "" else "" for n, r in zip(notes, reason, strict=True)),
+        (escape_cell(n) if r == "" else "" for n, r in zip(notes, reason, strict=True)),
         strict=True,
     )
 

@@ -7,9 +7,8 @@ stays right with quoted newlines) and the column.
 from __future__ import annotations
 
 import csv
-import io
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +19,11 @@ from allocation.errors import InputFileError
 
 FloatArray = NDArray[np.float64]
 PLAIN_MIN_BYTES = 1 << 20  # small files always take the exact csv-module path
+# Input files are tables of a few dozen columns: far more, or a very long line, is not one of
+# ours (or is an attack), and is refused before it costs much time or memory.
+MAX_COLUMNS = 256
+MAX_LINE_CHARS = 64 * 1024
+_SCAN_BLOCK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -72,26 +76,25 @@ def _read_plain(
 ) -> Columns | None:
     """Fast path for big, plain files (pandas' C parser): no quotes, no blank lines, so
     record k is on line k + 2. Anything unusual returns None and takes the csv-module path,
-    which reports errors exactly."""
+    which reports errors exactly. The file is scanned in blocks first, never held whole."""
     try:
         if path.stat().st_size < PLAIN_MIN_BYTES:
             return None
-        data = path.read_bytes()
-    except OSError:
+        newlines = _plain_newlines(path)
+        if newlines is None:
+            return None
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            header = [h.strip() for h in handle.readline().rstrip("\n").split(",")]
+    except (OSError, UnicodeDecodeError):
         return None
-    if b'"' in data or b"\n\n" in data or b"\r" in data or not data.endswith(b"\n"):
-        return None
-    if not _same_width(data):
-        return None  # the exact path names the line with too many or too few fields
     import pandas as pd
 
+    index = _header_index(header=header, file=file, required=required)
+    wanted = [c for c in (*required, *optional) if c in index]
     try:
-        text = data.decode("utf-8-sig")
-        header = [h.strip() for h in text[: text.index("\n")].split(",")]
-        index = _header_index(header=header, file=file, required=required)
-        wanted = [c for c in (*required, *optional) if c in index]
         frame = pd.read_csv(
-            io.StringIO(text),
+            path,
+            encoding="utf-8-sig",
             dtype=str,
             keep_default_na=False,
             usecols=[index[c] for c in wanted],
@@ -101,7 +104,7 @@ def _read_plain(
         )
     except (UnicodeDecodeError, ValueError, pd.errors.ParserError):
         return None
-    if frame.shape[0] != text.count("\n") - 1 or frame.isna().to_numpy().any():
+    if frame.shape[0] != newlines - 1 or frame.isna().to_numpy().any():
         return None
     values: dict[str, list[str] | None] = dict.fromkeys((*required, *optional))
     for column in wanted:
@@ -109,62 +112,110 @@ def _read_plain(
     return Columns(file=file, values=values, lines=list(range(2, frame.shape[0] + 2)))
 
 
-def _same_width(data: bytes) -> bool:
-    """Every line (no quotes here) has as many commas as the header."""
-    raw = np.frombuffer(data, np.uint8)
-    commas = np.cumsum(raw == ord(","))
-    ends = np.flatnonzero(raw == ord("\n"))
-    per_line = np.diff(np.r_[0, commas[ends]])
-    return bool(np.all(per_line == per_line[0]))
+def _plain_newlines(path: Path) -> int | None:
+    """Lines of a plain file, or None when it is not plain: a quote, CR, blank or overlong
+    line, a line with another number of commas than the header, or no final newline.
+
+    Reads 1 MiB at a time, so a file of garbage is turned away after its first block instead
+    of being parsed whole (the pandas path only sees files of the header's shape).
+    """
+    scan = _PlainScan()
+    with path.open("rb") as stream:
+        while block := stream.read(_SCAN_BLOCK):
+            if not scan.feed(block):
+                return None
+    return scan.newlines if scan.last_byte == b"\n" else None
+
+
+class _PlainScan:
+    """Line lengths and commas per line, carried across blocks."""
+
+    def __init__(self) -> None:
+        self.newlines = 0
+        self.offset = 0  # bytes fed so far
+        self.line_start = 0  # offset where the current line began
+        self.carried_commas = 0  # commas of the current line in earlier blocks
+        self.header_commas: int | None = None
+        self.last_byte = b"\n"
+
+    def feed(self, block: bytes) -> bool:
+        if b'"' in block or b"\r" in block or b"\n\n" in self.last_byte + block:
+            return False
+        data = np.frombuffer(block, dtype=np.uint8)
+        ends = np.flatnonzero(data == 10)
+        commas = np.cumsum(data == 44, dtype=np.int32)
+        per_line = np.diff(commas[ends], prepend=0)
+        if ends.size:
+            per_line[0] += self.carried_commas
+            lengths = np.diff(ends + self.offset, prepend=self.line_start - 1) - 1
+            if int(lengths.max()) > MAX_LINE_CHARS:
+                return False  # the exact path names it (it counts characters, not bytes)
+            if self.header_commas is None:
+                self.header_commas = int(per_line[0])
+            if np.any(per_line != self.header_commas):
+                return False
+            self.line_start = int(ends[-1]) + self.offset + 1
+            self.carried_commas = int(commas[-1] - commas[ends[-1]])
+        else:
+            self.carried_commas += int(commas[-1])
+        self.newlines += int(ends.size)
+        self.offset += len(block)
+        self.last_byte = block[-1:]
+        return self.offset - self.line_start <= MAX_LINE_CHARS
 
 
 def _read(
     handle: object, *, file: str, required: Sequence[str], optional: Sequence[str]
 ) -> Columns:
-    reader = csv.reader(handle)  # type: ignore[arg-type]
+    """Stream the records, keeping only the wanted cells; stop at the first short record."""
+    reader = csv.reader(_bounded_lines(handle, file=file))
     header = next(reader, None)
     if header is None:
         raise InputFileError(file=file, line=1, column=None, message="empty file, no header")
     index = _header_index(header=[h.strip() for h in header], file=file, required=required)
-    rows = list(reader)
-    lines = _record_lines(handle=handle, rows=rows, physical=reader.line_num)
-    keep = [k for k, row in enumerate(rows) if row and row != [""]]  # blank lines are skipped
-    if len(keep) < len(rows):
-        rows, lines = [rows[k] for k in keep], [lines[k] for k in keep]
     wanted = [c for c in (*required, *optional) if c in index]
-    width = max(index[c] for c in wanted) + 1
-    # Short rows miss a wanted value; long rows have values no column names (a shifted row).
-    bad = next(
-        (k for k, row in enumerate(rows) if len(row) < width or len(row) > len(header)), None
-    )
-    if bad is not None:
-        raise InputFileError(
-            file=file,
-            line=lines[bad],
-            column=None,
-            message=f"{len(rows[bad])} fields, the header has {len(header)}",
-        )
+    at = [index[c] for c in wanted]
+    width = max(at) + 1
+    cells: list[list[str]] = [[] for _ in wanted]
+    lines: list[int] = []
+    for row in reader:
+        if not row or row == [""]:
+            continue  # blank lines are skipped
+        # Short rows miss a wanted value; long rows have values no column names (shifted).
+        if len(row) < width or len(row) > len(header):
+            raise InputFileError(
+                file=file,
+                line=reader.line_num,
+                column=None,
+                message=f"{len(row)} fields, the header has {len(header)}",
+            )
+        lines.append(reader.line_num)  # the physical line where the record ends
+        for column, k in zip(cells, at, strict=True):
+            column.append(row[k])
     values: dict[str, list[str] | None] = dict.fromkeys((*required, *optional))
-    for column in wanted:
-        at = index[column]
-        values[column] = [row[at] for row in rows]
+    values.update(zip(wanted, cells, strict=True))
     return Columns(file=file, values=values, lines=lines)
 
 
-def _record_lines(*, handle: object, rows: list[list[str]], physical: int) -> list[int]:
-    """Physical line on which each record ends (header = line 1).
+def _bounded_lines(handle: object, *, file: str) -> Iterator[str]:
+    """The handle's lines, refusing one longer than MAX_LINE_CHARS before it is in memory."""
+    line_number = 0
+    while line := handle.readline(MAX_LINE_CHARS + 1):  # type: ignore[attr-defined]
+        line_number += 1
+        if len(line) > MAX_LINE_CHARS:
+            raise _too_long(file, line_number)
+        yield line
 
-    Without quoted line breaks record k sits on line k + 2; otherwise re-read with tracking.
-    """
-    if physical == len(rows) + 1:
-        return list(range(2, len(rows) + 2))
-    handle.seek(0)  # type: ignore[attr-defined]
-    reader = csv.reader(handle)  # type: ignore[arg-type]
-    next(reader)
-    return [reader.line_num for _ in reader]
+
+def _too_long(file: str, line: int) -> InputFileError:
+    message = f"line longer than {MAX_LINE_CHARS} characters; is this a CSV file?"
+    return InputFileError(file=file, line=line, column=None, message=message)
 
 
 def _header_index(*, header: list[str], file: str, required: Sequence[str]) -> dict[str, int]:
+    if len(header) > MAX_COLUMNS:
+        message = f"{len(header)} columns in the header; at most {MAX_COLUMNS}"
+        raise InputFileError(file=file, line=1, column=None, message=message)
     index: dict[str, int] = {}
     for k, name in enumerate(header):
         if name in index:

@@ -416,9 +416,27 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Allow the published development key (local demo).")
+    ] = False,
 ) -> None:
-    """Serve the web app and API."""
+    """Serve the web app and API (refuses a published or guessable O2O_SECRET_KEY)."""
     import uvicorn
+
+    settings = get_settings()
+    problem = settings.insecure_secret_problem
+    if problem is not None:
+        if not (demo or settings.demo_mode):
+            typer.echo(
+                f"error: {problem}.\n"
+                "Set O2O_SECRET_KEY to a random value of at least 32 characters, e.g.\n"
+                "  export O2O_SECRET_KEY=$(python3 -c "
+                "'import secrets; print(secrets.token_urlsafe(48))')\n"
+                "or pass --demo (O2O_DEMO_MODE=1) for a local demonstration.",
+                err=True,
+            )
+            raise SystemExit(2)
+        typer.echo(f"warning: demo mode: {problem}", err=True)
 
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers)
 

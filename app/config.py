@@ -8,6 +8,10 @@ from pydantic import AwareDatetime, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 INSECURE_DEV_SECRET = "dev-insecure-secret-change-me-0123456789"
+# Keys that are published (in this repository or its docs): whoever knows one can forge a token
+# or a session cookie, so `o2o serve` refuses them outside demo mode.
+KNOWN_PUBLIC_SECRETS = frozenset({INSECURE_DEV_SECRET})
+MIN_SECRET_CHARS = 32
 
 
 # One revenue row above 100 million yuan (in fen) is a data error unless configured otherwise.
@@ -20,7 +24,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="O2O_", env_file=".env", extra="ignore")
 
     database_url: str = "sqlite:///./o2o.db"
-    secret_key: str = Field(default=INSECURE_DEV_SECRET, min_length=32)
+    secret_key: str = Field(default=INSECURE_DEV_SECRET, min_length=MIN_SECRET_CHARS)
+    # Lets `o2o serve` run on the published development key (a local demo, never production).
+    demo_mode: bool = False
     # Keyed hash of mobile numbers; separate from the token key so rotating one keeps the other.
     customer_key_secret: str | None = None
     access_token_minutes: int = Field(default=60, ge=1, le=24 * 60)
@@ -69,6 +75,15 @@ class Settings(BaseSettings):
         if self.database_url.startswith("postgresql://"):
             return "postgresql+psycopg://" + self.database_url.removeprefix("postgresql://")
         return self.database_url
+
+    @property
+    def insecure_secret_problem(self) -> str | None:
+        """Why the signing key cannot protect a real deployment, or None when it can."""
+        if self.secret_key.strip() in KNOWN_PUBLIC_SECRETS:
+            return "O2O_SECRET_KEY is the published development key; anyone can forge a token"
+        if len(set(self.secret_key)) < 8:
+            return "O2O_SECRET_KEY has fewer than 8 distinct characters; it can be guessed"
+        return None
 
     @property
     def customer_key(self) -> bytes:

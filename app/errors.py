@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy.exc import DataError, OperationalError
 from starlette.responses import Response
 
@@ -113,6 +118,58 @@ class FileRejected(AppError):
         self.total_errors = total_errors
 
 
+class RowErrorBody(BaseModel):
+    file: str
+    line: int
+    column: str
+    reason: str
+
+
+class ErrorBody(BaseModel):
+    """Every error answer of the API: a code, a message (for a 422 of the request's shape,
+    the list of what failed validation) and, for a rejected file, its first bad rows."""
+
+    error: str
+    detail: str | list[dict[str, Any]]
+    errors: list[RowErrorBody] | None = None
+
+
+_ERROR_MEANINGS = {
+    401: "Not signed in, or the token is invalid or expired",
+    403: "Your role may not do this",
+    404: "Not found, or not yours",
+    409: "Conflicts with the current state; reload and retry",
+    422: "Invalid input (the request's shape, a value, or a file's rows)",
+    429: "Too many attempts; retry later",
+    503: "The database was busy; nothing was written; retry after Retry-After seconds",
+}
+# Declared once, on every API router, so the OpenAPI schema lists the errors operations give.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": meaning}
+    for status, meaning in _ERROR_MEANINGS.items()
+}
+
+
+def json_safe(value: Any) -> Any:
+    """`value` with what strict JSON in UTF-8 cannot carry made printable: a non-finite float
+    (`NaN`, `Infinity`, `1e309` parse in Python's json) becomes its text, a string with a lone
+    surrogate (`"\\ud800"` parses too) gets it backslash-escaped. Error bodies echo the input,
+    so they pass through here and never fail to encode."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "backslashreplace").decode("utf-8")
+        return value
+    if isinstance(value, dict):
+        return {json_safe(key): json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(item) for item in value]
+    return value
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
@@ -120,7 +177,15 @@ def install_error_handlers(app: FastAPI) -> None:
         if isinstance(exc, FileRejected):
             body["errors"] = [asdict(e) for e in exc.errors]
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
-        return JSONResponse(status_code=exc.status, content=body, headers=headers)
+        return JSONResponse(status_code=exc.status, content=json_safe(body), headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        """FastAPI's 422 body (`detail`: the list of errors, echoing the input), made safe."""
+        errors = json_safe(jsonable_encoder(exc.errors()))
+        return JSONResponse(
+            status_code=422, content={"error": "validation_error", "detail": errors}
+        )
 
     @app.exception_handler(OperationalError)
     async def _contention(request: Request, exc: OperationalError) -> Response:

@@ -4,7 +4,9 @@ Starlette has no overall body limit of its own, and a `Content-Length` check alo
 chunked uploads. This pure ASGI middleware counts the bytes as the application reads them and
 answers 413 as soon as the limit is crossed: the rest of the body is never read, so memory stays
 bounded however large the upload. File uploads (multipart forms) get the upload limit, every
-other body (JSON, plain forms) the much smaller body limit.
+other body (JSON, plain forms) the much smaller body limit. Before any multipart body is read,
+`refuse_upload` (app.upload_gate) checks from the headers that the route takes a file (else 415)
+and that the caller may upload there (else 401/403).
 
 The row limit of imports travels in a context variable that the middleware (for the API and
 the pages) and the CLI set from the settings, so every CSV importer enforces it where it reads.
@@ -16,11 +18,14 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from contextvars import ContextVar
 from typing import Any
+from urllib.parse import quote
 
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[MutableMapping[str, Any], Receive, Send], Awaitable[None]]
+# Decides from the headers alone whether a multipart body may be read (app.upload_gate).
+UploadCheck = Callable[[MutableMapping[str, Any]], Awaitable[Any]]
 
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 # Data rows one import file may have; None (tests calling importers directly) means no limit.
@@ -32,9 +37,16 @@ class RequestLimits:
     give the request's imports their row limit."""
 
     def __init__(
-        self, app: ASGIApp, *, max_body_bytes: int, max_upload_bytes: int, max_import_rows: int
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        max_upload_bytes: int,
+        max_import_rows: int,
+        refuse_upload: UploadCheck | None = None,
     ) -> None:
         self.app = app
+        self.refuse_upload = refuse_upload
         self.max_body_bytes = max_body_bytes
         self.max_upload_bytes = max_upload_bytes
         self.max_import_rows = max_import_rows
@@ -49,6 +61,13 @@ class RequestLimits:
         if declared is not None and declared > limit:
             await _send_too_large(send, limit, web=web)
             return
+        if self.refuse_upload is not None and _is_multipart(scope):
+            # Before any byte of the body: who may upload here is known from the headers.
+            refusal = await self.refuse_upload(scope)
+            if refusal is not None:
+                path = str(scope.get("path", "/"))
+                await _send_refusal(send, refusal.status, refusal.detail, web=web, path=path)
+                return
         guard = _Guard(receive, send, limit, web=web)
         token = import_row_limit.set(self.max_import_rows)
         try:
@@ -57,8 +76,7 @@ class RequestLimits:
             import_row_limit.reset(token)
 
     def _limit_for(self, scope: MutableMapping[str, Any]) -> int:
-        content_type = header(scope, b"content-type") or b""
-        if content_type.lower().startswith(b"multipart/form-data"):
+        if _is_multipart(scope):
             # Room for the part headers, so the route's own exact check of the file's size
             # (with its clearer message) answers for files just over the limit.
             return self.max_upload_bytes + MULTIPART_OVERHEAD_BYTES
@@ -107,6 +125,11 @@ def header(scope: MutableMapping[str, Any], name: bytes) -> bytes | None:
     return None
 
 
+def _is_multipart(scope: MutableMapping[str, Any]) -> bool:
+    content_type = header(scope, b"content-type") or b""
+    return content_type.strip().lower().startswith(b"multipart/")
+
+
 def _declared_length(scope: MutableMapping[str, Any]) -> int | None:
     raw = header(scope, b"content-length")
     if raw is None or not raw.strip().isdigit():
@@ -115,27 +138,57 @@ def _declared_length(scope: MutableMapping[str, Any]) -> int | None:
 
 
 async def _send_too_large(send: Send, limit: int, *, web: bool) -> None:
-    """The API's JSON problem body, or a short Chinese page for the web pages."""
+    page = f"上传内容超过 {limit} 字节的上限，未做更改。"
+    await _send_problem(
+        send, 413, "payload_too_large", f"request body larger than {limit} bytes", page, web=web
+    )
+
+
+# The error codes and Chinese pages of the refusals `refuse_upload` may give.
+_REFUSALS = {
+    401: ("not_authenticated", "请先登录后再上传文件。"),
+    403: ("forbidden", "您的角色无权上传此文件。"),
+    415: ("unsupported_media_type", "此处不接受文件上传。"),
+}
+
+
+async def _send_refusal(
+    send: Send, status: int, detail: str, *, web: bool, path: str = "/"
+) -> None:
+    code, page = _REFUSALS[status]
+    if status == 401 and web:  # as any page does for a signed-out visitor: to the sign-in page
+        location = f"/login?next={quote(path, safe='/')}".encode()
+        await send({"type": "http.response.start", "status": 303,
+                    "headers": [(b"location", location), (b"content-length", b"0"),
+                                (b"connection", b"close")]})  # fmt: skip
+        await send({"type": "http.response.body", "body": b""})
+        return
+    extra = [(b"www-authenticate", b"Bearer")] if status == 401 else []
+    await _send_problem(send, status, code, detail, page, web=web, extra_headers=extra)
+
+
+async def _send_problem(
+    send: Send,
+    status: int,
+    code: str,
+    detail: str,
+    page: str,
+    *,
+    web: bool,
+    extra_headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    """The API's JSON problem body, or a short Chinese page for the web pages; the body the
+    client is still sending is never read, so the connection closes."""
     if web:
-        text = (
-            f"<!doctype html><meta charset=utf-8><p>上传内容超过 {limit} 字节的上限，未做更改。</p>"
-        )
+        text = f"<!doctype html><meta charset=utf-8><p>{page}</p>"
         body, media = text.encode(), b"text/html; charset=utf-8"
     else:
-        problem = {
-            "error": "payload_too_large",
-            "detail": f"request body larger than {limit} bytes",
-        }
-        body, media = json.dumps(problem).encode(), b"application/json"
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", media),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
+        body, media = json.dumps({"error": code, "detail": detail}).encode(), b"application/json"
+    headers = [
+        (b"content-type", media),
+        (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
+        *(extra_headers or []),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

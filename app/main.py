@@ -7,13 +7,16 @@ from fastapi import FastAPI
 from app.clock import install_start
 from app.config import Settings, get_settings
 from app.db import make_engine
-from app.errors import install_error_handlers
+from app.docs import install_docs
+from app.errors import ERROR_RESPONSES, install_error_handlers
 from app.intake.routes import router as intake_router
 from app.journal.routes import router as ledger_router
 from app.leads.routes import router as leads_router
 from app.limits import RequestLimits
 from app.request_ids import RequestIds
 from app.rounds.routes import router as rounds_router
+from app.security_headers import SecurityHeaders
+from app.upload_gate import refuse_upload
 from app.users.routes import router as auth_router
 from app.web import install_web
 
@@ -21,7 +24,12 @@ from app.web import install_web
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     install_start(settings.clock_start)
-    app = FastAPI(title="O2O lead allocation and commission ledger", version="0.1.0")
+    app = FastAPI(
+        title="O2O lead allocation and commission ledger",
+        version="0.1.0",
+        docs_url=None,  # install_docs serves /docs without a CDN
+        redoc_url=None,
+    )
     app.state.settings = settings
     app.state.engine = make_engine(settings)
     install_error_handlers(app)
@@ -31,12 +39,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         max_upload_bytes=settings.max_upload_bytes,
         max_import_rows=settings.max_import_rows,
+        refuse_upload=refuse_upload,
     )
-    app.include_router(auth_router)
-    app.include_router(leads_router)
-    app.include_router(intake_router)
-    app.include_router(rounds_router)
-    app.include_router(ledger_router)
+    app.add_middleware(SecurityHeaders)  # outermost: on early refusals (413/415) too
+    for router in (auth_router, leads_router, intake_router, rounds_router, ledger_router):
+        app.include_router(router, responses=ERROR_RESPONSES)
+    install_docs(app)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -6,9 +6,9 @@ non-branch accounts; ids stay text. Rows are ordered by :func:`export_sort_key` 
 re-exporting a closed period gives the same bytes; a SQL export should order by the same
 columns (period, posted_at, entry id, account code).
 
-Text cells that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``,
-tab or carriage return) get a leading apostrophe. Amount cells never need it: they are
-non-negative by construction.
+Text cells that a spreadsheet would run as a formula get a leading apostrophe
+(:func:`spreadsheet_cells.escape_cell`, the product's one rule). Amount cells never need it:
+they are non-negative by construction.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from ledger.money import Unit
 from ledger.periods import format_timestamp
 from ledger.records import PostingRecord, entry_id_key
+from spreadsheet_cells import escape_cell
 
 EXPORT_COLUMNS = (
     "entry_id",
@@ -34,12 +35,6 @@ EXPORT_COLUMNS = (
     "credit_fen",
 )
 CSV_BOM = "\ufeff"  # Excel in Chinese locales needs it to read UTF-8
-_FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def escape_cell(value: str) -> str:
-    """Prefix an apostrophe to a text cell a spreadsheet would evaluate as a formula."""
-    return "'" + value if value.startswith(_FORMULA_TRIGGERS) else value
 
 
 @dataclass(frozen=True, slots=True)

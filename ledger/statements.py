@@ -9,6 +9,9 @@ prior-period adjustments.
 :func:`render_statement` produces canonical UTF-8 bytes (fixed header, LF line ends, lines in
 a fixed order, timestamps in Shanghai time) and :func:`statement_sha256` hashes them, so a
 statement regenerated from the same postings is identical byte for byte.
+Text cells a spreadsheet would run as a formula (an ``event_id`` such as ``=1+1``) get the
+apostrophe of :func:`spreadsheet_cells.escape_cell`, as exports do; no other cell changes, so
+statements without such cells keep their bytes and hashes.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from ledger.errors import StatementError
 from ledger.money import require_int
 from ledger.periods import Period, format_timestamp, period_of
 from ledger.records import PostingRecord, entry_id_key
+from spreadsheet_cells import escape_cell
 
 FORMAT_VERSION = "o2o-ledger-statement/1"
 LINE_COLUMNS = (
@@ -115,8 +119,8 @@ def render_statement(statement: Statement) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(("format", FORMAT_VERSION))
-    writer.writerow(("account", statement.account.code))
-    writer.writerow(("branch_code", statement.branch_code))
+    writer.writerow(("account", escape_cell(statement.account.code)))
+    writer.writerow(("branch_code", escape_cell(statement.branch_code)))
     writer.writerow(("period", str(statement.period)))
     writer.writerow(("unit", statement.account.unit.value))
     writer.writerow(("opening_fen", statement.opening_fen))
@@ -124,8 +128,8 @@ def render_statement(statement: Statement) -> bytes:
     for line in statement.lines:
         writer.writerow(
             (
-                line.entry_id,
-                line.event_id or "",
+                escape_cell(line.entry_id),
+                escape_cell(line.event_id or ""),
                 line.kind.value,
                 format_timestamp(line.occurred_at),
                 format_timestamp(line.posted_at),

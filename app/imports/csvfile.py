@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import csv
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from allocation.csv_reading import MAX_COLUMNS, MAX_LINE_CHARS
 from app.errors import FileRejected, RowError
 from app.limits import import_row_limit
 
@@ -39,7 +41,7 @@ def read_rows(
     reading the same file); every row is still counted and checked for its shape.
     """
     mine, shares = share
-    reader = csv.reader(stream)
+    reader = csv.reader(_bounded_lines(stream, file=file))
     header = _read_header(reader, file=file, required=required)
     max_rows, rows = import_row_limit.get(), 0
     try:
@@ -78,6 +80,22 @@ def read_rows(
         ) from exc
 
 
+def _bounded_lines(stream: IO[str], *, file: str) -> Iterator[str]:
+    """The stream's lines, refusing one longer than MAX_LINE_CHARS before it is all in memory
+    (a 200 MB line of commas would otherwise become a list of 100 million cells)."""
+    line_number = 0
+    while line := stream.readline(MAX_LINE_CHARS + 1):
+        line_number += 1
+        if len(line) > MAX_LINE_CHARS:
+            reason = f"line longer than {MAX_LINE_CHARS} characters; is this a CSV file?"
+            raise _rejected(file, line_number, reason)
+        yield line
+
+
+def _rejected(file: str, line: int, reason: str) -> FileRejected:
+    return FileRejected(file=file, errors=[RowError(file, line, "*", reason)], total_errors=1)
+
+
 def _too_many_rows(file: str, *, line: int, max_rows: int) -> FileRejected:
     reason = f"more than {max_rows} data rows (O2O_MAX_IMPORT_ROWS); split the file"
     return FileRejected(file=file, errors=[RowError(file, line, "*", reason)], total_errors=1)
@@ -96,7 +114,10 @@ def _read_header(reader: Any, *, file: str, required: tuple[str, ...]) -> list[s
             errors=[RowError(file, 1, "*", f"not UTF-8 text ({exc.reason})")],
             total_errors=1,
         ) from exc
-    duplicates = sorted({name for name in header if header.count(name) > 1 and name})
+    if len(header) > MAX_COLUMNS:
+        raise _rejected(file, 1, f"{len(header)} columns in the header; at most {MAX_COLUMNS}")
+    counts = Counter(header)  # linear: a header may be long
+    duplicates = sorted(name for name, count in counts.items() if count > 1 and name)
     missing = [name for name in required if name not in header]
     errors = [RowError(file, 1, name, "required column is missing") for name in missing]
     errors += [RowError(file, 1, name, "column appears more than once") for name in duplicates]

@@ -15,12 +15,9 @@ from sqlmodel import Session
 
 from ledger.export import csv_chunks
 from ledger.periods import Period
+from spreadsheet_cells import sql_escaped
 
-_TRIGGERS = "('=', '+', '-', '@', E'\\t', E'\\r')"
-
-
-def _escaped(expr: str) -> str:
-    return f"CASE WHEN left({expr}, 1) IN {_TRIGGERS} THEN '''' || {expr} ELSE {expr} END"
+_escaped = sql_escaped  # the one rule of spreadsheet_cells, in SQL
 
 
 def _timestamp(expr: str) -> str:

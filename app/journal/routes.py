@@ -6,10 +6,10 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, UploadFile
-from fastapi.responses import FileResponse, PlainTextResponse
+from fastapi.responses import FileResponse, PlainTextResponse, Response
 from sqlalchemy import text
 from sqlmodel import Session
 from starlette.background import BackgroundTask
@@ -112,7 +112,13 @@ def list_statements(
     return service.list_statements(session, period=period, branch_code=branch_code)
 
 
-@router.get("/statements/{period}/{branch_code}", response_class=PlainTextResponse)
+# response_class=Response (no media type of its own), so the errors are documented as JSON.
+_STATEMENT_CSV: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The statement, canonical CSV", "content": {"text/csv": {}}}
+}
+
+
+@router.get("/statements/{period}/{branch_code}", response_class=Response, responses=_STATEMENT_CSV)
 def statement_text(
     period: str, branch_code: str, principal: Reader, session: SessionDep
 ) -> PlainTextResponse:

@@ -41,8 +41,10 @@ def install_web(app: FastAPI, settings: Settings) -> None:
     app.include_router(router)
     api_handler = cast(Handler | None, app.exception_handlers.get(AppError))
     app.add_exception_handler(AppError, _pages_or(api_handler, _app_error_page))
+    api_invalid = cast(Handler | None, app.exception_handlers.get(RequestValidationError))
     app.add_exception_handler(
-        RequestValidationError, _pages_or(request_validation_exception_handler, _invalid_page)
+        RequestValidationError,
+        _pages_or(api_invalid or request_validation_exception_handler, _invalid_page),
     )
     app.add_exception_handler(
         StarletteHTTPException, _unmatched_or(http_exception_handler, _http_error_page)

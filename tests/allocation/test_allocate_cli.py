@@ -209,3 +209,15 @@ def test_the_fast_reader_for_big_plain_files_agrees_with_the_exact_one(
     columns = csv_reading.read_columns(path, **kwargs)
     with pytest.raises(InputFileError, match=r"leads.csv:3: column 'lat'"):
         csv_reading.numbers(columns, "lat", allow_empty=True)
+
+
+def test_ids_and_codes_that_start_a_formula_are_written_as_text(tmp_path: Path) -> None:
+    branches = BRANCHES.replace("SH01,", "-SH01,")  # codes allow a leading minus
+    leads = LEADS.replace("a1,", "=HYPERLINK(1),").replace("a2,", "\uff0da2,")
+    code, output = _run(_files(tmp_path, branches=branches, leads=leads))
+    assert code == 0, output
+    with (tmp_path / "out.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["external_id"] for r in rows] == ["'=HYPERLINK(1)", "'\uff0da2", "a3", "a4"]
+    assert rows[0]["branch_code"] == "'-SH01"
+    assert rows[1]["branch_code"] == "SH02"

@@ -102,3 +102,22 @@ def test_the_xlsx_carries_the_same_rows_with_ids_as_text(exported: Engine, tmp_p
     assert sheet.count("<row ") == 9
     assert 't="s"' in sheet or 't="inlineStr"' in sheet
     assert "<f>" not in sheet  # no formulas anywhere
+
+
+FULL_WIDTH = HEADER + (
+    "\uff1dSUM(1),A1,brokerage_commission,1.00,2026-10-05T10:00:00,app\n"
+    "\uff20x,A1,brokerage_commission,2.00,2026-10-06T10:00:00,app\n"
+    "\uff0d5,A1,brokerage_commission,3.00,2026-10-07T10:00:00,app\n"
+    "\uff0b5,A1,brokerage_commission,4.00,2026-10-08T10:00:00,app\n"
+)
+
+
+@pytest.mark.parametrize("use_copy", [True, False], ids=["copy", "python"])
+def test_full_width_formula_characters_are_escaped_on_every_path(
+    ledger_engine: Engine, tmp_path: Path, use_copy: bool
+) -> None:
+    import_csv(ledger_engine, tmp_path, FULL_WIDTH, now=NOW)
+    run_export(ledger_engine, tmp_path, use_copy=use_copy)
+    raw = (tmp_path / "out.csv").read_text(encoding="utf-8-sig")
+    events = {row[1] for row in list(csv.reader(io.StringIO(raw)))[1:]}
+    assert events == {"'\uff1dSUM(1)", "'\uff20x", "'\uff0d5", "'\uff0b5"}

@@ -139,3 +139,24 @@ def test_postings_of_other_accounts_or_periods_are_refused() -> None:
         build_statement(
             branch_code="SH01", period=Period(2026, 3), opening_fen=0, records=branch_only(records)
         )
+
+
+def test_text_cells_that_start_a_formula_are_escaped_and_amounts_are_not() -> None:
+    records: list[PostingRecord] = []
+    for entry_id, event_id, amount in (("1", "=1+1", 100), ("2", "\uff0bx", -50), ("3", "@x", 7)):
+        event = make_event(event_id=event_id, amount_fen=amount)
+        entry = credit_revenue(
+            event=event, owner_branch_code="SH01", policy=None, acquiring_channel="app"
+        ).entry
+        records.extend(
+            posting_records(entry_id=entry_id, entry=entry, posted_at=POSTED, period=FEB)
+        )
+    statement = build_statement(
+        branch_code="SH01", period=FEB, opening_fen=-20, records=branch_only(records)
+    )
+    text = render_statement(statement).decode()
+    assert "\n1,'=1+1,credit," in text
+    assert "\n2,'\uff0bx," in text
+    assert "\n3,'@x," in text
+    assert "opening_fen,-20\n" in text  # numbers are never escaped
+    assert ",-50,false\n" in text

@@ -62,8 +62,8 @@ MATRIX: tuple[tuple[str, str, str, tuple[Expected, ...]], ...] = (
     ("GET", "/healthz", "plain",                                     (200, 200, 200, 200, 200, 200, 200, 200)),
     ("GET", "/openapi.json", "plain",                                (200, 200, 200, 200, 200, 200, 200, 200)),
     ("GET", "/docs", "plain",                                        (200, 200, 200, 200, 200, 200, 200, 200)),
-    ("GET", "/docs/oauth2-redirect", "plain",                        (200, 200, 200, 200, 200, 200, 200, 200)),
-    ("GET", "/redoc", "plain",                                       (200, 200, 200, 200, 200, 200, 200, 200)),
+    ("GET", "/docs/init.js", "plain",                                (200, 200, 200, 200, 200, 200, 200, 200)),
+    ("GET", "/docs/assets/{path}", "static_file",                    (200, 200, 200, 200, 200, 200, 200, 200)),
     ("GET", "/static/{path}", "static_file",                         (200, 200, 200, 200, 200, 200, 200, 200)),
     # Vendored browser libraries are optional (absent in the repository): a plain 404 for all.
     ("GET", "/static/vendor/{path}", "static_file",                  (404, 404, 404, 404, 404, 404, 404, 404)),

@@ -33,7 +33,11 @@ from tests.web.helpers import csrf_of
 
 # HEAD is answered wherever GET is; it needs no row of its own.
 IMPLIED_METHODS = {"HEAD"}
-STATIC_FILES = {"/static/{path}": "app.css", "/static/vendor/{path}": "missing.js"}
+STATIC_FILES = {
+    "/static/{path}": "app.css",
+    "/static/vendor/{path}": "missing.js",
+    "/docs/assets/{path}": "swagger-ui.css",
+}
 
 
 def app_routes() -> set[tuple[str, str]]:

@@ -158,11 +158,16 @@ class EndlessUpload:
         return {"type": "http.request", "body": block, "more_body": self.sent < self.total}
 
 
-def call_asgi(app: FastAPI, headers: list[tuple[bytes, bytes]], upload: EndlessUpload) -> int:
+def call_asgi(
+    app: FastAPI,
+    headers: list[tuple[bytes, bytes]],
+    upload: EndlessUpload,
+    path: str = "/api/v1/ledger/revenue-imports",
+) -> int:
     scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-        "scheme": "http", "path": "/api/v1/ledger/revenue-imports",
-        "raw_path": b"/api/v1/ledger/revenue-imports", "root_path": "", "query_string": b"",
+        "scheme": "http", "path": path,
+        "raw_path": path.encode(), "root_path": "", "query_string": b"",
         "headers": [(b"host", b"testserver"), *headers], "client": ("127.0.0.1", 1),
         "server": ("testserver", 80),
     }  # fmt: skip
@@ -208,6 +213,53 @@ def test_a_declared_oversized_body_is_refused_before_reading_it(limited: Limited
     ]
     upload = EndlessUpload(total=10**12)
     assert call_asgi(limited.app, headers, upload) == 413
+    assert upload.chunks_read == 0
+
+
+MULTIPART = (b"content-type", b"multipart/form-data; boundary=B")
+
+
+def test_an_upload_without_credentials_gets_401_before_its_body_is_read(limited: Limited) -> None:
+    upload = EndlessUpload(total=200 * 1024 * 1024)
+    assert call_asgi(limited.app, [MULTIPART], upload) == 401
+    assert upload.chunks_read == 0
+
+
+def test_an_upload_with_a_forged_token_gets_401_before_its_body_is_read(limited: Limited) -> None:
+    upload = EndlessUpload(total=200 * 1024 * 1024)
+    forged = (b"authorization", b"Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.forged")
+    assert call_asgi(limited.app, [MULTIPART, forged], upload) == 401
+    assert upload.chunks_read == 0
+
+
+def test_an_upload_by_a_role_that_may_not_import_gets_403_before_its_body_is_read(
+    limited: Limited,
+) -> None:
+    upload = EndlessUpload(total=200 * 1024 * 1024)
+    auditor = (b"authorization", limited.token("aud1")["Authorization"].encode())
+    assert call_asgi(limited.app, [MULTIPART, auditor], upload) == 403
+    assert upload.chunks_read == 0
+
+
+def test_a_page_upload_without_a_finance_session_is_refused_before_its_body_is_read(
+    limited: Limited,
+) -> None:
+    upload = EndlessUpload(total=200 * 1024 * 1024)
+    assert call_asgi(limited.app, [MULTIPART], upload, path="/finance/imports") == 303  # sign in
+    assert upload.chunks_read == 0
+    sign_in(limited.client, "aud1")
+    cookie = "; ".join(f"{k}={v}" for k, v in limited.client.cookies.items())
+    headers = [MULTIPART, (b"cookie", cookie.encode())]
+    assert call_asgi(limited.app, headers, upload, path="/finance/imports") == 403
+    assert upload.chunks_read == 0
+
+
+@pytest.mark.parametrize("path", ["/api/v1/auth/token", "/api/v1/rounds", "/login"])
+def test_a_multipart_body_to_a_route_that_takes_no_file_gets_415_unread(
+    limited: Limited, path: str
+) -> None:
+    upload = EndlessUpload(total=200 * 1024 * 1024)
+    assert call_asgi(limited.app, [MULTIPART], upload, path=path) == 415
     assert upload.chunks_read == 0
 
 

@@ -124,3 +124,28 @@ def _fonts_rendering(page: Any, selector: str) -> list[str]:
     node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
     fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
     return [f["familyName"] for f in fonts if f["glyphCount"] > 0]
+
+
+def test_the_api_docs_render_offline_under_the_content_security_policy(new_page: Any) -> None:
+    page = new_page()
+    refused: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    outside: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            outside.append(request.url)
+            if "127.0.0.1" not in request.url and not request.url.startswith("data:")
+            else None
+        ),
+    )
+    page.goto("/docs")
+    page.wait_for_selector(".opblock", timeout=15_000)  # the operations are listed
+    assert page.locator(".opblock").count() > 10
+    assert refused == []
+    assert outside == []
