@@ -11,6 +11,7 @@ from app.errors import install_error_handlers
 from app.journal.routes import router as ledger_router
 from app.leads.routes import router as leads_router
 from app.limits import RequestLimits
+from app.privacy.routes import router as privacy_router
 from app.request_ids import RequestIds
 from app.rounds.routes import router as rounds_router
 from app.users.routes import router as auth_router
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(leads_router)
     app.include_router(rounds_router)
     app.include_router(ledger_router)
+    app.include_router(privacy_router)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -18,6 +18,7 @@ from app.leads import staging
 from app.leads.rows import REQUIRED, LeadRowParser
 from app.ownership.holdings import serves
 from app.ownership.service import release_customer
+from app.privacy.cipher import cipher_for
 from app.tables import Branch, Lead
 from app.tables.base import utcnow
 
@@ -36,7 +37,9 @@ def import_leads(
 ) -> ImportReport:
     started = time.perf_counter()
     errors = ErrorCollector(file=path.name)
-    parser = LeadRowParser(default_channel=channel, secret=secret, errors=errors)
+    parser = LeadRowParser(
+        default_channel=channel, secret=secret, errors=errors, cipher=cipher_for(session)
+    )
     staging.create_stage(session)
     rows = _stage_file(session, path=path, parser=parser, batch_rows=batch_rows, progress=progress)
     _report_duplicates(session, errors)
