@@ -26,7 +26,7 @@ from app.leads import service
 from app.leads.importer import import_leads
 from app.leads.reveal import reveal_mobile
 from app.privacy import subjects
-from app.privacy.cipher import DataKeyError
+from app.privacy.cipher import DataKeyError, MobileCipher
 from app.tables import Customer, Lead
 from tests.app.conftest import branch_ids, client, engine, login
 from tests.app.factories import write
@@ -288,3 +288,12 @@ def _cli_env(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
 def _fresh_cli_settings() -> Iterator[None]:
     yield
     get_settings.cache_clear()
+
+
+def test_the_same_number_sealed_twice_gives_different_ciphertexts_that_both_open() -> None:
+    cipher = MobileCipher(bytes(range(32)))
+    first, second = cipher.seal(MOBILES["L1"]), cipher.seal(MOBILES["L1"])
+    assert first != second
+    assert cipher.open(first) == cipher.open(second) == MOBILES["L1"]
+    with pytest.raises(DataKeyError):
+        MobileCipher(bytes(32)).open(first)
