@@ -297,3 +297,17 @@ def test_the_same_number_sealed_twice_gives_different_ciphertexts_that_both_open
     assert cipher.open(first) == cipher.open(second) == MOBILES["L1"]
     with pytest.raises(DataKeyError):
         MobileCipher(bytes(32)).open(first)
+
+
+def test_o2o_privacy_erase_erases_over_the_terminal_and_refuses_a_missing_reason(
+    engine: Engine, settings: Settings, world: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _cli_env(monkeypatch, settings)
+    lead_id = _lead(engine, "L3").id
+    blank = runner.invoke(cli, ["privacy", "erase", "--mobile", MOBILES["L3"], "--reason", " "])
+    assert blank.exit_code == 2
+    assert "reason" in blank.output
+    done = runner.invoke(cli, ["privacy", "erase", "--mobile", MOBILES["L3"], "--reason", "asked"])
+    assert done.exit_code == 0, done.output
+    assert done.output.strip() == f"privacy erase: 1 lead(s) erased: {lead_id}"
+    assert _lead(engine, "L3").erased_at is not None
