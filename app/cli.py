@@ -21,6 +21,7 @@ from app.errors import AppError, FileRejected
 from app.intake.keys import IssuedKey
 from app.journal.cli import import_revenue_cmd, ledger_cli
 from app.limits import import_row_limit
+from app.privacy.cli import privacy_cli
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -48,6 +49,7 @@ cli.command("allocate")(allocate)  # the offline solver: CSV in, CSV + JSON out,
 import_cli.command("revenue")(import_revenue_cmd)
 cli.add_typer(ledger_cli, name="ledger")
 cli.add_typer(audit_cli, name="audit")
+cli.add_typer(privacy_cli, name="privacy")
 
 
 @import_cli.callback()

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import logging
 from functools import lru_cache
 
 from pydantic import AwareDatetime, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.privacy.keys import parse_data_key
+
+logger = logging.getLogger(__name__)
 
 INSECURE_DEV_SECRET = "dev-insecure-secret-change-me-0123456789"
 # Keys that are published (in this repository or its docs): whoever knows one can forge a token
@@ -29,6 +36,9 @@ class Settings(BaseSettings):
     demo_mode: bool = False
     # Keyed hash of mobile numbers; separate from the token key so rotating one keeps the other.
     customer_key_secret: str | None = None
+    # AES-GCM key for mobile numbers at rest (32 bytes, hex or base64); kept apart from the
+    # database and from secret_key. Unset: derived from secret_key, with a warning.
+    data_key: str | None = None
     access_token_minutes: int = Field(default=60, ge=1, le=24 * 60)
     followup_deadline_hours: int = Field(default=72, ge=1)
     # Count the deadline on working days only: "weekdays", or a CSV of holidays and make-up
@@ -69,6 +79,13 @@ class Settings(BaseSettings):
             raise ValueError("O2O_DATABASE_URL must be a sqlite:// or postgresql:// URL")
         return value
 
+    @field_validator("data_key")
+    @classmethod
+    def _usable_data_key(cls, value: str | None) -> str | None:
+        if value:
+            parse_data_key(value)
+        return value
+
     @property
     def sqlalchemy_url(self) -> str:
         """The URL with the psycopg 3 driver named explicitly for PostgreSQL."""
@@ -88,6 +105,26 @@ class Settings(BaseSettings):
     @property
     def customer_key(self) -> bytes:
         return (self.customer_key_secret or self.secret_key + ":customer-key").encode()
+
+    @property
+    def data_key_bytes(self) -> bytes:
+        if self.data_key:
+            return parse_data_key(self.data_key)
+        return _derived_data_key(self.secret_key)
+
+
+@lru_cache(maxsize=8)
+def _derived_data_key(secret_key: str) -> bytes:
+    """Without O2O_DATA_KEY: a key derived from the token secret (warned once per process).
+
+    Demos and tests keep working; production sets a separate key, so that a leaked token
+    secret (or database dump plus secret) is not enough to read mobile numbers.
+    """
+    logger.warning(
+        "O2O_DATA_KEY is not set: mobile numbers are encrypted with a key derived from "
+        "O2O_SECRET_KEY; set a separate O2O_DATA_KEY in production"
+    )
+    return hmac.new(secret_key.encode(), b"o2o data key v1", hashlib.sha256).digest()
 
 
 @lru_cache(maxsize=1)

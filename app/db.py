@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, create_engine
 
 from app.config import Settings
+from app.privacy import cipher
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +23,10 @@ def make_engine(settings: Settings) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False})
         _configure_sqlite(engine, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
-        return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    else:
+        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    cipher.register(engine, settings.data_key_bytes)
+    return engine
 
 
 def _configure_sqlite(engine: Engine, *, busy_timeout_ms: int) -> None:

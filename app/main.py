@@ -13,6 +13,7 @@ from app.intake.routes import router as intake_router
 from app.journal.routes import router as ledger_router
 from app.leads.routes import router as leads_router
 from app.limits import RequestLimits
+from app.privacy.routes import router as privacy_router
 from app.request_ids import RequestIds
 from app.rounds.routes import router as rounds_router
 from app.security_headers import SecurityHeaders
@@ -42,7 +43,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         refuse_upload=refuse_upload,
     )
     app.add_middleware(SecurityHeaders)  # outermost: on early refusals (413/415) too
-    for router in (auth_router, leads_router, intake_router, rounds_router, ledger_router):
+    for router in (
+        auth_router, leads_router, intake_router, rounds_router, ledger_router, privacy_router
+    ):
         app.include_router(router, responses=ERROR_RESPONSES)
     install_docs(app)
 

@@ -18,6 +18,7 @@ from app.imports.report import ImportReport
 from app.leads import staging
 from app.leads.rows import REQUIRED, LeadRowParser
 from app.ownership.holdings import serves
+from app.privacy.cipher import cipher_for
 from app.ownership.service import release_customer
 from app.tables import Branch, Lead
 from app.tables.base import utcnow
@@ -79,7 +80,9 @@ def ingest_rows(
 
     The one path for leads from files and from channel systems (app/intake)."""
     errors = ErrorCollector(file=source)
-    parser = LeadRowParser(default_channel=channel, secret=secret, errors=errors)
+    parser = LeadRowParser(
+        default_channel=channel, secret=secret, errors=errors, cipher=cipher_for(session)
+    )
     staging.create_stage(session)
     count = _stage_rows(session, rows, parser=parser, batch_rows=batch_rows, progress=progress)
     _report_duplicates(session, errors)

@@ -11,6 +11,7 @@ from app import audit
 from app.auth import Principal
 from app.errors import Forbidden, NotFound, TooManyRequests
 from app.leads import repository
+from app.privacy.cipher import cipher_for
 from app.tables import AuditRecord
 from app.tables.base import utcnow
 
@@ -35,7 +36,7 @@ def reveal_mobile(
         entity_type="lead",
         entity_id=lead_id,
     )
-    return row[0].mobile
+    return cipher_for(session).open(row[0].mobile)
 
 
 def _reveals_last_hour(session: Session, username: str) -> int:

@@ -21,6 +21,7 @@ from app.imports.fields import (
     parse_text,
     parse_tier,
 )
+from app.privacy.cipher import MobileCipher
 
 REQUIRED = ("external_id",)
 
@@ -34,11 +35,17 @@ class LeadRowParser:
     """Turns CSV rows into staging tuples, reporting every bad cell to the collector."""
 
     def __init__(
-        self, *, default_channel: str | None, secret: bytes, errors: ErrorCollector
+        self,
+        *,
+        default_channel: str | None,
+        secret: bytes,
+        errors: ErrorCollector,
+        cipher: MobileCipher,
     ) -> None:
         self.default_channel = default_channel
         self.secret = secret
         self.errors = errors
+        self.cipher = cipher
 
     def parse(self, row: CsvRow) -> tuple[Any, ...] | None:
         self._ok = True
@@ -69,7 +76,7 @@ class LeadRowParser:
             external_id,
             key,
             name,
-            mobile,
+            self.cipher.seal(mobile),  # only the sealed number reaches the database
             tier,
             location.lat if location else None,
             location.lon if location else None,

@@ -12,6 +12,8 @@ class LeadRead(BaseModel):
     external_id: str
     channel: str
     name: str | None
+    # The person's data was erased (PIPL): name shows "(erased)", mobile and lat/lon are empty.
+    erased: bool = False
     tier: str
     status: str
     branch_code: str | None

@@ -9,7 +9,10 @@ from app.errors import InvalidInput, NotFound
 from app.leads import repository
 from app.leads.repository import LeadFilter
 from app.leads.schemas import LeadList, LeadRead
+from app.privacy.cipher import MobileCipher, cipher_for
 from app.tables import Lead
+
+ERASED = "(erased)"
 
 
 def mask_mobile(mobile: str | None) -> str | None:
@@ -17,6 +20,11 @@ def mask_mobile(mobile: str | None) -> str | None:
     if not mobile:
         return mobile
     return mobile[:3] + "*" * max(len(mobile) - 7, 0) + mobile[-4:]
+
+
+def shown_name(lead: Lead) -> str | None:
+    """The name as pages and the API show it: "(erased)" once the person was erased."""
+    return ERASED if lead.erased_at is not None else lead.name
 
 
 def list_leads(
@@ -33,7 +41,8 @@ def list_leads(
     rows, total = repository.list_leads(
         session, principal=principal, flt=flt, limit=limit, offset=offset
     )
-    items = [_read(lead, code, principal=principal) for lead, code in rows]
+    cipher = cipher_for(session)
+    items = [_read(lead, code, principal=principal, cipher=cipher) for lead, code in rows]
     return LeadList(items=items, total=total, limit=limit, offset=offset)
 
 
@@ -42,17 +51,21 @@ def get_lead(session: Session, *, principal: Principal, lead_id: int) -> LeadRea
     if row is None:
         # The same answer for "not yours" and "does not exist": nothing leaks.
         raise NotFound("lead not found")
-    return _read(row[0], row[1], principal=principal)
+    return _read(row[0], row[1], principal=principal, cipher=cipher_for(session))
 
 
-def _read(lead: Lead, branch_code: str | None, *, principal: Principal) -> LeadRead:
+def _read(
+    lead: Lead, branch_code: str | None, *, principal: Principal, cipher: MobileCipher
+) -> LeadRead:
     assert lead.id is not None
-    mobile = mask_mobile(lead.mobile) if principal.role != "hq" else lead.mobile
+    plain = cipher.open(lead.mobile)
+    mobile = plain if principal.role == "hq" else mask_mobile(plain)
     return LeadRead(
         id=lead.id,
         external_id=lead.external_id,
         channel=lead.channel,
-        name=lead.name,
+        name=shown_name(lead),
+        erased=lead.erased_at is not None,
         tier=lead.tier,
         status=lead.status,
         branch_code=branch_code,

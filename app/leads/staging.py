@@ -36,7 +36,7 @@ STAGE_COLUMNS = (
 _DDL = """
 CREATE TEMPORARY TABLE {name} (
     line BIGINT NOT NULL, channel VARCHAR(64) NOT NULL, external_id VARCHAR(128) NOT NULL,
-    customer_key VARCHAR(64), name VARCHAR(200), mobile VARCHAR(11), tier VARCHAR(32) NOT NULL,
+    customer_key VARCHAR(64), name VARCHAR(200), mobile VARCHAR(80), tier VARCHAR(32) NOT NULL,
     lat FLOAT, lon FLOAT, region_code VARCHAR(6), location_source VARCHAR(16), acquired_at {ts}
 ){suffix}
 """
@@ -71,11 +71,15 @@ def duplicate_keys(session: Session, *, limit: int) -> list[tuple[str, str, int,
 
 
 def insert_new_customers(session: Session, *, now: datetime) -> int:
+    # Only for rows that become new leads: re-importing the row of an erased lead must not
+    # bring its keyed hash (the link to the number) back.
     sql = f"""
         INSERT INTO customer (customer_key, created_at)
         SELECT DISTINCT s.customer_key, :now FROM {STAGE} s
         WHERE s.customer_key IS NOT NULL
           AND NOT EXISTS (SELECT 1 FROM customer c WHERE c.customer_key = s.customer_key)
+          AND NOT EXISTS (
+              SELECT 1 FROM lead l WHERE l.channel = s.channel AND l.external_id = s.external_id)
     """
     return _rowcount(session.execute(text(sql), {"now": _ts(session, now)}))
 

@@ -56,7 +56,8 @@ class Lead(SQLModel, table=True):
         sa_column=Column(BigIntKey, ForeignKey("customer.id"), nullable=True),
     )
     name: str | None = Field(default=None, max_length=200)
-    mobile: str | None = Field(default=None, max_length=11)
+    # AES-GCM sealed ("v1:..."), see app/privacy/cipher.py; never compared or indexed.
+    mobile: str | None = Field(default=None, max_length=80)
     tier: str = Field(default="mass", max_length=32)
     lat: float | None = None
     lon: float | None = None
@@ -78,3 +79,5 @@ class Lead(SQLModel, table=True):
     updated_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
+    # Set when the person's data was erased (name, mobile, precise location blanked).
+    erased_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))

@@ -13,6 +13,7 @@ from app.errors import FileRejected
 from app.imports.report import ImportReport
 from app.leads.importer import import_leads
 from app.ownership.service import open_interval
+from app.privacy.cipher import MobileCipher
 from app.tables import AuditRecord, Branch, Customer, Lead
 from app.tables.base import utcnow
 from tests.app.factories import load_branches, write
@@ -48,7 +49,7 @@ def test_leads_are_imported_with_resolved_locations(settings: Settings, tmp_path
     assert leads["A1"].location_source == "coordinates"
     assert leads["A1"].tier == "affluent"
     assert leads["A2"].location_source == "region_code"
-    assert leads["A2"].mobile == "13912345678"
+    assert MobileCipher(settings.data_key_bytes).open(leads["A2"].mobile) == "13912345678"
     assert 22.3 < leads["A2"].lat < 22.8  # type: ignore[operator]
     assert leads["A3"].location_source is None
     assert leads["A3"].lat is None

@@ -40,6 +40,9 @@ MATRIX: tuple[tuple[str, str, str, tuple[Expected, ...]], ...] = (
     ("POST", "/api/v1/leads/{lead_id}/return", "fresh_lead_a",       (401, 204, 404, 403, 403, 403, 401, 401)),
     ("POST", "/api/v1/leads/{lead_id}/transfer", "fresh_lead_a",     (401, 403, 403, 200, 403, 403, 401, 401)),
     ("POST", "/api/v1/leads/{lead_id}/reveal", "fresh_lead_a",       (401, 200, 404, 200, 403, 403, 401, 401)),
+    # Personal data (HQ only); a bodiless request from HQ gets as far as validation.
+    ("POST", "/api/v1/privacy/subjects/export", "plain",           (401, 403, 403, 422, 403, 403, 401, 401)),
+    ("POST", "/api/v1/privacy/subjects/erase", "plain",            (401, 403, 403, 422, 403, 403, 401, 401)),
     ("POST", "/api/v1/rounds", "new_round",                          (401, 403, 403, 201, 403, 403, 401, 401)),
     ("GET", "/api/v1/rounds", "plain",                               (401, 403, 403, 200, 403, 200, 401, 401)),
     ("GET", "/api/v1/rounds/{round_id}", "round_preview",            (401, 403, 403, 200, 403, 200, 401, 401)),

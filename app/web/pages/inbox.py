@@ -16,7 +16,8 @@ from sqlmodel import Session, col, select
 from allocation.geo import haversine_km
 from app.auth import Principal
 from app.leads.repository import visible_leads
-from app.leads.service import mask_mobile
+from app.leads.service import mask_mobile, shown_name
+from app.privacy.cipher import MobileCipher, cipher_for
 from app.ownership.deadline import FollowUp
 from app.tables import Branch, Lead
 from app.tables.base import utcnow
@@ -75,12 +76,14 @@ def _distance(lead: Lead, lat: float | None, lon: float | None) -> float | None:
     return haversine_km(lead.lat, lead.lon, lat, lon)
 
 
-def _row(lead: Lead, lat: float | None, lon: float | None, deadline: datetime) -> InboxRow:
+def _row(
+    lead: Lead, lat: float | None, lon: float | None, deadline: datetime, cipher: MobileCipher
+) -> InboxRow:
     assert lead.id is not None
     since = lead.assigned_at or lead.acquired_at or lead.created_at
     return InboxRow(
-        id=lead.id, external_id=lead.external_id, name=lead.name,
-        mobile=mask_mobile(lead.mobile), status=lead.status, channel=lead.channel,
+        id=lead.id, external_id=lead.external_id, name=shown_name(lead),
+        mobile=mask_mobile(cipher.open(lead.mobile)), status=lead.status, channel=lead.channel,
         tier=lead.tier, since=since, distance_km=_distance(lead, lat, lon),
         overdue=lead.status == "assigned" and since is not None and since < deadline,
     )  # fmt: skip
@@ -103,7 +106,9 @@ def inbox_page(
     ).all()
     deadline = followup.cutoff(utcnow())
     return InboxPage(
-        rows=[_row(lead, lat, lon, deadline) for lead, _code, lat, lon in rows],
+        rows=[
+            _row(lead, lat, lon, deadline, cipher_for(session)) for lead, _code, lat, lon in rows
+        ],
         total=total,
         counts=status_counts(session, principal=principal),
         query=InboxQuery(query.status, query.sort, page, query.page_size),
