@@ -44,7 +44,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(SecurityHeaders)  # outermost: on early refusals (413/415) too
     for router in (
-        auth_router, leads_router, intake_router, rounds_router, ledger_router, privacy_router
+        auth_router,
+        leads_router,
+        intake_router,
+        rounds_router,
+        ledger_router,
+        privacy_router,
     ):
         app.include_router(router, responses=ERROR_RESPONSES)
     install_docs(app)

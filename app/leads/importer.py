@@ -18,8 +18,8 @@ from app.imports.report import ImportReport
 from app.leads import staging
 from app.leads.rows import REQUIRED, LeadRowParser
 from app.ownership.holdings import serves
-from app.privacy.cipher import cipher_for
 from app.ownership.service import release_customer
+from app.privacy.cipher import cipher_for
 from app.tables import Branch, Lead
 from app.tables.base import utcnow
 

@@ -17,8 +17,8 @@ from allocation.geo import haversine_km
 from app.auth import Principal
 from app.leads.repository import visible_leads
 from app.leads.service import mask_mobile, shown_name
-from app.privacy.cipher import MobileCipher, cipher_for
 from app.ownership.deadline import FollowUp
+from app.privacy.cipher import MobileCipher, cipher_for
 from app.tables import Branch, Lead
 from app.tables.base import utcnow
 
