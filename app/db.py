@@ -3,23 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+import hashlib
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
 from app.config import Settings
 
 
+# Sync endpoints run in anyio's worker threads; the app caps them at this number (app.main) and
+# the pool holds as many connections, so a thread never waits for a connection another thread's
+# request holds. A request takes one connection at most (its session).
+WORKER_THREADS = 40
+# Beyond that (a CLI job or a second engine sharing the database), a short wait, then 503.
+POOL_TIMEOUT_SECONDS = 2.0
+
+
 def make_engine(settings: Settings) -> Engine:
     url = settings.sqlalchemy_url
+    pool = {"pool_size": WORKER_THREADS, "max_overflow": 0, "pool_timeout": POOL_TIMEOUT_SECONDS}
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        engine = create_engine(url, connect_args={"check_same_thread": False}, **pool)
         _configure_sqlite(engine, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, **pool)
 
 
 def _configure_sqlite(engine: Engine, *, busy_timeout_ms: int) -> None:
@@ -45,6 +55,22 @@ def _configure_sqlite(engine: Engine, *, busy_timeout_ms: int) -> None:
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+def lock_for_counting(session: Session, key: str) -> None:
+    """Serialise, until this transaction ends, every transaction that counts under `key`, so
+    "count the recent records, then add one" is atomic: parallel requests cannot all see the
+    count below the limit. PostgreSQL: a transaction-scoped advisory lock on a hash of the key.
+    SQLite: its one write lock, taken first (a write that changes nothing), as BEGIN IMMEDIATE
+    would; SQLite serialises writers anyway, and so the key is not needed."""
+    if is_sqlite(session.get_bind().engine):
+        session.execute(text("UPDATE audit_record SET id = id WHERE 0 = 1"))
+        return
+    digest = hashlib.sha256(key.encode()).digest()[:8]
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(:key)"),
+        {"key": int.from_bytes(digest, "big", signed=True)},
+    )
 
 
 @contextmanager

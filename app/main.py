@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
 from fastapi import FastAPI
 
 from app.clock import install_start
 from app.config import Settings, get_settings
-from app.db import make_engine
+from app.db import WORKER_THREADS, make_engine
 from app.errors import install_error_handlers
 from app.journal.routes import router as ledger_router
 from app.leads.routes import router as leads_router
@@ -17,10 +21,21 @@ from app.users.routes import router as auth_router
 from app.web import install_web
 
 
+@asynccontextmanager
+async def _worker_threads_match_the_pool(_app: FastAPI) -> AsyncIterator[None]:
+    # Sync endpoints run in anyio's default thread limiter; no more threads than connections.
+    anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
+    yield
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     install_start(settings.clock_start)
-    app = FastAPI(title="O2O lead allocation and commission ledger", version="0.1.0")
+    app = FastAPI(
+        title="O2O lead allocation and commission ledger",
+        version="0.1.0",
+        lifespan=_worker_threads_match_the_pool,
+    )
     app.state.settings = settings
     app.state.engine = make_engine(settings)
     install_error_handlers(app)
