@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 import hashlib
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -13,18 +13,25 @@ from sqlmodel import Session, create_engine
 
 from app.config import Settings
 
-
-# Sync endpoints run in anyio's worker threads; the app caps them at this number (app.main) and
-# the pool holds as many connections, so a thread never waits for a connection another thread's
-# request holds. A request takes one connection at most (its session).
+# Requests in progress (app.in_flight) and sync endpoints' worker threads (app.main) are capped
+# at this number and the pool holds as many connections, so a request never waits for a
+# connection: a request takes one (its session's). A few spare ones serve the odd request that
+# opens a second session (the finance page's fresh read) and CLI jobs.
 WORKER_THREADS = 40
-# Beyond that (a CLI job or a second engine sharing the database), a short wait, then 503.
+SPARE_CONNECTIONS = 10
+# A request waits this long for a slot in a burst, then gets 503 with Retry-After.
+IN_FLIGHT_WAIT_SECONDS = 10.0
+# Should the pool still run dry: a short wait, then 503 (app.errors), not a 30 s stall and 500.
 POOL_TIMEOUT_SECONDS = 2.0
 
 
 def make_engine(settings: Settings) -> Engine:
     url = settings.sqlalchemy_url
-    pool = {"pool_size": WORKER_THREADS, "max_overflow": 0, "pool_timeout": POOL_TIMEOUT_SECONDS}
+    pool = {
+        "pool_size": WORKER_THREADS,
+        "max_overflow": SPARE_CONNECTIONS,
+        "pool_timeout": POOL_TIMEOUT_SECONDS,
+    }
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False}, **pool)
         _configure_sqlite(engine, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
@@ -61,10 +68,13 @@ def lock_for_counting(session: Session, key: str) -> None:
     """Serialise, until this transaction ends, every transaction that counts under `key`, so
     "count the recent records, then add one" is atomic: parallel requests cannot all see the
     count below the limit. PostgreSQL: a transaction-scoped advisory lock on a hash of the key.
-    SQLite: its one write lock, taken first (a write that changes nothing), as BEGIN IMMEDIATE
-    would; SQLite serialises writers anyway, and so the key is not needed."""
+    SQLite: its one write lock (a write that changes nothing), as BEGIN IMMEDIATE would; SQLite
+    serialises writers anyway, so the key is not needed. The caller must not have written yet:
+    its reads so far (the principal) are committed first, because a write after a read fails at
+    once, instead of waiting, if another writer committed in between."""
     if is_sqlite(session.get_bind().engine):
-        session.execute(text("UPDATE audit_record SET id = id WHERE 0 = 1"))
+        session.commit()
+        session.execute(text("UPDATE audit_log SET id = id WHERE 0 = 1"))
         return
     digest = hashlib.sha256(key.encode()).digest()[:8]
     session.execute(

@@ -10,8 +10,9 @@ from fastapi import FastAPI
 
 from app.clock import install_start
 from app.config import Settings, get_settings
-from app.db import WORKER_THREADS, make_engine
+from app.db import IN_FLIGHT_WAIT_SECONDS, WORKER_THREADS, make_engine
 from app.errors import install_error_handlers
+from app.in_flight import InFlightLimit
 from app.journal.routes import router as ledger_router
 from app.leads.routes import router as leads_router
 from app.limits import RequestLimits
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = make_engine(settings)
     install_error_handlers(app)
     app.add_middleware(RequestIds)
+    app.add_middleware(InFlightLimit, limit=WORKER_THREADS, wait_seconds=IN_FLIGHT_WAIT_SECONDS)
     app.add_middleware(
         RequestLimits,
         max_body_bytes=settings.max_body_bytes,

@@ -51,6 +51,9 @@ def sign_in(
     name = username[:128]
     _count_the_attempt(session, settings=settings, name=name, client=client)
     user = authenticate(session, username=username, password=password)
+    # End the read before writing: on SQLite a write after a read in one transaction fails at
+    # once if another writer committed in between; a write that starts a transaction waits.
+    session.commit()
     action = SUCCEEDED if user is not None else FAILED_LOGIN
     _record(session, action, name=name, client=client)
     session.commit()  # the API answers a failure by raising: the record must already be stored

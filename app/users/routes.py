@@ -9,9 +9,9 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
 from app.auth import issue_token
+from app.client_address import client_address
 from app.deps import SessionDep, SettingsDep
 from app.errors import Unauthorized
-from app.client_address import client_address
 from app.users.login import sign_in
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])

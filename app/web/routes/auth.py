@@ -9,9 +9,9 @@ from fastapi import Form, Query, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
+from app.client_address import client_address
 from app.deps import SessionDep, SettingsDep
 from app.errors import TooManyRequests
-from app.client_address import client_address
 from app.users.login import sign_in
 from app.users.service import sign_out_everywhere
 from app.web.routes.base import page_router
