@@ -19,8 +19,9 @@ from app.config import Settings
 # opens a second session (the finance page's fresh read) and CLI jobs.
 WORKER_THREADS = 40
 SPARE_CONNECTIONS = 10
-# A request waits this long for a slot in a burst, then gets 503 with Retry-After.
-IN_FLIGHT_WAIT_SECONDS = 10.0
+# A request waits this long for a slot in a burst, then gets 503 with Retry-After: a burst
+# is answered at once rather than queued for many seconds.
+IN_FLIGHT_WAIT_SECONDS = 0.5
 # Should the pool still run dry: a short wait, then 503 (app.errors), not a 30 s stall and 500.
 POOL_TIMEOUT_SECONDS = 2.0
 
@@ -64,17 +65,24 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+def write_first(session: Session) -> None:
+    """On SQLite, take the one write lock now, waiting up to the busy timeout for it, as
+    BEGIN IMMEDIATE would. A write after a read in one transaction fails at once, without
+    waiting, if another writer committed in between: under a burst of updates most would get
+    503. The caller must not have written yet: its reads so far (the principal) are committed
+    first. PostgreSQL's row locks wait on their own; nothing to do there."""
+    if is_sqlite(session.get_bind().engine):
+        session.commit()
+        session.execute(text("UPDATE audit_log SET id = id WHERE 0 = 1"))  # changes nothing
+
+
 def lock_for_counting(session: Session, key: str) -> None:
     """Serialise, until this transaction ends, every transaction that counts under `key`, so
     "count the recent records, then add one" is atomic: parallel requests cannot all see the
     count below the limit. PostgreSQL: a transaction-scoped advisory lock on a hash of the key.
-    SQLite: its one write lock (a write that changes nothing), as BEGIN IMMEDIATE would; SQLite
-    serialises writers anyway, so the key is not needed. The caller must not have written yet:
-    its reads so far (the principal) are committed first, because a write after a read fails at
-    once, instead of waiting, if another writer committed in between."""
+    SQLite: its one write lock (`write_first`); SQLite serialises writers anyway."""
     if is_sqlite(session.get_bind().engine):
-        session.commit()
-        session.execute(text("UPDATE audit_log SET id = id WHERE 0 = 1"))
+        write_first(session)
         return
     digest = hashlib.sha256(key.encode()).digest()[:8]
     session.execute(

@@ -16,6 +16,8 @@ Who is locked out (docs/security.md):
 from __future__ import annotations
 
 import logging
+import os
+import threading
 from datetime import datetime, timedelta
 
 from sqlalchemy import func
@@ -25,7 +27,7 @@ from app import audit
 from app.auth import authenticate
 from app.config import Settings
 from app.db import lock_for_counting
-from app.errors import TooManyRequests
+from app.errors import DatabaseBusy, TooManyRequests
 from app.tables import AuditRecord, User
 from app.tables.base import utcnow
 
@@ -36,6 +38,13 @@ LOCKOUT_STARTED = "auth.lockout_started"
 UNLOCKED = "auth.unlocked"
 
 log = logging.getLogger(__name__)
+
+# A password check costs about a CPU core for a tenth of a second or more (Argon2), releasing
+# the GIL: a burst of sign-ins would take every core from the other requests. Half the cores
+# check passwords at most; a sign-in waits a little for one, then gets 503 with Retry-After.
+HASHING_SLOTS = max(1, (os.cpu_count() or 2) // 2)
+HASHING_WAIT_SECONDS = 0.5
+_HASHING = threading.BoundedSemaphore(HASHING_SLOTS)
 
 
 def sign_in(
@@ -49,8 +58,13 @@ def sign_in(
     """The user, or None for a wrong password; TooManyRequests while this account from this
     address, or this address for any account, is locked out. Commits the request's session."""
     name = username[:128]
-    _count_the_attempt(session, settings=settings, name=name, client=client)
-    user = authenticate(session, username=username, password=password)
+    if not _HASHING.acquire(timeout=HASHING_WAIT_SECONDS):
+        raise DatabaseBusy("too many sign-ins at once; nothing was counted, retry")
+    try:
+        _count_the_attempt(session, settings=settings, name=name, client=client)
+        user = authenticate(session, username=username, password=password)
+    finally:
+        _HASHING.release()
     # End the read before writing: on SQLite a write after a read in one transaction fails at
     # once if another writer committed in between; a write that starts a transaction waits.
     session.commit()
