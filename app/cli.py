@@ -192,6 +192,15 @@ def users_move(username: str, branch: Annotated[str, typer.Option()]) -> None:
     typer.echo(f"moved '{username}' to branch {branch}")
 
 
+@users_cli.command("unlock")
+def users_unlock(username: Annotated[str, typer.Option()]) -> None:
+    """Lift a sign-in lockout of an account from every address (audited as auth.unlocked)."""
+    from app.users.login import unlock
+
+    _user_job(lambda s: unlock(s, username=username, actor=cli_actor()))
+    typer.echo(f"unlocked sign-in for '{username}'")
+
+
 def _user_job(action: object) -> None:
     try:
         with session_scope(make_engine(get_settings())) as session:

@@ -61,12 +61,15 @@ class Settings(BaseSettings):
     import_work_mem_mb: int = Field(default=256, ge=4, le=16_384)
     # Rounds also run the greedy / round-robin / weighted-random baselines up to this pool size.
     round_baseline_max_leads: int = Field(default=50_000, ge=0)
-    # Password guessing: this many failures for one username lock it out for the window.
+    # Password guessing: this many attempts without a success, for one username from one client
+    # address, lock that pair out for the window (docs/security.md).
     login_max_failures: int = Field(default=10, ge=1)
     login_lockout_minutes: int = Field(default=15, ge=1)
     # Failed sign-ins from one client address (any usernames) before it is locked out too.
     login_max_failures_per_client: int = Field(default=100, ge=1)
     reveal_limit_per_hour: int = Field(default=30, ge=0)
+    # Comma-separated proxy IPs whose X-Forwarded-For names the client (docs/security.md).
+    trusted_proxies: str = ""
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
     # Runs the process as if it started at this instant (ISO 8601 with an offset): replays,
     # demos and subprocess tests. Unset in production: the system clock.

@@ -3,12 +3,13 @@ with after-commit hooks that services register (`after_commit`)."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, create_engine
 
@@ -17,14 +18,31 @@ from app.privacy import cipher
 
 log = logging.getLogger(__name__)
 
+# Requests in progress (app.in_flight) and sync endpoints' worker threads (app.main) are capped
+# at this number and the pool holds as many connections, so a request never waits for a
+# connection: a request takes one (its session's). A few spare ones serve the odd request that
+# opens a second session (the finance page's fresh read) and CLI jobs.
+WORKER_THREADS = 40
+SPARE_CONNECTIONS = 10
+# A request waits this long for a slot in a burst, then gets 503 with Retry-After: a burst
+# is answered at once rather than queued for many seconds.
+IN_FLIGHT_WAIT_SECONDS = 0.5
+# Should the pool still run dry: a short wait, then 503 (app.errors), not a 30 s stall and 500.
+POOL_TIMEOUT_SECONDS = 2.0
+
 
 def make_engine(settings: Settings) -> Engine:
     url = settings.sqlalchemy_url
+    pool = {
+        "pool_size": WORKER_THREADS,
+        "max_overflow": SPARE_CONNECTIONS,
+        "pool_timeout": POOL_TIMEOUT_SECONDS,
+    }
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        engine = create_engine(url, connect_args={"check_same_thread": False}, **pool)
         _configure_sqlite(engine, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
     else:
-        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        engine = create_engine(url, pool_pre_ping=True, **pool)
     cipher.register(engine, settings.data_key_bytes)
     return engine
 
@@ -77,6 +95,32 @@ def _run_hooks(session: Session) -> None:
             hook()
         except Exception:
             log.exception("after-commit hook %r failed; the commit stands", hook)
+
+
+def write_first(session: Session) -> None:
+    """On SQLite, take the one write lock now, waiting up to the busy timeout for it, as
+    BEGIN IMMEDIATE would. A write after a read in one transaction fails at once, without
+    waiting, if another writer committed in between: under a burst of updates most would get
+    503. The caller must not have written yet: its reads so far (the principal) are committed
+    first. PostgreSQL's row locks wait on their own; nothing to do there."""
+    if is_sqlite(session.get_bind().engine):
+        session.commit()
+        session.execute(text("UPDATE audit_log SET id = id WHERE 0 = 1"))  # changes nothing
+
+
+def lock_for_counting(session: Session, key: str) -> None:
+    """Serialise, until this transaction ends, every transaction that counts under `key`, so
+    "count the recent records, then add one" is atomic: parallel requests cannot all see the
+    count below the limit. PostgreSQL: a transaction-scoped advisory lock on a hash of the key.
+    SQLite: its one write lock (`write_first`); SQLite serialises writers anyway."""
+    if is_sqlite(session.get_bind().engine):
+        write_first(session)
+        return
+    digest = hashlib.sha256(key.encode()).digest()[:8]
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(:key)"),
+        {"key": int.from_bytes(digest, "big", signed=True)},
+    )
 
 
 @contextmanager

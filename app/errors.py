@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.responses import Response
 
 
@@ -55,6 +56,10 @@ class Unauthorized(AppError):
 class TooManyRequests(AppError):
     status = 429
     code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after_seconds: int = 60) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
 
 
 class InvalidInput(AppError):
@@ -176,7 +181,9 @@ def install_error_handlers(app: FastAPI) -> None:
         body: dict[str, object] = {"error": exc.code, "detail": exc.message}
         if isinstance(exc, FileRejected):
             body["errors"] = [asdict(e) for e in exc.errors]
-        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else {}
+        if isinstance(exc, TooManyRequests | DatabaseBusy):
+            headers["Retry-After"] = str(exc.retry_after_seconds)
         return JSONResponse(status_code=exc.status, content=json_safe(body), headers=headers)
 
     @app.exception_handler(RequestValidationError)
@@ -194,6 +201,15 @@ def install_error_handlers(app: FastAPI) -> None:
         if busy is None:
             raise exc
         handler = request.app.exception_handlers[AppError]
+        response: Response = await handler(request, busy)
+        response.headers["Retry-After"] = str(busy.retry_after_seconds)
+        return response
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool_exhausted(request: Request, _exc: PoolTimeout) -> Response:
+        """Every connection is in use (a burst): 503 with Retry-After, not 500."""
+        handler = request.app.exception_handlers[AppError]
+        busy = DatabaseBusy("the server is busy; nothing was written, retry")
         response: Response = await handler(request, busy)
         response.headers["Retry-After"] = str(busy.retry_after_seconds)
         return response

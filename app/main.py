@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
 from fastapi import FastAPI
 
 from app.clock import install_start
 from app.config import Settings, get_settings
-from app.db import make_engine
+from app.db import IN_FLIGHT_WAIT_SECONDS, WORKER_THREADS, make_engine
 from app.docs import install_docs
 from app.errors import ERROR_RESPONSES, install_error_handlers
+from app.in_flight import InFlightLimit
 from app.intake.routes import router as intake_router
 from app.journal.routes import router as ledger_router
 from app.leads.routes import router as leads_router
@@ -22,6 +27,13 @@ from app.users.routes import router as auth_router
 from app.web import install_web
 
 
+@asynccontextmanager
+async def _worker_threads_match_the_pool(_app: FastAPI) -> AsyncIterator[None]:
+    # Sync endpoints run in anyio's default thread limiter; no more threads than connections.
+    anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
+    yield
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     install_start(settings.clock_start)
@@ -30,11 +42,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         docs_url=None,  # install_docs serves /docs without a CDN
         redoc_url=None,
+        lifespan=_worker_threads_match_the_pool,
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings)
     install_error_handlers(app)
     app.add_middleware(RequestIds)
+    app.add_middleware(InFlightLimit, limit=WORKER_THREADS, wait_seconds=IN_FLIGHT_WAIT_SECONDS)
     app.add_middleware(
         RequestLimits,
         max_body_bytes=settings.max_body_bytes,

@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from app import audit
 from app.auth import Principal
+from app.db import write_first
 from app.errors import Conflict, InvalidInput, NotFound
 from app.leads import repository
 from app.ownership.holdings import check_can_take, customer_tier, lock_branch
@@ -26,6 +27,7 @@ ALLOWED_FROM = {
 
 
 def _owned_lead(session: Session, *, principal: Principal, lead_id: int) -> Lead:
+    write_first(session)  # every caller changes the lead: on SQLite, wait for the write lock
     row = repository.get_lead(session, principal=principal, lead_id=lead_id)
     if row is None:
         raise NotFound("lead not found")

@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 
 from app import audit
 from app.auth import Principal
+from app.db import lock_for_counting
 from app.errors import Forbidden, NotFound, TooManyRequests
 from app.leads import repository
 from app.privacy.cipher import cipher_for
@@ -16,6 +17,7 @@ from app.tables import AuditRecord
 from app.tables.base import utcnow
 
 REVEAL_ACTION = "lead.reveal_mobile"
+WINDOW = timedelta(hours=1)
 
 
 def reveal_mobile(
@@ -23,12 +25,17 @@ def reveal_mobile(
 ) -> str | None:
     if principal.role not in ("hq", "branch"):
         raise Forbidden("your role may not reveal personal data")
+    # Counted from the audit log itself, so the limit holds across processes and restarts; the
+    # lock makes count-then-record atomic, so parallel reveals cannot all pass the check.
+    lock_for_counting(session, f"reveal:{principal.username}")
     row = repository.get_lead(session, principal=principal, lead_id=lead_id)
     if row is None:
         raise NotFound("lead not found")
-    # Counted from the audit log itself, so the limit holds across processes and restarts.
     if _reveals_last_hour(session, principal.username) >= limit_per_hour:
-        raise TooManyRequests(f"at most {limit_per_hour} number reveals per hour")
+        raise TooManyRequests(
+            f"at most {limit_per_hour} number reveals per hour",
+            retry_after_seconds=int(WINDOW.total_seconds()),
+        )
     audit.record(
         session,
         actor=principal.username,
@@ -40,8 +47,9 @@ def reveal_mobile(
 
 
 def _reveals_last_hour(session: Session, username: str) -> int:
-    since = utcnow() - timedelta(hours=1)
     query = select(func.count()).where(
-        AuditRecord.actor == username, AuditRecord.action == REVEAL_ACTION, AuditRecord.at >= since
+        AuditRecord.actor == username,
+        AuditRecord.action == REVEAL_ACTION,
+        AuditRecord.at >= utcnow() - WINDOW,
     )
     return int(session.exec(query).one())

@@ -9,6 +9,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
 from app.auth import issue_token
+from app.client_address import client_address
 from app.deps import SessionDep, SettingsDep
 from app.errors import Unauthorized
 from app.users.login import sign_in
@@ -31,11 +32,10 @@ def login(
 ) -> Token:
     user = sign_in(
         session,
-        engine=request.app.state.engine,
         settings=settings,
         username=form.username,
         password=form.password,
-        client=request.client.host if request.client else None,
+        client=client_address(request, settings),
     )
     if user is None:
         raise Unauthorized("wrong username or password, or the account is deactivated")

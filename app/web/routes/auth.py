@@ -9,6 +9,7 @@ from fastapi import Form, Query, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
+from app.client_address import client_address
 from app.deps import SessionDep, SettingsDep
 from app.errors import TooManyRequests
 from app.users.login import sign_in
@@ -69,14 +70,15 @@ def login(
     try:
         user = sign_in(
             session,
-            engine=request.app.state.engine,
             settings=settings,
             username=username.strip(),
             password=password,
-            client=request.client.host if request.client else None,
+            client=client_address(request, settings),
         )
-    except TooManyRequests:
-        return _login_page(request, next_url=target, error=LOCKED_OUT, status=429)
+    except TooManyRequests as locked:
+        page = _login_page(request, next_url=target, error=LOCKED_OUT, status=429)
+        page.headers["Retry-After"] = str(locked.retry_after_seconds)
+        return page
     if user is None:
         return _login_page(request, next_url=target, error=LOGIN_FAILED, status=400)
     response = RedirectResponse(target, status_code=303)

@@ -1,0 +1,66 @@
+"""At most as many requests in progress as the pool has connections.
+
+A request keeps its session's connection between its thread hops (the principal dependency,
+then the endpoint), so capping threads alone does not cap connections: in a burst, requests
+holding a connection while waiting for a thread would empty the pool. Here a request waits for
+a slot before it starts; one that waits too long is answered 503 with Retry-After, holding
+nothing. Pure ASGI, like `RequestIds`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import MutableMapping
+from typing import Any
+
+import anyio
+
+from app.limits import ASGIApp, Receive, Send
+
+BUSY = json.dumps(
+    {"error": "server_busy", "detail": "the server is busy; nothing was done, retry"}
+).encode()
+
+
+class InFlightLimit:
+    def __init__(self, app: ASGIApp, *, limit: int, wait_seconds: float) -> None:
+        self.app = app
+        self.limit = limit
+        self.wait_seconds = wait_seconds
+        # One limiter per event loop: a test may drive the same app from several loops.
+        self._limiters: dict[int, anyio.CapacityLimiter] = {}
+
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limiter = self._limiter()
+        borrower = object()
+        acquired = False
+        with anyio.move_on_after(self.wait_seconds):
+            await limiter.acquire_on_behalf_of(borrower)
+            acquired = True
+        if not acquired:
+            await _busy(send)
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            limiter.release_on_behalf_of(borrower)
+
+    def _limiter(self) -> anyio.CapacityLimiter:
+        loop = id(asyncio.get_running_loop())
+        if loop not in self._limiters:
+            self._limiters[loop] = anyio.CapacityLimiter(self.limit)
+        return self._limiters[loop]
+
+
+async def _busy(send: Send) -> None:
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"retry-after", b"1"),
+        (b"content-length", str(len(BUSY)).encode()),
+    ]
+    await send({"type": "http.response.start", "status": 503, "headers": headers})
+    await send({"type": "http.response.body", "body": BUSY})
