@@ -17,11 +17,10 @@ from app.journal import service
 from app.journal.importer import import_revenue
 from ledger.money import MAX_FEN
 from tests.app.factories import write
-from tests.app.test_ledger_cli import cli_env, o2o, runner
+from tests.app.ledger_world import HEADER, NOW, o2o, runner, scalar
 from tests.app.test_ledger_parallel_parse import described, postgres
-from tests.app.test_ledger_support import HEADER, NOW, ledger_engine, scalar
 
-__all__ = ["cli_env", "ledger_engine", "postgres"]
+__all__ = ["postgres"]  # a fixture
 
 WHEN = "2026-10-05T10:00:00"
 # Each row fits a 64-bit fen column (4.6e18 fen); two of them do not.

@@ -19,14 +19,9 @@ from app.errors import Conflict
 from app.journal import repository, stored
 from ledger.entries import reversal
 from ledger.periods import Period
-from tests.app.test_ledger_api import api, auth
-from tests.app.test_ledger_cli import cli_env, o2o, runner
-from tests.app.test_ledger_policies import balances, findings
+from tests.app.ledger_world import auth, balances, findings, import_csv, o2o, runner
 from tests.app.test_ledger_reclassify import EVENTS, NOVEMBER, reclassify
 from tests.app.test_ledger_reversal import entry_id, reverse
-from tests.app.test_ledger_support import import_csv, ledger_engine
-
-__all__ = ["api", "cli_env", "ledger_engine"]
 
 
 def test_a_reclassified_credit_is_reversed_only_after_its_reclassification(
