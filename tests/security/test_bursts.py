@@ -100,8 +100,10 @@ def test_a_burst_of_sign_ins_lists_and_updates_gets_no_500(world: World) -> None
 def test_parallel_wrong_guesses_are_evaluated_at_most_the_limit(world: World) -> None:
     statuses = in_parallel([lambda: world.sign_in("sz1", "wrong")] * 25)
     print(f"\nstatuses={dict(statuses)}")
-    assert statuses[401] == MAX_FAILURES
-    assert statuses[429] == 25 - MAX_FAILURES
+    assert statuses[401] == MAX_FAILURES  # evaluated: never more than the limit
+    # The rest are refused unevaluated: locked out (429), or shed as busy on a loaded machine
+    # (503); never a 500.
+    assert statuses[429] + statuses[503] == 25 - MAX_FAILURES
     assert world.count_actions("auth.login_failed") == MAX_FAILURES
     assert world.count_actions("auth.lockout_started") == 1  # one alert for HQ
 
