@@ -16,6 +16,9 @@ from app.tables import AllocationRound, Lead, Ownership
 from tests.app.crashing import KILLED, run_o2o
 from tests.app.factories import write
 
+# Children killed mid-commit wait with real sleeps: left out of the libfaketime pass.
+pytestmark = pytest.mark.real_clock
+
 CRASH_POINTS = (
     "round.commit.after_reclaim",
     "round.commit.after_assign",
