@@ -62,12 +62,14 @@ def sign_in(
         raise DatabaseBusy("too many sign-ins at once; nothing was counted, retry")
     try:
         _count_the_attempt(session, settings=settings, name=name, client=client)
-        user = authenticate(session, username=username, password=password)
+        user, rehashed = authenticate(session, username=username, password=password)
     finally:
         _HASHING.release()
     # End the read before writing: on SQLite a write after a read in one transaction fails at
     # once if another writer committed in between; a write that starts a transaction waits.
     session.commit()
+    if user is not None and rehashed is not None:
+        user.password_hash = rehashed
     action = SUCCEEDED if user is not None else FAILED_LOGIN
     _record(session, action, name=name, client=client)
     session.commit()  # the API answers a failure by raising: the record must already be stored

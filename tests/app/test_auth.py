@@ -6,9 +6,13 @@ from datetime import timedelta
 
 import jwt
 from fastapi.testclient import TestClient
+from pwdlib import PasswordHash
 from sqlalchemy.engine import Engine
+from sqlmodel import select
 
+import app.auth
 from app.db import session_scope
+from app.tables import User
 from app.users.service import deactivate_user, move_user
 from tests.app.factories import login
 
@@ -86,6 +90,20 @@ def test_a_user_moved_to_another_branch_loses_the_old_token(
     with session_scope(engine) as session:
         move_user(session, username="sz1", branch_code="BJ-CY", actor="test")
     assert client.get("/api/v1/leads", headers=headers).status_code == 401
+    assert client.get("/api/v1/leads", headers=login(client, "sz1")).status_code == 200
+
+
+def test_a_hash_made_with_other_parameters_is_upgraded_at_sign_in(
+    client: TestClient, engine: Engine, branch_ids: dict[str, int]
+) -> None:
+    old_hash = PasswordHash.recommended().hash("correct horse battery")  # 64 MiB, 3 passes, 4 lanes
+    with session_scope(engine) as session:
+        session.exec(select(User).where(User.username == "sz1")).one().password_hash = old_hash
+    assert client.get("/api/v1/leads", headers=login(client, "sz1")).status_code == 200
+    with session_scope(engine) as session:
+        stored = session.exec(select(User).where(User.username == "sz1")).one().password_hash
+    assert stored != old_hash
+    assert not app.auth._hasher.current_hasher.check_needs_rehash(stored)  # today's parameters
     assert client.get("/api/v1/leads", headers=login(client, "sz1")).status_code == 200
 
 
