@@ -12,6 +12,7 @@ import asyncio
 import json
 import time
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 # uvicorn closes a connection idle for 5 s; never reuse one that may be closing under us.
 _MAX_IDLE_S = 3.0
@@ -33,14 +34,22 @@ class LeanClient:
         self._slots = asyncio.Semaphore(connections)
 
     async def request(
-        self, method: str, path: str, *, headers: dict[str, str], body: object | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: dict[str, str],
+        body: object | None = None,
+        form: dict[str, str] | None = None,
     ) -> int:
-        """The response status; raises TimeoutError or OSError (an error for the caller)."""
+        """The response status; raises TimeoutError or OSError (an error for the caller).
+        `body` is sent as JSON, `form` as a urlencoded form."""
         async with self._slots:
             connection = await self._connection()
             try:
                 async with asyncio.timeout(self.timeout_s):
-                    status, keep = await self._exchange(connection, method, path, headers, body)
+                    payload = _payload(body, form)
+                    status, keep = await self._exchange(connection, method, path, headers, payload)
             except BaseException:
                 connection.writer.close()
                 raise
@@ -67,14 +76,15 @@ class LeanClient:
         method: str,
         path: str,
         headers: dict[str, str],
-        body: object | None,
+        payload: tuple[str, bytes] | None,
     ) -> tuple[int, bool]:
-        payload = b"" if body is None else json.dumps(body, ensure_ascii=False).encode()
         lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}"]
         lines += [f"{name}: {value}" for name, value in headers.items()]
-        if body is not None:
-            lines += ["Content-Type: application/json", f"Content-Length: {len(payload)}"]
-        connection.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + payload)
+        content = b""
+        if payload is not None:
+            content_type, content = payload
+            lines += [f"Content-Type: {content_type}", f"Content-Length: {len(content)}"]
+        connection.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + content)
         head = await connection.reader.readuntil(b"\r\n\r\n")
         status_line, *header_lines = head.decode("latin-1").split("\r\n")
         fields = {
@@ -90,3 +100,11 @@ class LeanClient:
         for connection in self._idle:
             connection.writer.close()
         self._idle.clear()
+
+
+def _payload(body: object | None, form: dict[str, str] | None) -> tuple[str, bytes] | None:
+    if form is not None:
+        return "application/x-www-form-urlencoded", urlencode(form).encode()
+    if body is not None:
+        return "application/json", json.dumps(body, ensure_ascii=False).encode()
+    return None
