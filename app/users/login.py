@@ -39,8 +39,8 @@ UNLOCKED = "auth.unlocked"
 
 log = logging.getLogger(__name__)
 
-# A password check costs about a CPU core for a tenth of a second or more (Argon2), releasing
-# the GIL: a burst of sign-ins would take every core from the other requests. Half the cores
+# A password check costs ~20 ms of a core (Argon2id, app.auth), releasing the GIL: a burst of
+# sign-ins would still take every core from the other requests. Half the cores
 # check passwords at most; a sign-in waits a little for one, then gets 503 with Retry-After.
 HASHING_SLOTS = max(1, (os.cpu_count() or 2) // 2)
 HASHING_WAIT_SECONDS = 0.5
