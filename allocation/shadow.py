@@ -36,6 +36,9 @@ IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
 PAIRS_PER_CHUNK = 1_000_000  # leads x branches per pass: ~8 MB per temporary array
 TIE_KM = 1e-9  # costs equal within this count as the same path when measuring its room
+# The solver's flow rounds costs to whole metres, so a large plan may leave cycles worth less
+# than a metre per step; improvements below this do not count (exact to the metre).
+IMPROVE_KM = 1e-3
 
 
 @dataclass(frozen=True)
@@ -50,15 +53,6 @@ class ShadowPrice:
     km_saved: float
     leads_gained: int
     holds_for: int | None
-
-
-@dataclass(frozen=True)
-class _Triples:
-    """Eligible (lead, branch, cost) triples of one chunk."""
-
-    lead: IntArray
-    branch: IntArray
-    cost: FloatArray
 
 
 def shadow_prices(*, problem: AllocationProblem, plan: Plan) -> tuple[ShadowPrice, ...] | None:
@@ -90,25 +84,68 @@ class _Graph:
 
 
 def _graph(*, problem: AllocationProblem, plan: Plan) -> _Graph:
+    """One pass over the leads that take part, in blocks sorted by where each lead is now
+    (row b stands for the sink: leads left out for want of room)."""
     b = problem.branches.size
-    own = _own_costs(problem=problem, plan=plan)
+    best = np.full((b + 1, b), np.inf)
+    ties = np.zeros((b + 1, b), np.int64)
+    for rows, delta in _blocks(problem=problem, plan=plan):
+        starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+        low = np.minimum.reduceat(delta, starts, axis=0)
+        run = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(rows)]))
+        count = np.add.reduceat(delta <= low[run] + TIE_KM, starts, axis=0).astype(np.int64)
+        r = rows[starts]
+        lower = low < best[r] - TIE_KM
+        same = ~lower & (low <= best[r] + TIE_KM)
+        ties[r] = np.where(lower, count, np.where(same, ties[r] + count, ties[r]))
+        best[r] = np.where(lower, low, best[r])
+    ties[np.isinf(best)] = 0
+    return _Graph(move=best[:b], move_ties=ties[:b], take=best[b], take_ties=ties[b])
+
+
+def _blocks(*, problem: AllocationProblem, plan: Plan) -> Iterator[tuple[IntArray, FloatArray]]:
+    """(source row per lead, sorted; cost of moving each lead to each branch) in blocks.
+
+    A placed lead's move costs c_ij - c_ik (inf at its own branch and where it may not go);
+    a left-out lead's row is the sink's and its cost is c_ij.
+    """
+    b = problem.branches.size
     waiting = plan.reason == reason_code(Reason.CAPACITY_EXHAUSTED)
-    move, take = np.full((b, b), np.inf), np.full(b, np.inf)
-    for t in _triples(problem=problem, plan=plan):
-        at, out = plan.branch[t.lead], waiting[t.lead]
-        placed = (at >= 0) & (at != t.branch)
-        np.minimum.at(move, (at[placed], t.branch[placed]), t.cost[placed] - own[t.lead[placed]])
-        np.minimum.at(take, t.branch[out], t.cost[out])
-    move_ties, take_ties = np.zeros((b, b), np.int64), np.zeros(b, np.int64)
-    for t in _triples(problem=problem, plan=plan):
-        at, out = plan.branch[t.lead], waiting[t.lead]
-        placed = (at >= 0) & (at != t.branch)
-        k, j = at[placed], t.branch[placed]
-        tied = t.cost[placed] - own[t.lead[placed]] <= move[k, j] + TIE_KM
-        np.add.at(move_ties, (k[tied], j[tied]), 1)
-        tied_out = t.cost[out] <= take[t.branch[out]] + TIE_KM
-        np.add.at(take_ties, t.branch[out][tied_out], 1)
-    return _Graph(move=move, move_ties=move_ties, take=take, take_ties=take_ties)
+    idx = np.flatnonzero((plan.branch >= 0) | waiting)
+    src = np.where(plan.branch[idx] >= 0, plan.branch[idx], b)
+    order = np.argsort(src, kind="stable")
+    idx, src = idx[order], src[order]
+    own = np.where(plan.branch >= 0, _own_costs(problem=problem, plan=plan), 0.0)
+    step = max(1, PAIRS_PER_CHUNK // max(1, b))
+    for lo in range(0, len(idx), step):
+        i, rows = idx[lo : lo + step], src[lo : lo + step]
+        cost = _costs(problem=problem, leads=i)
+        cost -= own[i][:, None]
+        placed = rows < b
+        cost[np.flatnonzero(placed), rows[placed]] = np.inf
+        yield rows, cost
+
+
+def _costs(*, problem: AllocationProblem, leads: IntArray) -> FloatArray:
+    """(leads, branches) cost matrix: km (or the listed pair cost); inf where not eligible."""
+    br = problem.branches
+    if problem.pairs is not None:
+        p = problem.pairs
+        out = np.full((len(leads), br.size), np.inf)
+        lo, hi = np.searchsorted(p.lead, leads), np.searchsorted(p.lead, leads, side="right")
+        n = hi - lo
+        k = np.repeat(lo - np.cumsum(n) + n, n) + np.arange(int(n.sum()))
+        out[np.repeat(np.arange(len(leads)), n), p.branch[k]] = p.cost[k]
+        return out
+    ld = problem.leads
+    dist = haversine_km_np(
+        ld.lat[leads][:, None], ld.lon[leads][:, None], br.lat[None, :], br.lon[None, :]
+    )
+    ok = problem.eligible_matrix()[ld.tier[leads]]
+    limit = problem.params.max_distance_km
+    if limit is not None:
+        ok &= dist <= limit
+    return np.where(ok, dist, np.inf)
 
 
 def _qualifies(*, problem: AllocationProblem, plan: Plan) -> bool:
@@ -164,7 +201,7 @@ def _closure(*, start: FloatArray, move: FloatArray) -> tuple[FloatArray, IntArr
         via = dist[:, None] + move
         best = via.argmin(axis=0) if b else np.zeros(0, np.int64)
         cand = via[best, np.arange(b)]
-        better = cand < dist - TIE_KM
+        better = cand < dist - IMPROVE_KM
         if not better.any():
             return dist, pred
         dist = np.where(better, cand, dist)
@@ -175,31 +212,3 @@ def _closure(*, start: FloatArray, move: FloatArray) -> tuple[FloatArray, IntArr
 def _own_costs(*, problem: AllocationProblem, plan: Plan) -> FloatArray:
     """Each assigned lead's cost where it is (the plan's own figures); NaN when unassigned."""
     return plan.distance_km if problem.pairs is None else plan.cost
-
-
-def _triples(*, problem: AllocationProblem, plan: Plan) -> Iterator[_Triples]:
-    """Every eligible (lead, branch, cost) of the leads that take part, in chunks."""
-    if problem.pairs is not None:
-        p = problem.pairs
-        yield _Triples(lead=p.lead, branch=p.branch, cost=p.cost)
-        return
-    leads, branches = problem.leads, problem.branches
-    idx = np.flatnonzero(
-        (plan.branch >= 0) | (plan.reason == reason_code(Reason.CAPACITY_EXHAUSTED))
-    )
-    eligible = problem.eligible_matrix()
-    limit = problem.params.max_distance_km
-    step = max(1, PAIRS_PER_CHUNK // max(1, branches.size))
-    for lo in range(0, len(idx), step):
-        i = idx[lo : lo + step]
-        dist = haversine_km_np(
-            leads.lat[i][:, None],
-            leads.lon[i][:, None],
-            branches.lat[None, :],
-            branches.lon[None, :],
-        )
-        ok = eligible[leads.tier[i]]
-        if limit is not None:
-            ok &= dist <= limit
-        r, c = np.nonzero(ok)
-        yield _Triples(lead=i[r], branch=c.astype(np.int64), cost=dist[r, c])
