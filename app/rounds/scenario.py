@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from allocation.model import BRANCH_CODE, MAX_WEIGHT
 from app.errors import InvalidInput
@@ -22,9 +23,14 @@ Code = Annotated[str, Field(pattern=BRANCH_CODE.pattern, max_length=32)]
 TIER_NAME = r"[A-Za-z0-9_-]{1,32}"
 
 
-def _tier_list(value: str | list[str]) -> str:
-    names = value.split("|") if isinstance(value, str) else value
-    names = [n.strip() for n in names if n.strip()]
+def _tier_list(value: object) -> str:
+    if isinstance(value, str):
+        raw = value.split("|")
+    elif isinstance(value, list) and all(isinstance(n, str) for n in value):
+        raw = list(value)
+    else:
+        raise ValueError("must be a string like 'mass|affluent' or a list of tier names")
+    names = [n.strip() for n in raw if n.strip()]
     for name in names:
         if not _is_tier(name):
             raise ValueError(f"tier {name!r} is not a tier name")
@@ -32,9 +38,10 @@ def _tier_list(value: str | list[str]) -> str:
 
 
 def _is_tier(name: str) -> bool:
-    import re
-
     return re.fullmatch(TIER_NAME, name) is not None
+
+
+TierList = Annotated[str, BeforeValidator(_tier_list)]
 
 
 class NewBranch(BaseModel):
@@ -45,12 +52,7 @@ class NewBranch(BaseModel):
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
     capacity: int = Field(ge=0, le=10_000_000)
-    tiers: str = ""  # "mass|affluent" or a list; empty: every tier
-
-    @field_validator("tiers", mode="before")
-    @classmethod
-    def _tiers(cls, value: str | list[str]) -> str:
-        return _tier_list(value)
+    tiers: TierList = ""  # "mass|affluent" or a list; empty: every tier
 
 
 class Scenario(BaseModel):
@@ -59,16 +61,9 @@ class Scenario(BaseModel):
     capacity: dict[Code, Annotated[int, Field(ge=0, le=10_000_000)]] = {}
     close: list[Code] = []
     open: list[NewBranch] = []
-    tiers: dict[Code, str] = {}
+    tiers: dict[Code, TierList] = {}
     max_distance_km: float | None = Field(default=None, gt=0, le=20_000)
     balance_weight: float = Field(default=0.0, ge=0, le=MAX_WEIGHT)
-
-    @field_validator("tiers", mode="before")
-    @classmethod
-    def _tier_lists(cls, value: object) -> object:
-        if isinstance(value, dict):
-            return {code: _tier_list(names) for code, names in value.items()}
-        return value
 
     @field_validator("max_distance_km", "balance_weight")
     @classmethod

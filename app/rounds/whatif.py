@@ -54,12 +54,9 @@ def run_whatif(
 ) -> dict[str, Any]:
     live = _read_live(engine, settings=settings, scenario=scenario)
     limit = settings.round_time_limit_seconds
-    current = _solve_side(_current_instance(live), live=live, closed=set(), time_limit_s=limit)
+    current = _solve_side(_current_instance(live), live=live, scenario=None, time_limit_s=limit)
     proposed = _solve_side(
-        _scenario_instance(live, scenario),
-        live=live,
-        closed=set(scenario.close),
-        time_limit_s=limit,
+        _scenario_instance(live, scenario), live=live, scenario=scenario, time_limit_s=limit
     )
     result = _compare(live=live, current=current, proposed=proposed, scenario=scenario)
     with session_scope(engine) as session:
@@ -119,7 +116,11 @@ def _scenario_instance(live: _Live, scenario: Scenario) -> Instance:
     return build_instance(branches=branches, capacities=room, pool=pool, params=params)
 
 
-def _solve_side(instance: Instance, *, live: _Live, closed: set[str], time_limit_s: float) -> _Side:
+def _solve_side(
+    instance: Instance, *, live: _Live, scenario: Scenario | None, time_limit_s: float
+) -> _Side:
+    """Solve one side; capacities reported are the branches' totals (0 when closed)."""
+    closed = set(scenario.close) if scenario else set()
     problem = instance.problem()
     plan = solve(problem, method="optimal", time_limit_s=time_limit_s)
     codes = problem.branches.codes
@@ -133,10 +134,10 @@ def _solve_side(instance: Instance, *, live: _Live, closed: set[str], time_limit
         code: (0 if code in closed else live.held.get(id_of.get(code, 0), 0)) + int(n)
         for code, n in zip(codes, added, strict=True)
     }
-    capacity = {}
-    for code, spec in zip(codes, instance.branches, strict=True):
-        j = id_of.get(code, 0)
-        capacity[code] = spec.capacity + (live.held.get(j, 0) if code not in closed else 0)
+    capacity = {b.code: b.capacity for b in live.branches}
+    capacity.update(dict.fromkeys(closed, 0))
+    capacity.update(scenario.capacity if scenario else {})
+    capacity.update({b.code: b.capacity for b in scenario.open} if scenario else {})
     figures = {
         "status": plan.status,
         "pool": problem.leads.size,
