@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 
 from allocation.model import REASONS, AllocationProblem
 from allocation.plan import Plan, not_nearest_text
-from allocation.shadow import ShadowPrice, shadow_prices
+from allocation.shadow import ShadowPrice, shadow_prices, tolerance_km
 
 FloatArray = NDArray[np.float64]
 
@@ -56,6 +56,8 @@ def round_report(
         "distance": distance_figures(problem=problem, plan=plan),
         "iterations": plan.iterations,
         "notes": list(plan.notes),
+        # Issue 15.3: shadow prices are exact to within this many km (null: none computed).
+        "shadow_price_tolerance_km": None if prices is None else round(tolerance_km(plan), 6),
     }
     if baselines:
         report["baselines"] = {

@@ -36,8 +36,10 @@ IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
 PAIRS_PER_CHUNK = 1_000_000  # leads x branches per pass: ~8 MB per temporary array
 TIE_KM = 1e-9  # costs equal within this count as the same path when measuring its room
-# The solver's flow rounds costs to whole metres, so a large plan may leave cycles worth less
-# than a metre per step; improvements below this do not count (exact to the metre).
+# The solver stops within a proven gap (and rounds flow costs to whole metres), so a large
+# plan may leave improving cycles; none is worth more than the gap (cancelling it would beat
+# the bound). Steps improving by less than max(IMPROVE_KM, gap) are ignored: the prices are
+# exact to within that tolerance, which the report states.
 IMPROVE_KM = 1e-3
 
 
@@ -61,8 +63,9 @@ def shadow_prices(*, problem: AllocationProblem, plan: Plan) -> tuple[ShadowPric
         return None
     graph = _graph(problem=problem, plan=plan)
     loads = plan.loads(problem=problem)
-    gain = _closure(start=graph.take, move=graph.move)
-    shift = _closure(start=np.where(loads > 0, 0.0, np.inf), move=graph.move)
+    tol = tolerance_km(plan)
+    gain = _closure(start=graph.take, move=graph.move, tol=tol)
+    shift = _closure(start=np.where(loads > 0, 0.0, np.inf), move=graph.move, tol=tol)
     if gain is None or shift is None:
         return None  # a negative cycle: the plan is not optimal, so no exact prices
     room = loads < problem.branches.capacity
@@ -192,7 +195,15 @@ def _path_room(*, j: int, pred: IntArray, graph: _Graph) -> tuple[int, int]:
     return k, int(units)
 
 
-def _closure(*, start: FloatArray, move: FloatArray) -> tuple[FloatArray, IntArray] | None:
+def tolerance_km(plan: Plan) -> float:
+    """How far the prices may be off: the plan's proven gap, at least IMPROVE_KM."""
+    slack = 0.0 if plan.lower_bound is None else max(0.0, plan.total - plan.lower_bound)
+    return max(IMPROVE_KM, slack)
+
+
+def _closure(
+    *, start: FloatArray, move: FloatArray, tol: float
+) -> tuple[FloatArray, IntArray] | None:
     """Bellman-Ford from a virtual source: (distance, predecessor branch or -1) per branch."""
     b = len(start)
     dist = start.copy()
@@ -201,7 +212,7 @@ def _closure(*, start: FloatArray, move: FloatArray) -> tuple[FloatArray, IntArr
         via = dist[:, None] + move
         best = via.argmin(axis=0) if b else np.zeros(0, np.int64)
         cand = via[best, np.arange(b)]
-        better = cand < dist - IMPROVE_KM
+        better = cand < dist - tol
         if not better.any():
             return dist, pred
         dist = np.where(better, cand, dist)
