@@ -186,6 +186,7 @@ def summary_lines(result: dict[str, Any]) -> list[str]:
     """The comparison in a few lines for the terminal."""
     a, b = result["current"], result["scenario_plan"]
     rows = [
+        ("pool", a["pool"], b["pool"]),
         ("assigned", a["assigned"], b["assigned"]),
         ("unassigned", a["unassigned"], b["unassigned"]),
         ("total km", a["total_km"], b["total_km"]),
@@ -193,10 +194,11 @@ def summary_lines(result: dict[str, Any]) -> list[str]:
         ("p95 km", a["p95_km"], b["p95_km"]),
         ("own-city share", a["same_city_share"], b["same_city_share"]),
     ]
-    out = [f"{'':16}{'current':>14}{'scenario':>14}"]
-    out += [f"{name:16}{_cell(x):>14}{_cell(y):>14}" for name, x, y in rows]
+    out = [f"{'':22}{'current':>14}{'scenario':>14}"]
+    out += [f"{name:22}{_cell(x):>14}{_cell(y):>14}" for name, x, y in rows]
     for reason, n in b["unassigned_by_reason"].items():
-        out.append(f"  {reason:14}{a['unassigned_by_reason'][reason]:>14}{n:>14}")
+        out.append(f"  {reason:20}{a['unassigned_by_reason'][reason]:>14,}{n:>14,}")
+    out.append(f"open leads of closed branches re-pooled: {result['repooled']}")
     moved = [x for x in result["branches"] if x["load_delta"]]
     out.append(f"branches whose load changes: {len(moved)}")
     out += [f"  {x['code']}: {x['load_before']} -> {x['load_after']}" for x in moved[:20]]
