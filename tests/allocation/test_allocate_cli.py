@@ -82,6 +82,7 @@ def test_a_round_writes_assignments_in_input_order_and_a_report(tmp_path: Path) 
     for b in report["branches"]:  # issue 15.3: each branch's shadow price is in the report
         assert {"shadow_price_km", "marginal_leads", "shadow_price_holds_for"} <= set(b)
         assert isinstance(b["shadow_price_km"], float)
+    assert report["shadow_price_tolerance_km"] is not None
     assert "read 4 leads" in output
     assert "solved" in output
 

@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from allocation.model import AllocationProblem, BranchTable
+from allocation.model import AllocationProblem, BranchTable, PairSpec
 from allocation.shadow import ShadowPrice, shadow_prices
 from allocation.solve import solve
 from tests.allocation.factories import branch, dense_flow, lead, problem
@@ -104,3 +104,28 @@ def test_no_prices_with_a_balance_term_or_a_heuristic_plan() -> None:
     assert shadow_prices(problem=p, plan=solve(p)) is None
     q = problem([branch("A", 30.0, 120.0, 1)], [lead("L1", 30.0, 120.01)])
     assert shadow_prices(problem=q, plan=solve(q, method="greedy")) is None
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_pair_mode_prices_match_the_reference_flow(seed: int) -> None:
+    rng = np.random.default_rng(100 + seed)
+    room = 4 + 2 * seed  # from short of capacity to plenty
+    branches = [branch(f"B{j}", 30.0, 120.0 + j, int(rng.integers(0, room))) for j in range(5)]
+    leads = [lead(f"L{i}", None, None) for i in range(14)]
+    pairs = [
+        PairSpec(external_id=f"L{i}", branch_code=f"B{j}", cost=float(rng.integers(0, 50)) / 4)
+        for i in range(14)
+        for j in range(5)
+        if rng.random() < 0.6
+    ]
+    p = problem(branches, leads, pairs=pairs)
+    prices = _prices(p)
+    base_n, base_cost = dense_flow(p)
+    for j in range(p.branches.size):
+        n, cost = dense_flow(_with_capacity(p, j, 1))
+        assert prices[j].leads_gained == n - base_n, (seed, j)
+        assert prices[j].km_saved == pytest.approx(base_cost - cost, abs=30 * KM), (seed, j)
+        units = min(prices[j].holds_for or 3, 3)  # ties make longer ranges here
+        n, cost = dense_flow(_with_capacity(p, j, units))
+        assert n - base_n == units * prices[j].leads_gained, (seed, j, units)
+        assert base_cost - cost == pytest.approx(units * prices[j].km_saved, abs=60 * KM)
