@@ -87,6 +87,8 @@ MATRIX: tuple[tuple[str, str, str, tuple[Expected, ...]], ...] = (
     ("GET", "/hq/branches", "plain",                                 (LOGIN, 403, 403, 200, 403, 200, LOGIN, LOGIN)),
     ("GET", "/hq/leads", "plain",                                    (LOGIN, 403, 403, 200, 403, 200, LOGIN, LOGIN)),
     ("GET", "/hq/pool", "plain",                                     (LOGIN, 403, 403, 200, 403, 200, LOGIN, LOGIN)),
+    ("GET", "/hq/whatif", "plain",                                   (LOGIN, 403, 403, 200, 403, 403, LOGIN, LOGIN)),
+    ("POST", "/hq/whatif", "plain",                                  (LOGIN, 403, 403, 422, 403, 403, LOGIN, LOGIN)),
     ("GET", "/hq/rounds", "plain",                                   (LOGIN, 403, 403, 200, 403, 200, LOGIN, LOGIN)),
     ("POST", "/hq/rounds", "new_round",                              (LOGIN, 403, 403, 303, 403, 403, LOGIN, LOGIN)),
     ("GET", "/hq/rounds/{round_id}", "round_preview",                (LOGIN, 403, 403, 200, 403, 200, LOGIN, LOGIN)),
