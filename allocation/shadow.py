@@ -22,7 +22,7 @@ flow cycle); otherwise, or when the plan is not optimal, there are no shadow pri
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +35,7 @@ from allocation.plan import Plan
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
 PAIRS_PER_CHUNK = 1_000_000  # leads x branches per pass: ~8 MB per temporary array
+THREADS = 2  # the reference machine has two cores
 TIE_KM = 1e-9  # costs equal within this count as the same path when measuring its room
 # The solver stops within a proven gap (and rounds flow costs to whole metres), so a large
 # plan may leave improving cycles; none is worth more than the gap (cancelling it would beat
@@ -88,45 +89,54 @@ class _Graph:
 
 def _graph(*, problem: AllocationProblem, plan: Plan) -> _Graph:
     """One pass over the leads that take part, in blocks sorted by where each lead is now
-    (row b stands for the sink: leads left out for want of room)."""
+    (row b stands for the sink: leads left out for want of room). Blocks are summarised on
+    THREADS threads (numpy releases the GIL in the heavy parts) and merged in block order, so
+    the result does not depend on the scheduling."""
     b = problem.branches.size
     best = np.full((b + 1, b), np.inf)
     ties = np.zeros((b + 1, b), np.int64)
-    for rows, delta in _blocks(problem=problem, plan=plan):
-        starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
-        low = np.minimum.reduceat(delta, starts, axis=0)
-        run = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(rows)]))
-        count = np.add.reduceat(delta <= low[run] + TIE_KM, starts, axis=0).astype(np.int64)
-        r = rows[starts]
-        lower = low < best[r] - TIE_KM
-        same = ~lower & (low <= best[r] + TIE_KM)
-        ties[r] = np.where(lower, count, np.where(same, ties[r] + count, ties[r]))
-        best[r] = np.where(lower, low, best[r])
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        summaries = pool.map(lambda block: _summarise(problem, plan, block), _slices(plan, b))
+        for r, low, count in summaries:
+            lower = low < best[r] - TIE_KM
+            same = ~lower & (low <= best[r] + TIE_KM)
+            ties[r] = np.where(lower, count, np.where(same, ties[r] + count, ties[r]))
+            best[r] = np.where(lower, low, best[r])
     ties[np.isinf(best)] = 0
     return _Graph(move=best[:b], move_ties=ties[:b], take=best[b], take_ties=ties[b])
 
 
-def _blocks(*, problem: AllocationProblem, plan: Plan) -> Iterator[tuple[IntArray, FloatArray]]:
-    """(source row per lead, sorted; cost of moving each lead to each branch) in blocks.
-
-    A placed lead's move costs c_ij - c_ik (inf at its own branch and where it may not go);
-    a left-out lead's row is the sink's and its cost is c_ij.
-    """
-    b = problem.branches.size
+def _slices(plan: Plan, b: int) -> list[tuple[IntArray, IntArray]]:
+    """(lead indices, source rows) in blocks, sorted by source row."""
     waiting = plan.reason == reason_code(Reason.CAPACITY_EXHAUSTED)
     idx = np.flatnonzero((plan.branch >= 0) | waiting)
     src = np.where(plan.branch[idx] >= 0, plan.branch[idx], b)
     order = np.argsort(src, kind="stable")
     idx, src = idx[order], src[order]
-    own = np.where(plan.branch >= 0, _own_costs(problem=problem, plan=plan), 0.0)
     step = max(1, PAIRS_PER_CHUNK // max(1, b))
-    for lo in range(0, len(idx), step):
-        i, rows = idx[lo : lo + step], src[lo : lo + step]
-        cost = _costs(problem=problem, leads=i)
-        cost -= own[i][:, None]
-        placed = rows < b
-        cost[np.flatnonzero(placed), rows[placed]] = np.inf
-        yield rows, cost
+    return [(idx[lo : lo + step], src[lo : lo + step]) for lo in range(0, len(idx), step)]
+
+
+def _summarise(
+    problem: AllocationProblem, plan: Plan, block: tuple[IntArray, IntArray]
+) -> tuple[IntArray, FloatArray, IntArray]:
+    """Per source row of the block: the cheapest move to each branch and how many leads tie.
+
+    A placed lead's move costs c_ij - c_ik (inf at its own branch and where it may not go);
+    a left-out lead's row is the sink's and its cost is c_ij.
+    """
+    i, rows = block
+    b = problem.branches.size
+    own = _own_costs(problem=problem, plan=plan)[i]
+    delta = _costs(problem=problem, leads=i)
+    placed = rows < b
+    delta[placed] -= own[placed][:, None]
+    delta[np.flatnonzero(placed), rows[placed]] = np.inf
+    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+    low = np.minimum.reduceat(delta, starts, axis=0)
+    run = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(rows)]))
+    count = np.add.reduceat(delta <= low[run] + TIE_KM, starts, axis=0).astype(np.int64)
+    return rows[starts], low, count
 
 
 def _costs(*, problem: AllocationProblem, leads: IntArray) -> FloatArray:
