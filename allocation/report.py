@@ -10,6 +10,7 @@ from numpy.typing import NDArray
 
 from allocation.model import REASONS, AllocationProblem
 from allocation.plan import Plan, not_nearest_text
+from allocation.shadow import ShadowPrice, shadow_prices, tolerance_km
 
 FloatArray = NDArray[np.float64]
 
@@ -19,6 +20,7 @@ def round_report(
 ) -> dict[str, Any]:
     """The REPORT.json object: pinned fields first, then the figures around them."""
     loads = plan.loads(problem=problem)
+    prices = shadow_prices(problem=problem, plan=plan)
     report: dict[str, Any] = {
         "status": plan.status,
         "assigned": plan.assigned,
@@ -34,12 +36,15 @@ def round_report(
                 "capacity": int(cap),
                 "load": int(load),
                 "utilisation": round(load / cap, 4) if cap else None,
+                **shadow_fields(None if prices is None else prices[j]),
             }
-            for code, cap, load in zip(
-                problem.branches.codes,
-                problem.branches.capacity.tolist(),
-                loads.tolist(),
-                strict=True,
+            for j, (code, cap, load) in enumerate(
+                zip(
+                    problem.branches.codes,
+                    problem.branches.capacity.tolist(),
+                    loads.tolist(),
+                    strict=True,
+                )
             )
         ],
         "method": plan.method,
@@ -51,6 +56,8 @@ def round_report(
         "distance": distance_figures(problem=problem, plan=plan),
         "iterations": plan.iterations,
         "notes": list(plan.notes),
+        # Issue 15.3: shadow prices are exact to within this many km (null: none computed).
+        "shadow_price_tolerance_km": None if prices is None else round(tolerance_km(plan), 6),
     }
     if baselines:
         report["baselines"] = {
@@ -58,6 +65,19 @@ def round_report(
             for name, other in baselines.items()
         }
     return report
+
+
+def shadow_fields(price: ShadowPrice | None) -> dict[str, Any]:
+    """REPORT.json branch fields of issue 15.3; null when the round has no exact prices
+    (balance_weight > 0, workloads > 1, or a plan not proven optimal)."""
+    if price is None:
+        return {"shadow_price_km": None, "marginal_leads": None, "shadow_price_holds_for": None}
+    return {
+        "shadow_price_km": round(price.km_saved, 6),
+        "marginal_leads": price.leads_gained,
+        # The same change for at least this many more units; null: for every further unit.
+        "shadow_price_holds_for": price.holds_for,
+    }
 
 
 def unassigned_by_reason(plan: Plan) -> dict[str, int]:

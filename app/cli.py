@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import json
 import sys
 import time
 from collections.abc import Callable
@@ -302,6 +303,36 @@ def round_run(
         raise fail(exc.message, code=2) from None
     with session_scope(engine) as session:
         typer.echo(_round_summary(read_round(session, round_id=round_id)))
+
+
+@round_cli.command("whatif")
+def round_whatif(
+    scenario: Annotated[Path, typer.Option("--scenario", help="Scenario JSON file.")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the full comparison as JSON.")
+    ] = False,
+) -> None:
+    """Solve a scenario on the live pool beside the current plan; nothing is committed."""
+    from app.rounds.scenario import parse_scenario
+    from app.rounds.whatif import run_whatif, summary_lines
+
+    settings = get_settings()
+    engine = make_engine(settings)
+    try:
+        text = scenario.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise fail(f"{scenario}: {exc.strerror}", code=2) from None
+    try:
+        result = run_whatif(
+            engine, settings=settings, actor=cli_actor(),
+            scenario=parse_scenario(text, source=str(scenario)),
+        )  # fmt: skip
+    except AppError as exc:
+        raise fail(exc.message, code=2) from None
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        typer.echo("\n".join(summary_lines(result)))
 
 
 @round_cli.command("commit")

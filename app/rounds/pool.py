@@ -14,6 +14,7 @@ from app.ownership.holdings import (
     POOL_STATUSES,
     branch_loads,
     customer_tier,
+    in_follow_up,
     stale_condition,
 )
 from app.tables import Branch, Lead, Ownership
@@ -145,3 +146,33 @@ def remaining_capacity(session: Session, *, lapsed_before: datetime) -> dict[int
         for branch in session.exec(select(Branch))
         if branch.id is not None
     }
+
+
+def load_held(
+    session: Session, *, branch_ids: list[int], lapsed_before: datetime
+) -> list[tuple[PoolLead, int]]:
+    """Open leads (in follow-up, not already lapsing into the pool) of the given branches, as
+    pool leads with the branch that holds them: what closing those branches would re-pool."""
+    if not branch_ids:
+        return []
+    tiers = _tiers_of_repeat_customers(session)
+    query = (
+        sa_select(
+            col(Lead.id), col(Lead.lat), col(Lead.lon), col(Lead.tier), col(Lead.region_code),
+            col(Lead.customer_id), col(Lead.branch_id),
+        )
+        .where(in_follow_up(), col(Lead.branch_id).in_(branch_ids))
+        .where(~pool_condition(deadline=lapsed_before))
+        .order_by(col(Lead.id))
+    )  # fmt: skip
+    return [
+        (
+            PoolLead(
+                id=row[0], lat=row[1], lon=row[2], tier=row[3], region_code=row[4],
+                returned_by_branch_id=None, stale_branch_id=None, customer_id=row[5],
+                customer_tier=customer_tier(tiers[row[5]]) if row[5] in tiers else None,
+            ),
+            int(row[6]),
+        )
+        for row in session.execute(query)
+    ]  # fmt: skip

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
@@ -12,7 +12,9 @@ from app.db import session_scope
 from app.deps import SessionDep, SettingsDep
 from app.ids import RoundId
 from app.rounds import queries, service
+from app.rounds.scenario import scenario_from
 from app.rounds.schemas import AssignmentList, RoundCreate, RoundRead
+from app.rounds.whatif import run_whatif
 
 router = APIRouter(prefix="/api/v1/rounds", tags=["rounds"])
 HQ = Annotated[Principal, require_roles("hq")]
@@ -36,6 +38,22 @@ async def create_round(
         commit=body.commit,
     )
     return await run_in_threadpool(_read, request, round_id)
+
+
+@router.post("/whatif")
+async def whatif(
+    body: dict[str, Any], principal: HQ, request: Request, settings: SettingsDep
+) -> dict[str, Any]:
+    """Solve a scenario (SPEC 9 keys) on the live pool beside the current plan; only an audit
+    record is written."""
+    scenario = scenario_from(body)
+    return await run_in_threadpool(
+        run_whatif,
+        request.app.state.engine,
+        settings=settings,
+        actor=principal.username,
+        scenario=scenario,
+    )
 
 
 @router.get("", response_model=list[RoundRead])

@@ -28,6 +28,12 @@ class BranchLoad(BaseModel):
     code: str
     capacity: int
     load: int
+    # Issue 15.3: one more unit of capacity here saves this many km / takes in this many
+    # leads, for at least `shadow_price_holds_for` units (null: every unit). Null throughout
+    # when the round has no exact prices; absent in rounds solved before they existed.
+    shadow_price_km: float | None = None
+    marginal_leads: int | None = None
+    shadow_price_holds_for: int | None = None
 
 
 class RoundRead(BaseModel):

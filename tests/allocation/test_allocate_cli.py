@@ -79,6 +79,10 @@ def test_a_round_writes_assignments_in_input_order_and_a_report(tmp_path: Path) 
     assert report["objective"] == pytest.approx(sum(float(r["cost"]) for r in rows[:3]), abs=1e-3)
     assert report["lower_bound"] <= report["objective"] + 1e-9
     assert {b["code"]: b["load"] for b in report["branches"]} == {"SH01": 2, "SH02": 1, "BJ01": 0}
+    for b in report["branches"]:  # issue 15.3: each branch's shadow price is in the report
+        assert {"shadow_price_km", "marginal_leads", "shadow_price_holds_for"} <= set(b)
+        assert isinstance(b["shadow_price_km"], float)
+    assert report["shadow_price_tolerance_km"] is not None
     assert "read 4 leads" in output
     assert "solved" in output
 

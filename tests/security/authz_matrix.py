@@ -44,6 +44,8 @@ MATRIX: tuple[tuple[str, str, str, tuple[Expected, ...]], ...] = (
     ("POST", "/api/v1/privacy/subjects/export", "plain",           (401, 403, 403, 422, 403, 403, 401, 401)),
     ("POST", "/api/v1/privacy/subjects/erase", "plain",            (401, 403, 403, 422, 403, 403, 401, 401)),
     ("POST", "/api/v1/rounds", "new_round",                          (401, 403, 403, 201, 403, 403, 401, 401)),
+    # What-if (HQ only); a bodiless request from HQ gets as far as validation.
+    ("POST", "/api/v1/rounds/whatif", "plain",                       (401, 403, 403, 422, 403, 403, 401, 401)),
     ("GET", "/api/v1/rounds", "plain",                               (401, 403, 403, 200, 403, 200, 401, 401)),
     ("GET", "/api/v1/rounds/{round_id}", "round_preview",            (401, 403, 403, 200, 403, 200, 401, 401)),
     ("GET", "/api/v1/rounds/{round_id}/assignments", "round_preview", (401, 403, 403, 200, 403, 200, 401, 401)),
@@ -85,6 +87,8 @@ MATRIX: tuple[tuple[str, str, str, tuple[Expected, ...]], ...] = (
     ("GET", "/hq/branches", "plain",                                 (LOGIN, 403, 403, 200, 403, 200, LOGIN, LOGIN)),
     ("GET", "/hq/leads", "plain",                                    (LOGIN, 403, 403, 200, 403, 200, LOGIN, LOGIN)),
     ("GET", "/hq/pool", "plain",                                     (LOGIN, 403, 403, 200, 403, 200, LOGIN, LOGIN)),
+    ("GET", "/hq/whatif", "plain",                                   (LOGIN, 403, 403, 200, 403, 403, LOGIN, LOGIN)),
+    ("POST", "/hq/whatif", "plain",                                  (LOGIN, 403, 403, 422, 403, 403, LOGIN, LOGIN)),
     ("GET", "/hq/rounds", "plain",                                   (LOGIN, 403, 403, 200, 403, 200, LOGIN, LOGIN)),
     ("POST", "/hq/rounds", "new_round",                              (LOGIN, 403, 403, 303, 403, 403, LOGIN, LOGIN)),
     ("GET", "/hq/rounds/{round_id}", "round_preview",                (LOGIN, 403, 403, 200, 403, 200, LOGIN, LOGIN)),

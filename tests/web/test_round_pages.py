@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from app.branches.importer import import_branches
 from app.config import Settings
 from app.db import session_scope
 from app.rounds.lock import round_lock
+from app.rounds.queries import read_round
 from app.tables import Lead
 from tests.web.helpers import sign_in
 from tests.web.round_data import import_pool
@@ -226,3 +229,44 @@ def test_a_preview_refused_at_commit_no_longer_offers_commit(
     page = web.get(f"/hq/rounds/{stale}").text
     assert 'data-testid="commit-button"' not in page
     assert "已取消" in page
+
+
+def test_the_round_page_shows_where_one_more_advisor_helps_most(
+    web: TestClient, engine: Engine, pooled: None, tmp_path: Path
+) -> None:
+    # Beijing Chaoyang can take 2 of its 4 nearby leads: the other two travel to Shenzhen.
+    small = tmp_path / "small-bj.csv"
+    small.write_text(
+        "code,name,lat,lon,capacity,tiers,region_code,active\n"
+        "BJ-CY,北京朝阳营业部,39.921,116.443,2,mass|affluent,110105,true\n",
+        encoding="utf-8",
+    )
+    with session_scope(engine) as session:
+        import_branches(session, path=small, actor="test")
+    round_id = _start(web, sign_in(web, "hq1"))
+    table = _section(web.get(f"/hq/rounds/{round_id}").text, "advisor-gains")
+    assert "多一名顾问最有用的营业部" in table
+    row = re.search(
+        r"BJ-CY</span><span class=\"sub\">北京朝阳营业部</span></td>(.*?)</tr>", table, re.S
+    )
+    assert row, table
+    cells = re.findall(r'<td class="num">(.*?)</td>', row.group(1))
+    assert cells[0] == "2 / 2"
+    assert cells[1] == "—"  # no lead is left out for want of room
+    assert float(cells[2].split()[0].replace(",", "")) > 1500  # a lead no longer sent south
+    assert "SZ-FT" not in table  # it has room: one more unit there changes nothing
+    report = _report(engine, round_id)
+    bj = next(b for b in report["branches"] if b["code"] == "BJ-CY")
+    assert bj["marginal_leads"] == 0
+    assert bj["shadow_price_km"] > 1500
+    sz = next(b for b in report["branches"] if b["code"] == "SZ-FT")
+    assert (sz["shadow_price_km"], sz["marginal_leads"], sz["shadow_price_holds_for"]) == (
+        0.0,
+        0,
+        None,
+    )
+
+
+def _report(engine: Engine, round_id: int) -> dict[str, Any]:
+    with session_scope(engine) as session:
+        return read_round(session, round_id=round_id).report

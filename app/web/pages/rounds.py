@@ -20,6 +20,7 @@ from app.rounds.schemas import RoundRead
 from app.tables import AllocationRound, Branch, Lead, RoundAssignment, RoundLock
 from app.web.labels import km, share
 from app.web.pages.round_charts import RoundCharts, round_charts
+from app.web.pages.round_shadow import AdvisorGains, advisor_gains
 
 ROUNDS_PER_PAGE = 20
 ASSIGNMENTS_PER_PAGE = 50
@@ -239,6 +240,7 @@ class RoundPage:
     reasons: dict[str, int]
     charts: RoundCharts
     assignments: AssignmentPage
+    advisors: AdvisorGains
 
     @property
     def open(self) -> bool:
@@ -262,4 +264,5 @@ def round_page(
         assignments=assignment_page(
             session, round_id=round_id, page=page, unassigned_only=unassigned_only
         ),
+        advisors=advisor_gains(session, report),
     )

@@ -1,0 +1,212 @@
+"""What-if (issue 15.1): solve a scenario on the live pool beside the current plan; commit nothing.
+
+Both sides are built the way a round is (pool, customers, exclusions, capacity counted as
+`app.ownership.holdings` counts it: customers in follow-up, lapsing ones excluded). The current
+side is what a round with default parameters would do now; the scenario side applies capacity
+overrides, closures (their open leads join the pool), new branches, tier changes and the
+parameters. The only row written is the audit record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import col, select
+
+from allocation.model import AllocationParams
+from allocation.report import distance_figures, unassigned_by_reason
+from allocation.solve import solve
+from app import audit
+from app.config import Settings
+from app.db import session_scope
+from app.ownership.deadline import followup_rule
+from app.ownership.holdings import branch_loads
+from app.rounds.pool import PoolLead, load_held, load_pool
+from app.rounds.scenario import Scenario, check_references
+from app.rounds.solving import Instance, build_instance
+from app.tables import Branch
+from app.tables.base import utcnow
+
+CHANGES_LISTED = 200  # leads that would change branch, listed in full up to this many
+
+
+@dataclass(frozen=True)
+class _Live:
+    branches: list[Branch]
+    held: dict[int, int]  # branch id -> customers in follow-up (lapsing ones excluded)
+    pool: list[PoolLead]
+    repooled: list[tuple[PoolLead, int]]  # open leads of closed branches, with their holder
+
+
+@dataclass(frozen=True)
+class _Side:
+    instance: Instance
+    branch: dict[int, str | None]  # representative lead id -> branch code (None: unassigned)
+    figures: dict[str, Any]
+    loads: dict[str, int]  # branch code -> customers held after the plan
+    capacity: dict[str, int]
+
+
+def run_whatif(
+    engine: Engine, *, settings: Settings, actor: str, scenario: Scenario
+) -> dict[str, Any]:
+    live = _read_live(engine, settings=settings, scenario=scenario)
+    limit = settings.round_time_limit_seconds
+    current = _solve_side(_current_instance(live), live=live, scenario=None, time_limit_s=limit)
+    proposed = _solve_side(
+        _scenario_instance(live, scenario), live=live, scenario=scenario, time_limit_s=limit
+    )
+    result = _compare(live=live, current=current, proposed=proposed, scenario=scenario)
+    with session_scope(engine) as session:
+        audit.record(
+            session, actor=actor, action="round.whatif", entity_type="round",
+            detail={"scenario": scenario.model_dump(), "assigned": proposed.figures["assigned"],
+                    "changed_branch": result["changed_branch_total"]},
+        )  # fmt: skip
+    return result
+
+
+def _read_live(engine: Engine, *, settings: Settings, scenario: Scenario) -> _Live:
+    lapsed = followup_rule(settings).cutoff(utcnow())
+    with session_scope(engine) as session:
+        branches = list(session.exec(select(Branch).order_by(col(Branch.id))))
+        check_references(scenario, codes=[b.code for b in branches])
+        closed = [b.id for b in branches if b.code in set(scenario.close) and b.id is not None]
+        return _Live(
+            branches=[Branch(**b.model_dump()) for b in branches],  # detached copies
+            held=branch_loads(session, stale_before=lapsed),
+            pool=load_pool(session, lapsed_before=lapsed),
+            repooled=load_held(session, branch_ids=closed, lapsed_before=lapsed),
+        )
+
+
+def _current_instance(live: _Live) -> Instance:
+    room = {b.id or 0: max(b.capacity - live.held.get(b.id or 0, 0), 0) for b in live.branches}
+    return build_instance(
+        branches=live.branches, capacities=room, pool=live.pool, params=AllocationParams()
+    )
+
+
+def _scenario_instance(live: _Live, scenario: Scenario) -> Instance:
+    closed = set(scenario.close)
+    branches, room = [], {}
+    for b in live.branches:
+        changed = Branch(**b.model_dump())
+        changed.capacity = scenario.capacity.get(b.code, b.capacity)
+        changed.tiers = scenario.tiers.get(b.code, b.tiers)
+        changed.active = b.active and b.code not in closed
+        held = 0 if b.code in closed else live.held.get(b.id or 0, 0)
+        room[b.id or 0] = max(changed.capacity - held, 0) if changed.active else 0
+        branches.append(changed)
+    for k, new in enumerate(scenario.open):
+        fake_id = -(k + 1)  # never a database id
+        branches.append(
+            Branch(
+                id=fake_id, code=new.code, name=new.name, lat=new.lat, lon=new.lon,
+                capacity=new.capacity, tiers=new.tiers, active=True,
+            )
+        )  # fmt: skip
+        room[fake_id] = new.capacity
+    params = AllocationParams(
+        balance_weight=scenario.balance_weight, max_distance_km=scenario.max_distance_km
+    )
+    pool = live.pool + [lead for lead, _holder in live.repooled]
+    return build_instance(branches=branches, capacities=room, pool=pool, params=params)
+
+
+def _solve_side(
+    instance: Instance, *, live: _Live, scenario: Scenario | None, time_limit_s: float
+) -> _Side:
+    """Solve one side; capacities reported are the branches' totals (0 when closed)."""
+    closed = set(scenario.close) if scenario else set()
+    problem = instance.problem()
+    plan = solve(problem, method="optimal", time_limit_s=time_limit_s)
+    codes = problem.branches.codes
+    branch = {
+        int(lead.external_id): (codes[j] if j >= 0 else None)
+        for lead, j in zip(instance.leads, plan.branch.tolist(), strict=True)
+    }
+    id_of = dict(zip(codes, instance.branch_ids, strict=False))
+    added = plan.loads(problem=problem).tolist()
+    loads = {
+        code: (0 if code in closed else live.held.get(id_of.get(code, 0), 0)) + int(n)
+        for code, n in zip(codes, added, strict=True)
+    }
+    capacity = {b.code: b.capacity for b in live.branches}
+    capacity.update(dict.fromkeys(closed, 0))
+    capacity.update(scenario.capacity if scenario else {})
+    capacity.update({b.code: b.capacity for b in scenario.open} if scenario else {})
+    figures = {
+        "status": plan.status,
+        "pool": problem.leads.size,
+        "assigned": plan.assigned,
+        "unassigned": plan.unassigned,
+        "unassigned_by_reason": unassigned_by_reason(plan),
+        "objective": round(plan.total, 6),
+        "solve_seconds": round(plan.solve_seconds, 3),
+        **distance_figures(problem=problem, plan=plan),
+    }
+    return _Side(instance, branch, figures, loads, capacity)
+
+
+def _compare(*, live: _Live, current: _Side, proposed: _Side, scenario: Scenario) -> dict[str, Any]:
+    code_of = {b.id: b.code for b in live.branches}
+    before = dict(current.branch)
+    before.update({lead.id: code_of.get(holder) for lead, holder in live.repooled})
+    changes = [
+        {"lead_id": lead_id, "from": before.get(lead_id), "to": to}
+        for lead_id, to in sorted(proposed.branch.items())
+        if before.get(lead_id) != to
+    ]
+    codes = list(dict.fromkeys([*current.loads, *proposed.loads]))
+    return {
+        "scenario": scenario.model_dump(),
+        "current": current.figures,
+        "scenario_plan": proposed.figures,
+        "branches": [
+            {
+                "code": code,
+                "capacity_before": current.capacity.get(code, 0),
+                "capacity_after": proposed.capacity.get(code, 0),
+                "load_before": current.loads.get(code, 0),
+                "load_after": proposed.loads.get(code, 0),
+                "load_delta": proposed.loads.get(code, 0) - current.loads.get(code, 0),
+            }
+            for code in codes
+        ],
+        "repooled": len(live.repooled),
+        "changed_branch_total": len(changes),
+        "changed_branch": changes[:CHANGES_LISTED],
+    }
+
+
+def summary_lines(result: dict[str, Any]) -> list[str]:
+    """The comparison in a few lines for the terminal."""
+    a, b = result["current"], result["scenario_plan"]
+    rows = [
+        ("pool", a["pool"], b["pool"]),
+        ("assigned", a["assigned"], b["assigned"]),
+        ("unassigned", a["unassigned"], b["unassigned"]),
+        ("total km", a["total_km"], b["total_km"]),
+        ("mean km", a["mean_km"], b["mean_km"]),
+        ("p95 km", a["p95_km"], b["p95_km"]),
+        ("own-city share", a["same_city_share"], b["same_city_share"]),
+    ]
+    out = [f"{'':22}{'current':>14}{'scenario':>14}"]
+    out += [f"{name:22}{_cell(x):>14}{_cell(y):>14}" for name, x, y in rows]
+    for reason, n in b["unassigned_by_reason"].items():
+        out.append(f"  {reason:20}{a['unassigned_by_reason'][reason]:>14,}{n:>14,}")
+    out.append(f"open leads of closed branches re-pooled: {result['repooled']}")
+    moved = [x for x in result["branches"] if x["load_delta"]]
+    out.append(f"branches whose load changes: {len(moved)}")
+    out += [f"  {x['code']}: {x['load_before']} -> {x['load_after']}" for x in moved[:20]]
+    out.append(f"leads that would change branch: {result['changed_branch_total']}")
+    return out
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.4f}" if isinstance(value, float) else f"{value:,}"
