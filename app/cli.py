@@ -16,12 +16,13 @@ from pydantic import ValidationError
 from app.allocate_cli import allocate
 from app.audit_cli import audit_cli
 from app.clock import install_start
-from app.config import get_settings
+from app.config import Settings, get_settings
 from app.db import make_engine, session_scope
 from app.errors import AppError, FileRejected
 from app.intake.keys import IssuedKey
 from app.journal.cli import import_revenue_cmd, ledger_cli
 from app.limits import import_row_limit
+from app.privacy.cipher import data_key_problem
 from app.privacy.cli import privacy_cli
 
 if TYPE_CHECKING:
@@ -479,8 +480,19 @@ def serve(
             )
             raise SystemExit(2)
         typer.echo(f"warning: demo mode: {problem}", err=True)
-
+    _refuse_a_wrong_data_key(settings)
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers)
+
+
+def _refuse_a_wrong_data_key(settings: Settings) -> None:
+    engine = make_engine(settings)
+    with session_scope(engine) as session:
+        problem = data_key_problem(session)
+    engine.dispose()
+    if problem is not None:
+        typer.echo(f"error: {problem}; nothing was served. Set O2O_DATA_KEY to the key the "
+                   "mobile numbers were sealed with.", err=True)  # fmt: skip
+        raise SystemExit(2)
 
 
 def main() -> None:

@@ -16,8 +16,11 @@ from weakref import WeakKeyDictionary
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import inspect
 from sqlalchemy.engine import Connection, Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
+
+from app.tables import Lead
 
 PREFIX = "v1:"
 # Binds a ciphertext to its purpose: a sealed mobile cannot be passed off as another field.
@@ -84,3 +87,18 @@ def cipher_for(session: Session) -> MobileCipher:
         raise DataKeyError(
             "this engine has no data key: create it with app.db.make_engine"
         ) from None
+
+
+def data_key_problem(session: Session) -> str | None:
+    """Why this engine's key cannot open the stored mobile numbers (one sealed row is tried), or
+    None. `o2o serve` refuses to start on it: a wrong key would fail every page showing one."""
+    if not inspect(session.get_bind()).has_table(Lead.__tablename__):
+        return None  # not migrated yet: nothing sealed to open
+    stored = session.exec(
+        select(Lead.mobile).where(col(Lead.mobile).startswith(PREFIX)).limit(1)
+    ).first()
+    try:
+        cipher_for(session).open(stored)
+    except DataKeyError as exc:
+        return str(exc)
+    return None

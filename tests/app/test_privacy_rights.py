@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
@@ -113,6 +114,23 @@ def test_a_wrong_data_key_fails_loudly_instead_of_reading_wrong_numbers(
             service.get_lead(session, principal=HQ, lead_id=lead_id)
     finally:
         other.dispose()
+
+
+def test_serve_refuses_a_data_key_that_does_not_open_the_stored_numbers(
+    settings: Settings, world: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[object] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: started.append(kwargs))
+    _cli_env(monkeypatch, settings)
+    monkeypatch.setenv("O2O_DATA_KEY", "ab" * 32)
+    refused = CliRunner().invoke(cli, ["serve"])
+    assert refused.exit_code == 2
+    assert "O2O_DATA_KEY" in refused.output
+    assert started == []
+    monkeypatch.delenv("O2O_DATA_KEY")  # back to the key the world was sealed with
+    get_settings.cache_clear()
+    assert CliRunner().invoke(cli, ["serve"]).exit_code == 0
+    assert len(started) == 1
 
 
 def test_a_data_key_that_is_not_32_bytes_is_refused_at_startup(settings: Settings) -> None:
