@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.allocation.test_allocate_cli import BRANCHES, LEADS, _files, _run
+from tests.allocation.allocate_files import BRANCHES, LEADS, _files, _run
 
 PAIRS = "external_id,branch_code,cost,workload\n"
 

@@ -12,8 +12,7 @@ from allocation.solve import solve
 from allocation.solvers.cardinality import augment_to_maximum
 from allocation.solvers.screen import screen
 from allocation.validate import validate_plan
-from tests.allocation.factories import branch, dense_flow, lead, problem
-from tests.allocation.test_solve import instances
+from tests.allocation.factories import branch, dense_flow, instances, lead, problem
 
 FAST = settings(
     max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]

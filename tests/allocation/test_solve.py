@@ -11,47 +11,11 @@ from allocation.errors import UnknownMethodError
 from allocation.model import AllocationProblem, BranchSpec, LeadSpec, PairSpec, Reason
 from allocation.solve import METHODS, solve
 from allocation.validate import validate_plan
-from tests.allocation.factories import branch, brute_force, dense_flow, lead, problem
+from tests.allocation.factories import branch, brute_force, dense_flow, instances, lead, problem
 
 FAST = settings(
     max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
 )
-
-
-@st.composite
-def instances(draw: st.DrawFn, *, max_leads: int = 25, max_branches: int = 6) -> AllocationProblem:
-    n_b = draw(st.integers(1, max_branches))
-    n_l = draw(st.integers(0, max_leads))
-    coord = st.tuples(st.floats(30.0, 30.6), st.floats(120.0, 120.6))
-    tiers = st.sampled_from(["mass", "affluent", "hnw"])
-    branches = []
-    for j in range(n_b):
-        lat, lon = draw(coord)
-        served = draw(
-            st.sampled_from([frozenset(), frozenset({"mass"}), frozenset({"mass", "affluent"})])
-        )
-        branches.append(
-            branch(
-                f"B{j}",
-                lat,
-                lon,
-                draw(st.integers(0, 6)),
-                tiers=served,
-                active=draw(st.booleans()) or j == 0,
-            )
-        )
-    leads = []
-    for i in range(n_l):
-        point: tuple[float | None, float | None] = (
-            draw(coord) if draw(st.integers(0, 9)) else (None, None)
-        )
-        leads.append(lead(f"L{i}", point[0], point[1], draw(tiers)))
-    return problem(
-        branches,
-        leads,
-        balance_weight=draw(st.sampled_from([0.0, 0.0, 0.7, 5.0])),
-        max_distance_km=draw(st.sampled_from([None, None, 25.0, 45.0])),
-    )
 
 
 def _check_optimal(p: AllocationProblem, reference: tuple[int, float]) -> None:
