@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from app.config import Settings, get_settings
 from app.db import make_engine, session_scope
+from app.errors import FileRejected
 from app.journal import posting, service
 from app.journal.cli import import_revenue_cmd, ledger_cli
 from app.journal.importer import RevenueImportReport, import_revenue
@@ -174,3 +175,14 @@ def cli_env(
     get_settings.cache_clear()
     yield ledger_engine
     get_settings.cache_clear()
+
+
+def described(exc: FileRejected) -> tuple[int, list[tuple[int, str, str]]]:
+    return exc.total_errors, [(e.line, e.column, e.reason) for e in exc.errors]
+
+
+@pytest.fixture
+def postgres(ledger_engine: Engine) -> Engine:
+    if ledger_engine.dialect.name == "sqlite":
+        pytest.skip("parsing in worker processes is PostgreSQL's COPY path")
+    return ledger_engine

@@ -17,10 +17,7 @@ from app.journal import service
 from app.journal.importer import import_revenue
 from ledger.money import MAX_FEN
 from tests.app.factories import write
-from tests.app.ledger_world import HEADER, NOW, o2o, runner, scalar
-from tests.app.test_ledger_parallel_parse import described, postgres
-
-__all__ = ["postgres"]  # a fixture
+from tests.app.ledger_world import HEADER, NOW, described, o2o, runner, scalar
 
 WHEN = "2026-10-05T10:00:00"
 # Each row fits a 64-bit fen column (4.6e18 fen); two of them do not.

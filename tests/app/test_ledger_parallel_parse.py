@@ -21,7 +21,7 @@ from app.journal.importer import import_revenue
 from app.journal.rows import REQUIRED, RevenueRowParser
 from app.limits import import_row_limit
 from tests.app.factories import write
-from tests.app.ledger_world import HEADER, NOW, scalar
+from tests.app.ledger_world import HEADER, NOW, described, scalar
 
 STORED = """SELECT line, event_id, external_id, channel, revenue_type, amount_fen, occurred_at,
                    fingerprint FROM revenue_event ORDER BY line"""
@@ -57,17 +57,6 @@ def rejection(engine: Engine, path: Path, *, workers: int) -> FileRejected:
     with pytest.raises(FileRejected) as caught, session_scope(engine) as session:
         import_revenue(session, path=path, actor="test", now=NOW, parse_workers=workers)
     return caught.value
-
-
-def described(exc: FileRejected) -> tuple[int, list[tuple[int, str, str]]]:
-    return exc.total_errors, [(e.line, e.column, e.reason) for e in exc.errors]
-
-
-@pytest.fixture
-def postgres(ledger_engine: Engine) -> Engine:
-    if ledger_engine.dialect.name == "sqlite":
-        pytest.skip("parsing in worker processes is PostgreSQL's COPY path")
-    return ledger_engine
 
 
 @pytest.fixture

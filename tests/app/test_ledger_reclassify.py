@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,8 +14,8 @@ from app.journal import closing, service, stored
 from app.journal.schemas import EntryRead
 from ledger.entries import reversal
 from ledger.periods import Period
+from tests.app.ledger_corrections import DECEMBER, EVENTS, NOVEMBER, reclassify
 from tests.app.ledger_world import (
-    HEADER,
     SPLIT,
     add_policies,
     balances,
@@ -24,24 +23,6 @@ from tests.app.ledger_world import (
     import_csv,
     scalar,
 )
-
-# C1 never had an owner, so C-events sit in suspense:unowned.
-EVENTS = HEADER + (
-    "C-1,C1,other,12.34,2026-10-05T10:00:00,app\n"
-    "C-2,C1,product_fee,20.01,2026-10-06T10:00:00,app\n"
-    "C-3,C1,other,-1.00,2026-10-07T10:00:00,app\n"
-    "A-1,A1,other,5,2026-10-08T10:00:00,app\n"
-)
-NOVEMBER = datetime(2026, 11, 20, tzinfo=UTC)
-DECEMBER = datetime(2026, 12, 2, tzinfo=UTC)
-
-
-def reclassify(
-    engine: Engine, event_id: str, branch: str = "SZ-FT", *, now: datetime = NOVEMBER
-) -> EntryRead:
-    with session_scope(engine) as session:
-        return service.reclassify_event(session, event_id=event_id, branch_code=branch,
-                                        reason="customer was SZ-FT's", actor="fin1", now=now)  # fmt: skip
 
 
 def test_a_suspense_credit_moves_to_the_branch_with_a_new_audited_entry(

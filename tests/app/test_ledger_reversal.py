@@ -13,8 +13,8 @@ from sqlalchemy.engine import Engine
 from app.db import session_scope
 from app.errors import AppError, Conflict, NotFound
 from app.journal import closing, service
-from app.journal.schemas import EntryRead
 from ledger.periods import Period
+from tests.app.ledger_corrections import entry_id, reverse
 from tests.app.ledger_world import HEADER, balances, findings, import_csv, scalar
 
 OCTOBER = HEADER + (
@@ -23,18 +23,6 @@ OCTOBER = HEADER + (
 )
 NOVEMBER = datetime(2026, 11, 20, tzinfo=UTC)
 DECEMBER = datetime(2026, 12, 2, tzinfo=UTC)
-
-
-def entry_id(engine: Engine, key: str) -> int:
-    found = scalar(engine, f"SELECT id FROM journal_entry WHERE business_key = '{key}'")
-    assert found is not None
-    return int(str(found))
-
-
-def reverse(engine: Engine, entry: int, *, now: datetime = NOVEMBER) -> EntryRead:
-    with session_scope(engine) as session:
-        return service.reverse_entry(session, entry_id=entry, reason="wrong customer",
-                                     actor="fin1", now=now)  # fmt: skip
 
 
 def test_a_reversal_mirrors_every_posting_and_is_audited(

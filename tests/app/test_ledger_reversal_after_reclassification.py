@@ -19,9 +19,8 @@ from app.errors import Conflict
 from app.journal import repository, stored
 from ledger.entries import reversal
 from ledger.periods import Period
+from tests.app.ledger_corrections import EVENTS, NOVEMBER, entry_id, reclassify, reverse
 from tests.app.ledger_world import auth, balances, findings, import_csv, o2o, runner
-from tests.app.test_ledger_reclassify import EVENTS, NOVEMBER, reclassify
-from tests.app.test_ledger_reversal import entry_id, reverse
 
 
 def test_a_reclassified_credit_is_reversed_only_after_its_reclassification(

@@ -31,7 +31,7 @@ from app.privacy.cipher import DataKeyError, MobileCipher
 from app.tables import Customer, Lead
 from tests.app.conftest import branch_ids, client, engine, login
 from tests.app.factories import write
-from tests.security.test_privacy import LEADS_CSV, MOBILES, world
+from tests.security.privacy_world import LEADS_CSV, MOBILES, world
 
 __all__ = ["branch_ids", "client", "engine", "world"]
 
