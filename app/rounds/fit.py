@@ -35,7 +35,8 @@ def check_plan_still_fits(session: Session, *, round_id: int) -> None:
     }
     planned = _planned(session, round_id=round_id, branches=branches)
     kept = _kept_loads(session, round_id=round_id)
-    problems = _ineligible(planned) + _overfull(planned, kept)
+    tiers_now = _customer_tiers_now(session, round_id=round_id, branches=branches)
+    problems = _ineligible(planned + tiers_now) + _overfull(planned, kept)
     if problems:
         raise StalePreview(
             f"round {round_id} no longer fits: " + "; ".join(problems) + "; run a new round"
@@ -56,6 +57,26 @@ def _planned(
     return [
         PlannedLoad(branch=branches[branch_id], lead_class=lead_class or "", customers=int(n))
         for branch_id, lead_class, n in session.execute(query)
+    ]
+
+
+def _customer_tiers_now(
+    session: Session, *, round_id: int, branches: dict[int | None, Branch]
+) -> list[PlannedLoad]:
+    """Every tier the planned customers' leads hold now, per planned branch: a lead imported
+    since the solve can raise its customer's tier above what the planned branch serves."""
+    planned, sibling = aliased(Lead), aliased(Lead)
+    query = (
+        select(col(RoundAssignment.branch_id), col(sibling.tier))
+        .distinct()
+        .join(planned, col(planned.id) == col(RoundAssignment.lead_id))
+        .join(sibling, col(sibling.customer_id) == col(planned.customer_id))
+        .where(col(RoundAssignment.round_id) == round_id)
+        .where(col(RoundAssignment.branch_id).is_not(None))
+    )
+    return [
+        PlannedLoad(branch=branches[branch_id], lead_class=tier or "", customers=0)
+        for branch_id, tier in session.execute(query)
     ]
 
 

@@ -64,6 +64,22 @@ def test_a_commit_refuses_a_preview_after_a_branch_closed_or_dropped_a_tier(worl
     assert "branch MASS no longer serves tier mass" in raised.value.message
 
 
+def test_a_commit_refuses_a_preview_after_a_new_lead_raised_a_planned_customers_tier(
+    world: World,
+) -> None:
+    # Found by the model test on PostgreSQL: the plan sent a mass customer to MASS; an hnw lead
+    # of the same person arrived before the commit, which then gave MASS an hnw customer.
+    world.leads("A1,22.531,113.931,mass,13800138001\n")
+    preview = world.solve()
+    world.leads("A2,39.921,116.441,hnw,13800138001\n", name="later.csv")
+    with pytest.raises(Conflict, match="branch MASS no longer serves tier hnw"):
+        world.commit(preview)
+    assert world.open_owners() == []
+    world.solve(commit=True)
+    held = world.holders()
+    assert held["A1"] == held["A2"] == ("assigned", "NEAR")
+
+
 def test_a_second_lead_of_a_customer_follows_it_without_using_capacity(world: World) -> None:
     world.leads(
         f"A1,{SHENZHEN},mass,13800138001\nA2,{SHENZHEN},mass,13800138001\n"
