@@ -98,14 +98,24 @@ def insert_new_leads(session: Session, *, now: datetime) -> int:
     return _rowcount(session.execute(text(sql), {"now": _ts(session, now)}))
 
 
+# The leads this import staged, found through the (channel, external_id) unique index: the
+# linking below touches only them, never a scan of every lead (an intake of one lead at 1.3M
+# leads spent 94 ms scanning for `new` ones).
+_STAGED_LEADS = f"""
+    SELECT l.id FROM {STAGE} s JOIN lead l
+        ON l.channel = s.channel AND l.external_id = s.external_id
+"""
+
+
 def link_owned_customers(session: Session, *, now: datetime) -> int:
     """New leads of a customer who already has an owner join that owner instead of the pool."""
-    sql = """
+    sql = f"""
         UPDATE lead SET
             branch_id = (SELECT o.branch_id FROM ownership o
                          WHERE o.customer_id = lead.customer_id AND o.valid_to IS NULL),
             status = 'assigned', assigned_at = :now, updated_at = :now
-        WHERE status = 'new' AND customer_id IS NOT NULL
+        WHERE id IN ({_STAGED_LEADS})
+          AND status = 'new' AND customer_id IS NOT NULL
           AND EXISTS (SELECT 1 FROM ownership o
                       WHERE o.customer_id = lead.customer_id AND o.valid_to IS NULL)
     """
@@ -114,9 +124,10 @@ def link_owned_customers(session: Session, *, now: datetime) -> int:
 
 def linked_leads(session: Session, *, now: datetime) -> list[tuple[int, str, int]]:
     """(lead id, tier, branch id) of the leads that joined an owner in this import."""
-    sql = """
+    sql = f"""
         SELECT id, tier, branch_id FROM lead
-        WHERE branch_id IS NOT NULL AND status = 'assigned' AND assigned_at = :now
+        WHERE id IN ({_STAGED_LEADS})
+          AND branch_id IS NOT NULL AND status = 'assigned' AND assigned_at = :now
     """
     rows = session.execute(text(sql), {"now": _ts(session, now)})
     return [(int(r[0]), str(r[1]), int(r[2])) for r in rows]
