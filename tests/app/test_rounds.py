@@ -20,35 +20,10 @@ from app.rounds.lock import round_lock
 from app.rounds.service import RoundParams, commit_round, run_round
 from app.tables import AllocationRound, Lead, Ownership, RoundAssignment
 from app.tables.base import utcnow
+from tests.app.rounds_world import pooled
+
+__all__ = ["pooled"]  # a fixture
 from tests.app.factories import login, write
-
-# Two near Shenzhen Futian, one near Beijing Chaoyang, one for HNW near Beijing (BJ-CY serves only
-# mass|affluent, so it must travel to Shenzhen), one with nothing to locate it.
-LEADS = """external_id,lat,lon,tier
-SZ1,22.55,114.06,mass
-SZ2,22.53,114.03,mass
-BJ1,39.93,116.45,affluent
-BJ-HNW,39.90,116.40,hnw
-NOWHERE,,,mass
-"""
-
-
-@pytest.fixture
-def pooled(
-    engine: Engine, settings: Settings, branch_ids: dict[str, int], tmp_path: Path
-) -> dict[str, int]:
-    with session_scope(engine) as session:
-        import_leads(
-            session,
-            path=write(tmp_path, "leads.csv", LEADS),
-            actor="test",
-            secret=settings.customer_key,
-            channel="app",
-        )
-    with session_scope(engine) as session:
-        return {
-            lead.external_id: lead.id for lead in session.exec(select(Lead)) if lead.id is not None
-        }
 
 
 def _leads(engine: Engine) -> dict[str, Lead]:

@@ -18,29 +18,12 @@ from typer.testing import CliRunner
 from app.cli import cli
 from app.config import Settings, get_settings
 from app.db import session_scope
-from app.leads.importer import import_leads
 from app.rounds.service import RoundParams, run_round
 from app.tables import AllocationRound, AuditRecord, Lead, Ownership
+from tests.app.rounds_world import pooled
+
+__all__ = ["pooled"]  # a fixture
 from tests.app.factories import login, write
-
-# Near Shenzhen Futian (SZ-FT, capacity 100, every tier) and Beijing Chaoyang (BJ-CY, 80,
-# mass|affluent); the HNW lead near Beijing has to go to Shenzhen.
-LEADS = """external_id,lat,lon,tier
-SZ1,22.55,114.06,mass
-SZ2,22.53,114.03,mass
-BJ1,39.93,116.45,affluent
-BJ-HNW,39.90,116.40,hnw
-NOWHERE,,,mass
-"""
-
-
-@pytest.fixture
-def pooled(engine: Engine, settings: Settings, branch_ids: dict[str, int], tmp_path: Path) -> None:
-    with session_scope(engine) as session:
-        import_leads(
-            session, path=write(tmp_path, "leads.csv", LEADS), actor="test",
-            secret=settings.customer_key, channel="app",
-        )  # fmt: skip
 
 
 def _ids(engine: Engine) -> dict[str, int]:
