@@ -13,6 +13,7 @@ import asyncio
 import json
 from collections.abc import MutableMapping
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import anyio
 
@@ -28,8 +29,12 @@ class InFlightLimit:
         self.app = app
         self.limit = limit
         self.wait_seconds = wait_seconds
-        # One limiter per event loop: a test may drive the same app from several loops.
-        self._limiters: dict[int, anyio.CapacityLimiter] = {}
+        # One limiter per event loop: a test may drive the same app from several loops. Keyed
+        # by the loop itself, not id(): a new loop can reuse a closed one's id and would then
+        # wait on a limiter bound to the dead loop (503 after wait_seconds; a flaky test).
+        self._limiters: WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = (
+            WeakKeyDictionary()
+        )
 
     async def __call__(self, scope: MutableMapping[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -50,7 +55,7 @@ class InFlightLimit:
             limiter.release_on_behalf_of(borrower)
 
     def _limiter(self) -> anyio.CapacityLimiter:
-        loop = id(asyncio.get_running_loop())
+        loop = asyncio.get_running_loop()
         if loop not in self._limiters:
             self._limiters[loop] = anyio.CapacityLimiter(self.limit)
         return self._limiters[loop]
