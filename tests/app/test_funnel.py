@@ -1,0 +1,138 @@
+"""The follow-up funnel counts each stage by cohort week and key, on both databases."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from app.analytics.funnel import Funnel, FunnelQuery, Stages, default_query, funnel
+from app.auth import Principal
+from app.db import session_scope
+from app.errors import InvalidInput
+from app.tables import Lead
+from tests.app.ledger_world import HEADER, import_csv
+
+HQ = Principal(user_id=1, username="hq1", role="hq", branch_id=None, branch_code=None)
+# Shanghai Monday 2026-11-09 00:00 is 2026-11-08 16:00 UTC.
+WEEK_1 = datetime(2026, 11, 9, 1, 0, tzinfo=UTC)  # Monday 09:00 Shanghai
+WEEK_2 = datetime(2026, 11, 15, 16, 30, tzinfo=UTC)  # Monday 11-16 00:30 Shanghai
+CUTOFF = datetime(2026, 11, 17, 0, 0, tzinfo=UTC)  # assigned before this and not contacted: overdue
+
+
+def _lead(engine: Engine, external_id: str, **fields: object) -> int:
+    values: dict[str, object] = {"channel": "app", "tier": "mass", "status": "new",
+                                 "acquired_at": WEEK_1} | fields  # fmt: skip
+    with session_scope(engine) as session:
+        lead = Lead(external_id=external_id, **values)  # type: ignore[arg-type]
+        session.add(lead)
+        session.flush()
+        assert lead.id is not None
+        return lead.id
+
+
+@pytest.fixture
+def world(engine: Engine, branch_ids: dict[str, int], tmp_path: Path) -> dict[str, int]:
+    sz, bj = branch_ids["SZ-FT"], branch_ids["BJ-CY"]
+    hour = timedelta(hours=1)
+    _lead(engine, "A1")  # still in the pool
+    _lead(engine, "A2", status="assigned", branch_id=sz, assigned_at=WEEK_1)  # overdue
+    _lead(engine, "A3", status="contacted", branch_id=sz, assigned_at=WEEK_1,
+          contacted_at=WEEK_1 + 2 * hour)  # fmt: skip
+    _lead(engine, "A4", status="converted", branch_id=sz, assigned_at=WEEK_1,
+          contacted_at=WEEK_1 + 30 * hour)  # fmt: skip
+    _lead(engine, "W1", channel="wechat", tier="hnw", status="converted", branch_id=bj,
+          assigned_at=WEEK_1, contacted_at=WEEK_1 + 4 * hour)  # fmt: skip
+    _lead(
+        engine,
+        "W2",
+        channel="wechat",
+        status="assigned",
+        branch_id=bj,
+        acquired_at=WEEK_2,
+        assigned_at=CUTOFF + hour,
+    )  # fmt: skip  (assigned after the cutoff: not overdue)
+    _lead(engine, "OLD", acquired_at=datetime(2026, 11, 8, 15, 59, tzinfo=UTC))  # week before
+    import_csv(engine, tmp_path, HEADER
+               + "E1,A4,brokerage_commission,100.50,2026-11-12T02:00:00Z,app\n"
+               + "E2,A4,brokerage_commission,20.00,2026-11-13T02:00:00Z,app\n"
+               + "E3,W1,brokerage_commission,7.25,2026-11-13T02:00:00Z,wechat\n")  # fmt: skip
+    return branch_ids
+
+
+def _run(engine: Engine, principal: Principal = HQ, by: str = "channel") -> Funnel:
+    query = FunnelQuery(by=by, start=date(2026, 11, 9), end=date(2026, 11, 22))
+    with session_scope(engine) as session:
+        return funnel(session, principal=principal, query=query, overdue_before=CUTOFF)
+
+
+def test_each_stage_counts_the_leads_that_reached_it(engine: Engine, world: dict[str, int]) -> None:
+    app_leads = dict(_run(engine).by_key)["app"]
+    assert (app_leads.acquired, app_leads.assigned, app_leads.contacted, app_leads.converted) == (
+        4, 3, 2, 1,
+    )  # fmt: skip
+    assert app_leads.revenue_fen == 12050
+    assert app_leads.overdue == 1
+    assert app_leads.timed_contacts == 2
+    assert app_leads.mean_hours_to_contact == pytest.approx(16.0)  # (2 h + 30 h) / 2
+    assert app_leads.contacted_within_day == 1
+
+
+def test_leads_fall_in_the_shanghai_week_they_were_acquired(
+    engine: Engine, world: dict[str, int]
+) -> None:
+    result = _run(engine)
+    assert [(c.week, c.key, c.stages.acquired) for c in result.cells] == [
+        ("2026-11-09", "app", 4),
+        ("2026-11-09", "wechat", 1),
+        ("2026-11-16", "wechat", 1),
+    ]  # the lead acquired one minute before Monday 00:00 Shanghai is outside the range
+    assert result.total.acquired == 6
+    assert result.total.revenue_fen == 12775
+    assert dict(result.by_week)["2026-11-16"].acquired == 1
+
+
+def test_by_branch_keeps_the_pool_as_its_own_row(engine: Engine, world: dict[str, int]) -> None:
+    rows = dict(_run(engine, by="branch").by_key)
+    assert rows["SZ-FT"].acquired == 3
+    assert rows["BJ-CY"].acquired == 2
+    assert rows[None].acquired == 1
+    assert rows[None].assigned == 0
+
+
+def test_a_branch_sees_only_the_leads_it_owns(engine: Engine, world: dict[str, int]) -> None:
+    branch = Principal(user_id=9, username="bj1", role="branch", branch_id=world["BJ-CY"],
+                       branch_code="BJ-CY")  # fmt: skip
+    result = _run(engine, principal=branch, by="tier")
+    assert result.total.acquired == 2
+    assert dict(result.by_key)["hnw"].converted == 1
+    assert result.total.revenue_fen == 725
+
+
+def test_conversion_comes_with_a_95_percent_interval() -> None:
+    stages = Stages(assigned=3, converted=1)
+    assert stages.conversion == pytest.approx(1 / 3)
+    low, high = stages.conversion_interval or (0, 0)
+    assert low == pytest.approx(0.0615, abs=1e-4)
+    assert high == pytest.approx(0.7923, abs=1e-4)
+    assert Stages().conversion is None
+    assert Stages().conversion_interval is None
+
+
+def test_a_bad_query_names_what_is_wrong() -> None:
+    with pytest.raises(InvalidInput, match="by: must be one of"):
+        FunnelQuery(by="city", start=date(2026, 1, 1), end=date(2026, 1, 2))
+    with pytest.raises(InvalidInput, match="before from"):
+        FunnelQuery(by="tier", start=date(2026, 1, 2), end=date(2026, 1, 1))
+    with pytest.raises(InvalidInput, match="at most 366 days"):
+        FunnelQuery(by="tier", start=date(2025, 1, 1), end=date(2026, 1, 2))
+    FunnelQuery(by="tier", start=date(2025, 1, 1), end=date(2026, 1, 1))  # 366 days: allowed
+
+
+def test_the_default_range_is_twelve_weeks_from_a_monday() -> None:
+    query = default_query(by="channel", today=date(2026, 11, 18))  # a Wednesday
+    assert query.start == date(2026, 8, 31)
+    assert query.start.weekday() == 0
+    assert query.end == date(2026, 11, 18)
