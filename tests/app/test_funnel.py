@@ -6,6 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
+from httpx import Response
 from sqlalchemy.engine import Engine
 
 from app.analytics.funnel import Funnel, FunnelQuery, Stages, default_query, funnel
@@ -13,6 +15,7 @@ from app.auth import Principal
 from app.db import session_scope
 from app.errors import InvalidInput
 from app.tables import Lead
+from tests.app.factories import login
 from tests.app.ledger_world import HEADER, import_csv
 
 HQ = Principal(user_id=1, username="hq1", role="hq", branch_id=None, branch_code=None)
@@ -136,3 +139,43 @@ def test_the_default_range_is_twelve_weeks_from_a_monday() -> None:
     assert query.start == date(2026, 8, 31)
     assert query.start.weekday() == 0
     assert query.end == date(2026, 11, 18)
+
+
+def _get(client: TestClient, user: str, query: str) -> Response:
+    return client.get(f"/api/v1/analytics/funnel?{query}", headers=login(client, user))
+
+
+RANGE = "from=2026-11-09&to=2026-11-22"
+
+
+def test_the_api_gives_hq_every_key_and_a_branch_its_own(
+    client: TestClient, world: dict[str, int]
+) -> None:
+    every = _get(client, "hq1", f"by=branch&{RANGE}").json()
+    assert [row["key"] for row in every["keys"]] == ["BJ-CY", "SZ-FT", None]
+    assert every["total"]["acquired"] == 6
+    assert every["total"]["conversion"] == pytest.approx(2 / 5)
+    own = _get(client, "sz1", f"by=branch&{RANGE}").json()
+    assert [row["key"] for row in own["keys"]] == ["SZ-FT"]
+    assert own["total"]["revenue_fen"] == 12050
+    assert _get(client, "fin1", RANGE).status_code == 403
+
+
+def test_the_api_names_a_bad_parameter(client: TestClient, world: dict[str, int]) -> None:
+    backwards = _get(client, "hq1", "from=2026-11-22&to=2026-11-09")
+    assert backwards.status_code == 422
+    assert "before from" in backwards.json()["detail"]
+    assert _get(client, "hq1", "by=city").status_code == 422
+
+
+def test_the_csv_has_a_row_per_week_and_key_with_formulas_escaped(
+    client: TestClient, engine: Engine, world: dict[str, int]
+) -> None:
+    _lead(engine, "X1", channel="=HYPERLINK(1)")
+    response = _get(client, "hq1", f"{RANGE}&format=csv")
+    assert response.headers["content-type"].startswith("text/csv")
+    lines = response.text.splitlines()
+    assert lines[0].startswith("week,channel,acquired,assigned,contacted,converted,revenue_fen")
+    assert lines[1] == "2026-11-09,'=HYPERLINK(1),1,0,0,0,0,,,,,0,0"
+    assert lines[2].startswith("2026-11-09,app,4,3,2,1,12050,0.3333,")
+    assert len(lines) == 5
