@@ -33,6 +33,15 @@ DAY_SECONDS = 86_400.0
 DEFAULT_WEEKS = 12
 
 
+class BadFunnelQuery(InvalidInput):
+    """A refused query; `reason` ("unknown_dimension", "reversed", "too_long") lets each
+    surface say it in its own language."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 @dataclass(frozen=True, slots=True)
 class FunnelQuery:
     by: str
@@ -41,11 +50,12 @@ class FunnelQuery:
 
     def __post_init__(self) -> None:
         if self.by not in DIMENSIONS:
-            raise InvalidInput(f"by: must be one of {', '.join(DIMENSIONS)}, not {self.by!r}")
+            raise BadFunnelQuery(f"by: must be one of {', '.join(DIMENSIONS)}, not {self.by!r}",
+                                 reason="unknown_dimension")  # fmt: skip
         if self.end < self.start:
-            raise InvalidInput(f"to: {self.end} is before from: {self.start}")
+            raise BadFunnelQuery(f"to: {self.end} is before from: {self.start}", reason="reversed")
         if (self.end - self.start).days + 1 > MAX_DAYS:
-            raise InvalidInput(f"from/to: at most {MAX_DAYS} days at once")
+            raise BadFunnelQuery(f"from/to: at most {MAX_DAYS} days at once", reason="too_long")
 
 
 def default_query(*, by: str, today: date) -> FunnelQuery:

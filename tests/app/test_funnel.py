@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
+from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,55 +13,8 @@ from app.analytics.funnel import Funnel, FunnelQuery, Stages, default_query, fun
 from app.auth import Principal
 from app.db import session_scope
 from app.errors import InvalidInput
-from app.tables import Lead
 from tests.app.factories import login
-from tests.app.ledger_world import HEADER, import_csv
-
-HQ = Principal(user_id=1, username="hq1", role="hq", branch_id=None, branch_code=None)
-# Shanghai Monday 2026-11-09 00:00 is 2026-11-08 16:00 UTC.
-WEEK_1 = datetime(2026, 11, 9, 1, 0, tzinfo=UTC)  # Monday 09:00 Shanghai
-WEEK_2 = datetime(2026, 11, 15, 16, 30, tzinfo=UTC)  # Monday 11-16 00:30 Shanghai
-CUTOFF = datetime(2026, 11, 17, 0, 0, tzinfo=UTC)  # assigned before this and not contacted: overdue
-
-
-def _lead(engine: Engine, external_id: str, **fields: object) -> int:
-    values: dict[str, object] = {"channel": "app", "tier": "mass", "status": "new",
-                                 "acquired_at": WEEK_1} | fields  # fmt: skip
-    with session_scope(engine) as session:
-        lead = Lead(external_id=external_id, **values)  # type: ignore[arg-type]
-        session.add(lead)
-        session.flush()
-        assert lead.id is not None
-        return lead.id
-
-
-@pytest.fixture
-def world(engine: Engine, branch_ids: dict[str, int], tmp_path: Path) -> dict[str, int]:
-    sz, bj = branch_ids["SZ-FT"], branch_ids["BJ-CY"]
-    hour = timedelta(hours=1)
-    _lead(engine, "A1")  # still in the pool
-    _lead(engine, "A2", status="assigned", branch_id=sz, assigned_at=WEEK_1)  # overdue
-    _lead(engine, "A3", status="contacted", branch_id=sz, assigned_at=WEEK_1,
-          contacted_at=WEEK_1 + 2 * hour)  # fmt: skip
-    _lead(engine, "A4", status="converted", branch_id=sz, assigned_at=WEEK_1,
-          contacted_at=WEEK_1 + 30 * hour)  # fmt: skip
-    _lead(engine, "W1", channel="wechat", tier="hnw", status="converted", branch_id=bj,
-          assigned_at=WEEK_1, contacted_at=WEEK_1 + 4 * hour)  # fmt: skip
-    _lead(
-        engine,
-        "W2",
-        channel="wechat",
-        status="assigned",
-        branch_id=bj,
-        acquired_at=WEEK_2,
-        assigned_at=CUTOFF + hour,
-    )  # fmt: skip  (assigned after the cutoff: not overdue)
-    _lead(engine, "OLD", acquired_at=datetime(2026, 11, 8, 15, 59, tzinfo=UTC))  # week before
-    import_csv(engine, tmp_path, HEADER
-               + "E1,A4,brokerage_commission,100.50,2026-11-12T02:00:00Z,app\n"
-               + "E2,A4,brokerage_commission,20.00,2026-11-13T02:00:00Z,app\n"
-               + "E3,W1,brokerage_commission,7.25,2026-11-13T02:00:00Z,wechat\n")  # fmt: skip
-    return branch_ids
+from tests.app.funnel_world import CUTOFF, HQ, add_funnel_lead
 
 
 def _run(engine: Engine, principal: Principal = HQ, by: str = "channel") -> Funnel:
@@ -71,7 +23,9 @@ def _run(engine: Engine, principal: Principal = HQ, by: str = "channel") -> Funn
         return funnel(session, principal=principal, query=query, overdue_before=CUTOFF)
 
 
-def test_each_stage_counts_the_leads_that_reached_it(engine: Engine, world: dict[str, int]) -> None:
+def test_each_stage_counts_the_leads_that_reached_it(
+    engine: Engine, funnel_world: dict[str, int]
+) -> None:
     app_leads = dict(_run(engine).by_key)["app"]
     assert (app_leads.acquired, app_leads.assigned, app_leads.contacted, app_leads.converted) == (
         4, 3, 2, 1,
@@ -84,7 +38,7 @@ def test_each_stage_counts_the_leads_that_reached_it(engine: Engine, world: dict
 
 
 def test_leads_fall_in_the_shanghai_week_they_were_acquired(
-    engine: Engine, world: dict[str, int]
+    engine: Engine, funnel_world: dict[str, int]
 ) -> None:
     result = _run(engine)
     assert [(c.week, c.key, c.stages.acquired) for c in result.cells] == [
@@ -97,7 +51,9 @@ def test_leads_fall_in_the_shanghai_week_they_were_acquired(
     assert dict(result.by_week)["2026-11-16"].acquired == 1
 
 
-def test_by_branch_keeps_the_pool_as_its_own_row(engine: Engine, world: dict[str, int]) -> None:
+def test_by_branch_keeps_the_pool_as_its_own_row(
+    engine: Engine, funnel_world: dict[str, int]
+) -> None:
     rows = dict(_run(engine, by="branch").by_key)
     assert rows["SZ-FT"].acquired == 3
     assert rows["BJ-CY"].acquired == 2
@@ -105,8 +61,8 @@ def test_by_branch_keeps_the_pool_as_its_own_row(engine: Engine, world: dict[str
     assert rows[None].assigned == 0
 
 
-def test_a_branch_sees_only_the_leads_it_owns(engine: Engine, world: dict[str, int]) -> None:
-    branch = Principal(user_id=9, username="bj1", role="branch", branch_id=world["BJ-CY"],
+def test_a_branch_sees_only_the_leads_it_owns(engine: Engine, funnel_world: dict[str, int]) -> None:
+    branch = Principal(user_id=9, username="bj1", role="branch", branch_id=funnel_world["BJ-CY"],
                        branch_code="BJ-CY")  # fmt: skip
     result = _run(engine, principal=branch, by="tier")
     assert result.total.acquired == 2
@@ -149,7 +105,7 @@ RANGE = "from=2026-11-09&to=2026-11-22"
 
 
 def test_the_api_gives_hq_every_key_and_a_branch_its_own(
-    client: TestClient, world: dict[str, int]
+    client: TestClient, funnel_world: dict[str, int]
 ) -> None:
     every = _get(client, "hq1", f"by=branch&{RANGE}").json()
     assert [row["key"] for row in every["keys"]] == ["BJ-CY", "SZ-FT", None]
@@ -161,7 +117,7 @@ def test_the_api_gives_hq_every_key_and_a_branch_its_own(
     assert _get(client, "fin1", RANGE).status_code == 403
 
 
-def test_the_api_names_a_bad_parameter(client: TestClient, world: dict[str, int]) -> None:
+def test_the_api_names_a_bad_parameter(client: TestClient, funnel_world: dict[str, int]) -> None:
     backwards = _get(client, "hq1", "from=2026-11-22&to=2026-11-09")
     assert backwards.status_code == 422
     assert "before from" in backwards.json()["detail"]
@@ -169,9 +125,9 @@ def test_the_api_names_a_bad_parameter(client: TestClient, world: dict[str, int]
 
 
 def test_the_csv_has_a_row_per_week_and_key_with_formulas_escaped(
-    client: TestClient, engine: Engine, world: dict[str, int]
+    client: TestClient, engine: Engine, funnel_world: dict[str, int]
 ) -> None:
-    _lead(engine, "X1", channel="=HYPERLINK(1)")
+    add_funnel_lead(engine, "X1", channel="=HYPERLINK(1)")
     response = _get(client, "hq1", f"{RANGE}&format=csv")
     assert response.headers["content-type"].startswith("text/csv")
     lines = response.text.splitlines()
