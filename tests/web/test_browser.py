@@ -58,8 +58,14 @@ def test_a_branch_works_a_lead_from_contacted_to_returned(
     assert page.get_by_test_id("revealed-mobile").inner_text() == "13812345678"
     screenshot(page, "branch-lead")
     page.fill("#reason", "客户常住外地，不在本营业部服务范围")
+    page.once("dialog", lambda dialog: dialog.dismiss())  # changed their mind: nothing happens
     page.click("button:has-text('退回')")
-    assert page.url.endswith("/inbox?done=returned")
+    assert "/leads/" in page.url
+    questions: list[str] = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
+    page.click("button:has-text('退回')")
+    page.wait_for_url("**/inbox?done=returned")
+    assert "确定退回吗" in questions[0]
     assert "线索已退回线索池" in page.get_by_test_id("flash").inner_text()
     assert page.locator(f"tr[data-lead-id='{lead_id}']").count() == 0
 
