@@ -13,7 +13,7 @@ DEMO_SECRET_FILE ?= .demo-secret
 $(BIN)/o2o: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,ray]'
 	@touch $(BIN)/o2o
 
 install: $(BIN)/o2o
