@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from app.web import routes as web_routes
 from tests.web.helpers import add_lead, sign_in
 
-HQ_PAGES = {"/hq/branches", "/hq/pool", "/hq/leads", "/hq/rounds"}
+HQ_PAGES = {"/hq/branches", "/hq/pool", "/hq/leads", "/hq/rounds", "/audit"}
 FINANCE_PAGES = {"/finance/ledger", "/finance/imports", "/finance/statements",
                  "/finance/export?period=2026-10"}  # fmt: skip
 FUNNEL = "/analytics/funnel"
