@@ -19,6 +19,9 @@ from app.clock import install_start
 from app.config import Settings, get_settings
 from app.db import make_engine, session_scope
 from app.errors import AppError, FileRejected
+from app.imports.encoding import parse_encoding
+from app.imports.report import ImportReport
+from app.imports.source import Reading
 from app.intake.keys import IssuedKey
 from app.journal.cli import import_revenue_cmd, ledger_cli
 from app.limits import import_row_limit
@@ -109,29 +112,57 @@ class ProgressPrinter:
             typer.echo("", err=True)
 
 
+EncodingOption = Annotated[
+    str,
+    typer.Option(
+        "--encoding",
+        help="Text encoding of a CSV file: auto (UTF-8 if every byte decodes as UTF-8, "
+        "else GB18030), utf-8 or gb18030 (GBK files are GB18030 files).",
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the report as JSON.")]
+
+
+def _reading(encoding: str) -> Reading:
+    try:
+        return Reading(encoding=parse_encoding(encoding))
+    except ValueError as exc:
+        raise fail(str(exc), code=2) from None
+
+
+def _print_report(report: ImportReport, *, as_json: bool) -> None:
+    typer.echo(json.dumps(report.as_dict(), ensure_ascii=False) if as_json else report.summary())
+
+
 @import_cli.command("branches")
-def import_branches_cmd(file: ExistingFile) -> None:
+def import_branches_cmd(
+    file: ExistingFile, encoding: EncodingOption = "auto", as_json: JsonOption = False
+) -> None:
     """Upsert branches by code (all-or-nothing)."""
     from app.branches.importer import import_branches
 
     settings = get_settings()
+    reading = _reading(encoding)
     try:
         with session_scope(make_engine(settings)) as session:
-            report = import_branches(session, path=file, actor=cli_actor())
+            report = import_branches(session, path=file, actor=cli_actor(), reading=reading)
     except FileRejected as exc:
         raise report_rejection(exc) from None
-    typer.echo(report.summary())
+    _print_report(report, as_json=as_json)
 
 
 @import_cli.command("leads")
 def import_leads_cmd(
     file: ExistingFile,
     channel: Annotated[str | None, typer.Option(help="Channel for rows without one.")] = None,
+    encoding: EncodingOption = "auto",
+    as_json: JsonOption = False,
 ) -> None:
     """Add new leads, idempotent by (channel, external_id), all-or-nothing."""
     from app.leads.importer import import_leads
 
     settings = get_settings()
+    reading = _reading(encoding)
     progress = ProgressPrinter(file.name)
     try:
         with session_scope(make_engine(settings)) as session:
@@ -143,12 +174,13 @@ def import_leads_cmd(
                 channel=channel,
                 batch_rows=settings.import_batch_rows,
                 progress=progress,
+                reading=reading,
             )
     except FileRejected as exc:
         progress.done()
         raise report_rejection(exc) from None
     progress.done()
-    typer.echo(report.summary())
+    _print_report(report, as_json=as_json)
 
 
 @users_cli.command("create")
