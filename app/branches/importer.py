@@ -81,6 +81,7 @@ def import_branches(
         seconds=time.perf_counter() - started,
         file_format=opened.file_format,
         encoding=opened.encoding,
+        sheet=opened.sheet,
     )
     audit.record(
         session, actor=actor, action="import.branches", entity_type="branch", detail=_detail(report)

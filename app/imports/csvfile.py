@@ -61,7 +61,7 @@ def read_rows(
                 continue  # blank lines are not rows
             rows += 1
             if max_rows is not None and rows > max_rows:
-                raise _too_many_rows(file, line=reader.line_num, max_rows=max_rows)
+                raise too_many_rows(file, line=reader.line_num, max_rows=max_rows)
             if len(cells) > len(header):
                 raise FileRejected(
                     file=file,
@@ -107,7 +107,7 @@ def _rejected(file: str, line: int, reason: str) -> FileRejected:
     return FileRejected(file=file, errors=[RowError(file, line, "*", reason)], total_errors=1)
 
 
-def _too_many_rows(file: str, *, line: int, max_rows: int) -> FileRejected:
+def too_many_rows(file: str, *, line: int, max_rows: int) -> FileRejected:
     reason = f"more than {max_rows} data rows (O2O_MAX_IMPORT_ROWS); split the file"
     return FileRejected(file=file, errors=[RowError(file, line, "*", reason)], total_errors=1)
 
@@ -126,6 +126,12 @@ def _read_header(reader: Any, *, file: str, required: tuple[str, ...]) -> list[s
             errors=[RowError(file, 1, "*", f"not UTF-8 text ({exc.reason})")],
             total_errors=1,
         ) from exc
+    return check_header(header, file=file, required=required)
+
+
+def check_header(header: list[str], *, file: str, required: tuple[str, ...]) -> list[str]:
+    """The header names (lower-cased) when there are not too many, none repeats and every
+    required one is there; else FileRejected naming each problem at line 1."""
     if len(header) > MAX_COLUMNS:
         raise _rejected(file, 1, f"{len(header)} columns in the header; at most {MAX_COLUMNS}")
     counts = Counter(header)  # linear: a header may be long

@@ -17,6 +17,7 @@ class ImportReport:
     repooled: int = 0  # customers sent back to the pool (branch closed or tier dropped)
     file_format: str = "csv"  # "csv" or "xlsx"
     encoding: str | None = "utf-8"  # of a CSV file: "utf-8" or "gb18030"
+    sheet: str | None = None  # of a workbook: the worksheet read
 
     @property
     def rows_per_second(self) -> float:
@@ -24,7 +25,8 @@ class ImportReport:
 
     def read_as(self) -> dict[str, object]:
         """The file and how it was read (for the audit log)."""
-        return {"file": self.file, "format": self.file_format, "encoding": self.encoding}
+        return {"file": self.file, "format": self.file_format, "encoding": self.encoding,
+                "sheet": self.sheet}  # fmt: skip
 
     def as_dict(self) -> dict[str, object]:
         """The report as the API and `--json` give it."""
@@ -44,7 +46,7 @@ class ImportReport:
     def _format_text(self) -> str:
         if self.file_format == "csv":
             return f"CSV, {'GB18030/GBK' if self.encoding == 'gb18030' else 'UTF-8'}"
-        return self.file_format.upper()
+        return f"XLSX, sheet '{self.sheet}'"
 
     def _linked_text(self) -> str:
         text = f", {self.linked} linked to their customer's branch" if self.linked else ""

@@ -64,6 +64,7 @@ def import_leads(
         seconds=time.perf_counter() - started,
         file_format=opened.file_format,
         encoding=opened.encoding,
+        sheet=opened.sheet,
     )
     detail: dict[str, object] = {**report.read_as(), "rows": done.rows,
                                  "inserted": done.inserted, "linked": done.linked,
