@@ -51,6 +51,9 @@ MATRIX: tuple[tuple[str, str, str, tuple[Expected, ...]], ...] = (
     ("GET", "/api/v1/rounds/{round_id}/assignments", "round_preview", (401, 403, 403, 200, 403, 200, 401, 401)),
     ("POST", "/api/v1/rounds/{round_id}/commit", "round_preview",    (401, 403, 403, 200, 403, 403, 401, 401)),
     ("POST", "/api/v1/rounds/{round_id}/cancel", "round_preview",    (401, 403, 403, 200, 403, 403, 401, 401)),
+    # Lead and branch files (HQ only): refused from the headers before the body is read.
+    ("POST", "/api/v1/imports/leads", "lead_file",                   (401, 403, 403, 200, 403, 403, 401, 401)),
+    ("POST", "/api/v1/imports/branches", "branch_file",              (401, 403, 403, 200, 403, 403, 401, 401)),
     ("POST", "/api/v1/ledger/revenue-imports", "revenue_file",       (401, 403, 403, 403, 200, 403, 401, 401)),
     ("POST", "/api/v1/ledger/periods/{period}/close", "next_period", (401, 403, 403, 403, 200, 403, 401, 401)),
     ("GET", "/api/v1/ledger/export", "closed_period_query",          (401, 403, 403, 403, 200, 200, 401, 401)),
