@@ -10,9 +10,9 @@ BOM = "\ufeff"
 EXAMPLES = {
     "leads": (
         ("external_id", "channel", "name", "mobile", "tier", "lat", "lon", "region_code",
-         "id_card", "acquired_at"),
+         "id_card", "address", "acquired_at"),
         ("A0001", "app", "张三", "13800138000", "mass", "22.5431", "114.0579", "440304", "",
-         "2026-11-01T09:30:00"),
+         "深圳市福田区福华三路", "2026-11-01T09:30:00"),
     ),
     "branches": (
         ("code", "name", "lat", "lon", "capacity", "tiers", "region_code", "active"),
