@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from allocation.csv_reading import MAX_LINE_CHARS
+from allocation_files.reading import MAX_LINE_CHARS
 from app.errors import FileRejected, RowError
 
 Encoding = Literal["auto", "utf-8", "gb18030"]

@@ -22,7 +22,7 @@ from typing import Any
 
 import openpyxl
 
-from allocation.csv_reading import MAX_COLUMNS
+from allocation_files.reading import MAX_COLUMNS
 from app.errors import FileRejected, RowError
 from app.imports.csvfile import CsvRow, check_header, too_many_rows
 from app.imports.xlsx_cells import cell_text
