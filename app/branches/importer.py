@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlmodel import Session, col, select
 
 from app import audit
-from app.imports.csvfile import CsvRow, ErrorCollector, open_text, read_rows
+from app.imports.csvfile import CsvRow, ErrorCollector
 from app.imports.fields import (
     CellError,
     parse_bool,
@@ -22,6 +22,7 @@ from app.imports.fields import (
     parse_tiers,
 )
 from app.imports.report import ImportReport
+from app.imports.source import Reading, open_rows
 from app.ownership.holdings import branch_loads
 from app.ownership.repool import repool_ineligible
 from app.tables import Branch
@@ -42,15 +43,22 @@ class BranchRow:
     active: bool
 
 
-def import_branches(session: Session, *, path: Path, actor: str) -> ImportReport:
+def import_branches(
+    session: Session,
+    *,
+    path: Path,
+    actor: str,
+    file_name: str | None = None,
+    reading: Reading = Reading(),
+) -> ImportReport:
+    """`file_name` names the file in errors and the report (an upload's own name)."""
     started = time.perf_counter()
-    with open_text(path) as stream:
-        rows, lines = _validated_rows(
-            read_rows(stream, file=path.name, required=REQUIRED), file=path.name
-        )
+    name = file_name or path.name
+    with open_rows(path, file=name, required=REQUIRED, reading=reading) as opened:
+        rows, lines = _validated_rows(opened.rows, file=name)
     locked = select(Branch).order_by(col(Branch.id)).with_for_update()  # same order as commits
     existing = {b.code: b for b in session.exec(locked)}
-    _check_capacity_above_load(session, rows, lines, existing=existing, file=path.name)
+    _check_capacity_above_load(session, rows, lines, existing=existing, file=name)
     inserted = updated = 0
     changed: list[Branch] = []
     for row in rows:
@@ -64,13 +72,16 @@ def import_branches(session: Session, *, path: Path, actor: str) -> ImportReport
     session.flush()
     repooled = sum(repool_ineligible(session, branch=b, actor=actor) for b in changed)
     report = ImportReport(
-        file=path.name,
+        file=name,
         rows=len(rows),
         inserted=inserted,
         updated=updated,
         unchanged=len(rows) - inserted - updated,
         repooled=repooled,
         seconds=time.perf_counter() - started,
+        file_format=opened.file_format,
+        encoding=opened.encoding,
+        sheet=opened.sheet,
     )
     audit.record(
         session, actor=actor, action="import.branches", entity_type="branch", detail=_detail(report)
@@ -168,7 +179,7 @@ def _apply(branch: Branch, row: BranchRow) -> bool:
 
 def _detail(report: ImportReport) -> dict[str, object]:
     return {
-        "file": report.file,
+        **report.read_as(),
         "rows": report.rows,
         "inserted": report.inserted,
         "updated": report.updated,
