@@ -47,6 +47,8 @@ MATRIX: tuple[tuple[str, str, str, tuple[Expected, ...]], ...] = (
     # What-if (HQ only); a bodiless request from HQ gets as far as validation.
     ("POST", "/api/v1/rounds/whatif", "plain",                       (401, 403, 403, 422, 403, 403, 401, 401)),
     ("GET", "/api/v1/rounds", "plain",                               (401, 403, 403, 200, 403, 200, 401, 401)),
+    # The funnel: HQ and auditors see every lead, a branch its own.
+    ("GET", "/api/v1/analytics/funnel", "plain",                     (401, 200, 200, 200, 403, 200, 401, 401)),
     ("GET", "/api/v1/rounds/{round_id}", "round_preview",            (401, 403, 403, 200, 403, 200, 401, 401)),
     ("GET", "/api/v1/rounds/{round_id}/assignments", "round_preview", (401, 403, 403, 200, 403, 200, 401, 401)),
     ("POST", "/api/v1/rounds/{round_id}/commit", "round_preview",    (401, 403, 403, 200, 403, 403, 401, 401)),
@@ -95,6 +97,10 @@ MATRIX: tuple[tuple[str, str, str, tuple[Expected, ...]], ...] = (
     ("POST", "/hq/imports/branches", "branch_file",                  (LOGIN, 403, 403, 200, 403, 403, LOGIN, LOGIN)),
     ("GET", "/hq/imports/templates/leads.csv", "plain",              (LOGIN, 403, 403, 200, 403, 403, LOGIN, LOGIN)),
     ("GET", "/hq/imports/templates/branches.csv", "plain",           (LOGIN, 403, 403, 200, 403, 403, LOGIN, LOGIN)),
+    ("GET", "/analytics/funnel", "plain",                            (LOGIN, 200, 200, 200, 403, 200, LOGIN, LOGIN)),
+    ("GET", "/analytics/funnel.csv", "plain",                        (LOGIN, 200, 200, 200, 403, 200, LOGIN, LOGIN)),
+    ("GET", "/audit", "plain",                                       (LOGIN, 403, 403, 200, 403, 200, LOGIN, LOGIN)),
+    ("GET", "/audit/export.csv", "plain",                            (LOGIN, 403, 403, 200, 403, 200, LOGIN, LOGIN)),
     ("GET", "/hq/whatif", "plain",                                   (LOGIN, 403, 403, 200, 403, 403, LOGIN, LOGIN)),
     ("POST", "/hq/whatif", "plain",                                  (LOGIN, 403, 403, 422, 403, 403, LOGIN, LOGIN)),
     ("GET", "/hq/rounds", "plain",                                   (LOGIN, 403, 403, 200, 403, 200, LOGIN, LOGIN)),
