@@ -19,7 +19,7 @@ from app.errors import Conflict, InvalidInput
 from app.faults import crash_point
 from app.journal import records, repository
 from app.journal.repository import BRANCH_ACCOUNTS
-from app.tables.journal import ClosedPeriod, Statement
+from app.tables.journal import ClosedPeriodRow, StatementRow
 from ledger.errors import InvalidPeriodError, PeriodClosedError
 from ledger.periods import Period, check_can_close
 from ledger.statements import build_statement, render_statement, statement_sha256
@@ -54,13 +54,13 @@ def close_period(
     repository.take_close_lock(session)
     closed = repository.closed_periods(session)
     _check_closable(session, period=period, closed=closed, now=now)
-    session.add(ClosedPeriod(period=str(period), closed_at=now, closed_by=actor[:64]))
+    session.add(ClosedPeriodRow(period=str(period), closed_at=now, closed_by=actor[:64]))
     session.flush()
     crash_point("ledger.close.after_period_row")
     built = build_statements(session, period=period)
     crash_point("ledger.close.after_statement_build")
     for statement in built:
-        session.add(Statement(
+        session.add(StatementRow(
             branch_code=statement.branch_code, period=str(period), sha256=statement.sha256,
             body=statement.body.decode("utf-8"), line_count=statement.line_count,
             closing_fen=statement.closing_fen, created_at=now,

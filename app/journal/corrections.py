@@ -28,7 +28,7 @@ from app.db import is_sqlite
 from app.errors import Conflict, InvalidInput, NotFound
 from app.journal import crediting, policies, posting, repository, stored
 from app.tables import Branch
-from app.tables.journal import RevenueEvent as EventRow
+from app.tables.journal import RevenueEventRow
 from ledger.accounts import REVENUE_KINDS, SUSPENSE_UNOWNED
 from ledger.adjustments import adjustment_key, difference_entry
 from ledger.crediting import credit_revenue, revenue_entry_key
@@ -155,7 +155,7 @@ def _write(session: Session, *, entry: JournalEntry, now: datetime) -> stored.St
 
 
 def _event(session: Session, event_id: str) -> RevenueEvent:
-    row = session.exec(select(EventRow).where(EventRow.event_id == event_id)).first()
+    row = session.exec(select(RevenueEventRow).where(RevenueEventRow.event_id == event_id)).first()
     if row is None:
         raise NotFound(f"no revenue event {event_id!r}")
     return RevenueEvent(

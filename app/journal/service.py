@@ -27,7 +27,7 @@ from app.journal.schemas import (
     StatementRead,
 )
 from app.tables.base import utcnow
-from app.tables.journal import Statement
+from app.tables.journal import StatementRow
 from ledger.errors import InvalidPeriodError, LedgerError, PeriodClosedError
 from ledger.periods import Period, is_prior_period_adjustment, parse_period
 
@@ -92,19 +92,19 @@ def export_period(
 def list_statements(
     session: Session, *, period: str | None = None, branch_code: str | None = None
 ) -> StatementList:
-    query = select(Statement).order_by(col(Statement.period), col(Statement.branch_code))
+    query = select(StatementRow).order_by(col(StatementRow.period), col(StatementRow.branch_code))
     if period is not None:
-        query = query.where(Statement.period == str(period_from(period)))
+        query = query.where(StatementRow.period == str(period_from(period)))
     if branch_code is not None:
-        query = query.where(Statement.branch_code == branch_code)
+        query = query.where(StatementRow.branch_code == branch_code)
     items = [_read(s) for s in session.exec(query)]
     return StatementList(items=items, total=len(items))
 
 
 def statement_text(session: Session, *, period: str, branch_code: str) -> tuple[str, str]:
     """(canonical text, sha256) of one stored statement."""
-    query = select(Statement).where(
-        Statement.period == str(period_from(period)), Statement.branch_code == branch_code
+    query = select(StatementRow).where(
+        StatementRow.period == str(period_from(period)), StatementRow.branch_code == branch_code
     )
     found = session.exec(query).first()
     if found is None:
@@ -116,7 +116,7 @@ def verify_ledger(session: Session) -> list[str]:
     return verify.verify_ledger(session)
 
 
-def _read(row: Statement) -> StatementRead:
+def _read(row: StatementRow) -> StatementRead:
     return StatementRead(
         branch_code=row.branch_code, period=row.period, sha256=row.sha256,
         line_count=row.line_count, closing_fen=row.closing_fen,
