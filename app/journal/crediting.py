@@ -20,7 +20,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session
 
-from app.journal import posting, repository
+from app import bulk
+from app.journal import posting
 from ledger.crediting import credit_revenue
 from ledger.entries import JournalEntry
 from ledger.periods import Period
@@ -86,7 +87,7 @@ def credit_row(row: Any, *, book: PolicyBook = NO_POLICIES) -> Credited:
         external_id=external_id,
         revenue_type=RevenueType(kind),
         amount_fen=int(amount),
-        occurred_at=repository.parse_db_timestamp(occurred_at),
+        occurred_at=bulk.parse_db_timestamp(occurred_at),
     )
     # The overlay goes to the channel that acquired the lead; a channel name that is not a
     # valid account segment gets no overlay rather than a malformed account.

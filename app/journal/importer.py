@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from app import audit
+from app import audit, bulk
 from app.config import get_settings
 from app.db import is_sqlite
 from app.errors import Conflict
@@ -49,6 +49,9 @@ from ledger.reconciliation import Reconciliation
 
 Progress = Callable[[int], None]
 _ZERO = Reconciliation(imported_fen=0, branches_fen=0, hq_fen=0, suspense_fen=0)
+# Past this many new events, ANALYZE before the crediting queries of the same transaction, so
+# they are not planned as if the table were still small.
+_ANALYZE_FROM_ROWS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,9 +134,10 @@ def import_revenue(
 def _insert_events(session: Session, *, errors: ErrorCollector) -> tuple[int, int]:
     """Store the new events under a fresh batch id; returns (batch id, new events)."""
     repository.take_posting_lock(session)
-    batch_id = repository.reserve_ids(session, table="revenue_batch", count=1)[0]
+    batch_id = bulk.reserve_ids(session, table="revenue_batch", count=1)[0]
     new = stage.insert_new_events(session, batch_id=batch_id)
-    repository.refresh_statistics(session, table="revenue_event", rows=new)
+    if new >= _ANALYZE_FROM_ROWS:
+        bulk.refresh_statistics(session, "revenue_event")
     _report_conflicts(session, errors)
     errors.raise_if_any()
     return batch_id, new
@@ -269,7 +273,7 @@ def _record_batch(
         "id", "file_name", "file_sha256", "actor", "created_at", "row_count", "new_events",
         "imported_fen", "branches_fen", "hq_fen", "suspense_fen",
     )  # fmt: skip
-    repository.bulk_insert(session, table="revenue_batch", columns=columns, rows=[values])
+    bulk.copy_rows(session, table="revenue_batch", columns=columns, rows=[values])
 
 
 def _sha256(path: Path) -> str:

@@ -21,7 +21,7 @@ from itertools import groupby
 
 from sqlmodel import Session, col, func, select
 
-from app import audit
+from app import audit, bulk
 from app.imports.csvfile import ErrorCollector
 from app.journal import repository
 from app.journal.policy_input import PolicyDraft
@@ -165,7 +165,7 @@ def _credited_in_range(
 
 
 def _shanghai(value: object) -> str:
-    return format_timestamp(repository.parse_db_timestamp(value))
+    return format_timestamp(bulk.parse_db_timestamp(value))
 
 
 def _same_type(row: SplitPolicyRow | PolicyDraft, draft: PolicyDraft) -> bool:

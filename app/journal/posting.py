@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from app import bulk
 from app.journal import repository
 from ledger.entries import JournalEntry
 from ledger.periods import Period, posting_period
@@ -63,7 +64,7 @@ def write_stream(
 ) -> list[int]:
     """Like :func:`write_entries` for exactly ``count`` entries produced lazily: the
     postings are sent while the entries are still being built (the bulk import path)."""
-    ids = repository.reserve_ids(session, table="journal_entry", count=count)
+    ids = bulk.reserve_ids(session, table="journal_entry", count=count)
     headers: list[tuple[Any, ...]] = []
 
     def postings() -> Iterator[tuple[Any, ...]]:
@@ -73,12 +74,10 @@ def write_stream(
                 yield (entry_id, line, total, p.account.code, p.unit.value, p.amount)
             headers.append(_header(entry_id, entry, period=period, posted_at=posted_at))
 
-    repository.bulk_insert(
+    bulk.copy_rows(
         session, table="journal_posting", columns=repository.POSTING_COLUMNS, rows=postings()
     )
-    repository.bulk_insert(
-        session, table="journal_entry", columns=repository.ENTRY_COLUMNS, rows=headers
-    )
+    bulk.copy_rows(session, table="journal_entry", columns=repository.ENTRY_COLUMNS, rows=headers)
     return ids
 
 

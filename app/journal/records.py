@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session
 
+from app import bulk
 from app.db import is_sqlite
-from app.journal import repository
 from ledger.accounts import Account, parse_account
 from ledger.entries import EntryKind
 from ledger.periods import Period, parse_period
@@ -48,8 +48,8 @@ def to_record(row: Any) -> PostingRecord:
         entry_id=str(entry_id),
         kind=EntryKind(kind),
         event_id=event_id,
-        occurred_at=repository.parse_db_timestamp(occurred_at),
-        posted_at=repository.parse_db_timestamp(posted_at),
+        occurred_at=bulk.parse_db_timestamp(occurred_at),
+        posted_at=bulk.parse_db_timestamp(posted_at),
         period=_period(str(period)),
         account=_account(str(account)),
         amount=int(amount),

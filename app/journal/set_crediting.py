@@ -52,7 +52,7 @@ _EVENTS = """
 """
 # Entry ids are drawn in event order; the outer SELECT evaluates nextval row by row over the
 # already ordered subquery. The sequence is looked up once, in an uncorrelated scalar
-# subquery, as in ``repository.reserve_ids`` (looked up per row it cost 0.57 s per 200,000).
+# subquery, as in ``bulk.reserve_ids`` (looked up per row it cost 0.57 s per 200,000).
 _STAGE = f"""
     CREATE TEMPORARY TABLE {CREDIT_STAGE} ON COMMIT DROP AS
     SELECT nextval((SELECT CAST(pg_get_serial_sequence('journal_entry', 'id') AS regclass)))
