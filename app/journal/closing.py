@@ -17,8 +17,8 @@ from sqlmodel import Session
 from app import audit
 from app.errors import Conflict, InvalidInput
 from app.faults import crash_point
-from app.journal import records, repository
-from app.journal.repository import BRANCH_ACCOUNTS
+from app.journal.store import period_lock, posting_records
+from app.journal.store.posting_records import BRANCH_ACCOUNTS
 from app.tables.journal import ClosedPeriodRow, StatementRow
 from ledger.errors import InvalidPeriodError, PeriodClosedError
 from ledger.periods import Period, check_can_close
@@ -51,8 +51,8 @@ def close_period(
     session: Session, *, period: Period, actor: str, now: datetime
 ) -> list[BuiltStatement]:
     """Close ``period`` and store its statements; waits for in-flight postings first."""
-    repository.take_close_lock(session)
-    closed = repository.closed_periods(session)
+    period_lock.take_close_lock(session)
+    closed = period_lock.closed_periods(session)
     _check_closable(session, period=period, closed=closed, now=now)
     session.add(ClosedPeriodRow(period=str(period), closed_at=now, closed_by=actor[:64]))
     session.flush()
@@ -101,9 +101,9 @@ def build_statements(session: Session, *, period: Period) -> list[BuiltStatement
 
 
 def build_one(session: Session, *, account: str, period: Period, opening: int) -> BuiltStatement:
-    found = records.stream_records(
+    found = posting_records.stream_records(
         session, where=f"p.account = :account AND {BRANCH_ACCOUNTS} AND e.period = :period",
-        params={"account": account, "period": str(period)}, order=records.ENTRY_ORDER,
+        params={"account": account, "period": str(period)}, order=posting_records.ENTRY_ORDER,
     )  # fmt: skip
     branch_code = account.split(":")[1]
     statement = build_statement(

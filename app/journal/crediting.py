@@ -21,7 +21,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from app import bulk
-from app.journal import posting
+from app.journal.store import bulk_entries, period_lock
 from ledger.crediting import credit_revenue
 from ledger.entries import JournalEntry
 from ledger.periods import Period
@@ -100,7 +100,7 @@ def credit_row(row: Any, *, book: PolicyBook = NO_POLICIES) -> Credited:
 
 
 def post_page(
-    session: Session, *, rows: list[Any], now: datetime, closed: posting.ClosedThrough,
+    session: Session, *, rows: list[Any], now: datetime, closed: period_lock.ClosedThrough,
     book: PolicyBook = NO_POLICIES,
 ) -> Reconciliation:  # fmt: skip
     """Credit and write one page of new events; returns its control totals.
@@ -114,9 +114,9 @@ def post_page(
         for row in rows:
             done = credit_row(row, book=book)
             credited.append(done)
-            yield done.entry, posting.period_for(done.entry, now=now, closed=closed)
+            yield done.entry, period_lock.period_for(done.entry, now=now, closed=closed)
 
-    posting.write_stream(session, count=len(rows), entries=entries(), posted_at=now)
+    bulk_entries.write_stream(session, count=len(rows), entries=entries(), posted_at=now)
     return reconcile(events=[c.event for c in credited], entries=[c.entry for c in credited])
 
 

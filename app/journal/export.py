@@ -18,7 +18,8 @@ from sqlmodel import Session
 
 from app import audit
 from app.db import is_sqlite
-from app.journal import export_copy, records
+from app.journal import export_copy
+from app.journal.store import posting_records
 from ledger.export import EXPORT_COLUMNS, ExportRow, csv_chunks, export_row
 from ledger.periods import Period
 
@@ -53,9 +54,9 @@ class _Tally:
 
 def export_rows(session: Session, *, period: Period) -> Iterator[ExportRow]:
     """The period's CNY postings as export rows, in the deterministic export order."""
-    found = records.stream_records(
+    found = posting_records.stream_records(
         session, where="e.period = :period AND p.unit = 'CNY'", params={"period": str(period)},
-        order=records.account_order(session),
+        order=posting_records.account_order(session),
     )  # fmt: skip
     return (export_row(record) for record in found)
 

@@ -33,16 +33,9 @@ from app.db import is_sqlite
 from app.errors import Conflict
 from app.faults import crash_point
 from app.imports.csvfile import ErrorCollector, open_text, read_rows
-from app.journal import (
-    crediting,
-    parallel_parse,
-    policies,
-    posting,
-    repository,
-    set_crediting,
-    stage,
-)
+from app.journal import crediting, parallel_parse, policies, set_crediting, stage
 from app.journal.rows import REQUIRED, RevenueRowParser
+from app.journal.store import period_lock
 from app.tables.base import utcnow
 from ledger.money import MAX_FEN, format_fen
 from ledger.reconciliation import Reconciliation
@@ -133,7 +126,7 @@ def import_revenue(
 
 def _insert_events(session: Session, *, errors: ErrorCollector) -> tuple[int, int]:
     """Store the new events under a fresh batch id; returns (batch id, new events)."""
-    repository.take_posting_lock(session)
+    period_lock.take_posting_lock(session)
     batch_id = bulk.reserve_ids(session, table="revenue_batch", count=1)[0]
     new = stage.insert_new_events(session, batch_id=batch_id)
     if new >= _ANALYZE_FROM_ROWS:
@@ -248,7 +241,7 @@ def _credit_in_pages(
     session: Session, *, batch_id: int, now: datetime, page: int, progress: Progress | None
 ) -> Reconciliation:
     """The core credits each event (SQLite: small files, one writer at a time)."""
-    closed = posting.closed_through(session)
+    closed = period_lock.closed_through(session)
     book = policies.load_book(session)
     totals = _ZERO
     done = 0

@@ -23,8 +23,8 @@ from sqlmodel import Session, col, func, select
 
 from app import audit, bulk
 from app.imports.csvfile import ErrorCollector
-from app.journal import repository
 from app.journal.policy_input import PolicyDraft
+from app.journal.store import period_lock
 from app.tables.journal import RevenueEventRow
 from app.tables.policy import SplitPolicyRow
 from ledger.errors import LedgerError
@@ -67,7 +67,7 @@ def add_policies(
     session: Session, *, drafts: Sequence[PolicyDraft], errors: ErrorCollector, actor: str
 ) -> list[SplitPolicyRow]:
     """Store ``drafts`` (all or none); every refusal goes to ``errors`` and is raised."""
-    repository.take_close_lock(session)
+    period_lock.take_close_lock(session)
     existing = stored_rows(session)
     for draft in drafts:
         _check_draft(session, draft=draft, existing=existing, drafts=drafts, errors=errors)
@@ -126,7 +126,7 @@ def _check_history(
     errors: ErrorCollector,
 ) -> None:
     """Refuse a version that would change the rule of a closed month or of credited events."""
-    closed = repository.closed_periods(session)
+    closed = period_lock.closed_periods(session)
     if closed and draft.valid_from < closed[-1].end:
         first_open = format_timestamp(closed[-1].end)
         errors.add(

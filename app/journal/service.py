@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from app import audit_chain
 from app.errors import Conflict, FileRejected, InvalidInput, NotFound
 from app.imports.csvfile import ErrorCollector
-from app.journal import closing, corrections, export, importer, policies, stored, verify
+from app.journal import closing, corrections, export, importer, policies, verify
 from app.journal.policy_input import draft_from, read_policy_file
 from app.journal.schemas import (
     CloseRead,
@@ -26,6 +26,7 @@ from app.journal.schemas import (
     StatementList,
     StatementRead,
 )
+from app.journal.store import stored_entry
 from app.tables.base import utcnow
 from app.tables.journal import StatementRow
 from ledger.errors import InvalidPeriodError, LedgerError, PeriodClosedError
@@ -206,7 +207,7 @@ def _correction_errors() -> Iterator[None]:
         raise
 
 
-def _entry_read(written: stored.StoredEntry) -> EntryRead:
+def _entry_read(written: stored_entry.StoredEntry) -> EntryRead:
     entry = written.entry
     return EntryRead(
         id=written.entry_id, business_key=entry.business_key, kind=entry.kind.value,

@@ -25,7 +25,8 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from app.faults import crash_point
-from app.journal import crediting, policies, posting
+from app.journal import crediting, policies
+from app.journal.store import period_lock
 from ledger.accounts import branch_revenue
 from ledger.periods import period_of, posting_period
 from ledger.policy import PolicyBook
@@ -125,7 +126,7 @@ def credit_batch(session: Session, *, batch_id: int, now: datetime) -> tuple[int
         # the statistics from before the INSERT above it scans the entries once per new
         # entry (5 s for 2,000 split events after 8,000 default ones, measured).
         session.execute(text("ANALYZE journal_entry"))
-    closed = posting.closed_through(session)
+    closed = period_lock.closed_through(session)
     split = crediting.post_page(session, rows=split_rows, now=now, closed=closed, book=book)
     return count + len(split_rows), crediting.add_totals(totals, split)
 
@@ -164,7 +165,7 @@ def _periods(session: Session, *, now: datetime) -> tuple[str, str]:
     An event in a closed period while the current one is closed too raises the core's
     :class:`ledger.errors.PeriodClosedError`, as posting it through the core would.
     """
-    closed = posting.closed_through(session)
+    closed = period_lock.closed_through(session)
     if not closed:
         return "", str(period_of(now))
     last = str(closed.closed[-1])

@@ -13,8 +13,8 @@ from datetime import datetime
 from sqlalchemy import func, text
 from sqlmodel import Session, col, select
 
-from app.journal import repository
-from app.journal.repository import BRANCH_ACCOUNTS
+from app.journal.store import period_lock
+from app.journal.store.posting_records import BRANCH_ACCOUNTS
 from app.tables import Branch
 from app.tables.journal import ClosedPeriodRow, RevenueBatchRow
 from ledger.accounts import AccountKind, parse_account
@@ -103,7 +103,7 @@ def _period_row(period: str, entries: int, closed: ClosedPeriodRow | None) -> Pe
 
 
 def closed_periods(session: Session) -> list[Period]:
-    return repository.closed_periods(session)
+    return period_lock.closed_periods(session)
 
 
 def batches(session: Session, *, limit: int, offset: int) -> tuple[list[RevenueBatchRow], int]:

@@ -1,6 +1,6 @@
 """One stored journal entry read back as a core entry, and one core entry written.
 
-The bulk paths (``posting``) write with COPY; a correction writes a single entry, so plain
+The bulk paths (``bulk_entries``) write with COPY; a correction writes a single entry, so plain
 parameterised INSERTs are enough, and a broken database rule (a second reversal of the same
 entry) then surfaces as SQLAlchemy's ``IntegrityError`` that the service turns into a 409.
 """

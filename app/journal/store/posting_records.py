@@ -16,6 +16,10 @@ from ledger.entries import EntryKind
 from ledger.periods import Period, parse_period
 from ledger.records import PostingRecord
 
+# The partial index on posting accounts (migration 0008) holds branch accounts only; a query
+# by account repeats its condition word for word so that both databases may use it.
+BRANCH_ACCOUNTS = "p.account LIKE 'branch:%'"
+
 _SELECT = """
     SELECT e.id, e.kind, e.event_id, e.occurred_at, e.posted_at, e.period, p.account, p.amount
     FROM journal_posting p JOIN journal_entry e ON e.id = p.entry_id
