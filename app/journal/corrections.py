@@ -26,7 +26,7 @@ from sqlmodel import Session, select
 from app import audit
 from app.db import is_sqlite
 from app.errors import Conflict, InvalidInput, NotFound
-from app.journal import crediting, policies
+from app.journal.policies import versions
 from app.journal.store import period_lock, stored_entry
 from app.tables import Branch
 from app.tables.journal import RevenueEventRow
@@ -134,7 +134,7 @@ def _reclassification(
     core's crediting under the policy in force then, minus what is booked (money only)."""
     target = credit_revenue(
         event=event, owner_branch_code=branch_code, acquiring_channel=None,
-        policy=crediting.split_policy(policies.load_book(session), event=event),
+        policy=versions.split_policy(versions.load_book(session), event=event),
     ).entry.postings  # fmt: skip
     done = session.execute(text(_ADJUSTMENTS), {"event": event.event_id}).scalar_one()
     entry = difference_entry(

@@ -21,11 +21,12 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from app import bulk
+from app.journal.policies import versions
 from app.journal.store import bulk_entries, period_lock
 from ledger.crediting import credit_revenue
 from ledger.entries import JournalEntry
 from ledger.periods import Period
-from ledger.policy import PolicyBook, SplitPolicy
+from ledger.policy import PolicyBook
 from ledger.reconciliation import Reconciliation, reconcile
 from ledger.revenue import CHANNEL_NAME, RevenueEvent, RevenueType
 
@@ -50,13 +51,6 @@ _NEW_EVENTS = NEW_EVENTS_SELECT + " AND e.id > :after ORDER BY e.id LIMIT :limit
 
 
 NO_POLICIES = PolicyBook()
-
-
-def split_policy(book: PolicyBook, *, event: RevenueEvent) -> SplitPolicy | None:
-    """The policy in force for ``event``; a version that restates the default rule counts
-    as none, so it credits exactly like the default (and the fast SQL path can take it)."""
-    policy = book.in_force(revenue_type=event.revenue_type, at=event.occurred_at)
-    return None if policy is None or policy.is_default_rule else policy
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +87,7 @@ def credit_row(row: Any, *, book: PolicyBook = NO_POLICIES) -> Credited:
     # valid account segment gets no overlay rather than a malformed account.
     channel = lead_channel if CHANNEL_NAME.fullmatch(lead_channel or "") else None
     crediting = credit_revenue(
-        event=event, owner_branch_code=owner, policy=split_policy(book, event=event),
+        event=event, owner_branch_code=owner, policy=versions.split_policy(book, event=event),
         acquiring_channel=channel,
     )  # fmt: skip
     return Credited(event=event, entry=crediting.entry)

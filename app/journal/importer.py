@@ -33,7 +33,8 @@ from app.db import is_sqlite
 from app.errors import Conflict
 from app.faults import crash_point
 from app.imports.csvfile import ErrorCollector, open_text, read_rows
-from app.journal import crediting, parallel_parse, policies, set_crediting, stage
+from app.journal import crediting, parallel_parse, set_crediting, stage
+from app.journal.policies import versions
 from app.journal.rows import REQUIRED, RevenueRowParser
 from app.journal.store import period_lock
 from app.tables.base import utcnow
@@ -242,7 +243,7 @@ def _credit_in_pages(
 ) -> Reconciliation:
     """The core credits each event (SQLite: small files, one writer at a time)."""
     closed = period_lock.closed_through(session)
-    book = policies.load_book(session)
+    book = versions.load_book(session)
     totals = _ZERO
     done = 0
     for rows in crediting.new_event_pages(session, batch_id=batch_id, page=page):

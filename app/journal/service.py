@@ -13,8 +13,9 @@ from sqlmodel import Session, col, select
 from app import audit_chain
 from app.errors import Conflict, FileRejected, InvalidInput, NotFound
 from app.imports.csvfile import ErrorCollector
-from app.journal import closing, corrections, export, importer, policies, verify
-from app.journal.policy_input import draft_from, read_policy_file
+from app.journal import closing, corrections, export, importer, verify
+from app.journal.policies import versions
+from app.journal.policies.policy_file import draft_from, read_policy_file
 from app.journal.schemas import (
     CloseRead,
     EntryRead,
@@ -125,8 +126,8 @@ def _read(row: StatementRow) -> StatementRead:
 
 
 def list_policies(session: Session) -> PolicyList:
-    rows = policies.stored_rows(session)
-    ends = {p.policy_id: p.valid_to for p in policies.book_of(rows).policies}
+    rows = versions.stored_rows(session)
+    ends = {p.policy_id: p.valid_to for p in versions.book_of(rows).policies}
     items = [
         PolicyRead(
             policy_id=r.policy_id, revenue_type=r.revenue_type, valid_from=r.valid_from,
@@ -145,7 +146,7 @@ def add_policy_file(
     """Store every policy of a JSON or CSV file, or none (FileRejected names each error)."""
     errors = ErrorCollector(file=file_name or path.name)
     drafts = read_policy_file(path, errors=errors)
-    policies.add_policies(session, drafts=drafts, errors=errors, actor=actor)
+    versions.add_policies(session, drafts=drafts, errors=errors, actor=actor)
     return list_policies(session)
 
 
@@ -155,7 +156,7 @@ def add_policy(session: Session, *, body: PolicyCreate, actor: str) -> PolicyRea
         draft = draft_from(body.model_dump(), line=1, errors=errors)
         errors.raise_if_any()
         assert draft is not None  # no error was collected
-        policies.add_policies(session, drafts=[draft], errors=errors, actor=actor)
+        versions.add_policies(session, drafts=[draft], errors=errors, actor=actor)
     except FileRejected as exc:
         raise InvalidInput("; ".join(f"{e.column}: {e.reason}" for e in exc.errors)) from None
     return next(p for p in list_policies(session).items if p.policy_id == draft.policy_id)

@@ -25,7 +25,8 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from app.faults import crash_point
-from app.journal import crediting, policies
+from app.journal import crediting
+from app.journal.policies import versions
 from app.journal.store import period_lock
 from ledger.accounts import branch_revenue
 from ledger.periods import period_of, posting_period
@@ -109,7 +110,7 @@ _TOTALS = f"""
 def credit_batch(session: Session, *, batch_id: int, now: datetime) -> tuple[int, Reconciliation]:
     """Credit every event of ``batch_id``; returns (events, the totals the rule gives)."""
     session.execute(text(_STAGE), {"batch": batch_id})
-    book = policies.load_book(session)
+    book = versions.load_book(session)
     split_rows = _take_split_events(session, book=book)
     channels = _valid_channels(session)
     _check_owners(session)

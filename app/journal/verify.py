@@ -13,7 +13,8 @@ from itertools import groupby
 from sqlalchemy import text
 from sqlmodel import Session
 
-from app.journal import closing, crediting, policies
+from app.journal import closing, crediting
+from app.journal.policies import versions
 from app.journal.store import posting_records
 from ledger.errors import LedgerError
 from ledger.periods import parse_period
@@ -167,6 +168,6 @@ def _statements(session: Session) -> Iterator[str]:
 def _policies(session: Session) -> Iterator[str]:
     """The stored split policies still form a valid book (shares, ids, no overlap)."""
     try:
-        policies.load_book(session)
+        versions.load_book(session)
     except LedgerError as exc:
         yield f"split policies: {exc}"

@@ -23,14 +23,14 @@ from sqlmodel import Session, col, func, select
 
 from app import audit, bulk
 from app.imports.csvfile import ErrorCollector
-from app.journal.policy_input import PolicyDraft
+from app.journal.policies.policy_file import PolicyDraft
 from app.journal.store import period_lock
 from app.tables.journal import RevenueEventRow
 from app.tables.policy import SplitPolicyRow
 from ledger.errors import LedgerError
 from ledger.periods import format_timestamp
 from ledger.policy import PolicyBook, SplitPolicy
-from ledger.revenue import RevenueType
+from ledger.revenue import RevenueEvent, RevenueType
 
 
 def stored_rows(session: Session) -> list[SplitPolicyRow]:
@@ -57,6 +57,13 @@ def to_core(row: SplitPolicyRow | PolicyDraft, *, valid_to: datetime | None) -> 
         valid_from=row.valid_from, valid_to=valid_to, branch_bps=row.branch_bps,
         hq_online_bps=row.hq_online_bps, overlay_bps=row.overlay_bps,
     )  # fmt: skip
+
+
+def split_policy(book: PolicyBook, *, event: RevenueEvent) -> SplitPolicy | None:
+    """The policy in force for ``event``; a version that restates the default rule counts
+    as none, so it credits exactly like the default (and the fast SQL path can take it)."""
+    policy = book.in_force(revenue_type=event.revenue_type, at=event.occurred_at)
+    return None if policy is None or policy.is_default_rule else policy
 
 
 def load_book(session: Session) -> PolicyBook:
