@@ -13,9 +13,10 @@ from sqlmodel import Session, col, select
 from app import audit_chain
 from app.errors import Conflict, FileRejected, InvalidInput, NotFound
 from app.imports.csvfile import ErrorCollector
-from app.journal import closing, corrections, export, importer, verify
+from app.journal import closing, corrections, export, verify
 from app.journal.policies import versions
 from app.journal.policies.policy_file import draft_from, read_policy_file
+from app.journal.revenue_import import importer
 from app.journal.schemas import (
     CloseRead,
     EntryRead,

@@ -13,8 +13,9 @@ from itertools import groupby
 from sqlalchemy import text
 from sqlmodel import Session
 
-from app.journal import closing, crediting
+from app.journal import closing
 from app.journal.policies import versions
+from app.journal.revenue_import import crediting
 from app.journal.store import posting_records
 from ledger.errors import LedgerError
 from ledger.periods import parse_period

@@ -21,7 +21,7 @@ from app.db import make_engine, session_scope
 from app.errors import FileRejected
 from app.journal import service
 from app.journal.cli import import_revenue_cmd, ledger_cli
-from app.journal.importer import RevenueImportReport, import_revenue
+from app.journal.revenue_import.importer import RevenueImportReport, import_revenue
 from app.journal.store import period_lock
 from app.main import create_app
 from app.tables import Branch, Customer, Lead, Ownership

@@ -12,8 +12,9 @@ from sqlalchemy.exc import DBAPIError
 
 from app.db import session_scope
 from app.errors import FileRejected
-from app.journal import closing, crediting, service
+from app.journal import closing, service
 from app.journal.policies import versions
+from app.journal.revenue_import import crediting
 from ledger.periods import Period
 from tests.app.factories import write
 from tests.app.ledger_world import (

@@ -25,8 +25,8 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from app.faults import crash_point
-from app.journal import crediting
 from app.journal.policies import versions
+from app.journal.revenue_import import crediting
 from app.journal.store import period_lock
 from ledger.accounts import branch_revenue
 from ledger.periods import period_of, posting_period

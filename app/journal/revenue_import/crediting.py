@@ -7,7 +7,7 @@ split policy in force at ``occurred_at`` for the event's revenue type (``policie
 the branch / HQ online shares and the KPI overlay.
 
 This page-by-page path is the one SQLite uses; PostgreSQL credits a whole batch in SQL
-(``app/journal/set_crediting.py``), and the tests hold it to the entries built here.
+(``sql_crediting``), and the tests hold it to the entries built here.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ _OWNER = """
     ORDER BY o.valid_from DESC LIMIT 1
 """
 # The batch's new events with the lead's channel and the owner at occurred_at; shared by the
-# paged core path and the set-based path (app/journal/set_crediting.py).
+# paged core path and the set-based path (sql_crediting.py).
 NEW_EVENTS_SELECT = f"""
     SELECT e.id, e.event_id, e.external_id, e.revenue_type, e.amount_fen, e.occurred_at,
            l.channel AS lead_channel,
