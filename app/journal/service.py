@@ -13,7 +13,8 @@ from sqlmodel import Session, col, select
 from app import audit_chain
 from app.errors import Conflict, FileRejected, InvalidInput, NotFound
 from app.imports.csvfile import ErrorCollector
-from app.journal import closing, corrections, export, verify
+from app.journal import closing, corrections, verify
+from app.journal.export import period_file
 from app.journal.policies import versions
 from app.journal.policies.policy_file import draft_from, read_policy_file
 from app.journal.revenue_import import importer
@@ -86,10 +87,12 @@ def close_period(
 
 def export_period(
     session: Session, *, period: str, fmt: str, out: Path, actor: str
-) -> export.ExportResult:
-    if fmt not in export.FORMATS:
-        raise InvalidInput(f"format must be one of {', '.join(export.FORMATS)}")
-    return export.export_period(session, period=period_from(period), fmt=fmt, out=out, actor=actor)
+) -> period_file.ExportResult:
+    if fmt not in period_file.FORMATS:
+        raise InvalidInput(f"format must be one of {', '.join(period_file.FORMATS)}")
+    return period_file.export_period(
+        session, period=period_from(period), fmt=fmt, out=out, actor=actor
+    )
 
 
 def list_statements(
