@@ -60,13 +60,20 @@ def export_cmd(
     period: PeriodOption,
     out: Annotated[Path, typer.Option(dir_okay=False, help="File to write.")],
     format: Annotated[str, typer.Option(help="csv or xlsx")] = "csv",
+    layout: Annotated[
+        str,
+        typer.Option(
+            help="canonical (the hashed record) or accountant (Chinese headers, "
+            "yuan, branch names, a totals row)"
+        ),
+    ] = "canonical",
 ) -> None:
     """Export the money postings of a month (UTF-8 CSV with BOM, or XLSX)."""
     from app.journal import service
 
     with refusals_exit(), session_scope(make_engine(get_settings())) as session:
         result = service.export_period(
-            session, period=period, fmt=format, out=out, actor=cli_actor()
+            session, period=period, fmt=format, out=out, actor=cli_actor(), layout=layout
         )
     typer.echo(
         f"{out}: {result.rows} postings, debit {result.debit_fen} fen, "
