@@ -10,6 +10,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from app.web.china_outline import INSET, MAINLAND, Frame, outline_paths
+
 
 @dataclass(frozen=True, slots=True)
 class Bar:
@@ -62,10 +64,21 @@ class Dot:
 
 
 @dataclass(frozen=True, slots=True)
+class Inset:
+    x: float
+    y: float
+    width: float
+    height: float
+    islands: list[str]  # SVG path data
+
+
+@dataclass(frozen=True, slots=True)
 class Plot:
     width: int
     height: int
     dots: list[Dot]
+    provinces: tuple[str, ...] = ()  # SVG path data of the outline under the dots, if any
+    inset: Inset | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +117,36 @@ def geo_plot(
         for p in points
     ]
     return Plot(width=width, height=height, dots=dots)
+
+
+def china_plot(points: Sequence[Point], *, width: int = 560, pad: int = 10) -> Plot:
+    """Points on an outline of China's provinces (app/web/china_outline.py), the frame fixed
+    to the mainland so every map of the product reads the same; the South China Sea islands in
+    an inset at the bottom right."""
+    west, east, south, north = MAINLAND
+    squeeze = math.cos(math.radians((south + north) / 2))
+    scale = (width - 2 * pad) / ((east - west) * squeeze)
+    inner = (north - south) * scale
+    main = Frame(west=west, south=south, squeeze=squeeze, scale=scale, height=inner,
+                 left=pad, top=pad)  # fmt: skip
+    inset = _inset_frame(width=width, height=inner + 2 * pad, pad=pad)
+    provinces, islands = outline_paths(main, inset)
+    dots = [Dot(x=round(min(max(main.x(p.lon), 0), width), 1),
+                y=round(min(max(main.y(p.lat), 0), inner + 2 * pad), 1),
+                tone=p.tone, title=p.title, kind=p.kind) for p in points]  # fmt: skip
+    box_width = (INSET[1] - INSET[0]) * inset.squeeze * inset.scale
+    box = Inset(x=inset.left, y=inset.top, width=box_width, height=inset.height, islands=islands)
+    return Plot(width=width, height=round(inner + 2 * pad), dots=dots, provinces=tuple(provinces),
+                inset=box)  # fmt: skip
+
+
+def _inset_frame(*, width: float, height: float, pad: int) -> Frame:
+    west, east, south, north = INSET
+    squeeze = math.cos(math.radians((south + north) / 2))
+    scale = width * 0.12 / ((east - west) * squeeze)
+    box_w, box_h = (east - west) * squeeze * scale, (north - south) * scale
+    return Frame(west=west, south=south, squeeze=squeeze, scale=scale, height=box_h,
+                 left=width - pad - box_w, top=height - pad - box_h)  # fmt: skip
 
 
 # Upper bound of each load band and its colour class (as on the branch pages).

@@ -39,3 +39,18 @@ def test_a_plot_of_one_point_or_none_still_has_a_box() -> None:
     single = geo_plot([Point(30.0, 120.0, "low", "杭州")])
     assert len(single.dots) == 1
     assert single.height > 0
+
+
+def test_the_china_map_draws_the_provinces_and_places_cities_where_they_are() -> None:
+    from app.web.charts import Point, china_plot
+
+    plot = china_plot([Point(43.83, 87.62, "mid", "乌鲁木齐"), Point(31.23, 121.47, "mid", "上海"),
+                       Point(18.25, 109.51, "mid", "三亚")])  # fmt: skip
+    assert len(plot.provinces) >= 34  # every province, some in several parts
+    assert plot.inset is not None
+    assert plot.inset.islands  # the South China Sea islands, in their inset
+    urumqi, shanghai, sanya = plot.dots
+    assert urumqi.x < shanghai.x  # west is left
+    assert sanya.y > shanghai.y > urumqi.y  # south is down
+    assert all(0 <= d.x <= plot.width and 0 <= d.y <= plot.height for d in plot.dots)
+    assert plot.inset.x + plot.inset.width <= plot.width

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from allocation.locality.divisions import city_code_of, division_name
 from app.ownership.holdings import branch_loads
 from app.tables import Branch, Lead
-from app.web.charts import Histogram, Plot, Point, geo_plot, histogram
+from app.web.charts import Histogram, Plot, Point, china_plot, histogram
 
 POOL_STATUSES = ("new", "returned", "reclaimed")  # waiting for the next round
 UNRESOLVED_SAMPLE = 20
@@ -81,7 +81,7 @@ class BranchTable:
                   for r in self.rows]  # fmt: skip
         return LoadCharts(
             histogram=histogram(counts, [label for _, label in LOAD_BUCKETS], tones),
-            plot=geo_plot(points),
+            plot=china_plot(points),
         )
 
 

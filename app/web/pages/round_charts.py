@@ -21,7 +21,7 @@ from app.web.charts import (
     LoadBars,
     Plot,
     Point,
-    geo_plot,
+    china_plot,
     histogram,
     load_bars,
     nice_step,
@@ -189,7 +189,7 @@ def _map_chart(
     code_of = {s.id: s.code for s in serving}
     points = [_lead_point(row, colours, code_of) for row in sample]
     points += [_site_point(s, colours[s.id], loads.get(s.code, 0)) for s in serving]
-    return geo_plot(points, width=720, max_height=520, pad=10), len(sample)
+    return china_plot(points, width=720), len(sample)
 
 
 def round_charts(session: Session, rnd: RoundRead) -> RoundCharts:
