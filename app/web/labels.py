@@ -53,27 +53,6 @@ REASONS = {
     "capacity_exhausted": "容量已满",
     "beyond_max_distance": "超出最大距离",
 }
-WHY = {"load balance": "负载均衡", "equal cost": "成本相同", "greedy rule": "贪心规则",
-       "round_robin rule": "轮询规则", "weighted_random rule": "加权随机规则"}  # fmt: skip
-_FULL = re.compile(r"^nearest eligible branch (\S+) was full$")
-_ROOM = re.compile(r"^nearest eligible branch (\S+) had room \((.+)\)$")
-_SAME = re.compile(r"^same customer as lead (\d+)$")
-
-
-def explanation_label(text: str | None) -> str:
-    """The solver's per-lead explanation (English, from the allocation core) in Chinese."""
-    if not text:
-        return "就近分配"
-    if text in REASONS:
-        return REASONS[text]
-    if match := _FULL.match(text):
-        return f"最近的可服务营业部 {match.group(1)} 已满"
-    if match := _ROOM.match(text):
-        why = WHY.get(match.group(2), match.group(2))
-        return f"最近的可服务营业部 {match.group(1)} 尚有空位（{why}）"
-    if match := _SAME.match(text):
-        return f"与线索 #{match.group(1)} 属同一客户，随其分配"
-    return text
 
 
 def round_status_label(code: str | None) -> str:
@@ -241,7 +220,6 @@ FILTERS = {
     "age": age,
     "km": km,
     "share": share,
-    "explanation_label": explanation_label,
     "round_status_label": round_status_label,
     "solver_label": solver_label,
     "reason_label": reason_label,

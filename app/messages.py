@@ -1,0 +1,42 @@
+"""The application's message codes, and how the API and the CLI say every code in English.
+
+Errors (`app.errors.AppError`), bad rows of an import and a round's explanations carry a
+`coded_messages.Message`; `ENGLISH` says it for the API and the CLI (each core's codes next to
+that core, the application's here) and `app/web/messages.py` says the same codes in Chinese for
+the pages. `tests/web/test_messages.py` fails when a code has no Chinese.
+"""
+
+from __future__ import annotations
+
+import json
+
+from allocation.explanations import ENGLISH as ALLOCATION
+from coded_messages import Catalogue, Message, combined
+
+SAME_CUSTOMER = "round.same_customer"
+
+APP = Catalogue(
+    {
+        SAME_CUSTOMER: "same customer as lead {lead}",
+    }
+)
+
+ENGLISH = combined(ALLOCATION, APP)
+
+
+def in_english(said: Message) -> str:
+    return ENGLISH.render(said)
+
+
+def params_json(said: Message | None) -> str | None:
+    """A message's values as stored beside its code (flat values only)."""
+    if said is None or not said.params:
+        return None
+    return json.dumps(dict(said.params), separators=(",", ":"), sort_keys=True)
+
+
+def from_columns(code: str | None, params: str | None) -> Message | None:
+    """The message stored as a code and its values' JSON (None for no code)."""
+    if code is None:
+        return None
+    return Message(code, json.loads(params) if params else {})
