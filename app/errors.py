@@ -15,16 +15,24 @@ from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.responses import Response
 
+from app.messages import in_english
+from coded_messages import Message
+
 
 class AppError(Exception):
-    """Base of every expected error; `status` is what the API answers."""
+    """Base of every expected error; `status` is what the API answers, `code` its kind.
+
+    Made with a `Message` (a code and its values: what the pages can say in Chinese) or, for
+    what only the API and the CLI say, plain English. `message` is the English either way.
+    """
 
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str | Message) -> None:
+        self.coded = message if isinstance(message, Message) else None
+        self.message = message if isinstance(message, str) else in_english(message)
+        super().__init__(self.message)
 
 
 class NotFound(AppError):
@@ -57,7 +65,7 @@ class TooManyRequests(AppError):
     status = 429
     code = "rate_limited"
 
-    def __init__(self, message: str, *, retry_after_seconds: int = 60) -> None:
+    def __init__(self, message: str | Message, *, retry_after_seconds: int = 60) -> None:
         super().__init__(message)
         self.retry_after_seconds = retry_after_seconds
 

@@ -15,8 +15,33 @@ from coded_messages import Catalogue, Message, combined
 
 SAME_CUSTOMER = "round.same_customer"
 
+LEADS = {
+    "lead.wrong_status": "lead {lead} is '{status}'; only {allowed} leads can be {action}",
+    "lead.customer_converted": (
+        "lead {lead}'s customer converted through lead {converted}; "
+        "a converted customer cannot be returned"
+    ),
+    "lead.no_active_branch": "no active branch '{branch}'",
+    "lead.already_there": "lead {lead} already belongs to branch {branch}",
+    "lead.reveal_role": "your role may not reveal personal data",
+    "lead.reveal_limit": "at most {limit} number reveals per hour",
+}
+BRANCHES = {
+    "branch.inactive": "branch {branch} is inactive",
+    "branch.tier_not_served": "branch {branch} does not serve tier {tier}",
+    "branch.full": "branch {branch} is full ({load} of {capacity} customers)",
+    "branch.override_needed": "{problems} (an HQ override is needed)",
+}
+ACCESS = {
+    "access.role": "your role may not do this",
+    "access.page_role": "your role may not open this page",
+    "access.form_token": "the form's security token is missing or wrong; reload the page",
+}
 APP = Catalogue(
     {
+        **LEADS,
+        **BRANCHES,
+        **ACCESS,
         SAME_CUSTOMER: "same customer as lead {lead}",
     }
 )

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from allocation.explanations import unassigned
 from allocation.model import Reason
+from app.errors import AppError
 from app.messages import ENGLISH, SAME_CUSTOMER
-from app.web.labels import REASONS
+from app.web.labels import REASONS, status_label, tier_label
 from coded_messages import Catalogue, Message
 
 WHY = {"load_balance": "负载均衡", "equal_cost": "成本相同", "greedy": "贪心规则",
@@ -25,9 +26,39 @@ EXPLANATIONS = {
     SAME_CUSTOMER: "与线索 #{lead} 属同一客户，随其分配",
 }
 
+# What each follow-up action is called in "cannot ..." (the lead's status says why not).
+DOING = {"contacted": "标记为已联系", "converted": "标记为已转化", "returned": "退回线索池"}
+LEADS = {
+    "lead.wrong_status": "线索 #{lead} 当前为“{status}”，不能{action}。",
+    "lead.customer_converted": (
+        "线索 #{lead} 的客户已通过线索 #{converted} 转化，已转化的客户不能退回。"
+    ),
+    "lead.no_active_branch": "没有代码为 {branch} 的在用营业部。",
+    "lead.already_there": "线索 #{lead} 已属于营业部 {branch}。",
+    "lead.reveal_role": "您的角色无权查看完整号码。",
+    "lead.reveal_limit": "每小时最多查看 {limit} 次完整号码，请稍后再试。",
+}
+# Also parts of a longer message (the rules a transfer or a commit would break): no full stop.
+BRANCHES = {
+    "branch.inactive": "营业部 {branch} 已停用",
+    "branch.tier_not_served": "营业部 {branch} 不服务{tier}客户",
+    "branch.full": "营业部 {branch} 已满（{load} / {capacity} 位客户）",
+    "branch.override_needed": "{problems}。如确需转派，请勾选总部特批。",
+}
+ACCESS = {
+    "access.role": "您的角色无权执行此操作。",
+    "access.page_role": "您的角色无权打开此页面。",
+    "access.form_token": "表单的安全令牌缺失或有误，请刷新页面后重试。",
+}
+
 CHINESE = Catalogue(
-    {**EXPLANATIONS},
-    values={"why": lambda why: WHY.get(why, why)},
+    {**EXPLANATIONS, **LEADS, **BRANCHES, **ACCESS},
+    values={
+        "why": lambda why: WHY.get(why, why),
+        "status": status_label,
+        "tier": tier_label,
+        "action": lambda action: DOING.get(action, action),
+    },
     separator="；",
 )
 
@@ -38,6 +69,12 @@ def in_chinese(said: Message) -> str:
     if said.code in CHINESE:
         return CHINESE.render(said)
     return ENGLISH.render(said)
+
+
+def error_text(error: AppError) -> str:
+    """What a page says about an error: its message in Chinese, or its English when it has no
+    code (errors only the API and the CLI meet)."""
+    return error.message if error.coded is None else in_chinese(error.coded)
 
 
 def explanation_label(said: Message | None, written: str = "", reason: str | None = None) -> str:
@@ -51,4 +88,8 @@ def explanation_label(said: Message | None, written: str = "", reason: str | Non
     return in_chinese(said)
 
 
-FILTERS = {"in_chinese": in_chinese, "explanation_label": explanation_label}
+FILTERS = {
+    "in_chinese": in_chinese,
+    "error_text": error_text,
+    "explanation_label": explanation_label,
+}
