@@ -50,6 +50,10 @@ class StalePreview(Conflict):
 
     code = "stale_preview"
 
+    def __init__(self, why: Message) -> None:
+        super().__init__(why)
+        self.why = why  # what changed since the solve, which the cancellation quotes
+
 
 class Forbidden(AppError):
     status = 403

@@ -32,6 +32,27 @@ BRANCHES = {
     "branch.full": "branch {branch} is full ({load} of {capacity} customers)",
     "branch.override_needed": "{problems} (an HQ override is needed)",
 }
+ROUNDS = {
+    "round.busy": "another round is being solved or committed; try again when it is done",
+    "round.not_solved": ("round {round} is {round_status}; only a solved round can be committed"),
+    "round.not_cancellable": "round {round} is {round_status}; it can no longer be cancelled",
+    "round.pool_changed": (
+        "{count} lead(s) left the pool since round {round} was solved; run a new round"
+    ),
+    "round.customer_taken": (
+        "a customer of round {round} got an owner since it was solved; run a new round"
+    ),
+    "round.no_longer_fits": "round {round} no longer fits: {problems}; run a new round",
+    "round.preview_cancelled": "{why} (this preview was cancelled)",
+    SAME_CUSTOMER: "same customer as lead {lead}",
+    # What changed since the solve, one per branch (inside round.no_longer_fits).
+    "branch.no_longer_serves": "branch {branch} no longer serves tier {tier}",
+    "branch.gave_up": "branch {branch} gave these leads up",
+    "branch.would_overflow": (
+        "branch {branch} would hold {total} customers "
+        "(capacity {capacity}: {held} held, {planned} planned)"
+    ),
+}
 ACCESS = {
     "access.role": "your role may not do this",
     "access.page_role": "your role may not open this page",
@@ -41,8 +62,8 @@ APP = Catalogue(
     {
         **LEADS,
         **BRANCHES,
+        **ROUNDS,
         **ACCESS,
-        SAME_CUSTOMER: "same customer as lead {lead}",
     }
 )
 

@@ -28,7 +28,7 @@ from app.rounds.pool import load_pool, remaining_capacity
 from app.rounds.solving import Outcome, SolvedPool, build_instance, snapshot, solve_instance
 from app.tables import AllocationRound, Branch
 from app.tables.base import utcnow
-from coded_messages import Message
+from coded_messages import Message, message
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,14 +82,14 @@ def _commit_or_cancel(engine: Engine, *, settings: Settings, actor: str, round_i
     except StalePreview as exc:
         with session_scope(engine) as session:
             cancel_round(session, actor=actor, round_id=round_id, why=exc.message)
-        raise StalePreview(exc.message + " (this preview was cancelled)") from exc
+        raise StalePreview(message("round.preview_cancelled", why=(exc.why,))) from exc
 
 
 def cancel_round(session: Session, *, actor: str, round_id: int, why: str | None = None) -> None:
     allocation_round = get_round_row(session, round_id)
     if allocation_round.status in ("committed", "cancelled"):
         raise Conflict(
-            f"round {round_id} is {allocation_round.status}; it can no longer be cancelled"
+            message("round.not_cancellable", round=round_id, round_status=allocation_round.status)
         )
     allocation_round.status = "cancelled"
     session.add(allocation_round)

@@ -11,7 +11,7 @@ from allocation.explanations import unassigned
 from allocation.model import Reason
 from app.errors import AppError
 from app.messages import ENGLISH, SAME_CUSTOMER
-from app.web.labels import REASONS, status_label, tier_label
+from app.web.labels import REASONS, round_status_label, status_label, tier_label
 from coded_messages import Catalogue, Message
 
 WHY = {"load_balance": "负载均衡", "equal_cost": "成本相同", "greedy": "贪心规则",
@@ -45,6 +45,22 @@ BRANCHES = {
     "branch.full": "营业部 {branch} 已满（{load} / {capacity} 位客户）",
     "branch.override_needed": "{problems}。如确需转派，请勾选总部特批。",
 }
+ROUNDS = {
+    "round.busy": "另一轮分配正在求解或提交，请等它完成后再试。",
+    "round.not_solved": "只有待提交的预览才能提交；本轮状态为“{round_status}”。",
+    "round.not_cancellable": "本轮状态为“{round_status}”，不能再取消。",
+    # What made a preview stale; round.preview_cancelled says the rest.
+    "round.pool_changed": "预览之后已有 {count} 条线索离开线索池（被转派、跟进或重新导入）",
+    "round.customer_taken": "预览之后已有客户被分配给营业部",
+    "round.no_longer_fits": "预览之后营业部已变化：{problems}",
+    "round.preview_cancelled": "{why}。本次预览已作废，请重新发起一轮。",
+    "branch.no_longer_serves": "营业部 {branch} 已不再服务{tier}客户",
+    "branch.gave_up": "营业部 {branch} 曾退回这些线索",
+    "branch.would_overflow": (
+        "营业部 {branch} 将有 {total} 位客户，超出容量 {capacity}"
+        "（已有 {held} 位，本轮计划 {planned} 位）"
+    ),
+}
 ACCESS = {
     "access.role": "您的角色无权执行此操作。",
     "access.page_role": "您的角色无权打开此页面。",
@@ -52,10 +68,11 @@ ACCESS = {
 }
 
 CHINESE = Catalogue(
-    {**EXPLANATIONS, **LEADS, **BRANCHES, **ACCESS},
+    {**EXPLANATIONS, **LEADS, **BRANCHES, **ROUNDS, **ACCESS},
     values={
         "why": lambda why: WHY.get(why, why),
         "status": status_label,
+        "round_status": round_status_label,
         "tier": tier_label,
         "action": lambda action: DOING.get(action, action),
     },

@@ -249,9 +249,33 @@ def test_a_preview_refused_at_commit_no_longer_offers_commit(
     refused = web.post(f"/hq/rounds/{stale}/commit", data={"csrf_token": token})
     assert refused.status_code == 409
     assert "本次预览已作废，请重新发起一轮" in refused.text
+    assert "条线索离开线索池（被转派、跟进或重新导入）" in refused.text
+    assert "left the pool" not in refused.text
     page = web.get(f"/hq/rounds/{stale}").text
     assert 'data-testid="commit-button"' not in page
     assert "已取消" in page
+
+
+def test_a_preview_the_branches_no_longer_fit_names_the_branch_in_chinese(
+    web: TestClient, engine: Engine, pooled: None, tmp_path: Path
+) -> None:
+    token = sign_in(web, "hq1")
+    round_id = _start(web, token)
+    smaller = tmp_path / "smaller-bj.csv"
+    smaller.write_text(
+        "code,name,lat,lon,capacity,tiers,region_code,active\n"
+        "BJ-CY,北京朝阳营业部,39.921,116.443,1,mass|affluent,110105,true\n",
+        encoding="utf-8",
+    )
+    with session_scope(engine) as session:
+        import_branches(session, path=smaller, actor="test")
+    refused = web.post(f"/hq/rounds/{round_id}/commit", data={"csrf_token": token})
+    assert refused.status_code == 409
+    assert re.search(
+        r"预览之后营业部已变化：营业部 BJ-CY 将有 \d+ 位客户，超出容量 1（已有 0 位，本轮计划 \d+ 位）。"
+        r"本次预览已作废，请重新发起一轮。",
+        refused.text,
+    )
 
 
 def test_the_round_page_shows_where_one_more_advisor_helps_most(
