@@ -12,6 +12,7 @@ import json
 
 from allocation.explanations import ENGLISH as ALLOCATION
 from coded_messages import Catalogue, Message, combined
+from ledger.messages import ENGLISH as LEDGER
 
 SAME_CUSTOMER = "round.same_customer"
 
@@ -53,6 +54,14 @@ ROUNDS = {
         "(capacity {capacity}: {held} held, {planned} planned)"
     ),
 }
+LEDGER_WORK = {
+    "close.not_ended": (
+        "period {period} has not ended yet: the current or a future month cannot be closed"
+    ),
+    "close.before_closed": "period {period} is before the closed period {closed}",
+    "close.in_order": "close {earlier} before {period}: months close in order",
+    "import.busy": "another ledger write is in progress; retry the import",
+}
 ACCESS = {
     "access.role": "your role may not do this",
     "access.page_role": "your role may not open this page",
@@ -63,11 +72,12 @@ APP = Catalogue(
         **LEADS,
         **BRANCHES,
         **ROUNDS,
+        **LEDGER_WORK,
         **ACCESS,
     }
 )
 
-ENGLISH = combined(ALLOCATION, APP)
+ENGLISH = combined(ALLOCATION, LEDGER, APP)
 
 
 def in_english(said: Message) -> str:

@@ -61,6 +61,34 @@ ROUNDS = {
         "（已有 {held} 位，本轮计划 {planned} 位）"
     ),
 }
+AMOUNT_PROBLEMS = {
+    "empty": "为空",
+    "not_finite": "不是有限的数",
+    "thousands_separator": "不能使用千位分隔符",
+    "too_many_decimals": "超过两位小数",
+    "exponent": "不能使用科学计数法",
+    "whitespace": "含有空白字符",
+    "not_decimal": "不是最多两位小数的数字",
+    "out_of_range": "超出范围",
+}
+LEDGER = {
+    "ledger.invalid_amount": "金额 {text} 无效：{problem}",
+    "ledger.unknown_revenue_type": "未知的收入类型 {text}（应为 {known} 之一）",
+    "ledger.id_length": "{what} 须为不超过 {max} 个字符的非空文本",
+    "ledger.id_blanks": "{what} {text} 首尾有空白或含控制字符",
+    "ledger.invalid_channel": "渠道名称 {text} 无效",
+    "ledger.invalid_timestamp": "时间 {text} 无效",
+    "ledger.invalid_iso_timestamp": "时间 {text} 不是 ISO 8601 格式",
+    "ledger.period_format": "月份须为 YYYY-MM 格式，而不是 {text}",
+    "ledger.no_such_period": "没有 {year}-{month} 这个月份",
+    "ledger.period_already_closed": "该月份已经结账，结账后不能再更改。",
+    "ledger.period_not_ended": "{period} 尚未结束",
+    "ledger.closed_and_current_closed": "{period} 已结账，当前月份 {current} 也已结账，无处入账。",
+    "close.not_ended": "当月及未来月份不能结账：收入可能仍在入账。",
+    "close.before_closed": "该月份早于已结账的月份 {closed}。",
+    "close.in_order": "月份须按顺序结账：请先结清更早的未结账月份（{earlier}）。",
+    "import.busy": "另一项台账写入正在进行，请稍后重试。",
+}
 ACCESS = {
     "access.role": "您的角色无权执行此操作。",
     "access.page_role": "您的角色无权打开此页面。",
@@ -68,13 +96,14 @@ ACCESS = {
 }
 
 CHINESE = Catalogue(
-    {**EXPLANATIONS, **LEADS, **BRANCHES, **ROUNDS, **ACCESS},
+    {**EXPLANATIONS, **LEADS, **BRANCHES, **ROUNDS, **LEDGER, **ACCESS},
     values={
         "why": lambda why: WHY.get(why, why),
         "status": status_label,
         "round_status": round_status_label,
         "tier": tier_label,
         "action": lambda action: DOING.get(action, action),
+        "problem": lambda problem: AMOUNT_PROBLEMS.get(problem, problem),
     },
     separator="；",
 )
