@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -111,12 +111,23 @@ def out_of_range() -> InvalidInput:
 
 @dataclass(frozen=True, slots=True)
 class RowError:
-    """One bad cell (or row) of an input file, located the way an operator can find it."""
+    """One bad cell (or row) of an input file, located the way an operator can find it.
+
+    `reason` is the English the API and the CLI give; `said` the same as a code and values
+    (None for reasons only the API and the CLI give), which the pages say in Chinese.
+    """
 
     file: str
     line: int
     column: str
     reason: str
+    said: Message | None = field(default=None, compare=False)
+
+    @classmethod
+    def of(cls, file: str, line: int, column: str, reason: str | Message) -> RowError:
+        if isinstance(reason, str):
+            return cls(file, line, column, reason)
+        return cls(file, line, column, in_english(reason), reason)
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: column '{self.column}': {self.reason}"
@@ -192,7 +203,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
         body: dict[str, object] = {"error": exc.code, "detail": exc.message}
         if isinstance(exc, FileRejected):
-            body["errors"] = [asdict(e) for e in exc.errors]
+            body["errors"] = [
+                {"file": e.file, "line": e.line, "column": e.column, "reason": e.reason}
+                for e in exc.errors
+            ]
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else {}
         if isinstance(exc, TooManyRequests | DatabaseBusy):
             headers["Retry-After"] = str(exc.retry_after_seconds)

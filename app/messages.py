@@ -62,6 +62,40 @@ LEDGER_WORK = {
     "close.in_order": "close {earlier} before {period}: months close in order",
     "import.busy": "another ledger write is in progress; retry the import",
 }
+# Bad rows of an import file (any importer's CSV reading; the revenue file's cells and leads).
+IMPORTS = {
+    "import.too_many_cells": "{cells} cells but {columns} columns in the header",
+    "import.not_utf8": "not UTF-8 text ({detail})",
+    "import.malformed_csv": "malformed CSV: {detail}",
+    "import.line_too_long": "line longer than {max} characters; is this a CSV file?",
+    "import.too_many_rows": "more than {max} data rows (O2O_MAX_IMPORT_ROWS); split the file",
+    "import.too_many_columns": "{count} columns in the header; at most {max}",
+    "import.empty_file": "empty file: no header row",
+    "import.missing_column": "required column is missing",
+    "import.duplicate_column": "column appears more than once",
+    "revenue.zero_amount": "amount is zero",
+    "revenue.implausible_amount": (
+        "amount {text} exceeds the plausibility limit of {limit} yuan (O2O_MAX_REVENUE_AMOUNT_FEN)"
+    ),
+    "revenue.in_future": "occurred_at {text} is in the future",
+    "revenue.before_1970": "occurred_at {text} is before 1970",
+    "revenue.total_overflow": (
+        "the amounts add up past {limit} yuan here (this file's with every stored event's, as "
+        "absolute values), beyond what a 64-bit fen total holds"
+    ),
+    "revenue.no_lead": "no lead with external_id '{external_id}'",
+    "revenue.no_lead_in_channel": (
+        "no lead with external_id '{external_id}' in channel '{channel}'"
+    ),
+    "revenue.ambiguous_lead": (
+        "external_id '{external_id}' exists in channels {channels}: add a channel column"
+    ),
+    "revenue.repeated_event": "event_id '{event_id}' repeats line {first} with other content",
+    "revenue.changed_event": (
+        "event_id '{event_id}' was already imported with different content "
+        "(batch {batch}, line {line}); corrections need a new event_id"
+    ),
+}
 ACCESS = {
     "access.role": "your role may not do this",
     "access.page_role": "your role may not open this page",
@@ -73,6 +107,7 @@ APP = Catalogue(
         **BRANCHES,
         **ROUNDS,
         **LEDGER_WORK,
+        **IMPORTS,
         **ACCESS,
     }
 )

@@ -7,6 +7,8 @@ import re
 from datetime import datetime
 
 from allocation.model import BUILT_IN_TIERS
+from app.messages import in_english
+from coded_messages import Message
 from ledger.periods import SHANGHAI
 
 CODE_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,32}")
@@ -14,7 +16,18 @@ REGION_PATTERN = re.compile(r"\d{6}")
 
 
 class CellError(ValueError):
-    """A cell's value is unusable; the message says why in an operator's words."""
+    """A cell's value is unusable; the message says why in an operator's words (in English,
+    or as a code the pages say in Chinese: `said`)."""
+
+    def __init__(self, reason: str | Message) -> None:
+        self.said = reason if isinstance(reason, Message) else None
+        super().__init__(reason if isinstance(reason, str) else in_english(reason))
+
+
+def reason_of(exc: Exception) -> str | Message:
+    """What a row error says about `exc`: its code where the core or a parser gave one."""
+    said = getattr(exc, "said", None)  # LedgerError and CellError carry one
+    return said if isinstance(said, Message) else str(exc)
 
 
 def parse_code(value: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 from app.tables.base import utcnow
@@ -167,37 +166,6 @@ def account_label(code: str) -> str:
     )
 
 
-# The importers explain bad rows in English (as the API and the CLI do); the common reasons
-# in Chinese, anything else as given.
-ROW_REASONS = (
-    (re.compile(r"^invalid amount '(.*)': more than 2 decimal places$"), "金额 {0} 超过两位小数"),
-    (re.compile(r"^no lead with external_id '(.*)' in channel '(.*)'$"),
-     "渠道 {1} 中没有 external_id 为 {0} 的线索"),
-    (re.compile(r"^no lead with external_id '(.*)'$"), "没有 external_id 为 {0} 的线索"),
-    (re.compile(r"^external_id '(.*)' exists in channels (.*): add a channel column$"),
-     "external_id {0} 在多个渠道 {1} 中存在：请增加 channel 列"),
-    (re.compile(r"^event_id '(.*)' repeats line (\d+) with other content$"),
-     "event_id {0} 与第 {1} 行重复但内容不同"),
-    (re.compile(r"^event_id '(.*)' was already imported with different content \(batch (\d+), "
-                r"line (\d+)\)"),
-     "event_id {0} 已以不同内容导入（批次 {1} 第 {2} 行），更正须用新的 event_id"),
-    (re.compile(r"^occurred_at (.*) is in the future$"), "发生时间 {0} 晚于当前时间"),
-    (re.compile(r"^required column is missing$"), "缺少必需的列"),
-    (re.compile(r"^column appears more than once$"), "列名重复"),
-    (re.compile(r"^empty file: no header row$"), "空文件：没有表头"),
-    (re.compile(r"^not UTF-8 text"), "不是 UTF-8 编码的文本"),
-    (re.compile(r"^(\d+) cells but (\d+) columns in the header$"),
-     "本行 {0} 个单元格，表头 {1} 列"),
-)  # fmt: skip
-
-
-def row_reason_label(reason: str) -> str:
-    for pattern, chinese in ROW_REASONS:
-        if match := pattern.match(reason):
-            return chinese.format(*match.groups())
-    return reason
-
-
 def megabytes(size: int) -> str:
     return f"{size / (1024 * 1024):,.0f} MB"
 
@@ -207,7 +175,6 @@ FILTERS = {
     "yuan": yuan,
     "account_label": account_label,
     "megabytes": megabytes,
-    "row_reason_label": row_reason_label,
     "pct": pct,
     "action_label": action_label,
     "role_label": role_label,

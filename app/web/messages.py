@@ -64,15 +64,15 @@ ROUNDS = {
 AMOUNT_PROBLEMS = {
     "empty": "为空",
     "not_finite": "不是有限的数",
-    "thousands_separator": "不能使用千位分隔符",
+    "thousands_separator": "含千位分隔符",
     "too_many_decimals": "超过两位小数",
-    "exponent": "不能使用科学计数法",
+    "exponent": "使用了科学计数法",
     "whitespace": "含有空白字符",
     "not_decimal": "不是最多两位小数的数字",
     "out_of_range": "超出范围",
 }
 LEDGER = {
-    "ledger.invalid_amount": "金额 {text} 无效：{problem}",
+    "ledger.invalid_amount": "金额 {text} {problem}",
     "ledger.unknown_revenue_type": "未知的收入类型 {text}（应为 {known} 之一）",
     "ledger.id_length": "{what} 须为不超过 {max} 个字符的非空文本",
     "ledger.id_blanks": "{what} {text} 首尾有空白或含控制字符",
@@ -89,6 +89,36 @@ LEDGER = {
     "close.in_order": "月份须按顺序结账：请先结清更早的未结账月份（{earlier}）。",
     "import.busy": "另一项台账写入正在进行，请稍后重试。",
 }
+IMPORTS = {
+    "import.too_many_cells": "本行 {cells} 个单元格，表头 {columns} 列",
+    "import.not_utf8": "不是 UTF-8 编码的文本",
+    "import.malformed_csv": "CSV 格式错误：{detail}",
+    "import.line_too_long": "本行超过 {max} 个字符，这是 CSV 文件吗？",
+    "import.too_many_rows": "数据超过 {max} 行（O2O_MAX_IMPORT_ROWS），请拆分文件",
+    "import.too_many_columns": "表头有 {count} 列，最多 {max} 列",
+    "import.empty_file": "空文件：没有表头",
+    "import.missing_column": "缺少必需的列",
+    "import.duplicate_column": "列名重复",
+    "revenue.zero_amount": "金额为零",
+    "revenue.implausible_amount": (
+        "金额 {text} 超过合理上限 {limit} 元（O2O_MAX_REVENUE_AMOUNT_FEN）"
+    ),
+    "revenue.in_future": "发生时间 {text} 晚于当前时间",
+    "revenue.before_1970": "发生时间 {text} 早于 1970 年",
+    "revenue.total_overflow": (
+        "金额累计（本文件与全部已入账事件的绝对值之和）到此超过 {limit} 元，"
+        "超出 64 位整数（分）的范围"
+    ),
+    "revenue.no_lead": "没有 external_id 为 {external_id} 的线索",
+    "revenue.no_lead_in_channel": "渠道 {channel} 中没有 external_id 为 {external_id} 的线索",
+    "revenue.ambiguous_lead": (
+        "external_id {external_id} 在多个渠道 {channels} 中存在：请增加 channel 列"
+    ),
+    "revenue.repeated_event": "event_id {event_id} 与第 {first} 行重复但内容不同",
+    "revenue.changed_event": (
+        "event_id {event_id} 已以不同内容导入（批次 {batch} 第 {line} 行），更正须用新的 event_id"
+    ),
+}
 ACCESS = {
     "access.role": "您的角色无权执行此操作。",
     "access.page_role": "您的角色无权打开此页面。",
@@ -96,7 +126,7 @@ ACCESS = {
 }
 
 CHINESE = Catalogue(
-    {**EXPLANATIONS, **LEADS, **BRANCHES, **ROUNDS, **LEDGER, **ACCESS},
+    {**EXPLANATIONS, **LEADS, **BRANCHES, **ROUNDS, **LEDGER, **IMPORTS, **ACCESS},
     values={
         "why": lambda why: WHY.get(why, why),
         "status": status_label,
