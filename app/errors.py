@@ -16,7 +16,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.responses import Response
 
 from app.messages import in_english
-from coded_messages import Message
+from coded_messages import Message, message
 
 
 class AppError(Exception):
@@ -98,15 +98,12 @@ def as_contention(exc: OperationalError) -> DatabaseBusy | None:
     text = str(exc.orig).lower()
     sqlite_locked = text.startswith("database") and "is locked" in text
     if sqlstate in CONTENTION_SQLSTATES or sqlite_locked:
-        return DatabaseBusy("the database is busy with another change; nothing was written, retry")
+        return DatabaseBusy(message("server.database_busy"))
     return None
 
 
 def out_of_range() -> InvalidInput:
-    return InvalidInput(
-        "a number or text in the request is outside what the database can store "
-        "(too large, too long, or a NUL character)"
-    )
+    return InvalidInput(message("server.out_of_range"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,7 +232,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _pool_exhausted(request: Request, _exc: PoolTimeout) -> Response:
         """Every connection is in use (a burst): 503 with Retry-After, not 500."""
         handler = request.app.exception_handlers[AppError]
-        busy = DatabaseBusy("the server is busy; nothing was written, retry")
+        busy = DatabaseBusy(message("server.busy"))
         response: Response = await handler(request, busy)
         response.headers["Retry-After"] = str(busy.retry_after_seconds)
         return response

@@ -96,6 +96,30 @@ IMPORTS = {
         "(batch {batch}, line {line}); corrections need a new event_id"
     ),
 }
+# What-if scenarios (JSON): `source` names the file or form, `field` the key path.
+SCENARIOS = {
+    "scenario.not_json": "{source}: not JSON: {detail} at line {line}",
+    "scenario.not_object": "{source}: must be a JSON object",
+    "scenario.invalid": "{source}: {problems}",
+    # One problem each (pydantic's error `kind`, its English `detail` and its limits).
+    "scenario.field": "{field}: {detail}",
+    "scenario.unknown_key": "{field}: unknown key",
+    "scenario.unknown_branch": "{field}: no branch has this code",
+    "scenario.branch_exists": "{field}: branch {branch} already exists",
+    "scenario.opened_twice": "{field}: {branch} is opened twice",
+    "scenario.closed_twice": "close: a branch is listed twice",
+}
+SERVER = {
+    "server.database_busy": (
+        "the database is busy with another change; nothing was written, retry"
+    ),
+    "server.busy": "the server is busy; nothing was written, retry",
+    "server.out_of_range": (
+        "a number or text in the request is outside what the database can store "
+        "(too large, too long, or a NUL character)"
+    ),
+    "server.sign_ins_busy": "too many sign-ins at once; nothing was counted, retry",
+}
 ACCESS = {
     "access.role": "your role may not do this",
     "access.page_role": "your role may not open this page",
@@ -108,6 +132,8 @@ APP = Catalogue(
         **ROUNDS,
         **LEDGER_WORK,
         **IMPORTS,
+        **SCENARIOS,
+        **SERVER,
         **ACCESS,
     }
 )

@@ -7,12 +7,15 @@ template here uses a value the code does not carry.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from allocation.explanations import unassigned
 from allocation.model import Reason
 from app.errors import AppError
 from app.messages import ENGLISH, SAME_CUSTOMER
 from app.web.labels import REASONS, round_status_label, status_label, tier_label
-from coded_messages import Catalogue, Message
+from coded_messages import Catalogue, Message, Template
 
 WHY = {"load_balance": "负载均衡", "equal_cost": "成本相同", "greedy": "贪心规则",
        "round_robin": "轮询规则", "weighted_random": "加权随机规则"}  # fmt: skip
@@ -119,6 +122,55 @@ IMPORTS = {
         "event_id {event_id} 已以不同内容导入（批次 {batch} 第 {line} 行），更正须用新的 event_id"
     ),
 }
+# Pydantic's error kinds (`type`) a scenario's field may fail with, with its limits; any other
+# kind (a validator of ours) is shown with its English detail.
+FIELD_KINDS = {
+    "missing": "缺少此项",
+    "greater_than_equal": "须不小于 {ge}",
+    "greater_than": "须大于 {gt}",
+    "less_than_equal": "须不大于 {le}",
+    "less_than": "须小于 {lt}",
+    "int_parsing": "须为整数",
+    "int_type": "须为整数",
+    "int_from_float": "须为整数",
+    "float_parsing": "须为数字",
+    "float_type": "须为数字",
+    "finite_number": "须为有限的数",
+    "string_type": "须为文本",
+    "string_pattern_mismatch": "格式不符（{pattern}）",
+    "string_too_long": "不能超过 {max_length} 个字符",
+    "string_too_short": "至少 {min_length} 个字符",
+    "dict_type": "须为 JSON 对象",
+    "list_type": "须为列表",
+}
+
+
+def _field_problem(params: Mapping[str, Any]) -> str:
+    template = FIELD_KINDS.get(params["kind"], "{detail}")
+    try:
+        said = template.format_map(params)
+    except KeyError:  # a limit the error did not carry
+        said = params["detail"]
+    return f"{params['field']}：{said}"
+
+
+SCENARIOS: dict[str, Template] = {
+    "scenario.not_json": "{source}不是有效的 JSON（第 {line} 行附近有误）",
+    "scenario.not_object": "{source}须为 JSON 对象",
+    "scenario.invalid": "{source}有误：{problems}",
+    "scenario.field": _field_problem,
+    "scenario.unknown_key": "{field}：未知的键",
+    "scenario.unknown_branch": "{field}：没有使用此代码的营业部",
+    "scenario.branch_exists": "{field}：营业部 {branch} 已存在",
+    "scenario.opened_twice": "{field}：{branch} 重复新开",
+    "scenario.closed_twice": "close：同一营业部列出了两次",
+}
+SERVER = {
+    "server.database_busy": "数据库正忙于另一项更改，本次未写入任何数据，请重试。",
+    "server.busy": "服务器繁忙，本次未写入任何数据，请重试。",
+    "server.out_of_range": "请求中的数字或文本超出数据库可存储的范围（过大、过长或含 NUL 字符）。",
+    "server.sign_ins_busy": "同时登录的人数过多，本次未计入，请重试。",
+}
 ACCESS = {
     "access.role": "您的角色无权执行此操作。",
     "access.page_role": "您的角色无权打开此页面。",
@@ -126,7 +178,17 @@ ACCESS = {
 }
 
 CHINESE = Catalogue(
-    {**EXPLANATIONS, **LEADS, **BRANCHES, **ROUNDS, **LEDGER, **IMPORTS, **ACCESS},
+    {
+        **EXPLANATIONS,
+        **LEADS,
+        **BRANCHES,
+        **ROUNDS,
+        **LEDGER,
+        **IMPORTS,
+        **SCENARIOS,
+        **SERVER,
+        **ACCESS,
+    },
     values={
         "why": lambda why: WHY.get(why, why),
         "status": status_label,
@@ -134,6 +196,7 @@ CHINESE = Catalogue(
         "tier": tier_label,
         "action": lambda action: DOING.get(action, action),
         "problem": lambda problem: AMOUNT_PROBLEMS.get(problem, problem),
+        "source": lambda source: {"scenario": "情景"}.get(source, source),
     },
     separator="；",
 )
