@@ -146,7 +146,7 @@ FIELD_KINDS = {
 
 
 def _field_problem(params: Mapping[str, Any]) -> str:
-    template = FIELD_KINDS.get(params["kind"], "{detail}")
+    template = FIELD_KINDS.get(str(params.get("kind")), "{detail}")
     try:
         said = template.format_map(params)
     except KeyError:  # a limit the error did not carry
