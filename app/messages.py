@@ -61,6 +61,12 @@ LEDGER_WORK = {
     "close.before_closed": "period {period} is before the closed period {closed}",
     "close.in_order": "close {earlier} before {period}: months close in order",
     "import.busy": "another ledger write is in progress; retry the import",
+    "import.unreconciled": "batch {batch} does not reconcile: computed {computed}, stored {stored}",
+    "upload.too_large": "upload larger than {limit} bytes",
+    "export.too_large": (
+        "period {period} has {rows} postings, more than the {limit} a download may have "
+        "(O2O_MAX_EXPORT_ROWS); export it with `o2o ledger export`"
+    ),
 }
 # Bad rows of an import file (any importer's CSV reading; the revenue file's cells and leads).
 IMPORTS = {

@@ -232,7 +232,9 @@ def _credit_batch(
     crash_point("revenue.import.after_headers")
     stored = crediting.stored_totals(session, batch_id=batch_id)
     if stored != totals or not totals.balanced:
-        raise Conflict(f"batch {batch_id} does not reconcile: computed {totals}, stored {stored}")
+        raise Conflict(
+            message("import.unreconciled", batch=batch_id, computed=str(totals), stored=str(stored))
+        )
     return totals
 
 

@@ -91,6 +91,14 @@ LEDGER = {
     "close.before_closed": "该月份早于已结账的月份 {closed}。",
     "close.in_order": "月份须按顺序结账：请先结清更早的未结账月份（{earlier}）。",
     "import.busy": "另一项台账写入正在进行，请稍后重试。",
+    "import.unreconciled": (
+        "批次 {batch} 对账不平（计算 {computed}，存储 {stored}），未写入任何数据。"
+    ),
+    "upload.too_large": "上传的文件超过 {limit} 字节的上限。",
+    "export.too_large": (
+        "{period} 有 {rows} 条分录，超过下载上限 {limit} 条（O2O_MAX_EXPORT_ROWS），"
+        "请用 `o2o ledger export` 命令导出。"
+    ),
 }
 IMPORTS = {
     "import.too_many_cells": "本行 {cells} 个单元格，表头 {columns} 列",
