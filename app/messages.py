@@ -35,7 +35,7 @@ BRANCHES = {
 }
 ROUNDS = {
     "round.busy": "another round is being solved or committed; try again when it is done",
-    "round.not_solved": ("round {round} is {round_status}; only a solved round can be committed"),
+    "round.not_solved": "round {round} is {round_status}; only a solved round can be committed",
     "round.not_cancellable": "round {round} is {round_status}; it can no longer be cancelled",
     "round.pool_changed": (
         "{count} lead(s) left the pool since round {round} was solved; run a new round"
