@@ -13,7 +13,7 @@ DEMO_SECRET_FILE ?= .demo-secret
 $(BIN)/o2o: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,ray]'
 	@touch $(BIN)/o2o
 
 install: $(BIN)/o2o
@@ -33,7 +33,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy app allocation ledger spreadsheet_cells coded_messages
+	$(BIN)/mypy app allocation allocation_files ledger spreadsheet_cells coded_messages
 	$(BIN)/lint-imports
 
 clean:

@@ -12,13 +12,13 @@ from typing import Annotated
 
 import typer
 
-from allocation.csv_io import Resolver, load_problem, write_outputs
 from allocation.errors import InputFileError, InvalidProblemError, PlanInvalidError
 from allocation.model import AllocationParams, AllocationProblem
 from allocation.plan import Plan
 from allocation.report import round_report
 from allocation.solve import METHODS, solve
 from allocation.validate import assert_valid
+from allocation_files.problem_files import Resolver, load_problem, write_outputs
 
 BASELINE_LIMIT = 100_000  # above this many leads the report skips the (sequential) baselines
 

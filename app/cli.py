@@ -336,6 +336,35 @@ def round_whatif(
         typer.echo("\n".join(summary_lines(result)))
 
 
+@round_cli.command("sweep")
+def round_sweep(
+    branches: Annotated[
+        str, typer.Option(help="Branch codes, comma-separated (default: every active branch).")
+    ] = "",
+    max_added: Annotated[int, typer.Option("--max-added", min=1, max=1000)] = 20,
+    step: Annotated[int, typer.Option(min=1, max=1000)] = 1,
+    workers: Annotated[int | None, typer.Option(min=1, help="Local processes.")] = None,
+    time_limit: Annotated[float, typer.Option(min=1, help="Per solve, seconds.")] = 60.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print every variation.")] = False,
+) -> None:
+    """Re-solve the current plan with 1..N more places at each branch (O2O_RAY_ADDRESS: on Ray)."""
+    from app.rounds.sweep import SweepRequest, run_sweep, summary_lines
+    from app.solve_pool import default_workers
+
+    settings = get_settings()
+    request = SweepRequest(
+        branches=tuple(c.strip() for c in branches.split(",") if c.strip()),
+        steps=tuple(range(step, max_added + 1, step)),
+        workers=workers or default_workers(), time_limit_s=time_limit,
+    )  # fmt: skip
+    try:
+        result = run_sweep(make_engine(settings), settings=settings, actor=cli_actor(),
+                           request=request)  # fmt: skip
+    except AppError as exc:
+        raise fail(exc.message, code=2) from None
+    typer.echo(json.dumps(result, indent=2) if as_json else "\n".join(summary_lines(result)))
+
+
 @round_cli.command("commit")
 def round_commit(round_id: int) -> None:
     """Commit a solved round: assignments and ownership in one transaction."""

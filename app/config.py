@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     max_revenue_amount_fen: int = Field(default=DEFAULT_MAX_REVENUE_AMOUNT_FEN, ge=1, le=2**63 - 1)
     max_export_rows: int = Field(default=2_000_000, ge=1)
     round_time_limit_seconds: float = Field(default=60.0, ge=1, le=3600)
+    # Scenario sweeps (issue 15.2) run their solves on this Ray cluster ("ray://host:10001",
+    # "auto", or "local" for a throw-away local instance) when set; else on local processes.
+    ray_address: str | None = None
     import_batch_rows: int = Field(default=5_000, ge=100, le=100_000)
     # PostgreSQL work_mem of a revenue import: its sorts and hashes span the whole file.
     import_work_mem_mb: int = Field(default=256, ge=4, le=16_384)

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 import anyio.to_thread
 from fastapi import FastAPI
 
+from app.analytics.routes import router as analytics_router
 from app.clock import install_start
 from app.config import Settings, get_settings
 from app.db import IN_FLIGHT_WAIT_SECONDS, WORKER_THREADS, make_engine
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         rounds_router,
         ledger_router,
         privacy_router,
+        analytics_router,
     ):
         app.include_router(router, responses=ERROR_RESPONSES)
     install_docs(app)

@@ -13,10 +13,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from allocation.csv_io import load_problem
 from allocation.model import AllocationParams
 from allocation.solve import solve
 from allocation.validate import assert_valid
+from allocation_files.problem_files import load_problem
 from bench.generate import generate, write
 
 

@@ -17,8 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from allocation.csv_reading import read_columns
 from allocation.errors import InputFileError
+from allocation_files.reading import read_columns
 from app.errors import FileRejected
 from app.imports.csvfile import read_rows
 

@@ -14,6 +14,7 @@ import csv
 import random
 import resource
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 from allocation.locality import prefecture_cities
@@ -26,6 +27,7 @@ from app.migrations import upgrade
 from app.rounds.queries import read_round
 from app.rounds.service import RoundParams, commit_round, run_round
 from bench.import_leads import fresh_database
+from bench.statement_times import slow_statements
 
 
 def write_inputs(folder: Path, *, leads: int, branches: int) -> tuple[Path, Path]:
@@ -59,11 +61,16 @@ def main() -> None:
         "--database-url", default="postgresql://postgres@127.0.0.1:5432/o2o_round_bench"
     )
     parser.add_argument("--folder", type=Path, default=Path("/tmp"))
+    parser.add_argument(
+        "--slow-sql", type=float, default=None, metavar="SECONDS",
+        help="also print every SQL statement that takes at least this long",
+    )  # fmt: skip
     args = parser.parse_args()
     started = time.perf_counter()
     round_id = build_world(
-        args.database_url, leads=args.leads, branches=args.branches, folder=args.folder
-    )
+        args.database_url, leads=args.leads, branches=args.branches, folder=args.folder,
+        slow_sql=args.slow_sql,
+    )  # fmt: skip
     total = time.perf_counter() - started
     settings = Settings(database_url=args.database_url, _env_file=None)  # type: ignore[call-arg]
     with session_scope(make_engine(settings)) as session:
@@ -75,7 +82,9 @@ def main() -> None:
     )
 
 
-def build_world(database_url: str, *, leads: int, branches: int, folder: Path) -> int:
+def build_world(
+    database_url: str, *, leads: int, branches: int, folder: Path, slow_sql: float | None = None
+) -> int:
     """A fresh database with the branches, the leads and one committed round; its id.
 
     Also used by bench/staff_load.py. Drops and recreates the database first.
@@ -87,6 +96,13 @@ def build_world(database_url: str, *, leads: int, branches: int, folder: Path) -
     upgrade(engine)
     with session_scope(engine) as session:
         import_branches(session, path=branch_csv, actor="bench")
+    with slow_statements(engine, seconds=slow_sql) if slow_sql else nullcontext():
+        round_id = _import_round_commit(engine, settings, lead_csv)
+    engine.dispose()
+    return round_id
+
+
+def _import_round_commit(engine, settings: Settings, lead_csv: Path) -> int:  # type: ignore[no-untyped-def]
     timed("import leads", lambda: _import(engine, settings, lead_csv))
     round_id = timed(
         "round (pool, solve, validate, store)",
@@ -98,7 +114,6 @@ def build_world(database_url: str, *, leads: int, branches: int, folder: Path) -
         "commit (assignments + ownership, one transaction)",
         lambda: commit_round(engine, settings=settings, actor="bench", round_id=round_id),
     )
-    engine.dispose()
     return int(round_id)
 
 

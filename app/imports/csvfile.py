@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from allocation.csv_reading import MAX_COLUMNS, MAX_LINE_CHARS
+from allocation_files.reading import MAX_COLUMNS, MAX_LINE_CHARS
 from app.errors import FileRejected, RowError
 from app.limits import import_row_limit
 from coded_messages import Message, message

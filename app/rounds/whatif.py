@@ -33,7 +33,7 @@ CHANGES_LISTED = 200  # leads that would change branch, listed in full up to thi
 
 
 @dataclass(frozen=True)
-class _Live:
+class Live:
     branches: list[Branch]
     held: dict[int, int]  # branch id -> customers in follow-up (lapsing ones excluded)
     pool: list[PoolLead]
@@ -52,9 +52,9 @@ class _Side:
 def run_whatif(
     engine: Engine, *, settings: Settings, actor: str, scenario: Scenario
 ) -> dict[str, Any]:
-    live = _read_live(engine, settings=settings, scenario=scenario)
+    live = read_live(engine, settings=settings, scenario=scenario)
     limit = settings.round_time_limit_seconds
-    current = _solve_side(_current_instance(live), live=live, scenario=None, time_limit_s=limit)
+    current = _solve_side(current_instance(live), live=live, scenario=None, time_limit_s=limit)
     proposed = _solve_side(
         _scenario_instance(live, scenario), live=live, scenario=scenario, time_limit_s=limit
     )
@@ -68,13 +68,13 @@ def run_whatif(
     return result
 
 
-def _read_live(engine: Engine, *, settings: Settings, scenario: Scenario) -> _Live:
+def read_live(engine: Engine, *, settings: Settings, scenario: Scenario) -> Live:
     lapsed = followup_rule(settings).cutoff(utcnow())
     with session_scope(engine) as session:
         branches = list(session.exec(select(Branch).order_by(col(Branch.id))))
         check_references(scenario, codes=[b.code for b in branches])
         closed = [b.id for b in branches if b.code in set(scenario.close) and b.id is not None]
-        return _Live(
+        return Live(
             branches=[Branch(**b.model_dump()) for b in branches],  # detached copies
             held=branch_loads(session, stale_before=lapsed),
             pool=load_pool(session, lapsed_before=lapsed),
@@ -82,14 +82,14 @@ def _read_live(engine: Engine, *, settings: Settings, scenario: Scenario) -> _Li
         )
 
 
-def _current_instance(live: _Live) -> Instance:
+def current_instance(live: Live) -> Instance:
     room = {b.id or 0: max(b.capacity - live.held.get(b.id or 0, 0), 0) for b in live.branches}
     return build_instance(
         branches=live.branches, capacities=room, pool=live.pool, params=AllocationParams()
     )
 
 
-def _scenario_instance(live: _Live, scenario: Scenario) -> Instance:
+def _scenario_instance(live: Live, scenario: Scenario) -> Instance:
     closed = set(scenario.close)
     branches, room = [], {}
     for b in live.branches:
@@ -117,7 +117,7 @@ def _scenario_instance(live: _Live, scenario: Scenario) -> Instance:
 
 
 def _solve_side(
-    instance: Instance, *, live: _Live, scenario: Scenario | None, time_limit_s: float
+    instance: Instance, *, live: Live, scenario: Scenario | None, time_limit_s: float
 ) -> _Side:
     """Solve one side; capacities reported are the branches' totals (0 when closed)."""
     closed = set(scenario.close) if scenario else set()
@@ -151,7 +151,7 @@ def _solve_side(
     return _Side(instance, branch, figures, loads, capacity)
 
 
-def _compare(*, live: _Live, current: _Side, proposed: _Side, scenario: Scenario) -> dict[str, Any]:
+def _compare(*, live: Live, current: _Side, proposed: _Side, scenario: Scenario) -> dict[str, Any]:
     code_of = {b.id: b.code for b in live.branches}
     before = dict(current.branch)
     before.update({lead.id: code_of.get(holder) for lead, holder in live.repooled})

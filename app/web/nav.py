@@ -35,11 +35,13 @@ class NavSection:
 NAV: tuple[NavItem, ...] = (
     NavItem("工作台", "/", EVERYONE, "概览"),
     NavItem("线索收件箱", "/inbox", ("branch",), "营业部"),
+    NavItem("转化漏斗", "/analytics/funnel", ("branch",), "营业部"),
     NavItem("营业部网点", "/hq/branches", ("hq", "auditor"), "总部"),
     NavItem("线索池", "/hq/pool", ("hq", "auditor"), "总部"),
     NavItem("分配轮次", "/hq/rounds", ("hq", "auditor"), "总部"),
     NavItem("假设分析", "/hq/whatif", ("hq",), "总部"),
     NavItem("线索查询", "/hq/leads", ("hq", "auditor"), "总部"),
+    NavItem("转化漏斗", "/analytics/funnel", ("hq", "auditor"), "总部"),
     NavItem("台账与结账", "/finance/ledger", ("finance", "auditor"), "财务"),
     NavItem("收入导入", "/finance/imports", ("finance", "auditor"), "财务"),
     NavItem("对账单", "/finance/statements", ("finance", "auditor"), "财务"),

@@ -144,7 +144,7 @@ def test_leads_without_coordinates_resolve_from_region_code(tmp_path: Path) -> N
 def test_the_fast_reader_for_big_plain_files_agrees_with_the_exact_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from allocation import csv_reading
+    from allocation_files import reading as csv_reading
 
     path = tmp_path / "leads.csv"
     path.write_text(

@@ -15,9 +15,10 @@ from app.db import make_engine, session_scope
 from app.main import create_app
 from app.tables import Branch
 from tests.app.factories import add_user, load_branches, login
+from tests.app.funnel_world import funnel_world
 from tests.app.ledger_world import api, cli_env, ledger_engine, postgres
 
-__all__ = ["api", "cli_env", "ledger_engine", "login", "postgres"]
+__all__ = ["api", "cli_env", "funnel_world", "ledger_engine", "login", "postgres"]
 
 
 @pytest.fixture

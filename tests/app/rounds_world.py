@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from app.config import Settings
+from app.config import Settings, get_settings
 from app.db import session_scope
 from app.leads.importer import import_leads
 from app.tables import Lead
@@ -41,3 +42,13 @@ def pooled(
         return {
             lead.external_id: lead.id for lead in session.exec(select(Lead)) if lead.id is not None
         }
+
+
+@pytest.fixture
+def round_cli(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """`o2o` commands in this process, on the test's database."""
+    monkeypatch.setenv("O2O_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("O2O_SECRET_KEY", settings.secret_key)
+    get_settings.cache_clear()
+    yield settings
+    get_settings.cache_clear()

@@ -4,7 +4,6 @@ written but an audit record, capacity counted as holdings count it, errors namin
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +15,14 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from app.cli import cli
-from app.config import Settings, get_settings
+from app.config import Settings
 from app.db import session_scope
 from app.rounds.service import RoundParams, run_round
 from app.tables import AllocationRound, AuditRecord, Lead, Ownership
-from tests.app.rounds_world import pooled
-
-__all__ = ["pooled"]  # a fixture
 from tests.app.factories import login, write
+from tests.app.rounds_world import pooled, round_cli
+
+__all__ = ["pooled", "round_cli"]  # fixtures
 
 
 def _ids(engine: Engine) -> dict[str, int]:
@@ -131,17 +130,8 @@ def test_what_if_is_for_hq_only(client: TestClient, pooled: None) -> None:
         assert _whatif(client, {}, user=user).status_code == 403
 
 
-@pytest.fixture
-def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    monkeypatch.setenv("O2O_DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("O2O_SECRET_KEY", settings.secret_key)
-    get_settings.cache_clear()
-    yield settings
-    get_settings.cache_clear()
-
-
 def test_the_cli_prints_the_comparison_and_refuses_a_bad_file(
-    cli_env: Settings, pooled: None, tmp_path: Path
+    round_cli: Settings, pooled: None, tmp_path: Path
 ) -> None:
     good = write(tmp_path, "s.json", json.dumps({"capacity": {"SZ-FT": 1}}))
     result = CliRunner().invoke(cli, ["round", "whatif", "--scenario", str(good), "--json"])

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from allocation import csv_reading
-from allocation.csv_reading import MAX_COLUMNS, MAX_LINE_CHARS, read_columns
 from allocation.errors import InputFileError
+from allocation_files import reading as csv_reading
+from allocation_files.reading import MAX_COLUMNS, MAX_LINE_CHARS, read_columns
 from app.errors import FileRejected
 from app.imports.csvfile import read_rows
 

@@ -117,9 +117,9 @@ def live_server(browser: Any, sqlite_template: Path, tmp_path: Path) -> Iterator
 def new_page(browser: Any, live_server: LiveServer) -> Iterator[Any]:
     contexts: list[Any] = []
 
-    def make() -> Any:
+    def make(width: int = 1366, height: int = 900) -> Any:
         context = browser.new_context(
-            viewport={"width": 1366, "height": 900}, locale="zh-CN", base_url=live_server.url
+            viewport={"width": width, "height": height}, locale="zh-CN", base_url=live_server.url
         )
         contexts.append(context)
         return context.new_page()

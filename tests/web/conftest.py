@@ -10,10 +10,10 @@ from fastapi.testclient import TestClient
 from app.config import Settings
 from app.main import create_app
 from app.web import install_web
-from tests.app.conftest import branch_ids, engine
+from tests.app.conftest import branch_ids, engine, funnel_world
 from tests.web.browser import browser, live_server, new_page
 
-__all__ = ["branch_ids", "browser", "engine", "live_server", "new_page"]
+__all__ = ["branch_ids", "browser", "engine", "funnel_world", "live_server", "new_page"]
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from tests.app.funnel_world import WEEK_1, add_funnel_lead
 from tests.web.browser import LiveServer, screenshot, sign_in
 from tests.web.helpers import add_lead
 
@@ -57,8 +58,14 @@ def test_a_branch_works_a_lead_from_contacted_to_returned(
     assert page.get_by_test_id("revealed-mobile").inner_text() == "13812345678"
     screenshot(page, "branch-lead")
     page.fill("#reason", "客户常住外地，不在本营业部服务范围")
+    page.once("dialog", lambda dialog: dialog.dismiss())  # changed their mind: nothing happens
     page.click("button:has-text('退回')")
-    assert page.url.endswith("/inbox?done=returned")
+    assert "/leads/" in page.url
+    questions: list[str] = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
+    page.click("button:has-text('退回')")
+    page.wait_for_url("**/inbox?done=returned")
+    assert "确定退回吗" in questions[0]
     assert "线索已退回线索池" in page.get_by_test_id("flash").inner_text()
     assert page.locator(f"tr[data-lead-id='{lead_id}']").count() == 0
 
@@ -149,3 +156,24 @@ def test_the_api_docs_render_offline_under_the_content_security_policy(new_page:
     assert page.locator(".opblock").count() > 10
     assert refused == []
     assert outside == []
+
+
+def test_hq_reads_the_funnel_for_a_chosen_range(new_page: Any, live_server: LiveServer) -> None:
+    engine = live_server.engine
+    sz = live_server.branch_ids["SZ-FT"]
+    add_funnel_lead(engine, "F-1")
+    add_funnel_lead(engine, "F-2", status="converted", branch_id=sz, assigned_at=WEEK_1,
+                    contacted_at=WEEK_1)  # fmt: skip
+    engine.dispose()
+    page = new_page()
+    sign_in(page, "hq1")
+    page.click("text=转化漏斗")
+    page.select_option("#by", "branch")
+    page.fill("#start", "2026-11-09")
+    page.fill("#end", "2026-11-22")
+    page.click("[data-testid=funnel-form] button")
+    table = page.get_by_test_id("funnel-table").inner_text()
+    assert "深圳福田营业部" in table
+    assert "未分配（线索池）" in table
+    assert page.get_by_test_id("funnel-chart").locator("rect").count() == 4
+    screenshot(page, "hq-funnel")

@@ -13,11 +13,12 @@ from tests.web.helpers import add_lead, sign_in
 HQ_PAGES = {"/hq/branches", "/hq/pool", "/hq/leads", "/hq/rounds"}
 FINANCE_PAGES = {"/finance/ledger", "/finance/imports", "/finance/statements",
                  "/finance/export?period=2026-10"}  # fmt: skip
-PAGES = ("/", "/inbox", *sorted(HQ_PAGES), "/leads/{own}", *sorted(FINANCE_PAGES))
+FUNNEL = "/analytics/funnel"
+PAGES = ("/", "/inbox", *sorted(HQ_PAGES), "/leads/{own}", FUNNEL, *sorted(FINANCE_PAGES))
 ALLOWED = {
-    "hq1": {"/", *HQ_PAGES, "/leads/{own}"},
-    "aud1": {"/", *HQ_PAGES, "/leads/{own}", *FINANCE_PAGES},
-    "sz1": {"/", "/inbox", "/leads/{own}"},
+    "hq1": {"/", *HQ_PAGES, "/leads/{own}", FUNNEL},
+    "aud1": {"/", *HQ_PAGES, "/leads/{own}", FUNNEL, *FINANCE_PAGES},
+    "sz1": {"/", "/inbox", "/leads/{own}", FUNNEL},
     "fin1": {"/", *FINANCE_PAGES},
 }
 

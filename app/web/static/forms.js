@@ -1,5 +1,5 @@
-/* Round pages: feedback while the solver runs, and a confirmation before commit or cancel.
-   Progressive enhancement only: without this script the forms work the same. */
+/* Forms: a confirmation before an irreversible action (data-confirm) and feedback while a long
+   one runs (data-busy). Progressive enhancement only: without this script the forms work the same. */
 "use strict";
 document.addEventListener("submit", function (event) {
   var form = event.target;

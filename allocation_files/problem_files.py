@@ -15,15 +15,6 @@ from typing import IO, Any
 
 import numpy as np
 
-from allocation.csv_reading import (
-    Columns,
-    check_each,
-    first_duplicate,
-    integers,
-    is_region_code,
-    numbers,
-    read_columns,
-)
 from allocation.errors import InputFileError, InvalidProblemError
 from allocation.model import (
     BRANCH_CODE,
@@ -39,6 +30,15 @@ from allocation.model import (
 )
 from allocation.plan import Plan
 from allocation.report import explanations
+from allocation_files.reading import (
+    Columns,
+    check_each,
+    first_duplicate,
+    integers,
+    is_region_code,
+    numbers,
+    read_columns,
+)
 from spreadsheet_cells import escape_cell
 
 Resolver = Callable[[str | None, str | None], tuple[float, float, str | None] | None]
