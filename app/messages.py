@@ -126,6 +126,12 @@ SERVER = {
     ),
     "server.sign_ins_busy": "too many sign-ins at once; nothing was counted, retry",
 }
+FUNNEL = {
+    "funnel.unknown_dimension": "by: must be one of {dimensions}, not {by!r}",
+    "funnel.reversed": "to: {end} is before from: {start}",
+    "funnel.too_long": "from/to: at most {max} days at once",
+    "funnel.bad_date": "{which}: not a date (YYYY-MM-DD): {text!r}",
+}
 ACCESS = {
     "access.role": "your role may not do this",
     "access.page_role": "your role may not open this page",
@@ -140,6 +146,7 @@ APP = Catalogue(
         **IMPORTS,
         **SCENARIOS,
         **SERVER,
+        **FUNNEL,
         **ACCESS,
     }
 )

@@ -179,6 +179,12 @@ SERVER = {
     "server.out_of_range": "请求中的数字或文本超出数据库可存储的范围（过大、过长或含 NUL 字符）。",
     "server.sign_ins_busy": "同时登录的人数过多，本次未计入，请重试。",
 }
+FUNNEL = {
+    "funnel.unknown_dimension": "请选择按渠道、营业部或客户层级查看。",
+    "funnel.reversed": "结束日期早于开始日期，请调整日期范围。",
+    "funnel.too_long": "一次最多查看 {max} 天，请缩短日期范围。",
+    "funnel.bad_date": "日期格式应为 年-月-日，例如 2026-11-09。",
+}
 ACCESS = {
     "access.role": "您的角色无权执行此操作。",
     "access.page_role": "您的角色无权打开此页面。",
@@ -195,6 +201,7 @@ CHINESE = Catalogue(
         **IMPORTS,
         **SCENARIOS,
         **SERVER,
+        **FUNNEL,
         **ACCESS,
     },
     values={
