@@ -1,7 +1,10 @@
-"""Bulk row writes on the session's own connection and transaction.
+"""Rows written and read with raw SQL, below the ORM, in the session's own transaction.
 
-PostgreSQL gets COPY (several times faster than multi-row INSERT); SQLite gets the driver's
-executemany. Datetimes are written as UTC text on SQLite, in the format SQLAlchemy reads back.
+The bulk paths (lead and revenue imports, round commits, ledger postings) must reach tens of
+thousands of rows per second, so they bypass the ORM: PostgreSQL gets COPY (several times
+faster than multi-row INSERT), SQLite the driver's executemany. Datetimes are written as UTC
+text on SQLite, in the format SQLAlchemy reads back. Everything here only executes
+statements in the caller's transaction; the caller commits (``session_scope``).
 """
 
 from __future__ import annotations
@@ -15,17 +18,21 @@ from sqlmodel import Session
 
 from app.db import is_sqlite
 
+_SQLITE_TS = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores DateTime on SQLite (UTC here)
+
 
 def copy_rows(
     session: Session, *, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
 ) -> None:
-    """Append rows (values in `columns` order) to `table` inside the current transaction."""
+    """Append rows (values in `columns` order; timestamps as aware datetimes)."""
     dbapi: Any = session.connection().connection.driver_connection
     if is_sqlite(session):
         placeholders = ", ".join("?" for _ in columns)
         sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"
         dbapi.executemany(sql, (tuple(_sqlite_value(v) for v in row) for row in rows))
         return
+    # COPY sends as the buffer fills, so the server ingests rows while ``rows`` (often a
+    # generator doing real work) is still being consumed.
     with (
         dbapi.cursor() as cursor,
         cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
@@ -34,9 +41,48 @@ def copy_rows(
             copy.write_row(row)
 
 
+def copy_text(
+    session: Session, *, table: str, columns: Sequence[str], blocks: Iterable[bytes]
+) -> None:
+    """Append rows already in COPY text format, UTF-8 encoded (PostgreSQL only)."""
+    dbapi: Any = session.connection().connection.driver_connection
+    cursor = dbapi.cursor()
+    # The blocks are UTF-8 whatever the connection's client_encoding says.
+    sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (ENCODING 'UTF8')"
+    try:
+        with cursor, cursor.copy(sql) as copy:
+            for block in blocks:
+                copy.write(block)
+    finally:
+        close = getattr(blocks, "close", None)
+        if close is not None:
+            close()  # a generator's clean-up runs now, not when the traceback is freed
+
+
+def reserve_ids(session: Session, *, table: str, count: int) -> list[int]:
+    """``count`` fresh primary keys of ``table``, reserved before the rows are written.
+
+    Journal headers are written after their postings, so entry ids must be known first.
+    PostgreSQL draws them from the table's sequence; on SQLite the writer holds the database
+    lock (callers write before they reserve), so max(id) + 1 ... cannot be taken twice.
+    """
+    if count <= 0:
+        return []
+    if is_sqlite(session):
+        top = session.execute(text(f"SELECT COALESCE(MAX(id), 0) FROM {table}")).scalar_one()
+        return list(range(int(top) + 1, int(top) + 1 + count))
+    # An uncorrelated scalar subquery (an InitPlan) looks the sequence up once, not once per id.
+    sql = """
+        SELECT nextval((SELECT CAST(pg_get_serial_sequence(:table, 'id') AS regclass)))
+        FROM generate_series(1, :n)
+    """
+    return [int(row[0]) for row in session.execute(text(sql), {"table": table, "n": count})]
+
+
 def refresh_statistics(session: Session, *tables: str) -> None:
     """After a bulk write on PostgreSQL, give the planner fresh row counts before the next query
-    (autovacuum may be minutes behind, and a stale plan turns a join into a nested loop)."""
+    (autovacuum may be minutes behind and only sees committed work, and a stale plan turns a
+    join into a nested loop)."""
     if not is_sqlite(session):
         for table in tables:
             session.execute(text(f"ANALYZE {table}"))
@@ -44,7 +90,19 @@ def refresh_statistics(session: Session, *tables: str) -> None:
 
 def sqlite_timestamp(value: datetime) -> str:
     """The text SQLAlchemy's DateTime uses on SQLite, in UTC."""
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value.astimezone(UTC).strftime(_SQLITE_TS)
+
+
+def db_timestamp(session: Session, value: datetime) -> Any:
+    """A bind value for a raw SQL timestamp: UTC text on SQLite, the aware instant elsewhere."""
+    return sqlite_timestamp(value) if is_sqlite(session) else value
+
+
+def parse_db_timestamp(value: Any) -> datetime:
+    """Read back what :func:`db_timestamp` wrote (raw text on SQLite)."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
 
 
 def _sqlite_value(value: Any) -> Any:

@@ -19,6 +19,9 @@ from app.clock import install_start
 from app.config import Settings, get_settings
 from app.db import make_engine, session_scope
 from app.errors import AppError, FileRejected
+from app.imports.encoding import parse_encoding
+from app.imports.report import ImportReport
+from app.imports.source import Reading, parse_format
 from app.intake.keys import IssuedKey
 from app.journal.cli import import_revenue_cmd, ledger_cli
 from app.limits import import_row_limit
@@ -33,7 +36,8 @@ if TYPE_CHECKING:
 cli = typer.Typer(help="O2O lead allocation and commission ledger.", no_args_is_help=True)
 db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
 import_cli = typer.Typer(
-    help="Load branches, leads and revenue from CSV files.", no_args_is_help=True
+    help="Load branches and leads (CSV in UTF-8 or GBK, or XLSX) and revenue (CSV).",
+    no_args_is_help=True,
 )
 users_cli = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 round_cli = typer.Typer(help="Allocation rounds.", no_args_is_help=True)
@@ -109,29 +113,69 @@ class ProgressPrinter:
             typer.echo("", err=True)
 
 
+EncodingOption = Annotated[
+    str,
+    typer.Option(
+        "--encoding",
+        help="Text encoding of a CSV file: auto (UTF-8 if every byte decodes as UTF-8, "
+        "else GB18030), utf-8 or gb18030 (GBK files are GB18030 files).",
+    ),
+]
+FormatOption = Annotated[
+    str,
+    typer.Option(
+        "--format",
+        help="auto (an .xlsx workbook by its content or name, else CSV), csv or xlsx "
+        "(the first worksheet, row 1 the header).",
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the report as JSON.")]
+
+
+def _reading(encoding: str, file_format: str) -> Reading:
+    try:
+        return Reading(encoding=parse_encoding(encoding), file_format=parse_format(file_format))
+    except ValueError as exc:
+        raise fail(str(exc), code=2) from None
+
+
+def _print_report(report: ImportReport, *, as_json: bool) -> None:
+    typer.echo(json.dumps(report.as_dict(), ensure_ascii=False) if as_json else report.summary())
+
+
 @import_cli.command("branches")
-def import_branches_cmd(file: ExistingFile) -> None:
+def import_branches_cmd(
+    file: ExistingFile,
+    encoding: EncodingOption = "auto",
+    file_format: FormatOption = "auto",
+    as_json: JsonOption = False,
+) -> None:
     """Upsert branches by code (all-or-nothing)."""
     from app.branches.importer import import_branches
 
     settings = get_settings()
+    reading = _reading(encoding, file_format)
     try:
         with session_scope(make_engine(settings)) as session:
-            report = import_branches(session, path=file, actor=cli_actor())
+            report = import_branches(session, path=file, actor=cli_actor(), reading=reading)
     except FileRejected as exc:
         raise report_rejection(exc) from None
-    typer.echo(report.summary())
+    _print_report(report, as_json=as_json)
 
 
 @import_cli.command("leads")
 def import_leads_cmd(
     file: ExistingFile,
     channel: Annotated[str | None, typer.Option(help="Channel for rows without one.")] = None,
+    encoding: EncodingOption = "auto",
+    file_format: FormatOption = "auto",
+    as_json: JsonOption = False,
 ) -> None:
     """Add new leads, idempotent by (channel, external_id), all-or-nothing."""
     from app.leads.importer import import_leads
 
     settings = get_settings()
+    reading = _reading(encoding, file_format)
     progress = ProgressPrinter(file.name)
     try:
         with session_scope(make_engine(settings)) as session:
@@ -143,12 +187,13 @@ def import_leads_cmd(
                 channel=channel,
                 batch_rows=settings.import_batch_rows,
                 progress=progress,
+                reading=reading,
             )
     except FileRejected as exc:
         progress.done()
         raise report_rejection(exc) from None
     progress.done()
-    typer.echo(report.summary())
+    _print_report(report, as_json=as_json)
 
 
 @users_cli.command("create")

@@ -24,7 +24,7 @@ from app.auth import Principal
 from app.branches.importer import import_branches
 from app.config import Settings
 from app.db import session_scope
-from app.journal.importer import import_revenue
+from app.journal.revenue_import.importer import import_revenue
 from app.leads.followup import mark_contacted, mark_converted, return_lead
 from app.leads.importer import import_leads
 from app.rounds.service import RoundParams, run_round

@@ -14,6 +14,7 @@ from app.config import Settings, get_settings
 from app.db import IN_FLIGHT_WAIT_SECONDS, WORKER_THREADS, make_engine
 from app.docs import install_docs
 from app.errors import ERROR_RESPONSES, install_error_handlers
+from app.imports.routes import router as imports_router
 from app.in_flight import InFlightLimit
 from app.intake.routes import router as intake_router
 from app.journal.routes import router as ledger_router
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         leads_router,
         intake_router,
         rounds_router,
+        imports_router,
         ledger_router,
         privacy_router,
         analytics_router,

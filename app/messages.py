@@ -79,6 +79,51 @@ IMPORTS = {
     "import.empty_file": "empty file: no header row",
     "import.missing_column": "required column is missing",
     "import.duplicate_column": "column appears more than once",
+    "import.undecodable": (
+        "neither UTF-8 nor GB18030/GBK text (byte {byte} at byte {position} of the line); "
+        "save it again as CSV UTF-8 or as an Excel workbook (.xlsx)"
+    ),
+    "import.not_utf8_bytes": (
+        "not UTF-8 text (byte {byte} at byte {position} of the line); "
+        "if the file is GB18030/GBK, declare encoding gb18030 or auto"
+    ),
+    "import.not_gb18030_bytes": (
+        "not GB18030/GBK text (byte {byte} at byte {position} of the line); "
+        "if the file is UTF-8, declare encoding utf-8 or auto"
+    ),
+    "import.old_excel": (
+        "an Excel 97-2003 workbook (.xls) or other binary file; save it as .xlsx or CSV"
+    ),
+    "import.no_worksheet": "the workbook has no worksheet",
+    "import.workbook_too_big": "the workbook unpacks to more than {mb} MB; save it as CSV",
+    "import.workbook_text_too_big": "the workbook's text table is over {mb} MB; save it as CSV",
+    "import.empty_sheet": "empty sheet: no header in row 1",
+    "import.sheet_too_long": "more than {max} rows: not a sheet from Excel",
+    "import.unreadable_workbook": "not a readable Excel workbook (.xlsx): {detail}",
+    # One cell (app.imports.fields; `what` names the value: latitude, capacity, ...).
+    "cell.required": "required value is empty",
+    "cell.not_code": "'{text}' is not a code of 1-32 letters, digits, '_' or '-'",
+    "cell.not_number": "'{text}' is not a number",
+    "cell.outside": "{what} {text} is outside [{low}, {high}]",
+    "cell.not_whole": "'{text}' is not a whole number",
+    "cell.too_small": "{what} must be >= {low}, got {number}",
+    "cell.too_large": "{what} must be <= {high}, got {number}",
+    "cell.not_bool": "'{text}' is not true or false",
+    "cell.not_tier": "'{text}' is not a tier; use one of {tiers}",
+    "cell.not_region": "'{text}' is not a 6-digit division code",
+    "cell.not_instant": "'{text}' is not an ISO 8601 date-time",
+    "cell.too_long": "longer than {max} characters",
+    "lead.no_channel": "no channel: give a channel column or --channel",
+    "lead.lat_lon_together": "lat and lon must be given together",
+    "lead.not_mobile": "'{text}' is not a mainland China mobile number",
+    "lead.unknown_division": "'{text}' is not a known GB/T 2260 division code",
+    "lead.not_id_number": "not a valid 18-digit resident ID number (checksum or date wrong)",
+    "lead.repeated": "'{external_id}' in channel '{channel}' repeats line {first}",
+    "branch.duplicate_code": "duplicate code '{branch}' (first on line {first})",
+    "branch.below_load": (
+        "{capacity} is below the {held} customers branch {branch} holds in follow-up; "
+        "transfer or return some first"
+    ),
     "revenue.zero_amount": "amount is zero",
     "revenue.implausible_amount": (
         "amount {text} exceeds the plausibility limit of {limit} yuan (O2O_MAX_REVENUE_AMOUNT_FEN)"

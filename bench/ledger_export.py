@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine, make_url
 
 from app.config import Settings
 from app.db import session_scope
-from app.journal.export import export_period
+from app.journal.export.period_file import export_period
 from app.migrations import upgrade
 from ledger.periods import Period
 

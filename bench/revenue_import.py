@@ -27,8 +27,8 @@ from sqlalchemy.engine import Engine, make_url
 
 from app.config import Settings
 from app.db import session_scope
-from app.journal import parallel_parse
-from app.journal.importer import import_revenue
+from app.journal.revenue_import import parallel_parse
+from app.journal.revenue_import.importer import import_revenue
 from app.migrations import upgrade
 
 TYPES = ("brokerage_commission", "product_fee", "margin_interest", "advisory_fee", "other")

@@ -24,7 +24,7 @@ from app.auth import Principal
 from app.errors import InvalidInput
 from app.tables import Branch, Lead
 from app.tables.base import UTCDateTime
-from app.tables.journal import RevenueEvent
+from app.tables.journal import RevenueEventRow
 from coded_messages import message
 from ledger.periods import SHANGHAI
 
@@ -125,8 +125,8 @@ def _grouped(
 ) -> Any:
     acquired = func.coalesce(col(Lead.acquired_at), col(Lead.created_at))
     revenue = (
-        select(col(RevenueEvent.lead_id), func.sum(col(RevenueEvent.amount_fen)).label("fen"))
-        .group_by(col(RevenueEvent.lead_id))
+        select(col(RevenueEventRow.lead_id), func.sum(col(RevenueEventRow.amount_fen)).label("fen"))
+        .group_by(col(RevenueEventRow.lead_id))
         .subquery()
     )
     week = shanghai_week(acquired, dialect=dialect).label("week")

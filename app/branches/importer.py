@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlmodel import Session, col, select
 
 from app import audit
-from app.imports.csvfile import CsvRow, ErrorCollector, open_text, read_rows
+from app.imports.csvfile import CsvRow, ErrorCollector
 from app.imports.fields import (
     CellError,
     parse_bool,
@@ -20,12 +20,15 @@ from app.imports.fields import (
     parse_region_code,
     parse_text,
     parse_tiers,
+    reason_of,
 )
 from app.imports.report import ImportReport
+from app.imports.source import Reading, open_rows
 from app.ownership.holdings import branch_loads
 from app.ownership.repool import repool_ineligible
 from app.tables import Branch
 from app.tables.base import utcnow
+from coded_messages import message
 
 REQUIRED = ("code", "name", "lat", "lon", "capacity")
 
@@ -42,15 +45,22 @@ class BranchRow:
     active: bool
 
 
-def import_branches(session: Session, *, path: Path, actor: str) -> ImportReport:
+def import_branches(
+    session: Session,
+    *,
+    path: Path,
+    actor: str,
+    file_name: str | None = None,
+    reading: Reading = Reading(),
+) -> ImportReport:
+    """`file_name` names the file in errors and the report (an upload's own name)."""
     started = time.perf_counter()
-    with open_text(path) as stream:
-        rows, lines = _validated_rows(
-            read_rows(stream, file=path.name, required=REQUIRED), file=path.name
-        )
+    name = file_name or path.name
+    with open_rows(path, file=name, required=REQUIRED, reading=reading) as opened:
+        rows, lines = _validated_rows(opened.rows, file=name)
     locked = select(Branch).order_by(col(Branch.id)).with_for_update()  # same order as commits
     existing = {b.code: b for b in session.exec(locked)}
-    _check_capacity_above_load(session, rows, lines, existing=existing, file=path.name)
+    _check_capacity_above_load(session, rows, lines, existing=existing, file=name)
     inserted = updated = 0
     changed: list[Branch] = []
     for row in rows:
@@ -64,13 +74,16 @@ def import_branches(session: Session, *, path: Path, actor: str) -> ImportReport
     session.flush()
     repooled = sum(repool_ineligible(session, branch=b, actor=actor) for b in changed)
     report = ImportReport(
-        file=path.name,
+        file=name,
         rows=len(rows),
         inserted=inserted,
         updated=updated,
         unchanged=len(rows) - inserted - updated,
         repooled=repooled,
         seconds=time.perf_counter() - started,
+        file_format=opened.file_format,
+        encoding=opened.encoding,
+        sheet=opened.sheet,
     )
     audit.record(
         session, actor=actor, action="import.branches", entity_type="branch", detail=_detail(report)
@@ -93,12 +106,8 @@ def _check_capacity_above_load(
         branch = existing.get(row.code)
         held = loads.get(branch.id or 0, 0) if branch is not None else 0
         if row.active and row.capacity < held:
-            errors.add(
-                lines[row.code],
-                "capacity",
-                f"{row.capacity} is below the {held} customers branch {row.code} holds in "
-                "follow-up; transfer or return some first",
-            )
+            below = message("branch.below_load", capacity=row.capacity, held=held, branch=row.code)
+            errors.add(lines[row.code], "capacity", below)
     errors.raise_if_any()
 
 
@@ -112,11 +121,9 @@ def _validated_rows(rows: Iterable[CsvRow], *, file: str) -> tuple[list[BranchRo
         if parsed is None:
             continue
         if parsed.code in seen:
-            errors.add(
-                row.line,
-                "code",
-                f"duplicate code '{parsed.code}' (first on line {seen[parsed.code]})",
-            )
+            first = seen[parsed.code]
+            errors.add(row.line, "code", message("branch.duplicate_code", branch=parsed.code,
+                                                 first=first))  # fmt: skip
             continue
         seen[parsed.code] = row.line
         valid.append(parsed)
@@ -141,14 +148,14 @@ def _parse(row: CsvRow, errors: ErrorCollector) -> BranchRow | None:
         try:
             cells[column] = parse(row.get(column))
         except CellError as exc:
-            errors.add(row.line, column, str(exc))
+            errors.add(row.line, column, reason_of(exc))
             ok = False
     return BranchRow(**cells) if ok else None  # type: ignore[arg-type]
 
 
 def _required_text(value: str, max_length: int) -> str:
     if not value:
-        raise CellError("required value is empty")
+        raise CellError(message("cell.required"))
     return parse_text(value, max_length=max_length)
 
 
@@ -168,7 +175,7 @@ def _apply(branch: Branch, row: BranchRow) -> bool:
 
 def _detail(report: ImportReport) -> dict[str, object]:
     return {
-        "file": report.file,
+        **report.read_as(),
         "rows": report.rows,
         "inserted": report.inserted,
         "updated": report.updated,

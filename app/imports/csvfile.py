@@ -7,10 +7,11 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TextIO
 
 from allocation_files.reading import MAX_COLUMNS, MAX_LINE_CHARS
 from app.errors import FileRejected, RowError
+from app.imports.encoding import CODECS, Encoding, resolve_encoding
 from app.limits import import_row_limit
 from coded_messages import Message, message
 
@@ -28,9 +29,19 @@ class CsvRow:
         return (self.values.get(column) or "").strip()
 
 
-def open_text(path: Path) -> IO[str]:
+def open_text(path: Path, *, encoding: Encoding | None = None, file: str | None = None) -> TextIO:
+    """The file as text for `read_rows`.
+
+    `encoding` None is UTF-8 checked while reading (what the revenue import has always read).
+    A declared 'utf-8' or 'gb18030', or 'auto' (UTF-8 when every byte decodes as UTF-8, else
+    GB18030), is checked over the whole file first (app.imports.encoding): an undecodable byte
+    is refused before any row is read, naming `file` (default: the path's name), the line and
+    the byte.
+    """
+    if encoding is not None:
+        encoding = resolve_encoding(path, declared=encoding, file=file or path.name)
     # utf-8-sig accepts and drops a BOM; newline='' lets csv handle quoted line breaks.
-    return path.open("r", encoding="utf-8-sig", newline="")
+    return path.open("r", encoding=CODECS[encoding or "utf-8"], newline="")
 
 
 def read_rows(
@@ -51,7 +62,7 @@ def read_rows(
                 continue  # blank lines are not rows
             rows += 1
             if max_rows is not None and rows > max_rows:
-                raise _too_many_rows(file, line=reader.line_num, max_rows=max_rows)
+                raise too_many_rows(file, line=reader.line_num, max_rows=max_rows)
             if len(cells) > len(header):
                 too_many = message("import.too_many_cells", cells=len(cells), columns=len(header))
                 raise _rejected(file, reader.line_num, too_many)
@@ -81,17 +92,24 @@ def _rejected(file: str, line: int, reason: Message) -> FileRejected:
     return FileRejected(file=file, errors=[RowError.of(file, line, "*", reason)], total_errors=1)
 
 
-def _too_many_rows(file: str, *, line: int, max_rows: int) -> FileRejected:
+def too_many_rows(file: str, *, line: int, max_rows: int) -> FileRejected:
     return _rejected(file, line, message("import.too_many_rows", max=max_rows))
 
 
 def _read_header(reader: Any, *, file: str, required: tuple[str, ...]) -> list[str]:
     try:
-        header = [name.strip().lower() for name in next(reader)]
+        # A BOM left by an encoding other than UTF-8 (GB18030 has one too) is not a name.
+        header = [name.strip().lstrip("\ufeff").lower() for name in next(reader)]
     except StopIteration:
         raise _rejected(file, 1, message("import.empty_file")) from None
     except UnicodeDecodeError as exc:
         raise _rejected(file, 1, message("import.not_utf8", detail=exc.reason)) from exc
+    return check_header(header, file=file, required=required)
+
+
+def check_header(header: list[str], *, file: str, required: tuple[str, ...]) -> list[str]:
+    """The header names (lower-cased) when there are not too many, none repeats and every
+    required one is there; else FileRejected naming each problem at line 1."""
     if len(header) > MAX_COLUMNS:
         too_wide = message("import.too_many_columns", count=len(header), max=MAX_COLUMNS)
         raise _rejected(file, 1, too_wide)

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from allocation.model import BUILT_IN_TIERS
 from app.messages import in_english
-from coded_messages import Message
+from coded_messages import Message, message
 from ledger.periods import SHANGHAI
 
 CODE_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,32}")
@@ -32,7 +32,7 @@ def reason_of(exc: Exception) -> str | Message:
 
 def parse_code(value: str) -> str:
     if not CODE_PATTERN.fullmatch(value):
-        raise CellError(f"'{value}' is not a code of 1-32 letters, digits, '_' or '-'")
+        raise CellError(message("cell.not_code", text=value))
     return value
 
 
@@ -40,9 +40,11 @@ def parse_float(value: str, *, low: float, high: float, what: str) -> float:
     try:
         number = float(value)
     except ValueError:
-        raise CellError(f"'{value}' is not a number") from None
+        raise CellError(message("cell.not_number", text=value)) from None
     if not math.isfinite(number) or not low <= number <= high:
-        raise CellError(f"{what} {value} is outside [{low:g}, {high:g}]")
+        raise CellError(
+            message("cell.outside", what=what, text=value, low=f"{low:g}", high=f"{high:g}")
+        )
     return number
 
 
@@ -51,12 +53,12 @@ MAX_COUNT = 10**9  # a capacity above this is a typo (and far from any 64-bit li
 
 def parse_int(value: str, *, low: int, what: str, high: int = MAX_COUNT) -> int:
     if not re.fullmatch(r"[+-]?\d{1,12}", value):
-        raise CellError(f"'{value}' is not a whole number")
+        raise CellError(message("cell.not_whole", text=value))
     number = int(value)
     if number < low:
-        raise CellError(f"{what} must be >= {low}, got {number}")
+        raise CellError(message("cell.too_small", what=what, low=low, number=number))
     if number > high:
-        raise CellError(f"{what} must be <= {high}, got {number}")
+        raise CellError(message("cell.too_large", what=what, high=high, number=number))
     return number
 
 
@@ -66,13 +68,13 @@ def parse_bool(value: str) -> bool:
         return True
     if lowered in {"false", "0", "no"}:
         return False
-    raise CellError(f"'{value}' is not true or false")
+    raise CellError(message("cell.not_bool", text=value))
 
 
 def parse_tier(value: str) -> str:
     """Only the known tiers: `vip` or `Mass` would silently change eligibility (issue 12)."""
     if value not in BUILT_IN_TIERS:
-        raise CellError(f"'{value}' is not a tier; use one of {', '.join(BUILT_IN_TIERS)}")
+        raise CellError(message("cell.not_tier", text=value, tiers=", ".join(BUILT_IN_TIERS)))
     return value
 
 
@@ -85,7 +87,7 @@ def parse_tiers(value: str) -> tuple[str, ...]:
 
 def parse_region_code(value: str) -> str:
     if not REGION_PATTERN.fullmatch(value):
-        raise CellError(f"'{value}' is not a 6-digit division code")
+        raise CellError(message("cell.not_region", text=value))
     return value
 
 
@@ -94,7 +96,7 @@ def parse_instant(value: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise CellError(f"'{value}' is not an ISO 8601 date-time") from None
+        raise CellError(message("cell.not_instant", text=value)) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=SHANGHAI)
     return parsed
@@ -102,5 +104,5 @@ def parse_instant(value: str) -> datetime:
 
 def parse_text(value: str, *, max_length: int) -> str:
     if len(value) > max_length:
-        raise CellError(f"longer than {max_length} characters")
+        raise CellError(message("cell.too_long", max=max_length))
     return value

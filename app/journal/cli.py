@@ -26,7 +26,8 @@ def import_revenue_cmd(
 ) -> None:
     """Credit revenue events to the owning branches (exactly once, all-or-nothing)."""
     from app.cli import ProgressPrinter, cli_actor, fail, report_rejection
-    from app.journal import parallel_parse, service
+    from app.journal import service
+    from app.journal.revenue_import import parallel_parse
 
     settings = get_settings()
     progress = ProgressPrinter(file.name)

@@ -17,9 +17,9 @@ from sqlmodel import Session
 from app import audit
 from app.errors import Conflict, InvalidInput
 from app.faults import crash_point
-from app.journal import records, repository
-from app.journal.repository import BRANCH_ACCOUNTS
-from app.tables.journal import ClosedPeriod, Statement
+from app.journal.store import period_lock, posting_records
+from app.journal.store.posting_records import BRANCH_ACCOUNTS
+from app.tables.journal import ClosedPeriodRow, StatementRow
 from coded_messages import message
 from ledger.errors import InvalidPeriodError, PeriodClosedError
 from ledger.periods import Period, check_can_close
@@ -52,16 +52,16 @@ def close_period(
     session: Session, *, period: Period, actor: str, now: datetime
 ) -> list[BuiltStatement]:
     """Close ``period`` and store its statements; waits for in-flight postings first."""
-    repository.take_close_lock(session)
-    closed = repository.closed_periods(session)
+    period_lock.take_close_lock(session)
+    closed = period_lock.closed_periods(session)
     _check_closable(session, period=period, closed=closed, now=now)
-    session.add(ClosedPeriod(period=str(period), closed_at=now, closed_by=actor[:64]))
+    session.add(ClosedPeriodRow(period=str(period), closed_at=now, closed_by=actor[:64]))
     session.flush()
     crash_point("ledger.close.after_period_row")
     built = build_statements(session, period=period)
     crash_point("ledger.close.after_statement_build")
     for statement in built:
-        session.add(Statement(
+        session.add(StatementRow(
             branch_code=statement.branch_code, period=str(period), sha256=statement.sha256,
             body=statement.body.decode("utf-8"), line_count=statement.line_count,
             closing_fen=statement.closing_fen, created_at=now,
@@ -102,9 +102,9 @@ def build_statements(session: Session, *, period: Period) -> list[BuiltStatement
 
 
 def build_one(session: Session, *, account: str, period: Period, opening: int) -> BuiltStatement:
-    found = records.stream_records(
+    found = posting_records.stream_records(
         session, where=f"p.account = :account AND {BRANCH_ACCOUNTS} AND e.period = :period",
-        params={"account": account, "period": str(period)}, order=records.ENTRY_ORDER,
+        params={"account": account, "period": str(period)}, order=posting_records.ENTRY_ORDER,
     )  # fmt: skip
     branch_code = account.split(":")[1]
     statement = build_statement(

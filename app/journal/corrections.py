@@ -26,9 +26,10 @@ from sqlmodel import Session, select
 from app import audit
 from app.db import is_sqlite
 from app.errors import Conflict, InvalidInput, NotFound
-from app.journal import crediting, policies, posting, repository, stored
+from app.journal.policies import versions
+from app.journal.store import period_lock, stored_entry
 from app.tables import Branch
-from app.tables.journal import RevenueEvent as EventRow
+from app.tables.journal import RevenueEventRow
 from ledger.accounts import REVENUE_KINDS, SUSPENSE_UNOWNED
 from ledger.adjustments import adjustment_key, difference_entry
 from ledger.crediting import credit_revenue, revenue_entry_key
@@ -60,10 +61,10 @@ _ADJUSTMENTS = """
 
 def reverse_entry(
     session: Session, *, entry_id: int, reason: str, actor: str, now: datetime
-) -> stored.StoredEntry:
+) -> stored_entry.StoredEntry:
     """Post the mirror of entry ``entry_id``, at most once."""
-    repository.take_posting_lock(session)
-    original = stored.load_entry(session, entry_id=entry_id, lock=True)
+    period_lock.take_posting_lock(session)
+    original = stored_entry.load_entry(session, entry_id=entry_id, lock=True)
     if original is None:
         raise NotFound(f"no journal entry {entry_id}")
     if original.entry.kind is EntryKind.REVERSAL:
@@ -102,9 +103,9 @@ def _refuse_if_reclassified_later(session: Session, *, entry_id: int, event_id: 
 
 def reclassify_event(
     session: Session, *, event_id: str, branch_code: str, reason: str, actor: str, now: datetime
-) -> stored.StoredEntry:
+) -> stored_entry.StoredEntry:
     """Move event ``event_id``'s suspense balance to ``branch_code``."""
-    repository.take_posting_lock(session)
+    period_lock.take_posting_lock(session)
     event = _event(session, event_id)
     _require_branch(session, branch_code)
     _lock_credit(session, event_id=event_id)
@@ -133,7 +134,7 @@ def _reclassification(
     core's crediting under the policy in force then, minus what is booked (money only)."""
     target = credit_revenue(
         event=event, owner_branch_code=branch_code, acquiring_channel=None,
-        policy=crediting.split_policy(policies.load_book(session), event=event),
+        policy=versions.split_policy(versions.load_book(session), event=event),
     ).entry.postings  # fmt: skip
     done = session.execute(text(_ADJUSTMENTS), {"event": event.event_id}).scalar_one()
     entry = difference_entry(
@@ -148,14 +149,14 @@ def _reclassification(
     return entry
 
 
-def _write(session: Session, *, entry: JournalEntry, now: datetime) -> stored.StoredEntry:
-    closed = posting.closed_through(session)
+def _write(session: Session, *, entry: JournalEntry, now: datetime) -> stored_entry.StoredEntry:
+    closed = period_lock.closed_through(session)
     period = posting_period(occurred_at=entry.occurred_at, now=now, closed=closed)
-    return stored.write_entry(session, entry=entry, period=period, posted_at=now)
+    return stored_entry.write_entry(session, entry=entry, period=period, posted_at=now)
 
 
 def _event(session: Session, event_id: str) -> RevenueEvent:
-    row = session.exec(select(EventRow).where(EventRow.event_id == event_id)).first()
+    row = session.exec(select(RevenueEventRow).where(RevenueEventRow.event_id == event_id)).first()
     if row is None:
         raise NotFound(f"no revenue event {event_id!r}")
     return RevenueEvent(
@@ -182,7 +183,7 @@ def _booked_money(session: Session, *, event_id: str) -> list[Posting]:
     ids = [int(r[0]) for r in session.execute(text(_EVENT_ENTRIES), {"event": event_id})]
     legs: list[Posting] = []
     for entry_id in ids:
-        found = stored.load_entry(session, entry_id=entry_id)
+        found = stored_entry.load_entry(session, entry_id=entry_id)
         assert found is not None  # listed just above, and entries are never deleted
         legs += [p for p in found.entry.postings if p.unit is Unit.CNY]
     return legs

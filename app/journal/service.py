@@ -13,8 +13,11 @@ from sqlmodel import Session, col, select
 from app import audit_chain
 from app.errors import Conflict, FileRejected, InvalidInput, NotFound
 from app.imports.csvfile import ErrorCollector
-from app.journal import closing, corrections, export, importer, policies, stored, verify
-from app.journal.policy_input import draft_from, read_policy_file
+from app.journal import closing, corrections, verify
+from app.journal.export import period_file
+from app.journal.policies import versions
+from app.journal.policies.policy_file import draft_from, read_policy_file
+from app.journal.revenue_import import importer
 from app.journal.schemas import (
     CloseRead,
     EntryRead,
@@ -26,8 +29,9 @@ from app.journal.schemas import (
     StatementList,
     StatementRead,
 )
+from app.journal.store import stored_entry
 from app.tables.base import utcnow
-from app.tables.journal import Statement
+from app.tables.journal import StatementRow
 from coded_messages import message
 from ledger.errors import InvalidPeriodError, LedgerError, PeriodClosedError
 from ledger.periods import Period, is_prior_period_adjustment, parse_period
@@ -84,28 +88,30 @@ def close_period(
 
 def export_period(
     session: Session, *, period: str, fmt: str, out: Path, actor: str
-) -> export.ExportResult:
-    if fmt not in export.FORMATS:
-        raise InvalidInput(f"format must be one of {', '.join(export.FORMATS)}")
-    return export.export_period(session, period=period_from(period), fmt=fmt, out=out, actor=actor)
+) -> period_file.ExportResult:
+    if fmt not in period_file.FORMATS:
+        raise InvalidInput(f"format must be one of {', '.join(period_file.FORMATS)}")
+    return period_file.export_period(
+        session, period=period_from(period), fmt=fmt, out=out, actor=actor
+    )
 
 
 def list_statements(
     session: Session, *, period: str | None = None, branch_code: str | None = None
 ) -> StatementList:
-    query = select(Statement).order_by(col(Statement.period), col(Statement.branch_code))
+    query = select(StatementRow).order_by(col(StatementRow.period), col(StatementRow.branch_code))
     if period is not None:
-        query = query.where(Statement.period == str(period_from(period)))
+        query = query.where(StatementRow.period == str(period_from(period)))
     if branch_code is not None:
-        query = query.where(Statement.branch_code == branch_code)
+        query = query.where(StatementRow.branch_code == branch_code)
     items = [_read(s) for s in session.exec(query)]
     return StatementList(items=items, total=len(items))
 
 
 def statement_text(session: Session, *, period: str, branch_code: str) -> tuple[str, str]:
     """(canonical text, sha256) of one stored statement."""
-    query = select(Statement).where(
-        Statement.period == str(period_from(period)), Statement.branch_code == branch_code
+    query = select(StatementRow).where(
+        StatementRow.period == str(period_from(period)), StatementRow.branch_code == branch_code
     )
     found = session.exec(query).first()
     if found is None:
@@ -117,7 +123,7 @@ def verify_ledger(session: Session) -> list[str]:
     return verify.verify_ledger(session)
 
 
-def _read(row: Statement) -> StatementRead:
+def _read(row: StatementRow) -> StatementRead:
     return StatementRead(
         branch_code=row.branch_code, period=row.period, sha256=row.sha256,
         line_count=row.line_count, closing_fen=row.closing_fen,
@@ -125,8 +131,8 @@ def _read(row: Statement) -> StatementRead:
 
 
 def list_policies(session: Session) -> PolicyList:
-    rows = policies.stored_rows(session)
-    ends = {p.policy_id: p.valid_to for p in policies.book_of(rows).policies}
+    rows = versions.stored_rows(session)
+    ends = {p.policy_id: p.valid_to for p in versions.book_of(rows).policies}
     items = [
         PolicyRead(
             policy_id=r.policy_id, revenue_type=r.revenue_type, valid_from=r.valid_from,
@@ -145,7 +151,7 @@ def add_policy_file(
     """Store every policy of a JSON or CSV file, or none (FileRejected names each error)."""
     errors = ErrorCollector(file=file_name or path.name)
     drafts = read_policy_file(path, errors=errors)
-    policies.add_policies(session, drafts=drafts, errors=errors, actor=actor)
+    versions.add_policies(session, drafts=drafts, errors=errors, actor=actor)
     return list_policies(session)
 
 
@@ -155,7 +161,7 @@ def add_policy(session: Session, *, body: PolicyCreate, actor: str) -> PolicyRea
         draft = draft_from(body.model_dump(), line=1, errors=errors)
         errors.raise_if_any()
         assert draft is not None  # no error was collected
-        policies.add_policies(session, drafts=[draft], errors=errors, actor=actor)
+        versions.add_policies(session, drafts=[draft], errors=errors, actor=actor)
     except FileRejected as exc:
         raise InvalidInput("; ".join(f"{e.column}: {e.reason}" for e in exc.errors)) from None
     return next(p for p in list_policies(session).items if p.policy_id == draft.policy_id)
@@ -207,7 +213,7 @@ def _correction_errors() -> Iterator[None]:
         raise
 
 
-def _entry_read(written: stored.StoredEntry) -> EntryRead:
+def _entry_read(written: stored_entry.StoredEntry) -> EntryRead:
     entry = written.entry
     return EntryRead(
         id=written.entry_id, business_key=entry.business_key, kind=entry.kind.value,

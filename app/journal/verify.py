@@ -13,7 +13,10 @@ from itertools import groupby
 from sqlalchemy import text
 from sqlmodel import Session
 
-from app.journal import closing, crediting, policies, records
+from app.journal import closing
+from app.journal.policies import versions
+from app.journal.revenue_import import crediting
+from app.journal.store import posting_records
 from ledger.errors import LedgerError
 from ledger.periods import parse_period
 from ledger.records import PostingRecord
@@ -88,7 +91,9 @@ def _rows(session: Session, sql: str) -> list[tuple[object, ...]]:
 
 def _entries(session: Session) -> Iterator[str]:
     """Per entry, in the core: >= 2 legs, no account twice, zero sum per unit."""
-    stream = records.stream_records(session, where="1 = 1", params={}, order=records.ENTRY_ORDER)
+    stream = posting_records.stream_records(
+        session, where="1 = 1", params={}, order=posting_records.ENTRY_ORDER
+    )
     for _entry_id, legs in groupby(stream, key=_entry_of):
         for found in find_discrepancies(legs):
             yield f"entry {found.entry_id}: {found.reason}"
@@ -164,6 +169,6 @@ def _statements(session: Session) -> Iterator[str]:
 def _policies(session: Session) -> Iterator[str]:
     """The stored split policies still form a valid book (shares, ids, no overlap)."""
     try:
-        policies.load_book(session)
+        versions.load_book(session)
     except LedgerError as exc:
         yield f"split policies: {exc}"

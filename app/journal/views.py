@@ -13,10 +13,10 @@ from datetime import datetime
 from sqlalchemy import func, text
 from sqlmodel import Session, col, select
 
-from app.journal import repository
-from app.journal.repository import BRANCH_ACCOUNTS
+from app.journal.store import period_lock
+from app.journal.store.posting_records import BRANCH_ACCOUNTS
 from app.tables import Branch
-from app.tables.journal import ClosedPeriod, RevenueBatch
+from app.tables.journal import ClosedPeriodRow, RevenueBatchRow
 from ledger.accounts import AccountKind, parse_account
 from ledger.periods import Period
 
@@ -90,12 +90,12 @@ def _total(code: str, debit: int, credit: int, postings: int) -> AccountTotal:
 def periods(session: Session) -> list[PeriodRow]:
     """Every period with entries or closed, newest first, with who closed it and when."""
     counts = {str(p): int(n) for p, n in session.execute(text(_PERIODS))}
-    closed = {c.period: c for c in session.exec(select(ClosedPeriod))}
+    closed = {c.period: c for c in session.exec(select(ClosedPeriodRow))}
     rows = [_period_row(p, counts.get(p, 0), closed.get(p)) for p in set(counts) | set(closed)]
     return sorted(rows, key=lambda r: r.period, reverse=True)
 
 
-def _period_row(period: str, entries: int, closed: ClosedPeriod | None) -> PeriodRow:
+def _period_row(period: str, entries: int, closed: ClosedPeriodRow | None) -> PeriodRow:
     return PeriodRow(
         period=period, entries=entries, closed_at=closed.closed_at if closed else None,
         closed_by=closed.closed_by if closed else None,
@@ -103,13 +103,15 @@ def _period_row(period: str, entries: int, closed: ClosedPeriod | None) -> Perio
 
 
 def closed_periods(session: Session) -> list[Period]:
-    return repository.closed_periods(session)
+    return period_lock.closed_periods(session)
 
 
-def batches(session: Session, *, limit: int, offset: int) -> tuple[list[RevenueBatch], int]:
+def batches(session: Session, *, limit: int, offset: int) -> tuple[list[RevenueBatchRow], int]:
     """Revenue import batches, newest first, and how many there are."""
-    total = session.exec(select(func.count()).select_from(RevenueBatch)).one()
-    query = select(RevenueBatch).order_by(col(RevenueBatch.id).desc()).limit(limit).offset(offset)
+    total = session.exec(select(func.count()).select_from(RevenueBatchRow)).one()
+    query = (
+        select(RevenueBatchRow).order_by(col(RevenueBatchRow.id).desc()).limit(limit).offset(offset)
+    )
     return list(session.exec(query)), int(total)
 
 

@@ -13,8 +13,9 @@ from sqlmodel import Session, select
 
 from app import audit
 from app.bulk import refresh_statistics
-from app.imports.csvfile import CsvRow, ErrorCollector, open_text, read_rows
+from app.imports.csvfile import CsvRow, ErrorCollector
 from app.imports.report import ImportReport
+from app.imports.source import Reading, open_rows
 from app.leads import staging
 from app.leads.rows import REQUIRED, LeadRowParser
 from app.ownership.holdings import serves
@@ -22,6 +23,7 @@ from app.ownership.service import release_customer
 from app.privacy.cipher import cipher_for
 from app.tables import Branch, Lead
 from app.tables.base import utcnow
+from coded_messages import message
 
 Progress = Callable[[int], None]
 
@@ -42,23 +44,30 @@ def import_leads(
     channel: str | None = None,
     batch_rows: int = 5_000,
     progress: Progress | None = None,
+    file_name: str | None = None,
+    reading: Reading = Reading(),
 ) -> ImportReport:
+    """`file_name` names the file in errors and the report (an upload's own name)."""
     started = time.perf_counter()
-    with open_text(path) as stream:
+    name = file_name or path.name
+    with open_rows(path, file=name, required=REQUIRED, reading=reading) as opened:
         done = ingest_rows(
-            session, read_rows(stream, file=path.name, required=REQUIRED), source=path.name,
-            actor=actor, secret=secret, channel=channel, batch_rows=batch_rows, progress=progress,
+            session, opened.rows, source=name, actor=actor, secret=secret, channel=channel,
+            batch_rows=batch_rows, progress=progress,
         )  # fmt: skip
     report = ImportReport(
-        file=path.name,
+        file=name,
         rows=done.rows,
         inserted=done.inserted,
         updated=0,
         unchanged=done.rows - done.inserted,
         linked=done.linked,
         seconds=time.perf_counter() - started,
+        file_format=opened.file_format,
+        encoding=opened.encoding,
+        sheet=opened.sheet,
     )
-    detail: dict[str, object] = {"file": report.file, "rows": done.rows,
+    detail: dict[str, object] = {**report.read_as(), "rows": done.rows,
                                  "inserted": done.inserted, "linked": done.linked,
                                  "channel": channel}  # fmt: skip
     audit.record(session, actor=actor, action="import.leads", entity_type="lead", detail=detail)
@@ -154,6 +163,5 @@ def _report_duplicates(session: Session, errors: ErrorCollector) -> None:
     if errors.total:
         return  # the stage is incomplete once a row failed; duplicates would be misreported
     for channel, external_id, first, later in staging.duplicate_keys(session, limit=errors.keep):
-        errors.add(
-            later, "external_id", f"'{external_id}' in channel '{channel}' repeats line {first}"
-        )
+        repeated = message("lead.repeated", external_id=external_id, channel=channel, first=first)
+        errors.add(later, "external_id", repeated)

@@ -19,6 +19,7 @@ class LeadFilter:
     channel: str | None = None
     tier: str | None = None
     sort: str = "id"  # "id", "oldest" or "newest" (by acquisition time)
+    search: str | None = None  # a mobile number, its last four digits, a name, an external id
 
 
 def visible_leads(principal: Principal) -> Any:
@@ -53,9 +54,19 @@ def _ordering(sort: str) -> tuple[Any, ...]:
 
 
 def list_leads(
-    session: Session, *, principal: Principal, flt: LeadFilter, limit: int, offset: int
+    session: Session,
+    *,
+    principal: Principal,
+    flt: LeadFilter,
+    limit: int,
+    offset: int,
+    found: Any = None,
 ) -> tuple[list[tuple[Lead, str | None]], int]:
+    """A page of the leads the principal sees that pass the filter (and `found`, the
+    condition a search gave: app/leads/search.py)."""
     query = _filtered(principal, flt)
+    if found is not None:
+        query = query.where(found)
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     rows = session.exec(query.order_by(*_ordering(flt.sort)).limit(limit).offset(offset)).all()
     return [(lead, code) for lead, code in rows], int(total)

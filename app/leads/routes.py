@@ -30,10 +30,12 @@ def list_leads(
     channel: Annotated[str | None, Query(max_length=64)] = None,
     tier: Annotated[str | None, Query(max_length=32)] = None,
     sort: Annotated[Literal["id", "oldest", "newest"], Query()] = "id",
+    q: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int | None, Query(ge=1)] = None,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> LeadList:
-    flt = LeadFilter(status=status, branch_code=branch, channel=channel, tier=tier, sort=sort)
+    flt = LeadFilter(status=status, branch_code=branch, channel=channel, tier=tier, sort=sort,
+                     search=q)  # fmt: skip
     return service.list_leads(
         session,
         principal=principal,
@@ -41,6 +43,7 @@ def list_leads(
         limit=limit or settings.default_page_size,
         offset=offset,
         max_limit=settings.max_page_size,
+        secret=settings.customer_key,
     )
 
 

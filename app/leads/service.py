@@ -9,6 +9,7 @@ from app.errors import InvalidInput, NotFound
 from app.leads import repository
 from app.leads.repository import LeadFilter
 from app.leads.schemas import LeadList, LeadRead
+from app.leads.search import search_condition
 from app.privacy.cipher import MobileCipher, cipher_for
 from app.tables import Lead
 
@@ -35,11 +36,16 @@ def list_leads(
     limit: int,
     offset: int,
     max_limit: int,
+    secret: bytes = b"",
 ) -> LeadList:
+    """`secret` (the customer key) finds a full mobile number in a search."""
     if limit > max_limit:
         raise InvalidInput(f"limit may be at most {max_limit}")
+    found = None
+    if flt.search and flt.search.strip():
+        found = search_condition(session, principal=principal, text=flt.search, secret=secret)
     rows, total = repository.list_leads(
-        session, principal=principal, flt=flt, limit=limit, offset=offset
+        session, principal=principal, flt=flt, limit=limit, offset=offset, found=found
     )
     cipher = cipher_for(session)
     items = [_read(lead, code, principal=principal, cipher=cipher) for lead, code in rows]

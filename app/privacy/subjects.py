@@ -21,7 +21,7 @@ from app.leads.rows import customer_key
 from app.privacy.cipher import cipher_for
 from app.tables import AuditRecord, Customer, Lead, Ownership
 from app.tables.base import utcnow
-from app.tables.journal import RevenueEvent
+from app.tables.journal import RevenueEventRow
 
 EXPORT_ACTION = "privacy.export"
 ERASE_ACTION = "privacy.erase"
@@ -146,9 +146,9 @@ def _ownership(session: Session, customer: Customer | None, ids: list[int]) -> l
 
 def _revenue(session: Session, ids: list[int]) -> list[dict[str, Any]]:
     query = (
-        select(RevenueEvent)
-        .where(col(RevenueEvent.lead_id).in_(ids))
-        .order_by(col(RevenueEvent.id))
+        select(RevenueEventRow)
+        .where(col(RevenueEventRow.lead_id).in_(ids))
+        .order_by(col(RevenueEventRow.id))
     )
     return [
         {

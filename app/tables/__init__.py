@@ -1,4 +1,10 @@
-"""Every table, imported here so that `SQLModel.metadata` is complete for Alembic."""
+"""Every table, imported here so that `SQLModel.metadata` is complete for Alembic.
+
+The ledger's table classes end in ``Row`` (``JournalEntryRow``, ``RevenueEventRow``,
+``StatementRow``, ``SplitPolicyRow``...): the pure core ``ledger/`` owns the plain names, and
+the ledger shell (``app/journal``) uses both without aliases. The SQL table names are the
+``__tablename__`` of each class and do not follow the class names.
+"""
 
 from app.tables import journal  # noqa: F401  (ledger tables, app/tables/journal.py)
 from app.tables.audit import AuditRecord, AuditSeal, AuditSealMark
@@ -6,7 +12,7 @@ from app.tables.branch import Branch
 from app.tables.channel import ChannelKey
 from app.tables.lead import Customer, Lead
 from app.tables.ownership import Ownership
-from app.tables.policy import SplitPolicy
+from app.tables.policy import SplitPolicyRow
 from app.tables.round import AllocationRound, RoundAssignment, RoundLock
 from app.tables.user import User
 
@@ -22,6 +28,6 @@ __all__ = [
     "Ownership",
     "RoundAssignment",
     "RoundLock",
-    "SplitPolicy",
+    "SplitPolicyRow",
     "User",
 ]

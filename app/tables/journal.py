@@ -55,7 +55,7 @@ def _integral(column: str) -> str:
     return f"{column} = CAST({column} AS BIGINT)"
 
 
-class RevenueBatch(SQLModel, table=True):
+class RevenueBatchRow(SQLModel, table=True):
     """One revenue import and its reconciliation: imported = branches + HQ + suspense."""
 
     __tablename__ = "revenue_batch"
@@ -76,7 +76,7 @@ class RevenueBatch(SQLModel, table=True):
     suspense_fen: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
-class RevenueEvent(SQLModel, table=True):
+class RevenueEventRow(SQLModel, table=True):
     """A revenue event as imported; ``event_id`` is unique for ever."""
 
     __tablename__ = "revenue_event"
@@ -106,7 +106,7 @@ class RevenueEvent(SQLModel, table=True):
     line: int
 
 
-class JournalEntry(SQLModel, table=True):
+class JournalEntryRow(SQLModel, table=True):
     """An entry header; inserting it seals the postings already written under its id."""
 
     __tablename__ = "journal_entry"
@@ -154,7 +154,7 @@ class JournalEntry(SQLModel, table=True):
     memo: str = Field(default="", max_length=300)
 
 
-class JournalPosting(SQLModel, table=True):
+class JournalPostingRow(SQLModel, table=True):
     """One leg of an entry: signed amount, debit positive, in the account's unit."""
 
     __tablename__ = "journal_posting"
@@ -180,7 +180,7 @@ class JournalPosting(SQLModel, table=True):
     amount: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
-class ClosedPeriod(SQLModel, table=True):
+class ClosedPeriodRow(SQLModel, table=True):
     """A closed month: nothing is ever posted into it again."""
 
     __tablename__ = "ledger_closed_period"
@@ -193,7 +193,7 @@ class ClosedPeriod(SQLModel, table=True):
     closed_by: str = Field(max_length=64)
 
 
-class Statement(SQLModel, table=True):
+class StatementRow(SQLModel, table=True):
     """A branch's statement for a closed month: canonical bytes and their SHA-256."""
 
     __tablename__ = "ledger_statement"

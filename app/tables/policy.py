@@ -17,7 +17,7 @@ from app.tables.base import BigIntKey, UTCDateTime, utcnow
 from app.tables.journal import REVENUE_TYPES
 
 
-class SplitPolicy(SQLModel, table=True):
+class SplitPolicyRow(SQLModel, table=True):
     """One version of the split rule of one revenue type."""
 
     __tablename__ = "ledger_split_policy"

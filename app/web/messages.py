@@ -29,6 +29,8 @@ EXPLANATIONS = {
     SAME_CUSTOMER: "与线索 #{lead} 属同一客户，随其分配",
 }
 
+# The values a cell error names (`what`); ids such as event_id are shown as they are.
+WHAT = {"latitude": "纬度", "longitude": "经度", "capacity": "容量"}
 # What each follow-up action is called in "cannot ..." (the lead's status says why not).
 DOING = {"contacted": "标记为已联系", "converted": "标记为已转化", "returned": "退回线索池"}
 LEADS = {
@@ -110,6 +112,46 @@ IMPORTS = {
     "import.empty_file": "空文件：没有表头",
     "import.missing_column": "缺少必需的列",
     "import.duplicate_column": "列名重复",
+    "import.undecodable": (
+        "既不是 UTF-8 也不是 GBK/GB18030 编码（本行第 {position} 个字节 {byte} 无法识别）："
+        "请另存为“CSV UTF-8”或 Excel 工作簿"
+    ),
+    "import.not_utf8_bytes": (
+        "不是 UTF-8 编码（本行第 {position} 个字节 {byte}）："
+        "Excel 另存的 CSV 多为 GBK，请选择“自动识别”或“GBK”"
+    ),
+    "import.not_gb18030_bytes": (
+        "不是 GBK/GB18030 编码（本行第 {position} 个字节 {byte}）：请选择“自动识别”或“UTF-8”"
+    ),
+    "import.old_excel": "旧版 Excel 文件（.xls）：请另存为 .xlsx 或 CSV",
+    "import.no_worksheet": "工作簿中没有工作表",
+    "import.workbook_too_big": "工作簿解压后超过 {mb} MB：请另存为 CSV",
+    "import.workbook_text_too_big": "工作簿中的文字超过 {mb} MB：请另存为 CSV",
+    "import.empty_sheet": "工作表第 1 行没有表头",
+    "import.sheet_too_long": "超过 {max} 行：不是 Excel 保存的工作表",
+    "import.unreadable_workbook": "无法读取的 Excel 工作簿（.xlsx），文件可能已损坏",
+    "cell.required": "必填项为空",
+    "cell.not_code": "“{text}”不是由 1-32 个字母、数字、_ 或 - 组成的代码",
+    "cell.not_number": "“{text}”不是数字",
+    "cell.outside": "{what} {text} 超出范围（{low} 至 {high}）",
+    "cell.not_whole": "“{text}”不是整数",
+    "cell.too_small": "{what}须不小于 {low}（现为 {number}）",
+    "cell.too_large": "{what}须不大于 {high}（现为 {number}）",
+    "cell.not_bool": "“{text}”不是 true 或 false",
+    "cell.not_tier": "“{text}”不是客户层级（应为 {tiers} 之一）",
+    "cell.not_region": "“{text}”不是 6 位行政区划代码",
+    "cell.not_instant": "“{text}”不是日期时间（如 2026-11-01T09:30:00）",
+    "cell.too_long": "超过 {max} 个字符",
+    "lead.no_channel": "没有渠道：请增加 channel 列或填写默认渠道",
+    "lead.lat_lon_together": "纬度和经度须同时填写",
+    "lead.not_mobile": "“{text}”不是中国大陆手机号",
+    "lead.unknown_division": "“{text}”不是已知的行政区划代码",
+    "lead.not_id_number": "不是有效的 18 位居民身份证号（校验位或日期有误）",
+    "lead.repeated": "渠道 {channel} 的 external_id {external_id} 与第 {first} 行重复",
+    "branch.duplicate_code": "营业部代码 {branch} 重复（首次出现在第 {first} 行）",
+    "branch.below_load": (
+        "容量 {capacity} 低于营业部 {branch} 正在跟进的 {held} 位客户：请先转派或退回部分客户"
+    ),
     "revenue.zero_amount": "金额为零",
     "revenue.implausible_amount": (
         "金额 {text} 超过合理上限 {limit} 元（O2O_MAX_REVENUE_AMOUNT_FEN）"
@@ -212,6 +254,7 @@ CHINESE = Catalogue(
         "action": lambda action: DOING.get(action, action),
         "problem": lambda problem: AMOUNT_PROBLEMS.get(problem, problem),
         "source": lambda source: {"scenario": "情景"}.get(source, source),
+        "what": lambda what: WHAT.get(what, what),
     },
     separator="；",
 )

@@ -19,9 +19,10 @@ from typer.testing import CliRunner
 from app.config import Settings, get_settings
 from app.db import make_engine, session_scope
 from app.errors import FileRejected
-from app.journal import posting, service
+from app.journal import service
 from app.journal.cli import import_revenue_cmd, ledger_cli
-from app.journal.importer import RevenueImportReport, import_revenue
+from app.journal.revenue_import.importer import RevenueImportReport, import_revenue
+from app.journal.store import period_lock
 from app.main import create_app
 from app.tables import Branch, Customer, Lead, Ownership
 from ledger.entries import JournalEntry
@@ -94,10 +95,10 @@ _STORED_ENTRY = """
 
 def assert_stored_as_built(session: Session, built: list[JournalEntry]) -> None:
     """Every entry the core built is stored line by line as built (the core is the reference)."""
-    closed = posting.ClosedThrough(())
+    closed = period_lock.ClosedThrough(())
     for entry in built:
         stored = session.execute(text(_STORED_ENTRY), {"key": entry.business_key}).all()
-        period = str(posting.period_for(entry, now=NOW, closed=closed))
+        period = str(period_lock.period_for(entry, now=NOW, closed=closed))
         assert [tuple(r) for r in stored] == [
             ("credit", entry.event_id, period, len(entry.postings), entry.memo,
              p.account.code, p.unit.value, p.amount)

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from app.db import session_scope
-from app.journal import export
+from app.journal.export import period_file
 from app.tables import AuditRecord
 from ledger.export import EXPORT_COLUMNS
 from ledger.periods import Period
@@ -31,9 +31,9 @@ NOW = datetime(2026, 11, 25, 4, 0, 0, 654321, tzinfo=UTC)
 
 def run_export(
     engine: Engine, tmp_path: Path, *, fmt: str = "csv", name: str = "out", use_copy: bool = True
-) -> export.ExportResult:
+) -> period_file.ExportResult:
     with session_scope(engine) as session:
-        return export.export_period(session, period=Period(2026, 10), fmt=fmt,
+        return period_file.export_period(session, period=Period(2026, 10), fmt=fmt,
                                     out=tmp_path / f"{name}.{fmt}", actor="test",
                                     use_copy=use_copy)  # fmt: skip
 

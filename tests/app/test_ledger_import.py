@@ -12,8 +12,8 @@ from sqlalchemy.exc import OperationalError
 
 from app.db import session_scope
 from app.errors import FileRejected
-from app.journal import crediting
-from app.journal.importer import import_revenue
+from app.journal.revenue_import import crediting
+from app.journal.revenue_import.importer import import_revenue
 from tests.app.factories import write
 from tests.app.ledger_world import (
     HEADER,
@@ -66,7 +66,7 @@ def test_events_are_credited_to_the_owner_at_occurred_at_and_reconciled(
 def test_every_stored_credit_is_the_entry_the_core_builds(
     ledger_engine: Engine, tmp_path: Path
 ) -> None:
-    """PostgreSQL credits in SQL (app/journal/set_crediting.py): the core is the reference."""
+    """PostgreSQL credits in SQL (app/journal/revenue_import/sql_crediting.py): the core is the reference."""
     report = import_csv(ledger_engine, tmp_path, GOOD)
     with session_scope(ledger_engine) as session:
         pages = crediting.new_event_pages(session, batch_id=report.batch_id or 0, page=2)

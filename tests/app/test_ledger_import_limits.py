@@ -14,7 +14,7 @@ from app.config import Settings
 from app.db import session_scope
 from app.errors import FileRejected
 from app.journal import service
-from app.journal.importer import import_revenue
+from app.journal.revenue_import.importer import import_revenue
 from ledger.money import MAX_FEN
 from tests.app.factories import write
 from tests.app.ledger_world import HEADER, NOW, described, o2o, runner, scalar

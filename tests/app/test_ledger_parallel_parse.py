@@ -16,9 +16,9 @@ from sqlalchemy.engine import Engine
 from app.db import session_scope
 from app.errors import FileRejected
 from app.imports.csvfile import ErrorCollector, open_text, read_rows
-from app.journal import parallel_parse
-from app.journal.importer import import_revenue
-from app.journal.rows import REQUIRED, RevenueRowParser
+from app.journal.revenue_import import parallel_parse
+from app.journal.revenue_import.importer import import_revenue
+from app.journal.revenue_import.row_parser import REQUIRED, RevenueRowParser
 from app.limits import import_row_limit
 from tests.app.factories import write
 from tests.app.ledger_world import HEADER, NOW, described, scalar

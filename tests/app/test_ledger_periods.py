@@ -12,7 +12,8 @@ from sqlalchemy.engine import Engine
 
 from app.db import session_scope
 from app.errors import Conflict, InvalidInput
-from app.journal import closing, repository, service
+from app.journal import closing, service
+from app.journal.store import period_lock
 from ledger.errors import PeriodClosedError
 from ledger.periods import Period
 from tests.app.ledger_world import HEADER, import_csv, scalar
@@ -131,7 +132,7 @@ def test_a_close_waits_for_postings_in_flight(ledger_engine: Engine, tmp_path: P
     import_csv(ledger_engine, tmp_path, OCTOBER)
     done: list[int] = []
     with session_scope(ledger_engine) as posting:
-        repository.take_posting_lock(posting)  # a posting transaction that has not committed
+        period_lock.take_posting_lock(posting)  # a posting transaction that has not committed
         closer = threading.Thread(
             target=lambda: done.append(len(close(ledger_engine, "2026-10", now=DECEMBER)))
         )

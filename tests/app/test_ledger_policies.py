@@ -12,7 +12,9 @@ from sqlalchemy.exc import DBAPIError
 
 from app.db import session_scope
 from app.errors import FileRejected
-from app.journal import closing, crediting, policies, service
+from app.journal import closing, service
+from app.journal.policies import versions
+from app.journal.revenue_import import crediting
 from ledger.periods import Period
 from tests.app.factories import write
 from tests.app.ledger_world import (
@@ -66,7 +68,7 @@ def test_the_bulk_path_and_the_core_store_identical_entries_under_policies(
     add_policies(ledger_engine, tmp_path, SPLIT)
     report = import_csv(ledger_engine, tmp_path, EVENTS)
     with session_scope(ledger_engine) as session:
-        book = policies.load_book(session)
+        book = versions.load_book(session)
         pages = crediting.new_event_pages(session, batch_id=report.batch_id or 0, page=4)
         built = [crediting.credit_row(row, book=book).entry for rows in pages for row in rows]
         assert len(built) == 6

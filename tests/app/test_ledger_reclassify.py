@@ -10,8 +10,9 @@ from sqlalchemy.engine import Engine
 
 from app.db import session_scope
 from app.errors import Conflict, InvalidInput, NotFound
-from app.journal import closing, service, stored
+from app.journal import closing, service
 from app.journal.schemas import EntryRead
+from app.journal.store import stored_entry
 from ledger.entries import reversal
 from ledger.periods import Period
 from tests.app.ledger_corrections import DECEMBER, EVENTS, NOVEMBER, reclassify
@@ -177,10 +178,10 @@ def test_verify_finds_a_credit_reversed_under_its_reclassification(
     reclassify(ledger_engine, "C-1")
     credit = _credit_id(ledger_engine, "C-1")
     with session_scope(ledger_engine) as session:
-        original = stored.load_entry(session, entry_id=credit, lock=False)
+        original = stored_entry.load_entry(session, entry_id=credit, lock=False)
         assert original is not None
         mirror = reversal(original.entry, memo="behind the service's back")
-        stored.write_entry(session, entry=mirror, period=Period(2026, 11), posted_at=NOVEMBER)
+        stored_entry.write_entry(session, entry=mirror, period=Period(2026, 11), posted_at=NOVEMBER)
     found = findings(ledger_engine)
     assert any(f.startswith("event C-1: suspense:unowned holds") for f in found), found
 

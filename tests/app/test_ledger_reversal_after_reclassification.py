@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 
 from app.db import session_scope
 from app.errors import Conflict
-from app.journal import repository, stored
+from app.journal.store import period_lock, stored_entry
 from ledger.entries import reversal
 from ledger.periods import Period
 from tests.app.ledger_corrections import EVENTS, NOVEMBER, entry_id, reclassify, reverse
@@ -70,10 +70,10 @@ def test_verify_reports_a_reversed_credit_whose_reclassification_stands(
     moved = reclassify(ledger_engine, "C-1")
     credit = entry_id(ledger_engine, "revenue:C-1")
     with session_scope(ledger_engine) as session:  # past the service, as a bad script would
-        repository.take_posting_lock(session)
-        original = stored.load_entry(session, entry_id=credit)
+        period_lock.take_posting_lock(session)
+        original = stored_entry.load_entry(session, entry_id=credit)
         assert original is not None
-        stored.write_entry(session, entry=reversal(original.entry), period=Period(2026, 11),
+        stored_entry.write_entry(session, entry=reversal(original.entry), period=Period(2026, 11),
                            posted_at=NOVEMBER)  # fmt: skip
     found = findings(ledger_engine)
     assert "event C-1: suspense:unowned holds -1234 fen of an event of 1234 fen" in found[0]

@@ -8,8 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.imports.csvfile import CsvRow, ErrorCollector
-from app.journal.rows import DEFAULT_MAX_AMOUNT_FEN as LIMIT
-from app.journal.rows import RevenueRowParser
+from app.journal.revenue_import.row_parser import DEFAULT_MAX_AMOUNT_FEN as LIMIT
+from app.journal.revenue_import.row_parser import RevenueRowParser
 from ledger.money import format_fen
 from ledger.revenue import RevenueEvent, RevenueType
 

@@ -68,6 +68,7 @@ def test_a_local_ray_instance_gives_the_sequential_answers() -> None:
     if os.environ.get("O2O_REQUIRE_RAY") != "1":
         pytest.importorskip("ray")  # optional extra; CI requires it (O2O_REQUIRE_RAY=1)
     import ray
+
     variations = capacity_steps(TIGHT, branches=[0, 1], steps=[1, 2, 3])
     try:
         points = run_variations(TIGHT, variations, time_limit_s=10, workers=1, ray_address="local")

@@ -129,6 +129,18 @@ def _revenue_file(world: SecurityWorld, row: Row, actor: Actor, cache: dict[str,
     return Call(row.path, files={"file": ("revenue.csv", content.encode(), "text/csv")})
 
 
+def _lead_file(world: SecurityWorld, row: Row, actor: Actor, cache: dict[str, Any]) -> Call:
+    content = f"external_id,channel,name\n{world.unique('F')},app,张三\n".encode("gbk")
+    return Call(row.path, files={"file": ("leads.csv", content, "text/csv")})
+
+
+def _branch_file(world: SecurityWorld, row: Row, actor: Actor, cache: dict[str, Any]) -> Call:
+    """A new, inactive branch: it takes no lead from the rows that run rounds."""
+    code = world.unique("NEW")
+    content = f"code,name,lat,lon,capacity,active\n{code},新营业部,30.2,120.1,5,false\n"
+    return Call(row.path, files={"file": ("branches.csv", content.encode(), "text/csv")})
+
+
 def _next_period(world: SecurityWorld, row: Row, actor: Actor, cache: dict[str, Any]) -> Call:
     """The month after the latest closed one: finance can close it, nobody else may."""
     with world.engine.connect() as conn:
@@ -197,6 +209,8 @@ RECIPES: dict[str, Recipe] = {
     "new_round": _new_round,
     "round_preview": _round_preview,
     "revenue_file": _revenue_file,
+    "lead_file": _lead_file,
+    "branch_file": _branch_file,
     "next_period": _next_period,
     "closed_period_query": _closed_period_query,
     "statement_a": _statement_a,

@@ -366,3 +366,22 @@ def test_repeated_failed_sign_ins_lock_the_account_with_429(limited: Limited) ->
     assert statuses[3:] == [429, 429, 429]
     assert attempt("fin1", PASSWORD) == 429  # locked, even with the right password
     assert attempt("aud1", PASSWORD) == 200  # other accounts are unaffected
+
+
+def test_an_oversized_lead_or_branch_upload_gets_413_on_the_api_and_the_page(
+    limited: Limited,
+) -> None:
+    big = ("external_id,note\n" + ("Z1," + "x" * 200 + "\n") * 40).encode("gbk")  # ~8 kB
+    for what in ("leads", "branches"):
+        files = {"file": ("big.csv", big, "text/csv")}
+        response = limited.client.post(
+            f"/api/v1/imports/{what}", files=files, headers=limited.token("hq1")
+        )
+        assert response.status_code == 413, response.text
+        assert response.json()["error"] == "payload_too_large"
+    token = sign_in(limited.client, "hq1")
+    files = {"file": ("big.csv", big, "text/csv")}
+    page = limited.client.post("/hq/imports/leads", data={"csrf_token": token}, files=files)
+    assert page.status_code == 413
+    assert "上限" in page.text
+    assert count(limited.engine, "lead") == 3  # the fixture's own leads, no more

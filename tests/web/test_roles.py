@@ -10,13 +10,16 @@ from sqlalchemy.engine import Engine
 from app.web import routes as web_routes
 from tests.web.helpers import add_lead, sign_in
 
-HQ_PAGES = {"/hq/branches", "/hq/pool", "/hq/leads", "/hq/rounds"}
+HQ_PAGES = {"/hq/branches", "/hq/pool", "/hq/leads", "/hq/rounds", "/audit"}
 FINANCE_PAGES = {"/finance/ledger", "/finance/imports", "/finance/statements",
                  "/finance/export?period=2026-10"}  # fmt: skip
 FUNNEL = "/analytics/funnel"
-PAGES = ("/", "/inbox", *sorted(HQ_PAGES), "/leads/{own}", FUNNEL, *sorted(FINANCE_PAGES))
+HQ_ONLY_PAGES = {"/hq/imports", "/hq/imports/templates/leads.csv",
+                 "/hq/imports/templates/branches.csv"}  # fmt: skip
+PAGES = ("/", "/inbox", *sorted(HQ_PAGES), *sorted(HQ_ONLY_PAGES), "/leads/{own}", FUNNEL,
+         *sorted(FINANCE_PAGES))  # fmt: skip
 ALLOWED = {
-    "hq1": {"/", *HQ_PAGES, "/leads/{own}", FUNNEL},
+    "hq1": {"/", *HQ_PAGES, *HQ_ONLY_PAGES, "/leads/{own}", FUNNEL},
     "aud1": {"/", *HQ_PAGES, "/leads/{own}", FUNNEL, *FINANCE_PAGES},
     "sz1": {"/", "/inbox", "/leads/{own}", FUNNEL},
     "fin1": {"/", *FINANCE_PAGES},
@@ -100,6 +103,8 @@ FORMS = {
     "/hq/rounds": {"hq1"},
     "/hq/rounds/{round_id}/commit": {"hq1"},
     "/hq/rounds/{round_id}/cancel": {"hq1"},
+    "/hq/imports/leads": {"hq1"},
+    "/hq/imports/branches": {"hq1"},
     "/finance/imports": {"fin1"},
     "/finance/close": {"fin1"},
 }
@@ -108,7 +113,7 @@ FORMS = {
 def _form_routes() -> set[str]:
     paths: set[str] = set()
     modules = (web_routes.auth, web_routes.home, web_routes.leads, web_routes.hq,
-               web_routes.rounds, web_routes.finance)  # fmt: skip
+               web_routes.imports, web_routes.rounds, web_routes.finance)  # fmt: skip
     for module in modules:
         for route in module.router.routes:
             if isinstance(route, APIRoute) and "POST" in (route.methods or set()):

@@ -14,7 +14,7 @@ from app.journal import service, views
 from app.journal.schemas import StatementRead
 from app.journal.views import AccountTotal, PeriodRow
 from app.tables.base import utcnow
-from app.tables.journal import RevenueBatch
+from app.tables.journal import RevenueBatchRow
 from ledger.accounts import AccountKind
 from ledger.periods import Period, period_of
 
@@ -23,7 +23,7 @@ BATCHES_PER_PAGE = 20
 
 @dataclass(frozen=True, slots=True)
 class ImportsView:
-    batches: list[RevenueBatch]
+    batches: list[RevenueBatchRow]
     total: int
     page: int
     pages: int
@@ -136,7 +136,7 @@ def statements_view(session: Session, *, period: str | None) -> StatementsView:
 @dataclass(frozen=True, slots=True)
 class FinanceDashboard:
     ledger: LedgerView
-    latest_batch: RevenueBatch | None
+    latest_batch: RevenueBatchRow | None
 
     @property
     def waiting(self) -> list[str]:

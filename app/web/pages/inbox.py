@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from allocation.geo import haversine_km
 from app.auth import Principal
 from app.leads.repository import visible_leads
+from app.leads.search import search_condition
 from app.leads.service import mask_mobile, shown_name
 from app.ownership.deadline import FollowUp
 from app.privacy.cipher import MobileCipher, cipher_for
@@ -32,6 +33,7 @@ class InboxQuery:
     sort: str = "oldest"
     page: int = 1
     page_size: int = 50
+    search: str | None = None  # last four digits (or the whole number), a name, an external id
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +97,9 @@ def inbox_page(
     scoped = visible_leads(principal).add_columns(col(Branch.lat), col(Branch.lon))
     if query.status:
         scoped = scoped.where(Lead.status == query.status)
+    if query.search:  # a branch's search opens its own numbers: no customer key needed
+        scoped = scoped.where(search_condition(session, principal=principal, text=query.search,
+                                               secret=b""))  # fmt: skip
     total = int(session.exec(select(func.count()).select_from(scoped.subquery())).one())
     pages = max((total + query.page_size - 1) // query.page_size, 1)
     page = min(query.page, pages)
@@ -111,7 +116,7 @@ def inbox_page(
         ],
         total=total,
         counts=status_counts(session, principal=principal),
-        query=InboxQuery(query.status, query.sort, page, query.page_size),
+        query=InboxQuery(query.status, query.sort, page, query.page_size, query.search),
         pages=pages,
     )
 

@@ -1,14 +1,25 @@
-"""All page routes: sign-in, dashboard, branch work, HQ overviews, rounds and finance."""
+"""All page routes: sign-in, dashboard, branch work, HQ overviews and imports, rounds, finance."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.web.routes import analytics, auth, finance, home, hq, leads, rounds, whatif
+from app.web.routes import (
+    analytics,
+    audit,
+    auth,
+    finance,
+    home,
+    hq,
+    imports,
+    leads,
+    rounds,
+    whatif,
+)
 from app.web.routes.base import WEB_TAG
 
 __all__ = ["WEB_TAG", "router"]
 
 router = APIRouter()
-for _module in (auth, home, leads, hq, rounds, whatif, analytics, finance):
+for _module in (auth, home, leads, hq, imports, rounds, whatif, analytics, audit, finance):
     router.include_router(_module.router)

@@ -11,6 +11,7 @@ from app.auth import Principal
 from app.deps import SessionDep, SettingsDep
 from app.leads import service
 from app.leads.repository import LeadFilter
+from app.leads.schemas import LeadList
 from app.tables.lead import LEAD_STATUSES
 from app.web.pages.hq import BRANCH_SORTS, POOL_STATUSES, branch_table, pool_summary
 from app.web.routes.base import page_router
@@ -45,16 +46,27 @@ def leads(
     channel: Annotated[str, Query(max_length=64)] = "",
     tier: Annotated[str, Query(max_length=32)] = "",
     branch: Annotated[str, Query(max_length=32)] = "",
+    q: Annotated[str, Query(max_length=64)] = "",
+    sort: Annotated[str, Query(pattern="^(id|oldest|newest)$")] = "id",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     flt = LeadFilter(status=status or None, channel=channel or None, tier=tier or None,
-                     branch_code=branch.strip() or None)  # fmt: skip
+                     branch_code=branch.strip() or None, sort=sort,
+                     search=q.strip() or None)  # fmt: skip
     size = settings.default_page_size
-    found = service.list_leads(
-        session, principal=viewer, flt=flt, limit=size, offset=(page - 1) * size,
-        max_limit=settings.max_page_size,
-    )  # fmt: skip
-    return render(request, "hq_leads.html", {"found": found, "flt": flt, "page": page})
+
+    def page_of(n: int) -> LeadList:
+        return service.list_leads(session, principal=viewer, flt=flt, limit=size,
+                                  offset=(n - 1) * size, max_limit=settings.max_page_size,
+                                  secret=settings.customer_key)  # fmt: skip
+
+    found, asked = page_of(page), page
+    pages = max((found.total + size - 1) // size, 1)
+    if page > pages:  # past the end (a stale link, a typed number): show the last page
+        page = pages
+        found = page_of(page)
+    context = {"found": found, "flt": flt, "page": page, "pages": pages, "asked": asked}
+    return render(request, "hq_leads.html", context)
 
 
 @router.get("/pool")

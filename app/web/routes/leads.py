@@ -44,11 +44,12 @@ def inbox(
     status: StatusParam = "",
     sort: SortParam = "oldest",
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    q: Annotated[str, Query(max_length=64)] = "",
     done: DoneParam = "",
 ) -> Response:
-    query = InboxQuery(status or None, sort, page, settings.default_page_size)
+    query = InboxQuery(status or None, sort, page, settings.default_page_size, q.strip() or None)
     view = inbox_page(session, principal=principal, query=query, followup=followup_rule(settings))
-    return render(request, "inbox.html", {"inbox": view, "done": done})
+    return render(request, "inbox.html", {"inbox": view, "done": done, "asked": page})
 
 
 @router.get("/leads/{lead_id}")

@@ -1,6 +1,6 @@
 """One stored journal entry read back as a core entry, and one core entry written.
 
-The bulk paths (``posting``) write with COPY; a correction writes a single entry, so plain
+The bulk paths (``bulk_entries``) write with COPY; a correction writes a single entry, so plain
 parameterised INSERTs are enough, and a broken database rule (a second reversal of the same
 entry) then surfaces as SQLAlchemy's ``IntegrityError`` that the service turns into a 409.
 """
@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session
 
+from app import bulk
 from app.db import is_sqlite
-from app.journal import repository
 from ledger.accounts import parse_account
 from ledger.entries import EntryKind, JournalEntry, Posting
 from ledger.periods import Period, parse_period
@@ -68,13 +68,13 @@ def _stored(session: Session, row: Any) -> StoredEntry:
     legs = session.execute(text(_LEGS), {"id": entry_id}).all()
     entry = JournalEntry(
         business_key=str(key), kind=EntryKind(kind),
-        occurred_at=repository.parse_db_timestamp(occurred_at),
+        occurred_at=bulk.parse_db_timestamp(occurred_at),
         postings=tuple(Posting(parse_account(str(a)), int(amount)) for a, amount in legs),
         event_id=event_id, reverses=reverses, memo=str(memo),
     )  # fmt: skip
     return StoredEntry(
         entry_id=int(entry_id), entry=entry, period=parse_period(str(period)),
-        posted_at=repository.parse_db_timestamp(posted_at),
+        posted_at=bulk.parse_db_timestamp(posted_at),
     )  # fmt: skip
 
 
@@ -82,7 +82,7 @@ def write_entry(
     session: Session, *, entry: JournalEntry, period: Period, posted_at: datetime
 ) -> StoredEntry:
     """Persist one entry: postings first, then the header that seals them."""
-    [entry_id] = repository.reserve_ids(session, table="journal_entry", count=1)
+    [entry_id] = bulk.reserve_ids(session, table="journal_entry", count=1)
     count = len(entry.postings)
     legs = [
         {"entry_id": entry_id, "line_no": line, "line_count": count, "account": p.account.code,
@@ -93,8 +93,8 @@ def write_entry(
     session.execute(text(_INSERT_HEADER), {
         "id": entry_id, "business_key": entry.business_key, "kind": entry.kind.value,
         "event_id": entry.event_id, "reverses": entry.reverses,
-        "occurred_at": repository.db_timestamp(session, entry.occurred_at),
-        "posted_at": repository.db_timestamp(session, posted_at), "period": str(period),
+        "occurred_at": bulk.db_timestamp(session, entry.occurred_at),
+        "posted_at": bulk.db_timestamp(session, posted_at), "period": str(period),
         "posting_count": count, "memo": entry.memo[:300],
     })  # fmt: skip
     return StoredEntry(entry_id=entry_id, entry=entry, period=period, posted_at=posted_at)

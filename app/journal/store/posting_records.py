@@ -9,12 +9,16 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session
 
+from app import bulk
 from app.db import is_sqlite
-from app.journal import repository
 from ledger.accounts import Account, parse_account
 from ledger.entries import EntryKind
 from ledger.periods import Period, parse_period
 from ledger.records import PostingRecord
+
+# The partial index on posting accounts (migration 0008) holds branch accounts only; a query
+# by account repeats its condition word for word so that both databases may use it.
+BRANCH_ACCOUNTS = "p.account LIKE 'branch:%'"
 
 _SELECT = """
     SELECT e.id, e.kind, e.event_id, e.occurred_at, e.posted_at, e.period, p.account, p.amount
@@ -48,8 +52,8 @@ def to_record(row: Any) -> PostingRecord:
         entry_id=str(entry_id),
         kind=EntryKind(kind),
         event_id=event_id,
-        occurred_at=repository.parse_db_timestamp(occurred_at),
-        posted_at=repository.parse_db_timestamp(posted_at),
+        occurred_at=bulk.parse_db_timestamp(occurred_at),
+        posted_at=bulk.parse_db_timestamp(posted_at),
         period=_period(str(period)),
         account=_account(str(account)),
         amount=int(amount),

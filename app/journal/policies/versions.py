@@ -21,24 +21,26 @@ from itertools import groupby
 
 from sqlmodel import Session, col, func, select
 
-from app import audit
+from app import audit, bulk
 from app.imports.csvfile import ErrorCollector
-from app.journal import repository
-from app.journal.policy_input import PolicyDraft
-from app.tables.journal import RevenueEvent
-from app.tables.policy import SplitPolicy as PolicyRow
+from app.journal.policies.policy_file import PolicyDraft
+from app.journal.store import period_lock
+from app.tables.journal import RevenueEventRow
+from app.tables.policy import SplitPolicyRow
 from ledger.errors import LedgerError
 from ledger.periods import format_timestamp
 from ledger.policy import PolicyBook, SplitPolicy
-from ledger.revenue import RevenueType
+from ledger.revenue import RevenueEvent, RevenueType
 
 
-def stored_rows(session: Session) -> list[PolicyRow]:
-    query = select(PolicyRow).order_by(col(PolicyRow.revenue_type), col(PolicyRow.valid_from))
+def stored_rows(session: Session) -> list[SplitPolicyRow]:
+    query = select(SplitPolicyRow).order_by(
+        col(SplitPolicyRow.revenue_type), col(SplitPolicyRow.valid_from)
+    )
     return list(session.exec(query))
 
 
-def book_of(rows: Sequence[PolicyRow | PolicyDraft]) -> PolicyBook:
+def book_of(rows: Sequence[SplitPolicyRow | PolicyDraft]) -> PolicyBook:
     """The core book: each version ends where the next one of its type starts."""
     ordered = sorted(rows, key=lambda r: (str(r.revenue_type), r.valid_from))
     policies = []
@@ -49,12 +51,19 @@ def book_of(rows: Sequence[PolicyRow | PolicyDraft]) -> PolicyBook:
     return PolicyBook(tuple(policies))
 
 
-def to_core(row: PolicyRow | PolicyDraft, *, valid_to: datetime | None) -> SplitPolicy:
+def to_core(row: SplitPolicyRow | PolicyDraft, *, valid_to: datetime | None) -> SplitPolicy:
     return SplitPolicy(
         policy_id=row.policy_id, revenue_type=RevenueType(row.revenue_type),
         valid_from=row.valid_from, valid_to=valid_to, branch_bps=row.branch_bps,
         hq_online_bps=row.hq_online_bps, overlay_bps=row.overlay_bps,
     )  # fmt: skip
+
+
+def split_policy(book: PolicyBook, *, event: RevenueEvent) -> SplitPolicy | None:
+    """The policy in force for ``event``; a version that restates the default rule counts
+    as none, so it credits exactly like the default (and the fast SQL path can take it)."""
+    policy = book.in_force(revenue_type=event.revenue_type, at=event.occurred_at)
+    return None if policy is None or policy.is_default_rule else policy
 
 
 def load_book(session: Session) -> PolicyBook:
@@ -63,9 +72,9 @@ def load_book(session: Session) -> PolicyBook:
 
 def add_policies(
     session: Session, *, drafts: Sequence[PolicyDraft], errors: ErrorCollector, actor: str
-) -> list[PolicyRow]:
+) -> list[SplitPolicyRow]:
     """Store ``drafts`` (all or none); every refusal goes to ``errors`` and is raised."""
-    repository.take_close_lock(session)
+    period_lock.take_close_lock(session)
     existing = stored_rows(session)
     for draft in drafts:
         _check_draft(session, draft=draft, existing=existing, drafts=drafts, errors=errors)
@@ -92,7 +101,7 @@ def _raise_in_line_order(errors: ErrorCollector) -> None:
 
 
 def _check_draft(
-    session: Session, *, draft: PolicyDraft, existing: Sequence[PolicyRow],
+    session: Session, *, draft: PolicyDraft, existing: Sequence[SplitPolicyRow],
     drafts: Sequence[PolicyDraft], errors: ErrorCollector,
 ) -> None:  # fmt: skip
     try:
@@ -104,7 +113,7 @@ def _check_draft(
         errors.add(draft.line, "policy_id", f"policy {draft.policy_id!r} already exists")
     if sum(d.policy_id == draft.policy_id for d in drafts) > 1:
         errors.add(draft.line, "policy_id", f"policy {draft.policy_id!r} is given twice")
-    candidates: list[PolicyRow | PolicyDraft] = [*existing, *drafts]
+    candidates: list[SplitPolicyRow | PolicyDraft] = [*existing, *drafts]
     same_start = [
         r.policy_id
         for r in candidates
@@ -117,10 +126,14 @@ def _check_draft(
 
 
 def _check_history(
-    session: Session, *, draft: PolicyDraft, existing: Sequence[PolicyRow], errors: ErrorCollector
+    session: Session,
+    *,
+    draft: PolicyDraft,
+    existing: Sequence[SplitPolicyRow],
+    errors: ErrorCollector,
 ) -> None:
     """Refuse a version that would change the rule of a closed month or of credited events."""
-    closed = repository.closed_periods(session)
+    closed = period_lock.closed_periods(session)
     if closed and draft.valid_from < closed[-1].end:
         first_open = format_timestamp(closed[-1].end)
         errors.add(
@@ -141,33 +154,33 @@ def _check_history(
 
 
 def _credited_in_range(
-    session: Session, *, draft: PolicyDraft, existing: Sequence[PolicyRow]
+    session: Session, *, draft: PolicyDraft, existing: Sequence[SplitPolicyRow]
 ) -> tuple[int, object]:
     """(count, latest occurred_at) of stored events the new version would govern: its type,
     from its start until the next stored version of that type starts."""
     later = [
         r.valid_from for r in existing if _same_type(r, draft) and r.valid_from > draft.valid_from
     ]
-    query = select(func.count(), func.max(RevenueEvent.occurred_at)).where(
-        RevenueEvent.revenue_type == draft.revenue_type.value,
-        RevenueEvent.occurred_at >= draft.valid_from,
+    query = select(func.count(), func.max(RevenueEventRow.occurred_at)).where(
+        RevenueEventRow.revenue_type == draft.revenue_type.value,
+        RevenueEventRow.occurred_at >= draft.valid_from,
     )
     if later:
-        query = query.where(RevenueEvent.occurred_at < min(later))
+        query = query.where(RevenueEventRow.occurred_at < min(later))
     count, last = session.exec(query).one()
     return int(count), last
 
 
 def _shanghai(value: object) -> str:
-    return format_timestamp(repository.parse_db_timestamp(value))
+    return format_timestamp(bulk.parse_db_timestamp(value))
 
 
-def _same_type(row: PolicyRow | PolicyDraft, draft: PolicyDraft) -> bool:
+def _same_type(row: SplitPolicyRow | PolicyDraft, draft: PolicyDraft) -> bool:
     return str(row.revenue_type) == draft.revenue_type.value
 
 
-def _row(draft: PolicyDraft, *, actor: str) -> PolicyRow:
-    return PolicyRow(
+def _row(draft: PolicyDraft, *, actor: str) -> SplitPolicyRow:
+    return SplitPolicyRow(
         policy_id=draft.policy_id, revenue_type=draft.revenue_type.value,
         valid_from=draft.valid_from, branch_bps=draft.branch_bps,
         hq_online_bps=draft.hq_online_bps, overlay_bps=draft.overlay_bps,
@@ -175,7 +188,7 @@ def _row(draft: PolicyDraft, *, actor: str) -> PolicyRow:
     )  # fmt: skip
 
 
-def read_detail(row: PolicyRow) -> dict[str, object]:
+def read_detail(row: SplitPolicyRow) -> dict[str, object]:
     return {
         "policy_id": row.policy_id, "revenue_type": row.revenue_type,
         "valid_from": row.valid_from.isoformat(), "branch_bps": row.branch_bps,

@@ -1,7 +1,7 @@
 """`o2o ledger export`: the money postings of one period as CSV or XLSX, audited.
 
 Rows, columns, order and escaping come from the core (``ledger.export``). On PostgreSQL the
-CSV is produced by ``COPY ... TO STDOUT`` (see ``export_copy``), which applies the same rules
+CSV is produced by ``COPY ... TO STDOUT`` (see ``postgres_copy``), which applies the same rules
 in SQL and is checked byte for byte against this path by the tests.
 """
 
@@ -18,7 +18,8 @@ from sqlmodel import Session
 
 from app import audit
 from app.db import is_sqlite
-from app.journal import export_copy, records
+from app.journal.export import postgres_copy
+from app.journal.store import posting_records
 from ledger.export import EXPORT_COLUMNS, ExportRow, csv_chunks, export_row
 from ledger.periods import Period
 
@@ -53,9 +54,9 @@ class _Tally:
 
 def export_rows(session: Session, *, period: Period) -> Iterator[ExportRow]:
     """The period's CNY postings as export rows, in the deterministic export order."""
-    found = records.stream_records(
+    found = posting_records.stream_records(
         session, where="e.period = :period AND p.unit = 'CNY'", params={"period": str(period)},
-        order=records.account_order(session),
+        order=posting_records.account_order(session),
     )  # fmt: skip
     return (export_row(record) for record in found)
 
@@ -71,7 +72,7 @@ def export_period(
         if fmt == "xlsx":
             _write_xlsx(out, tally.count(export_rows(session, period=period)))
         elif use_copy and not is_sqlite(session):
-            totals = export_copy.write_csv(session, period=period, stream=stream)
+            totals = postgres_copy.write_csv(session, period=period, stream=stream)
             tally.rows, tally.debit, tally.credit = totals
         else:
             _write_csv(stream, tally.count(export_rows(session, period=period)))

@@ -8,7 +8,7 @@
    the same event, adds nothing); an event_id stored with other content is an error.
 4. New events are credited under the split policy in force at their ``occurred_at`` (the
    default rule without one) and their entries written in bulk: in SQL on PostgreSQL
-   (``set_crediting``: two INSERT ... SELECT statements for the default rule, the core for
+   (``sql_crediting``: two INSERT ... SELECT statements for the default rule, the core for
    events under a split policy, the core being the reference the tests compare with), by
    the core page by page on SQLite. The batch
    row carries the control totals, and they are recomputed from the stored postings
@@ -27,22 +27,16 @@ from typing import Any
 
 from sqlmodel import Session
 
-from app import audit
+from app import audit, bulk
 from app.config import get_settings
 from app.db import is_sqlite
 from app.errors import Conflict
 from app.faults import crash_point
 from app.imports.csvfile import ErrorCollector, open_text, read_rows
-from app.journal import (
-    crediting,
-    parallel_parse,
-    policies,
-    posting,
-    repository,
-    set_crediting,
-    stage,
-)
-from app.journal.rows import REQUIRED, RevenueRowParser
+from app.journal.policies import versions
+from app.journal.revenue_import import crediting, parallel_parse, sql_crediting, staging_table
+from app.journal.revenue_import.row_parser import REQUIRED, RevenueRowParser
+from app.journal.store import period_lock
 from app.tables.base import utcnow
 from coded_messages import message
 from ledger.money import MAX_FEN, format_fen
@@ -50,6 +44,9 @@ from ledger.reconciliation import Reconciliation
 
 Progress = Callable[[int], None]
 _ZERO = Reconciliation(imported_fen=0, branches_fen=0, hq_fen=0, suspense_fen=0)
+# Past this many new events, ANALYZE before the crediting queries of the same transaction, so
+# they are not planned as if the table were still small.
+_ANALYZE_FROM_ROWS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,14 +98,14 @@ def import_revenue(
     name = file_name or path.name
     errors = ErrorCollector(file=name)
     limit = max_amount_fen or get_settings().max_revenue_amount_fen
-    stage.create(session)
+    staging_table.create(session)
     if parse_workers > 1 and not is_sqlite(session):
         rows = _stage_in_parallel(session, path=path, name=name, errors=errors, now=now,
                                   workers=parse_workers, max_amount_fen=limit)  # fmt: skip
     else:
         rows = _stage_file(session, path=path, name=name, errors=errors, now=now,
                            max_amount_fen=limit)  # fmt: skip
-    stage.resolve_leads(session)
+    staging_table.resolve_leads(session)
     _report_file_total_overflow(session, errors)
     _report_lead_errors(session, errors)
     errors.raise_if_any()
@@ -119,7 +116,7 @@ def import_revenue(
     if new:
         _record_batch(session, batch_id=batch_id, path=path, name=name, actor=actor, now=now,
                       rows=rows, new=new, totals=totals)  # fmt: skip
-    stage.drop(session)
+    staging_table.drop(session)
     report = RevenueImportReport(
         file=name, rows=rows, new_events=new, batch_id=batch_id if new else None,
         totals=totals, seconds=time.perf_counter() - started,
@@ -131,10 +128,11 @@ def import_revenue(
 
 def _insert_events(session: Session, *, errors: ErrorCollector) -> tuple[int, int]:
     """Store the new events under a fresh batch id; returns (batch id, new events)."""
-    repository.take_posting_lock(session)
-    batch_id = repository.reserve_ids(session, table="revenue_batch", count=1)[0]
-    new = stage.insert_new_events(session, batch_id=batch_id)
-    repository.refresh_statistics(session, table="revenue_event", rows=new)
+    period_lock.take_posting_lock(session)
+    batch_id = bulk.reserve_ids(session, table="revenue_batch", count=1)[0]
+    new = staging_table.insert_new_events(session, batch_id=batch_id)
+    if new >= _ANALYZE_FROM_ROWS:
+        bulk.refresh_statistics(session, "revenue_event")
     _report_conflicts(session, errors)
     errors.raise_if_any()
     return batch_id, new
@@ -161,7 +159,7 @@ def _stage_file(
                 if parsed is not None:
                     yield parsed
 
-    stage.write(session, staged())
+    staging_table.write(session, staged())
     return count
 
 
@@ -180,7 +178,7 @@ def _stage_in_parallel(
         counted=rows.append,
         max_amount_fen=max_amount_fen,
     )
-    stage.write_copy_text(session, blocks)
+    staging_table.write_copy_text(session, blocks)
     return rows[0]
 
 
@@ -190,32 +188,34 @@ def _report_file_total_overflow(session: Session, errors: ErrorCollector) -> Non
     parsers stage the same rows, so they report the same line). Keeping the ledger's
     all-time absolute total inside 64 bits keeps every sum of it inside too: batch totals,
     account balances, period and statement totals."""
-    room = MAX_FEN - stage.booked_absolute_fen(session)
-    line = stage.first_line_past(session, limit=room)
+    room = MAX_FEN - staging_table.booked_absolute_fen(session)
+    line = staging_table.first_line_past(session, limit=room)
     if line is not None:
         errors.add(line, "amount", message("revenue.total_overflow", limit=format_fen(MAX_FEN)))
 
 
 def _report_lead_errors(session: Session, errors: ErrorCollector) -> None:
     limit = errors.keep
-    for line, external_id, channel in stage.unknown_leads(session, limit=limit):
+    for line, external_id, channel in staging_table.unknown_leads(session, limit=limit):
         unknown = (
             message("revenue.no_lead_in_channel", external_id=external_id, channel=channel)
             if channel
             else message("revenue.no_lead", external_id=external_id)
         )
         errors.add(line, "external_id", unknown)
-    for line, external_id, channels in stage.ambiguous_leads(session, limit=limit):
+    for line, external_id, channels in staging_table.ambiguous_leads(session, limit=limit):
         ambiguous = message("revenue.ambiguous_lead", external_id=external_id, channels=channels)
         errors.add(line, "external_id", ambiguous)
-    for line, event_id, first in stage.conflicting_repeats(session, limit=limit):
+    for line, event_id, first in staging_table.conflicting_repeats(session, limit=limit):
         errors.add(
             line, "event_id", message("revenue.repeated_event", event_id=event_id, first=first)
         )
 
 
 def _report_conflicts(session: Session, errors: ErrorCollector) -> None:
-    for line, event_id, batch, there in stage.conflicting_events(session, limit=errors.keep):
+    for line, event_id, batch, there in staging_table.conflicting_events(
+        session, limit=errors.keep
+    ):
         changed = message("revenue.changed_event", event_id=event_id, batch=batch, line=there)
         errors.add(line, "event_id", changed)
 
@@ -226,7 +226,7 @@ def _credit_batch(
     if is_sqlite(session):
         totals = _credit_in_pages(session, batch_id=batch_id, now=now, page=page, progress=progress)
     else:
-        credited, totals = set_crediting.credit_batch(session, batch_id=batch_id, now=now)
+        credited, totals = sql_crediting.credit_batch(session, batch_id=batch_id, now=now)
         if progress:
             progress(credited)
     crash_point("revenue.import.after_headers")
@@ -242,8 +242,8 @@ def _credit_in_pages(
     session: Session, *, batch_id: int, now: datetime, page: int, progress: Progress | None
 ) -> Reconciliation:
     """The core credits each event (SQLite: small files, one writer at a time)."""
-    closed = posting.closed_through(session)
-    book = policies.load_book(session)
+    closed = period_lock.closed_through(session)
+    book = versions.load_book(session)
     totals = _ZERO
     done = 0
     for rows in crediting.new_event_pages(session, batch_id=batch_id, page=page):
@@ -267,7 +267,7 @@ def _record_batch(
         "id", "file_name", "file_sha256", "actor", "created_at", "row_count", "new_events",
         "imported_fen", "branches_fen", "hq_fen", "suspense_fen",
     )  # fmt: skip
-    repository.bulk_insert(session, table="revenue_batch", columns=columns, rows=[values])
+    bulk.copy_rows(session, table="revenue_batch", columns=columns, rows=[values])
 
 
 def _sha256(path: Path) -> str:

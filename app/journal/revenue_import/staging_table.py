@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session
 
+from app import bulk
 from app.config import get_settings
 from app.db import is_sqlite
-from app.journal import repository
 
 STAGE = "revenue_import_stage"
 # PostgreSQL copies the file into this table first and builds the stage from it with its
@@ -54,11 +54,11 @@ def drop(session: Session) -> None:
 
 
 def write(session: Session, rows: Iterable[tuple[Any, ...]]) -> None:
-    repository.bulk_insert(session, table=_written(session), columns=STAGE_COLUMNS, rows=rows)
+    bulk.copy_rows(session, table=_written(session), columns=STAGE_COLUMNS, rows=rows)
 
 
 def write_copy_text(session: Session, blocks: Iterable[bytes]) -> None:
-    repository.copy_text(session, table=_written(session), columns=STAGE_COLUMNS, blocks=blocks)
+    bulk.copy_text(session, table=_written(session), columns=STAGE_COLUMNS, blocks=blocks)
 
 
 def _written(session: Session) -> str:

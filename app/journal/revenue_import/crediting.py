@@ -7,7 +7,7 @@ split policy in force at ``occurred_at`` for the event's revenue type (``policie
 the branch / HQ online shares and the KPI overlay.
 
 This page-by-page path is the one SQLite uses; PostgreSQL credits a whole batch in SQL
-(``app/journal/set_crediting.py``), and the tests hold it to the entries built here.
+(``sql_crediting``), and the tests hold it to the entries built here.
 """
 
 from __future__ import annotations
@@ -20,11 +20,13 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session
 
-from app.journal import posting, repository
+from app import bulk
+from app.journal.policies import versions
+from app.journal.store import bulk_entries, period_lock
 from ledger.crediting import credit_revenue
 from ledger.entries import JournalEntry
 from ledger.periods import Period
-from ledger.policy import PolicyBook, SplitPolicy
+from ledger.policy import PolicyBook
 from ledger.reconciliation import Reconciliation, reconcile
 from ledger.revenue import CHANNEL_NAME, RevenueEvent, RevenueType
 
@@ -35,7 +37,7 @@ _OWNER = """
     ORDER BY o.valid_from DESC LIMIT 1
 """
 # The batch's new events with the lead's channel and the owner at occurred_at; shared by the
-# paged core path and the set-based path (app/journal/set_crediting.py).
+# paged core path and the set-based path (sql_crediting.py).
 NEW_EVENTS_SELECT = f"""
     SELECT e.id, e.event_id, e.external_id, e.revenue_type, e.amount_fen, e.occurred_at,
            l.channel AS lead_channel,
@@ -49,13 +51,6 @@ _NEW_EVENTS = NEW_EVENTS_SELECT + " AND e.id > :after ORDER BY e.id LIMIT :limit
 
 
 NO_POLICIES = PolicyBook()
-
-
-def split_policy(book: PolicyBook, *, event: RevenueEvent) -> SplitPolicy | None:
-    """The policy in force for ``event``; a version that restates the default rule counts
-    as none, so it credits exactly like the default (and the fast SQL path can take it)."""
-    policy = book.in_force(revenue_type=event.revenue_type, at=event.occurred_at)
-    return None if policy is None or policy.is_default_rule else policy
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,20 +81,20 @@ def credit_row(row: Any, *, book: PolicyBook = NO_POLICIES) -> Credited:
         external_id=external_id,
         revenue_type=RevenueType(kind),
         amount_fen=int(amount),
-        occurred_at=repository.parse_db_timestamp(occurred_at),
+        occurred_at=bulk.parse_db_timestamp(occurred_at),
     )
     # The overlay goes to the channel that acquired the lead; a channel name that is not a
     # valid account segment gets no overlay rather than a malformed account.
     channel = lead_channel if CHANNEL_NAME.fullmatch(lead_channel or "") else None
     crediting = credit_revenue(
-        event=event, owner_branch_code=owner, policy=split_policy(book, event=event),
+        event=event, owner_branch_code=owner, policy=versions.split_policy(book, event=event),
         acquiring_channel=channel,
     )  # fmt: skip
     return Credited(event=event, entry=crediting.entry)
 
 
 def post_page(
-    session: Session, *, rows: list[Any], now: datetime, closed: posting.ClosedThrough,
+    session: Session, *, rows: list[Any], now: datetime, closed: period_lock.ClosedThrough,
     book: PolicyBook = NO_POLICIES,
 ) -> Reconciliation:  # fmt: skip
     """Credit and write one page of new events; returns its control totals.
@@ -113,9 +108,9 @@ def post_page(
         for row in rows:
             done = credit_row(row, book=book)
             credited.append(done)
-            yield done.entry, posting.period_for(done.entry, now=now, closed=closed)
+            yield done.entry, period_lock.period_for(done.entry, now=now, closed=closed)
 
-    posting.write_stream(session, count=len(rows), entries=entries(), posted_at=now)
+    bulk_entries.write_stream(session, count=len(rows), entries=entries(), posted_at=now)
     return reconcile(events=[c.event for c in credited], entries=[c.entry for c in credited])
 
 

@@ -1,4 +1,4 @@
-"""Writing journal entries: postings first, then the header that seals them.
+"""Writing many journal entries at once: postings first, then the headers that seal them.
 
 The order is what the database checks (migration 0002): a header can only be inserted over
 exactly its declared postings, balanced per unit, outside closed periods. Entries built by
@@ -7,41 +7,21 @@ the core are balanced already; the database refuses anything else whoever writes
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session
 
-from app.journal import repository
+from app import bulk
 from ledger.entries import JournalEntry
-from ledger.periods import Period, posting_period
+from ledger.periods import Period
 
-
-@dataclass(frozen=True, slots=True)
-class ClosedThrough(Collection[Period]):
-    """Every period up to the latest closed one counts as closed (they close in order)."""
-
-    closed: tuple[Period, ...]
-
-    def __contains__(self, item: object) -> bool:
-        return bool(self.closed) and isinstance(item, Period) and item <= self.closed[-1]
-
-    def __iter__(self) -> Iterator[Period]:
-        return iter(self.closed)
-
-    def __len__(self) -> int:
-        return len(self.closed)
-
-
-def closed_through(session: Session) -> ClosedThrough:
-    return ClosedThrough(tuple(repository.closed_periods(session)))
-
-
-def period_for(entry: JournalEntry, *, now: datetime, closed: ClosedThrough) -> Period:
-    """The posting period: the event's month, or the open month for a closed one."""
-    return posting_period(occurred_at=entry.occurred_at, now=now, closed=closed)
+ENTRY_COLUMNS = (
+    "id", "business_key", "kind", "event_id", "reverses", "occurred_at", "posted_at",
+    "period", "posting_count", "memo",
+)  # fmt: skip
+POSTING_COLUMNS = ("entry_id", "line_no", "line_count", "account", "unit", "amount")
 
 
 def write_entries(
@@ -49,7 +29,7 @@ def write_entries(
 ) -> list[int]:
     """Persist ``entries`` (each with its posting period); returns their ids in order.
 
-    The caller holds the posting lock (:func:`repository.take_posting_lock`).
+    The caller holds the posting lock (:func:`period_lock.take_posting_lock`).
     """
     return write_stream(session, count=len(entries), entries=entries, posted_at=posted_at)
 
@@ -63,7 +43,7 @@ def write_stream(
 ) -> list[int]:
     """Like :func:`write_entries` for exactly ``count`` entries produced lazily: the
     postings are sent while the entries are still being built (the bulk import path)."""
-    ids = repository.reserve_ids(session, table="journal_entry", count=count)
+    ids = bulk.reserve_ids(session, table="journal_entry", count=count)
     headers: list[tuple[Any, ...]] = []
 
     def postings() -> Iterator[tuple[Any, ...]]:
@@ -73,12 +53,8 @@ def write_stream(
                 yield (entry_id, line, total, p.account.code, p.unit.value, p.amount)
             headers.append(_header(entry_id, entry, period=period, posted_at=posted_at))
 
-    repository.bulk_insert(
-        session, table="journal_posting", columns=repository.POSTING_COLUMNS, rows=postings()
-    )
-    repository.bulk_insert(
-        session, table="journal_entry", columns=repository.ENTRY_COLUMNS, rows=headers
-    )
+    bulk.copy_rows(session, table="journal_posting", columns=POSTING_COLUMNS, rows=postings())
+    bulk.copy_rows(session, table="journal_entry", columns=ENTRY_COLUMNS, rows=headers)
     return ids
 
 

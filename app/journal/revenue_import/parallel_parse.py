@@ -7,10 +7,11 @@ workers each read the whole file (the csv module is cheap) but validate only eve
 row, and send their rows as COPY text blocks through a pipe; the importer forwards the
 blocks to COPY as they arrive, so parsing runs on every core and overlaps the ingest.
 
-The result is the one :class:`app.journal.rows.RevenueRowParser` gives sequentially: the
-same stage rows (order does not matter, each carries its line), the same row count, and
-the same errors in line order (``ErrorCollector.absorb``). Forking is only safe from a
-single-threaded process, so only the CLI asks for workers; the web app parses in-process.
+The result is the one :class:`~app.journal.revenue_import.row_parser.RevenueRowParser`
+gives sequentially: the same stage rows (order does not matter, each carries its line), the
+same row count, and the same errors in line order (``ErrorCollector.absorb``). Forking is
+only safe from a single-threaded process, so only the CLI asks for workers; the web app
+parses in-process.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Any
 
 from app.errors import FileRejected, RowError
 from app.imports.csvfile import ErrorCollector, open_text, read_rows
-from app.journal.rows import DEFAULT_MAX_AMOUNT_FEN, REQUIRED, RevenueRowParser
+from app.journal.revenue_import.row_parser import DEFAULT_MAX_AMOUNT_FEN, REQUIRED, RevenueRowParser
 from app.limits import import_row_limit
 
 _BLOCK_ROWS = 2_000
