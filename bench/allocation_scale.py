@@ -1,6 +1,6 @@
 """Scale: `o2o allocate` CSV -> CSV on a generated China-wide instance, timed per phase.
 
-Runs the command in a fresh process (through `app.allocate_cli.allocate`, the function behind
+Runs the command in a fresh process (through `app.cli.allocate.allocate`, the function behind
 `o2o allocate`), so parse / solve / validate / write times and peak memory are the command's own.
 
     python bench/generate.py --leads 1300000 --branches 300 --out /tmp/i1300k --seed 1
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import typer
 
-from app.allocate_cli import allocate
+from app.cli.allocate import allocate
 
 
 def main() -> None:

@@ -40,8 +40,16 @@ class Instance:
 
 
 def generate(
-    *, n_leads: int, n_branches: int, seed: int, capacity_ratio: float = 1.1, tiers: bool = False
+    *,
+    n_leads: int,
+    n_branches: int,
+    seed: int,
+    capacity_ratio: float = 1.1,
+    tiers: bool = False,
+    under_served: int = 0,
 ) -> Instance:
+    """`under_served` of the 30 largest cities get a third of their share of capacity (the
+    rest goes to the other cities): their leads must travel, the hard case for the solver."""
     rng = np.random.default_rng(seed)
     cities = prefecture_cities()
     order = rng.permutation(len(cities))
@@ -58,8 +66,9 @@ def generate(
     b_lat = lat0[b_city] + rng.normal(0, 0.6, n_branches) * spread[b_city]
     b_lon = lon0[b_city] + rng.normal(0, 0.6, n_branches) * spread[b_city] * 1.2
     capacity = _capacities(
-        rng=rng, weight=weight, b_city=b_city, total=int(np.ceil(capacity_ratio * n_leads))
-    )
+        rng=rng, weight=weight, b_city=b_city, total=int(np.ceil(capacity_ratio * n_leads)),
+        short=rng.choice(30, size=under_served, replace=False) if under_served else [],
+    )  # fmt: skip
     lead_tier = rng.choice(len(TIERS), size=n_leads, p=TIER_SHARE) if tiers else None
     return Instance(
         branch_code=[f"B{j:04d}" for j in range(n_branches)],
@@ -85,10 +94,16 @@ def _branch_cities(
 
 
 def _capacities(
-    *, rng: np.random.Generator, weight: NDArray[np.float64], b_city: NDArray[np.int64], total: int
+    *,
+    rng: np.random.Generator,
+    weight: NDArray[np.float64],
+    b_city: NDArray[np.int64],
+    total: int,
+    short: object = (),
 ) -> NDArray[np.int64]:
     share = weight[b_city] / np.bincount(b_city, minlength=len(weight))[b_city]
     share *= rng.uniform(0.6, 1.4, len(b_city))
+    share[np.isin(b_city, np.asarray(short, dtype=np.int64))] /= 3.0
     share /= share.sum()
     return np.maximum(1, np.round(share * total)).astype(np.int64)
 
@@ -133,6 +148,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--capacity-ratio", type=float, default=1.1)
     parser.add_argument("--tiers", action="store_true")
+    parser.add_argument("--under-served", type=int, default=0, help="cities short of capacity")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     write(
@@ -142,6 +158,7 @@ def main() -> None:
             seed=args.seed,
             capacity_ratio=args.capacity_ratio,
             tiers=args.tiers,
+            under_served=args.under_served,
         ),
         args.out,
     )

@@ -85,13 +85,15 @@ def export_period(
     session: SessionDep,
     settings: SettingsDep,
     format: Annotated[str, Query(pattern="^(csv|xlsx)$")] = "csv",
+    layout: Annotated[str, Query(pattern="^(canonical|accountant)$")] = "canonical",
 ) -> FileResponse:
     _refuse_oversized_export(session, period=period, limit=settings.max_export_rows)
     folder = tempfile.mkdtemp(prefix="o2o-export-")
-    out = Path(folder) / f"ledger-{period}.{format}"
+    suffix = "" if layout == "canonical" else f"-{layout}"
+    out = Path(folder) / f"ledger-{period}{suffix}.{format}"
     try:
         result = service.export_period(
-            session, period=period, fmt=format, out=out, actor=principal.username
+            session, period=period, fmt=format, out=out, actor=principal.username, layout=layout
         )
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)

@@ -87,12 +87,14 @@ def close_period(
 
 
 def export_period(
-    session: Session, *, period: str, fmt: str, out: Path, actor: str
+    session: Session, *, period: str, fmt: str, out: Path, actor: str, layout: str = "canonical"
 ) -> period_file.ExportResult:
     if fmt not in period_file.FORMATS:
         raise InvalidInput(f"format must be one of {', '.join(period_file.FORMATS)}")
+    if layout not in period_file.LAYOUTS:
+        raise InvalidInput(f"layout must be one of {', '.join(period_file.LAYOUTS)}")
     return period_file.export_period(
-        session, period=period_from(period), fmt=fmt, out=out, actor=actor
+        session, period=period_from(period), fmt=fmt, out=out, actor=actor, layout=layout
     )
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from typer.testing import CliRunner
 
-import app.allocate_cli as allocate_cli
+import app.cli.allocate as allocate_cli
 
 BRANCHES = (
     "code,name,lat,lon,capacity,tiers,region_code,active\n"

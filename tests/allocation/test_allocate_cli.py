@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-import app.allocate_cli as allocate_cli
+import app.cli.allocate as allocate_cli
 from allocation.errors import InputFileError
 from tests.allocation.allocate_files import BRANCHES, LEADS, _files, _run
 

@@ -16,11 +16,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
+from app.cli.ledger import import_revenue_cmd, ledger_cli
 from app.config import Settings, get_settings
 from app.db import make_engine, session_scope
 from app.errors import FileRejected
 from app.journal import service
-from app.journal.cli import import_revenue_cmd, ledger_cli
 from app.journal.revenue_import.importer import RevenueImportReport, import_revenue
 from app.journal.store import period_lock
 from app.main import create_app
@@ -158,7 +158,7 @@ runner = CliRunner()
 
 
 def o2o() -> typer.Typer:
-    """The commands wired the way app/cli.py wires them."""
+    """The commands wired the way app/cli/__init__.py wires them."""
     root = typer.Typer()
     importer = typer.Typer()
     importer.command("revenue")(import_revenue_cmd)

@@ -18,12 +18,14 @@ from sqlmodel import Session
 
 from app import audit
 from app.db import is_sqlite
-from app.journal.export import postgres_copy
+from app.journal.export import accountant_file, postgres_copy
 from app.journal.store import posting_records
+from ledger.accountant_export import accountant_rows
 from ledger.export import EXPORT_COLUMNS, ExportRow, csv_chunks, export_row
 from ledger.periods import Period
 
 FORMATS = ("csv", "xlsx")
+LAYOUTS = ("canonical", "accountant")  # the hashed record, or the accountants' reading of it
 _CREATED = datetime(2000, 1, 1)  # xlsx metadata is naive by format; fixed for re-exports
 
 
@@ -62,14 +64,24 @@ def export_rows(session: Session, *, period: Period) -> Iterator[ExportRow]:
 
 
 def export_period(
-    session: Session, *, period: Period, fmt: str, out: Path, actor: str, use_copy: bool = True
-) -> ExportResult:
+    session: Session, *, period: Period, fmt: str, out: Path, actor: str, use_copy: bool = True,
+    layout: str = "canonical",
+) -> ExportResult:  # fmt: skip
     """Write the export to ``out`` and record it in the audit log."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}")
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown export layout {layout!r}")
     tally = _Tally()
     with out.open("wb") as stream:
-        if fmt == "xlsx":
+        if layout == "accountant":
+            rows = accountant_rows(tally.count(export_rows(session, period=period)),
+                                   branch_names=accountant_file.branch_names(session))  # fmt: skip
+            if fmt == "xlsx":
+                accountant_file.write_xlsx(out, rows)
+            else:
+                accountant_file.write_csv(stream, rows)
+        elif fmt == "xlsx":
             _write_xlsx(out, tally.count(export_rows(session, period=period)))
         elif use_copy and not is_sqlite(session):
             totals = postgres_copy.write_csv(session, period=period, stream=stream)
@@ -80,7 +92,7 @@ def export_period(
         period=str(period), format=fmt, rows=tally.rows, debit_fen=tally.debit,
         credit_fen=tally.credit, sha256=_sha256(out), bytes=out.stat().st_size,
     )  # fmt: skip
-    _audit(session, result=result, actor=actor, file=out.name)
+    _audit(session, result=result, actor=actor, file=out.name, layout=layout)
     return result
 
 
@@ -120,12 +132,12 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _audit(session: Session, *, result: ExportResult, actor: str, file: str) -> None:
+def _audit(session: Session, *, result: ExportResult, actor: str, file: str, layout: str) -> None:
     audit.record(
         session, actor=actor, action="ledger.export", entity_type="period",
         entity_id=result.period,
         detail={
-            "file": file, "format": result.format, "rows": result.rows,
+            "file": file, "format": result.format, "layout": layout, "rows": result.rows,
             "debit_fen": result.debit_fen, "credit_fen": result.credit_fen,
             "sha256": result.sha256, "bytes": result.bytes,
         },

@@ -122,8 +122,10 @@ def export(
     settings: SettingsDep,
     period: Annotated[str, Query(pattern=PERIOD)],
     format: Annotated[str, Query(pattern="^(csv|xlsx)$")] = "csv",
+    layout: Annotated[str, Query(pattern="^(canonical|accountant)$")] = "canonical",
 ) -> Response:
     """The API's download (audited by the export service), behind the session cookie."""
     return ledger_api.export_period(
-        period=period, principal=principal, session=session, settings=settings, format=format
-    )
+        period=period, principal=principal, session=session, settings=settings, format=format,
+        layout=layout,
+    )  # fmt: skip

@@ -1,9 +1,5 @@
-"""`o2o import revenue` and `o2o ledger close|export|verify`.
-
-Registered by ``app/cli.py``; each command is one job: one session, committed once or rolled
-back. ``app.cli`` helpers are imported inside the commands because ``app.cli`` imports this
-module.
-"""
+"""`o2o import revenue` and `o2o ledger close|export|verify|policy ...`: the commission ledger
+from the terminal (the shell around it is app/journal)."""
 
 from __future__ import annotations
 
@@ -12,9 +8,9 @@ from typing import Annotated
 
 import typer
 
+from app.cli.jobs import ProgressPrinter, cli_actor, refusals_exit
 from app.config import get_settings
 from app.db import make_engine, session_scope
-from app.errors import AppError, FileRejected
 
 ledger_cli = typer.Typer(help="Commission ledger: periods, exports, verification.",
                          no_args_is_help=True)  # fmt: skip
@@ -25,25 +21,19 @@ def import_revenue_cmd(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
 ) -> None:
     """Credit revenue events to the owning branches (exactly once, all-or-nothing)."""
-    from app.cli import ProgressPrinter, cli_actor, fail, report_rejection
     from app.journal import service
     from app.journal.revenue_import import parallel_parse
 
     settings = get_settings()
     progress = ProgressPrinter(file.name)
     try:
-        with session_scope(make_engine(settings)) as session:
+        with refusals_exit(), session_scope(make_engine(settings)) as session:
             report = service.import_revenue(
                 session, path=file, actor=cli_actor(), batch_rows=settings.import_batch_rows,
                 progress=progress, parse_workers=parallel_parse.workers_for(file),
             )  # fmt: skip
-    except FileRejected as exc:
+    finally:
         progress.done()
-        raise report_rejection(exc) from None
-    except AppError as exc:
-        progress.done()
-        raise fail(exc.message, code=2) from None
-    progress.done()
     typer.echo(
         f"{report.file}: {report.rows} rows, {report.new_events} new events, "
         f"{report.unchanged} already credited; imported {report.imported_fen} fen = branches "
@@ -55,15 +45,11 @@ def import_revenue_cmd(
 @ledger_cli.command("close")
 def close_cmd(period: PeriodOption) -> None:
     """Close a month for good and store its branch statements (month must have ended)."""
-    from app.cli import cli_actor, fail
     from app.journal import service
 
     engine = make_engine(get_settings())
-    try:
-        with session_scope(engine) as session:
-            closed = service.close_period(session, period=period, actor=cli_actor())
-    except AppError as exc:
-        raise fail(exc.message, code=2) from None
+    with refusals_exit(), session_scope(engine) as session:
+        closed = service.close_period(session, period=period, actor=cli_actor())
     typer.echo(f"closed {closed.period}: {len(closed.statements)} statement(s)")
     for statement in closed.statements:
         typer.echo(f"  {statement.branch_code:32} {statement.closing_fen:>16} {statement.sha256}")
@@ -74,18 +60,21 @@ def export_cmd(
     period: PeriodOption,
     out: Annotated[Path, typer.Option(dir_okay=False, help="File to write.")],
     format: Annotated[str, typer.Option(help="csv or xlsx")] = "csv",
+    layout: Annotated[
+        str,
+        typer.Option(
+            help="canonical (the hashed record) or accountant (Chinese headers, "
+            "yuan, branch names, a totals row)"
+        ),
+    ] = "canonical",
 ) -> None:
     """Export the money postings of a month (UTF-8 CSV with BOM, or XLSX)."""
-    from app.cli import cli_actor, fail
     from app.journal import service
 
-    try:
-        with session_scope(make_engine(get_settings())) as session:
-            result = service.export_period(
-                session, period=period, fmt=format, out=out, actor=cli_actor()
-            )
-    except AppError as exc:
-        raise fail(exc.message, code=2) from None
+    with refusals_exit(), session_scope(make_engine(get_settings())) as session:
+        result = service.export_period(
+            session, period=period, fmt=format, out=out, actor=cli_actor(), layout=layout
+        )
     typer.echo(
         f"{out}: {result.rows} postings, debit {result.debit_fen} fen, "
         f"credit {result.credit_fen} fen, sha256 {result.sha256}"
@@ -119,16 +108,10 @@ def policy_add_cmd(
     ],
 ) -> None:
     """Add split-policy versions from a JSON or CSV file (all or none)."""
-    from app.cli import cli_actor, fail, report_rejection
     from app.journal import service
 
-    try:
-        with session_scope(make_engine(get_settings())) as session:
-            stored = service.add_policy_file(session, path=file, actor=cli_actor())
-    except FileRejected as exc:
-        raise report_rejection(exc) from None
-    except AppError as exc:
-        raise fail(exc.message, code=2) from None
+    with refusals_exit(), session_scope(make_engine(get_settings())) as session:
+        stored = service.add_policy_file(session, path=file, actor=cli_actor())
     typer.echo(f"{file.name}: policies stored; {stored.total} version(s) in the book")
 
 
@@ -160,14 +143,10 @@ def reverse_cmd(
     reason: ReasonOption,
 ) -> None:
     """Post the mirror of an entry (in the open month if its month is closed)."""
-    from app.cli import cli_actor, fail
     from app.journal import service
 
-    try:
-        with session_scope(make_engine(get_settings())) as session:
-            done = service.reverse_entry(session, entry_id=entry, reason=reason, actor=cli_actor())
-    except AppError as exc:
-        raise fail(exc.message, code=2) from None
+    with refusals_exit(), session_scope(make_engine(get_settings())) as session:
+        done = service.reverse_entry(session, entry_id=entry, reason=reason, actor=cli_actor())
     typer.echo(f"entry {entry} reversed by entry {done.id} in {done.period}")
 
 
@@ -178,15 +157,11 @@ def reclassify_cmd(
     reason: ReasonOption,
 ) -> None:
     """Move an event's suspense:unowned credit to a branch with a new adjustment entry."""
-    from app.cli import cli_actor, fail
     from app.journal import service
 
-    try:
-        with session_scope(make_engine(get_settings())) as session:
-            done = service.reclassify_event(
-                session, event_id=event, branch_code=branch, reason=reason, actor=cli_actor()
-            )
-    except AppError as exc:
-        raise fail(exc.message, code=2) from None
+    with refusals_exit(), session_scope(make_engine(get_settings())) as session:
+        done = service.reclassify_event(
+            session, event_id=event, branch_code=branch, reason=reason, actor=cli_actor()
+        )
     moved = ", ".join(f"{p.account} {p.amount:+d}" for p in done.postings)
     typer.echo(f"event {event} reclassified by entry {done.id} in {done.period}: {moved}")

@@ -10,9 +10,9 @@ import typer
 from sqlalchemy import text
 from sqlmodel import Session, col, select
 
+from app.cli.jobs import cli_actor, refusals_exit
 from app.config import get_settings
 from app.db import make_engine, session_scope
-from app.errors import AppError
 from app.privacy import subjects
 from app.privacy.cipher import PREFIX, cipher_for
 from app.tables import Lead
@@ -30,16 +30,12 @@ def export_cmd(
     out: Annotated[Path | None, typer.Option(help="Write the JSON here (default: stdout).")] = None,
 ) -> None:
     """Everything held about one person as JSON: leads, ownership, revenue, audit (audited)."""
-    from app.cli import cli_actor, fail
 
     settings = get_settings()
-    try:
-        with session_scope(make_engine(settings)) as session:
-            held = subjects.export_subject(
-                session, mobile=mobile, secret=settings.customer_key, actor=cli_actor()
-            )
-    except AppError as exc:
-        raise fail(exc.message, code=2) from None
+    with refusals_exit(), session_scope(make_engine(settings)) as session:
+        held = subjects.export_subject(
+            session, mobile=mobile, secret=settings.customer_key, actor=cli_actor()
+        )
     document = json.dumps(held, ensure_ascii=False, indent=2)
     if out is None:
         typer.echo(document)
@@ -54,17 +50,13 @@ def erase_cmd(
     reason: Annotated[str, typer.Option(help="Why (kept in the audit log; no personal data).")],
 ) -> None:
     """Erase one person: blank name, number and location of their leads; unlink the number."""
-    from app.cli import cli_actor, fail
 
     settings = get_settings()
-    try:
-        with session_scope(make_engine(settings)) as session:
-            ids = subjects.erase_subject(
-                session, mobile=mobile, reason=reason, secret=settings.customer_key,
-                actor=cli_actor(),
-            )  # fmt: skip
-    except AppError as exc:
-        raise fail(exc.message, code=2) from None
+    with refusals_exit(), session_scope(make_engine(settings)) as session:
+        ids = subjects.erase_subject(
+            session, mobile=mobile, reason=reason, secret=settings.customer_key,
+            actor=cli_actor(),
+        )  # fmt: skip
     typer.echo(f"privacy erase: {len(ids)} lead(s) erased: {', '.join(map(str, ids))}")
 
 
