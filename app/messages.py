@@ -177,6 +177,12 @@ FUNNEL = {
     "funnel.too_long": "from/to: at most {max} days at once",
     "funnel.bad_date": "{which}: not a date (YYYY-MM-DD): {text!r}",
 }
+AUDIT_LOG = {
+    "audit.reversed": "to: {end} is before from: {start}",
+    "audit.bad_lead": "lead: {text!r} is not a lead number (for example 1024)",
+    "audit.bad_date": "{which}: not a date (YYYY-MM-DD): {text!r}",
+    "audit.too_many": "{total} records match; export at most {max}: narrow the search",
+}
 ACCESS = {
     "access.role": "your role may not do this",
     "access.page_role": "your role may not open this page",
@@ -192,6 +198,7 @@ APP = Catalogue(
         **SCENARIOS,
         **SERVER,
         **FUNNEL,
+        **AUDIT_LOG,
         **ACCESS,
     }
 )

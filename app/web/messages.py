@@ -227,6 +227,12 @@ FUNNEL = {
     "funnel.too_long": "一次最多查看 {max} 天，请缩短日期范围。",
     "funnel.bad_date": "日期格式应为 年-月-日，例如 2026-11-09。",
 }
+AUDIT_LOG = {
+    "audit.reversed": "结束日期早于开始日期，请调整日期范围。",
+    "audit.bad_lead": "线索编号应为数字，例如 1024。",
+    "audit.bad_date": "{which}日期格式应为 年-月-日，例如 2026-11-09。",
+    "audit.too_many": "共有 {total} 条记录符合条件，一次最多导出 {max} 条：请缩小查询范围。",
+}
 ACCESS = {
     "access.role": "您的角色无权执行此操作。",
     "access.page_role": "您的角色无权打开此页面。",
@@ -244,6 +250,7 @@ CHINESE = Catalogue(
         **SCENARIOS,
         **SERVER,
         **FUNNEL,
+        **AUDIT_LOG,
         **ACCESS,
     },
     values={
@@ -255,6 +262,7 @@ CHINESE = Catalogue(
         "problem": lambda problem: AMOUNT_PROBLEMS.get(problem, problem),
         "source": lambda source: {"scenario": "情景"}.get(source, source),
         "what": lambda what: WHAT.get(what, what),
+        "which": lambda which: {"start": "开始", "end": "结束"}.get(which, which),
     },
     separator="；",
 )
