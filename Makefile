@@ -33,7 +33,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy app allocation allocation_files ledger spreadsheet_cells
+	$(BIN)/mypy app allocation allocation_files ledger spreadsheet_cells coded_messages
 	$(BIN)/lint-imports
 
 clean:

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from allocation.explanations import in_english, not_nearest, passed_over_because, unassigned
 from allocation.model import ASSIGNED, REASONS, AllocationProblem, Method, Reason, Status
+from coded_messages import Message
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
@@ -57,7 +59,8 @@ class Assignment:
     cost: float | None
     reason: Reason | None
     nearest_branch_code: str | None
-    explanation: str
+    explanation: str  # in English (the files'); `message` is the same as a code
+    message: Message | None
 
 
 @dataclass(frozen=True)
@@ -133,7 +136,7 @@ def explain(*, problem: AllocationProblem, plan: Plan, index: int) -> Assignment
     code = int(plan.reason[index])
     reason = None if code == ASSIGNED else REASONS[code - 1]
     nearest = codes[k] if k >= 0 else None
-    text = explanation_text(problem=problem, plan=plan, branch=j, nearest=k, reason=reason)
+    said = explanation(problem=problem, plan=plan, branch=j, nearest=k, reason=reason)
     dist = float(plan.distance_km[index])
     cost = float(plan.cost[index])
     return Assignment(
@@ -143,29 +146,29 @@ def explain(*, problem: AllocationProblem, plan: Plan, index: int) -> Assignment
         cost=None if np.isnan(cost) else cost,
         reason=reason,
         nearest_branch_code=nearest,
-        explanation=text,
+        explanation=in_english(said),
+        message=said,
     )
 
 
-def explanation_text(
+def explanation(
     *, problem: AllocationProblem, plan: Plan, branch: int, nearest: int, reason: Reason | None
-) -> str:
-    """Why this lead went where it went (empty when it went to its nearest branch)."""
-    if reason is not None or nearest < 0 or branch == nearest:
-        return "" if reason is None else reason.value
+) -> Message | None:
+    """Why this lead went where it went (None when it went to its nearest branch)."""
+    if reason is not None:
+        return unassigned(reason)
+    if nearest < 0 or branch == nearest:
+        return None
     loads = plan.loads(problem=problem)
     full = bool(loads[nearest] >= problem.branches.capacity[nearest])
-    return not_nearest_text(problem=problem, plan=plan, nearest=nearest, full=full)
+    return not_nearest_message(problem=problem, plan=plan, nearest=nearest, full=full)
 
 
-def not_nearest_text(*, problem: AllocationProblem, plan: Plan, nearest: int, full: bool) -> str:
+def not_nearest_message(
+    *, problem: AllocationProblem, plan: Plan, nearest: int, full: bool
+) -> Message:
     """'nearest eligible branch X was full' (or, rarely, why it was passed over with room)."""
-    what = "nearest eligible" if problem.pairs is None else "cheapest listed"
-    code = problem.branches.codes[nearest]
-    if full:
-        return f"{what} branch {code} was full"
-    if plan.method != "optimal":
-        why = f"{plan.method} rule"
-    else:
-        why = "load balance" if problem.params.balance_weight > 0 else "equal cost"
-    return f"{what} branch {code} had room ({why})"
+    why = passed_over_because(method=plan.method, balance_weight=problem.params.balance_weight)
+    return not_nearest(
+        branch=problem.branches.codes[nearest], full=full, pairs=problem.pairs is not None, why=why
+    )

@@ -8,9 +8,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from allocation.explanations import in_english, unassigned
 from allocation.model import REASONS, AllocationProblem
-from allocation.plan import Plan, not_nearest_text
+from allocation.plan import Plan, not_nearest_message
 from allocation.shadow import ShadowPrice, shadow_prices, tolerance_km
+from coded_messages import Message
 
 FloatArray = NDArray[np.float64]
 
@@ -134,18 +136,26 @@ def baseline_figures(*, problem: AllocationProblem, plan: Plan, best: Plan) -> d
 
 
 def explanations(*, problem: AllocationProblem, plan: Plan) -> Sequence[str]:
-    """Per lead: empty, the unassigned reason, or why the nearest eligible branch was not used."""
+    """Per lead, in English: empty, the unassigned reason, or why its nearest was not used."""
+    said = explanation_messages(problem=problem, plan=plan)
+    # A few distinct messages serve every lead: say each once (a pool may hold millions).
+    english = {key: in_english(m) for key, m in {id(m): m for m in said}.items()}
+    return [english[id(m)] for m in said]
+
+
+def explanation_messages(*, problem: AllocationProblem, plan: Plan) -> Sequence[Message | None]:
+    """Per lead: None, the unassigned reason, or why the nearest eligible branch was not used.
+    Leads with the same explanation share one message object."""
     full = plan.loads(problem=problem) >= problem.branches.capacity
-    out = ["" for _ in range(problem.leads.size)]
-    for i in np.flatnonzero(plan.reason > 0).tolist():
-        out[i] = REASONS[int(plan.reason[i]) - 1].value
+    by_reason = [None, *(unassigned(reason) for reason in REASONS)]
+    out: list[Message | None] = [by_reason[k] for k in plan.reason.tolist()]
     moved = np.flatnonzero((plan.branch >= 0) & (plan.nearest >= 0) & (plan.branch != plan.nearest))
-    texts = {
-        (k, f): not_nearest_text(problem=problem, plan=plan, nearest=k, full=f)
+    said = {
+        (k, f): not_nearest_message(problem=problem, plan=plan, nearest=k, full=f)
         for k in range(problem.branches.size)
         for f in (False, True)
     }
     for i in moved.tolist():
         k = int(plan.nearest[i])
-        out[i] = texts[(k, bool(full[k]))]
+        out[i] = said[(k, bool(full[k]))]
     return out

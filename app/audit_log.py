@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from app.errors import InvalidInput
 from app.tables import AuditRecord
+from coded_messages import message
 from ledger.periods import SHANGHAI
 from spreadsheet_cells import escape_cell
 
@@ -35,7 +36,7 @@ class AuditQuery:
 
     def __post_init__(self) -> None:
         if self.start and self.end and self.end < self.start:
-            raise InvalidInput(f"to: {self.end} is before from: {self.start}")
+            raise InvalidInput(message("audit.reversed", start=str(self.start), end=str(self.end)))
 
 
 def search(

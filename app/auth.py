@@ -18,6 +18,7 @@ from app.deps import SessionDep, SettingsDep
 from app.errors import Forbidden, Unauthorized
 from app.tables import Branch, User
 from app.tables.base import utcnow
+from coded_messages import message
 
 # Argon2id at OWASP's recommended minimum (19 MiB, 2 passes, 1 lane): ~20 ms of one core here,
 # where the library default (64 MiB, 3 passes, 4 lanes) took ~150 ms of every core and let a
@@ -150,7 +151,7 @@ def require_roles(*roles: str) -> object:
     # async: a pure check, so FastAPI runs it inline instead of sending it to the threadpool.
     async def _check(principal: CurrentPrincipal) -> Principal:
         if principal.role not in roles:
-            raise Forbidden("your role may not do this")
+            raise Forbidden(message("access.role"))
         return principal
 
     return Depends(_check)

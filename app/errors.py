@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -15,16 +15,24 @@ from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.responses import Response
 
+from app.messages import in_english
+from coded_messages import Message, message
+
 
 class AppError(Exception):
-    """Base of every expected error; `status` is what the API answers."""
+    """Base of every expected error; `status` is what the API answers, `code` its kind.
+
+    Made with a `Message` (a code and its values: what the pages can say in Chinese) or, for
+    what only the API and the CLI say, plain English. `message` is the English either way.
+    """
 
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str | Message) -> None:
+        self.coded = message if isinstance(message, Message) else None
+        self.message = message if isinstance(message, str) else in_english(message)
+        super().__init__(self.message)
 
 
 class NotFound(AppError):
@@ -42,6 +50,10 @@ class StalePreview(Conflict):
 
     code = "stale_preview"
 
+    def __init__(self, why: Message) -> None:
+        super().__init__(why)
+        self.why = why  # what changed since the solve, which the cancellation quotes
+
 
 class Forbidden(AppError):
     status = 403
@@ -57,7 +69,7 @@ class TooManyRequests(AppError):
     status = 429
     code = "rate_limited"
 
-    def __init__(self, message: str, *, retry_after_seconds: int = 60) -> None:
+    def __init__(self, message: str | Message, *, retry_after_seconds: int = 60) -> None:
         super().__init__(message)
         self.retry_after_seconds = retry_after_seconds
 
@@ -86,25 +98,33 @@ def as_contention(exc: OperationalError) -> DatabaseBusy | None:
     text = str(exc.orig).lower()
     sqlite_locked = text.startswith("database") and "is locked" in text
     if sqlstate in CONTENTION_SQLSTATES or sqlite_locked:
-        return DatabaseBusy("the database is busy with another change; nothing was written, retry")
+        return DatabaseBusy(message("server.database_busy"))
     return None
 
 
 def out_of_range() -> InvalidInput:
-    return InvalidInput(
-        "a number or text in the request is outside what the database can store "
-        "(too large, too long, or a NUL character)"
-    )
+    return InvalidInput(message("server.out_of_range"))
 
 
 @dataclass(frozen=True, slots=True)
 class RowError:
-    """One bad cell (or row) of an input file, located the way an operator can find it."""
+    """One bad cell (or row) of an input file, located the way an operator can find it.
+
+    `reason` is the English the API and the CLI give; `said` the same as a code and values
+    (None for reasons only the API and the CLI give), which the pages say in Chinese.
+    """
 
     file: str
     line: int
     column: str
     reason: str
+    said: Message | None = field(default=None, compare=False)
+
+    @classmethod
+    def of(cls, file: str, line: int, column: str, reason: str | Message) -> RowError:
+        if isinstance(reason, str):
+            return cls(file, line, column, reason)
+        return cls(file, line, column, in_english(reason), reason)
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: column '{self.column}': {self.reason}"
@@ -180,7 +200,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
         body: dict[str, object] = {"error": exc.code, "detail": exc.message}
         if isinstance(exc, FileRejected):
-            body["errors"] = [asdict(e) for e in exc.errors]
+            body["errors"] = [
+                {"file": e.file, "line": e.line, "column": e.column, "reason": e.reason}
+                for e in exc.errors
+            ]
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else {}
         if isinstance(exc, TooManyRequests | DatabaseBusy):
             headers["Retry-After"] = str(exc.retry_after_seconds)
@@ -209,7 +232,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _pool_exhausted(request: Request, _exc: PoolTimeout) -> Response:
         """Every connection is in use (a burst): 503 with Retry-After, not 500."""
         handler = request.app.exception_handlers[AppError]
-        busy = DatabaseBusy("the server is busy; nothing was written, retry")
+        busy = DatabaseBusy(message("server.busy"))
         response: Response = await handler(request, busy)
         response.headers["Retry-After"] = str(busy.retry_after_seconds)
         return response

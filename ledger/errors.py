@@ -6,11 +6,22 @@ own type and a short machine-readable ``code`` in addition to the human message.
 
 from __future__ import annotations
 
+from coded_messages import Message, message
+from ledger.messages import AMOUNT_PROBLEMS, ENGLISH
+
 
 class LedgerError(ValueError):
-    """Base class of every error raised by the ledger core."""
+    """Base class of every error raised by the ledger core.
+
+    Made with a `Message` where the pages show the error (they say its code in Chinese), or
+    with plain English; ``str(error)`` is the English either way.
+    """
 
     code = "ledger_error"
+
+    def __init__(self, said: str | Message) -> None:
+        self.said = said if isinstance(said, Message) else None
+        super().__init__(said if isinstance(said, str) else ENGLISH.render(said))
 
 
 class InvalidAmountError(LedgerError):
@@ -18,10 +29,12 @@ class InvalidAmountError(LedgerError):
 
     code = "invalid_amount"
 
-    def __init__(self, text: str, *, reason: str) -> None:
-        super().__init__(f"invalid amount {text!r}: {reason}")
+    def __init__(self, text: str, *, problem: str) -> None:
+        """`problem` is a key of `ledger.messages.AMOUNT_PROBLEMS`."""
+        super().__init__(message("ledger.invalid_amount", text=text, problem=problem))
         self.text = text
-        self.reason = reason
+        self.problem = problem
+        self.reason = AMOUNT_PROBLEMS[problem]  # in English
 
 
 class UnitMismatchError(LedgerError):

@@ -97,31 +97,32 @@ def parse_amount(text: str) -> int:
     body = text.strip(_SURROUNDING_BLANKS)
     match = _AMOUNT.fullmatch(body)
     if match is None:
-        raise InvalidAmountError(text, reason=_why_invalid(body))
+        raise InvalidAmountError(text, problem=_why_invalid(body))
     sign, whole, decimals = match.groups()
     if len(whole) > 20:  # cheap guard before int() on absurd input
-        raise InvalidAmountError(text, reason="out of range")
+        raise InvalidAmountError(text, problem="out_of_range")
     value = int(whole) * 100 + int((decimals or "").ljust(2, "0"))
     if value > MAX_FEN:
-        raise InvalidAmountError(text, reason="out of range")
+        raise InvalidAmountError(text, problem="out_of_range")
     return -value if sign == "-" else value
 
 
 def _why_invalid(body: str) -> str:
-    """Name the most likely reason a non-matching amount string was refused."""
+    """Name the most likely reason a non-matching amount string was refused (a key of
+    `ledger.messages.AMOUNT_PROBLEMS`)."""
     lowered = body.lower()
     checks = (
         (body == "", "empty"),
-        (any(w in lowered for w in ("nan", "inf")), "not a finite number"),
-        (any(c in body for c in ",_'"), "thousands separators are not allowed"),
-        (re.fullmatch(r"[+-]?[0-9]*\.[0-9]{3,}", body) is not None, "more than 2 decimal places"),
-        (_EXPONENT.fullmatch(lowered) is not None, "exponent notation is not allowed"),
-        (any(c.isspace() for c in body), "contains whitespace"),
+        (any(w in lowered for w in ("nan", "inf")), "not_finite"),
+        (any(c in body for c in ",_'"), "thousands_separator"),
+        (re.fullmatch(r"[+-]?[0-9]*\.[0-9]{3,}", body) is not None, "too_many_decimals"),
+        (_EXPONENT.fullmatch(lowered) is not None, "exponent"),
+        (any(c.isspace() for c in body), "whitespace"),
     )
-    for failed, reason in checks:
+    for failed, problem in checks:
         if failed:
-            return reason
-    return "not a decimal number with at most 2 decimal places"
+            return problem
+    return "not_decimal"
 
 
 def format_fen(amount: int) -> str:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from coded_messages import message
 from ledger.errors import InvalidPeriodError, InvalidTimestampError, PeriodClosedError
 from ledger.money import require_int
 from ledger.revenue import require_aware
@@ -37,7 +38,9 @@ class Period:
         require_int(self.year, what="year")
         require_int(self.month, what="month")
         if not (1 <= self.month <= 12 and 1900 <= self.year <= 9998):
-            raise InvalidPeriodError(f"no such period {self.year}-{self.month}")
+            raise InvalidPeriodError(
+                message("ledger.no_such_period", year=self.year, month=self.month)
+            )
 
     def __str__(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"
@@ -66,7 +69,7 @@ def parse_period(text: str) -> Period:
     """Parse ``YYYY-MM`` strictly (``2026-1`` and ``2026-13`` are refused)."""
     match = _PERIOD.fullmatch(text) if isinstance(text, str) else None
     if match is None:
-        raise InvalidPeriodError(f"period must look like YYYY-MM, got {text!r}")
+        raise InvalidPeriodError(message("ledger.period_format", text=str(text)))
     return Period(int(match[1]), int(match[2]))
 
 
@@ -83,11 +86,11 @@ def parse_timestamp(text: str) -> datetime:
     malformed value, so that the stored text and the parsed value never disagree.
     """
     if not isinstance(text, str) or not text or text != text.strip():
-        raise InvalidTimestampError(f"invalid timestamp {text!r}")
+        raise InvalidTimestampError(message("ledger.invalid_timestamp", text=str(text)))
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        raise InvalidTimestampError(f"invalid ISO 8601 timestamp {text!r}") from None
+        raise InvalidTimestampError(message("ledger.invalid_iso_timestamp", text=text)) from None
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=SHANGHAI)
     return parsed
@@ -110,7 +113,9 @@ def posting_period(*, occurred_at: datetime, now: datetime, closed: Collection[P
         return occurred
     current = period_of(now)
     if current in closed:
-        raise PeriodClosedError(f"period {occurred} is closed and so is the current {current}")
+        raise PeriodClosedError(
+            message("ledger.closed_and_current_closed", period=str(occurred), current=str(current))
+        )
     return current
 
 
@@ -122,6 +127,6 @@ def is_prior_period_adjustment(*, occurred_at: datetime, period: Period) -> bool
 def check_can_close(*, period: Period, now: datetime, closed: Collection[Period]) -> None:
     """Refuse to close a period that is already closed or has not ended yet at ``now``."""
     if period in closed:
-        raise PeriodClosedError(f"period {period} is already closed")
+        raise PeriodClosedError(message("ledger.period_already_closed", period=str(period)))
     if require_aware(now, what="now") < period.end:
-        raise InvalidPeriodError(f"period {period} has not ended yet")
+        raise InvalidPeriodError(message("ledger.period_not_ended", period=str(period)))

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+from coded_messages import message
 from ledger.errors import InvalidEventError, InvalidTimestampError
 from ledger.money import require_int
 
@@ -40,7 +41,7 @@ def parse_revenue_type(text: str) -> RevenueType:
     except ValueError:
         known = ", ".join(t.value for t in RevenueType)
         raise InvalidEventError(
-            f"unknown revenue type {text!r} (expected one of {known})"
+            message("ledger.unknown_revenue_type", text=text, known=known)
         ) from None
 
 
@@ -56,9 +57,9 @@ def require_aware(value: datetime, *, what: str) -> datetime:
 def require_id(value: str, *, what: str) -> str:
     """Return ``value`` if it is a non-empty printable identifier of sane length."""
     if not isinstance(value, str) or not value or len(value) > MAX_ID_LENGTH:
-        raise InvalidEventError(f"{what} must be a non-empty string of <= {MAX_ID_LENGTH} chars")
+        raise InvalidEventError(message("ledger.id_length", what=what, max=MAX_ID_LENGTH))
     if value != value.strip() or not value.isprintable():
-        raise InvalidEventError(f"{what} {value!r} has surrounding blanks or control characters")
+        raise InvalidEventError(message("ledger.id_blanks", what=what, text=value))
     return value
 
 
@@ -82,7 +83,7 @@ class RevenueEvent:
             raise InvalidEventError(f"event {self.event_id!r} has a zero amount")
         require_aware(self.occurred_at, what="occurred_at")
         if self.channel is not None and not CHANNEL_NAME.fullmatch(self.channel):
-            raise InvalidEventError(f"invalid channel name {self.channel!r}")
+            raise InvalidEventError(message("ledger.invalid_channel", text=self.channel))
 
     def fingerprint(self) -> str:
         """SHA-256 of the canonical content; equal for equal events, whatever the offset."""

@@ -25,6 +25,7 @@ from app.errors import InvalidInput
 from app.tables import Branch, Lead
 from app.tables.base import UTCDateTime
 from app.tables.journal import RevenueEventRow
+from coded_messages import message
 from ledger.periods import SHANGHAI
 
 DIMENSIONS = ("channel", "branch", "tier")
@@ -34,12 +35,7 @@ DEFAULT_WEEKS = 12
 
 
 class BadFunnelQuery(InvalidInput):
-    """A refused query; `reason` ("unknown_dimension", "reversed", "too_long") lets each
-    surface say it in its own language."""
-
-    def __init__(self, message: str, *, reason: str) -> None:
-        super().__init__(message)
-        self.reason = reason
+    """A refused query, as a code each surface says in its own language (funnel.*)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,12 +46,14 @@ class FunnelQuery:
 
     def __post_init__(self) -> None:
         if self.by not in DIMENSIONS:
-            raise BadFunnelQuery(f"by: must be one of {', '.join(DIMENSIONS)}, not {self.by!r}",
-                                 reason="unknown_dimension")  # fmt: skip
+            raise BadFunnelQuery(message("funnel.unknown_dimension",
+                                         dimensions=", ".join(DIMENSIONS), by=self.by))  # fmt: skip
         if self.end < self.start:
-            raise BadFunnelQuery(f"to: {self.end} is before from: {self.start}", reason="reversed")
+            raise BadFunnelQuery(
+                message("funnel.reversed", start=str(self.start), end=str(self.end))
+            )
         if (self.end - self.start).days + 1 > MAX_DAYS:
-            raise BadFunnelQuery(f"from/to: at most {MAX_DAYS} days at once", reason="too_long")
+            raise BadFunnelQuery(message("funnel.too_long", max=MAX_DAYS))
 
 
 def default_query(*, by: str, today: date) -> FunnelQuery:

@@ -20,6 +20,7 @@ from app.imports.fields import (
     parse_region_code,
     parse_text,
     parse_tiers,
+    reason_of,
 )
 from app.imports.report import ImportReport
 from app.imports.source import Reading, open_rows
@@ -27,6 +28,7 @@ from app.ownership.holdings import branch_loads
 from app.ownership.repool import repool_ineligible
 from app.tables import Branch
 from app.tables.base import utcnow
+from coded_messages import message
 
 REQUIRED = ("code", "name", "lat", "lon", "capacity")
 
@@ -104,12 +106,8 @@ def _check_capacity_above_load(
         branch = existing.get(row.code)
         held = loads.get(branch.id or 0, 0) if branch is not None else 0
         if row.active and row.capacity < held:
-            errors.add(
-                lines[row.code],
-                "capacity",
-                f"{row.capacity} is below the {held} customers branch {row.code} holds in "
-                "follow-up; transfer or return some first",
-            )
+            below = message("branch.below_load", capacity=row.capacity, held=held, branch=row.code)
+            errors.add(lines[row.code], "capacity", below)
     errors.raise_if_any()
 
 
@@ -123,11 +121,9 @@ def _validated_rows(rows: Iterable[CsvRow], *, file: str) -> tuple[list[BranchRo
         if parsed is None:
             continue
         if parsed.code in seen:
-            errors.add(
-                row.line,
-                "code",
-                f"duplicate code '{parsed.code}' (first on line {seen[parsed.code]})",
-            )
+            first = seen[parsed.code]
+            errors.add(row.line, "code", message("branch.duplicate_code", branch=parsed.code,
+                                                 first=first))  # fmt: skip
             continue
         seen[parsed.code] = row.line
         valid.append(parsed)
@@ -152,14 +148,14 @@ def _parse(row: CsvRow, errors: ErrorCollector) -> BranchRow | None:
         try:
             cells[column] = parse(row.get(column))
         except CellError as exc:
-            errors.add(row.line, column, str(exc))
+            errors.add(row.line, column, reason_of(exc))
             ok = False
     return BranchRow(**cells) if ok else None  # type: ignore[arg-type]
 
 
 def _required_text(value: str, max_length: int) -> str:
     if not value:
-        raise CellError("required value is empty")
+        raise CellError(message("cell.required"))
     return parse_text(value, max_length=max_length)
 
 

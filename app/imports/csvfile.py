@@ -13,6 +13,7 @@ from allocation_files.reading import MAX_COLUMNS, MAX_LINE_CHARS
 from app.errors import FileRejected, RowError
 from app.imports.encoding import CODECS, Encoding, resolve_encoding
 from app.limits import import_row_limit
+from coded_messages import Message, message
 
 # Large but finite: one absurd cell should be an error, not an out-of-memory.
 csv.field_size_limit(1 << 20)
@@ -63,32 +64,16 @@ def read_rows(
             if max_rows is not None and rows > max_rows:
                 raise too_many_rows(file, line=reader.line_num, max_rows=max_rows)
             if len(cells) > len(header):
-                raise FileRejected(
-                    file=file,
-                    errors=[
-                        RowError(
-                            file,
-                            reader.line_num,
-                            "*",
-                            f"{len(cells)} cells but {len(header)} columns in the header",
-                        )
-                    ],
-                    total_errors=1,
-                )
+                too_many = message("import.too_many_cells", cells=len(cells), columns=len(header))
+                raise _rejected(file, reader.line_num, too_many)
             if shares == 1 or rows % shares == mine:
                 yield CsvRow(line=reader.line_num, values=dict(zip(header, cells, strict=False)))
     except UnicodeDecodeError as exc:
-        raise FileRejected(
-            file=file,
-            errors=[RowError(file, reader.line_num + 1, "*", f"not UTF-8 text ({exc.reason})")],
-            total_errors=1,
-        ) from exc
+        not_utf8 = message("import.not_utf8", detail=exc.reason)
+        raise _rejected(file, reader.line_num + 1, not_utf8) from exc
     except csv.Error as exc:
-        raise FileRejected(
-            file=file,
-            errors=[RowError(file, reader.line_num, "*", f"malformed CSV: {exc}")],
-            total_errors=1,
-        ) from exc
+        malformed = message("import.malformed_csv", detail=str(exc))
+        raise _rejected(file, reader.line_num, malformed) from exc
 
 
 def _bounded_lines(stream: IO[str], *, file: str) -> Iterator[str]:
@@ -98,18 +83,17 @@ def _bounded_lines(stream: IO[str], *, file: str) -> Iterator[str]:
     while line := stream.readline(MAX_LINE_CHARS + 1):
         line_number += 1
         if len(line) > MAX_LINE_CHARS:
-            reason = f"line longer than {MAX_LINE_CHARS} characters; is this a CSV file?"
-            raise _rejected(file, line_number, reason)
+            raise _rejected(file, line_number, message("import.line_too_long", max=MAX_LINE_CHARS))
         yield line
 
 
-def _rejected(file: str, line: int, reason: str) -> FileRejected:
-    return FileRejected(file=file, errors=[RowError(file, line, "*", reason)], total_errors=1)
+def _rejected(file: str, line: int, reason: Message) -> FileRejected:
+    """The whole file refused for one problem (its shape, not a cell's value)."""
+    return FileRejected(file=file, errors=[RowError.of(file, line, "*", reason)], total_errors=1)
 
 
 def too_many_rows(file: str, *, line: int, max_rows: int) -> FileRejected:
-    reason = f"more than {max_rows} data rows (O2O_MAX_IMPORT_ROWS); split the file"
-    return FileRejected(file=file, errors=[RowError(file, line, "*", reason)], total_errors=1)
+    return _rejected(file, line, message("import.too_many_rows", max=max_rows))
 
 
 def _read_header(reader: Any, *, file: str, required: tuple[str, ...]) -> list[str]:
@@ -117,15 +101,9 @@ def _read_header(reader: Any, *, file: str, required: tuple[str, ...]) -> list[s
         # A BOM left by an encoding other than UTF-8 (GB18030 has one too) is not a name.
         header = [name.strip().lstrip("\ufeff").lower() for name in next(reader)]
     except StopIteration:
-        raise FileRejected(
-            file=file, errors=[RowError(file, 1, "*", "empty file: no header row")], total_errors=1
-        ) from None
+        raise _rejected(file, 1, message("import.empty_file")) from None
     except UnicodeDecodeError as exc:
-        raise FileRejected(
-            file=file,
-            errors=[RowError(file, 1, "*", f"not UTF-8 text ({exc.reason})")],
-            total_errors=1,
-        ) from exc
+        raise _rejected(file, 1, message("import.not_utf8", detail=exc.reason)) from exc
     return check_header(header, file=file, required=required)
 
 
@@ -133,12 +111,15 @@ def check_header(header: list[str], *, file: str, required: tuple[str, ...]) -> 
     """The header names (lower-cased) when there are not too many, none repeats and every
     required one is there; else FileRejected naming each problem at line 1."""
     if len(header) > MAX_COLUMNS:
-        raise _rejected(file, 1, f"{len(header)} columns in the header; at most {MAX_COLUMNS}")
+        too_wide = message("import.too_many_columns", count=len(header), max=MAX_COLUMNS)
+        raise _rejected(file, 1, too_wide)
     counts = Counter(header)  # linear: a header may be long
     duplicates = sorted(name for name, count in counts.items() if count > 1 and name)
     missing = [name for name in required if name not in header]
-    errors = [RowError(file, 1, name, "required column is missing") for name in missing]
-    errors += [RowError(file, 1, name, "column appears more than once") for name in duplicates]
+    errors = [RowError.of(file, 1, name, message("import.missing_column")) for name in missing]
+    errors += [
+        RowError.of(file, 1, name, message("import.duplicate_column")) for name in duplicates
+    ]
     if errors:
         raise FileRejected(file=file, errors=errors, total_errors=len(errors))
     return header
@@ -153,10 +134,10 @@ class ErrorCollector:
         self.errors: list[RowError] = []
         self.total = 0
 
-    def add(self, line: int, column: str, reason: str) -> None:
+    def add(self, line: int, column: str, reason: str | Message) -> None:
         self.total += 1
         if len(self.errors) < self.keep:
-            self.errors.append(RowError(self.file, line, column, reason))
+            self.errors.append(RowError.of(self.file, line, column, reason))
 
     def absorb(self, errors: list[RowError], total: int) -> None:
         """Take in another collector's findings (a parser of another share of the file)."""

@@ -19,6 +19,7 @@ from typing import Literal
 
 from allocation_files.reading import MAX_LINE_CHARS
 from app.errors import FileRejected, RowError
+from coded_messages import Message, message
 
 Encoding = Literal["auto", "utf-8", "gb18030"]
 ENCODINGS: tuple[Encoding, ...] = ("auto", "utf-8", "gb18030")
@@ -26,7 +27,6 @@ ENCODINGS: tuple[Encoding, ...] = ("auto", "utf-8", "gb18030")
 ALIASES: dict[str, Encoding] = {"utf8": "utf-8", "utf-8-sig": "utf-8", "gbk": "gb18030",
                                 "gb2312": "gb18030", "cp936": "gb18030"}  # fmt: skip
 CODECS = {"utf-8": "utf-8-sig", "gb18030": "gb18030"}  # utf-8-sig: a BOM is accepted and dropped
-NAMES = {"utf-8": "UTF-8", "gb18030": "GB18030/GBK"}
 CHUNK_BYTES = 1 << 20
 # No character takes more than 4 bytes in either encoding: past this a line is surely too long.
 MAX_LINE_BYTES = 4 * MAX_LINE_CHARS
@@ -51,8 +51,9 @@ class Undecodable:
     byte: int
     offset: int  # from the start of the file
 
-    def describe(self) -> str:
-        return f"byte 0x{self.byte:02X} at byte {self.byte_in_line} of the line"
+    def where(self) -> dict[str, str | int]:
+        """The byte and its place in the line, as a message's values."""
+        return {"byte": f"0x{self.byte:02X}", "position": self.byte_in_line}
 
 
 def resolve_encoding(path: Path, *, declared: Encoding, file: str) -> Literal["utf-8", "gb18030"]:
@@ -70,11 +71,7 @@ def resolve_encoding(path: Path, *, declared: Encoding, file: str) -> Literal["u
         return "gb18030"
     # The encoding that read further is the one the file was most likely meant to be in.
     failure = max(as_utf8, as_gb18030, key=lambda found: found.offset)
-    reason = (
-        f"neither UTF-8 nor GB18030/GBK text ({failure.describe()}); "
-        "save it again as CSV UTF-8 or as an Excel workbook (.xlsx)"
-    )
-    raise _rejected(file, failure, reason)
+    raise _rejected(file, failure, message("import.undecodable", **failure.where()))
 
 
 def first_undecodable(path: Path, encoding: str, *, file: str) -> Undecodable | None:
@@ -90,9 +87,9 @@ def first_undecodable(path: Path, encoding: str, *, file: str) -> Undecodable | 
                 return failure
             line, offset = line + whole.count(b"\n"), offset + len(whole)
             if len(carry) > MAX_LINE_BYTES:
-                reason = f"line longer than {MAX_LINE_CHARS} characters; is this a CSV file?"
+                too_long = message("import.line_too_long", max=MAX_LINE_CHARS)
                 raise FileRejected(
-                    file=file, errors=[RowError(file, line, "*", reason)], total_errors=1
+                    file=file, errors=[RowError.of(file, line, "*", too_long)], total_errors=1
                 )
     return _check(carry, encoding, line=line, offset=offset)
 
@@ -111,14 +108,11 @@ def _check(data: bytes, encoding: str, *, line: int, offset: int) -> Undecodable
     return None
 
 
-def _declared_reason(declared: str, failure: Undecodable) -> str:
-    other = "gb18030" if declared == "utf-8" else "utf-8"
-    return (
-        f"not {NAMES[declared]} text ({failure.describe()}); "
-        f"if the file is {NAMES[other]}, declare encoding {other} or auto"
-    )
+def _declared_reason(declared: str, failure: Undecodable) -> Message:
+    code = "import.not_utf8_bytes" if declared == "utf-8" else "import.not_gb18030_bytes"
+    return message(code, **failure.where())
 
 
-def _rejected(file: str, failure: Undecodable, reason: str) -> FileRejected:
-    error = RowError(file, failure.line, "*", reason)
+def _rejected(file: str, failure: Undecodable, reason: Message) -> FileRejected:
+    error = RowError.of(file, failure.line, "*", reason)
     return FileRejected(file=file, errors=[error], total_errors=1)

@@ -7,6 +7,8 @@ import re
 from datetime import datetime
 
 from allocation.model import BUILT_IN_TIERS
+from app.messages import in_english
+from coded_messages import Message, message
 from ledger.periods import SHANGHAI
 
 CODE_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,32}")
@@ -14,12 +16,23 @@ REGION_PATTERN = re.compile(r"\d{6}")
 
 
 class CellError(ValueError):
-    """A cell's value is unusable; the message says why in an operator's words."""
+    """A cell's value is unusable; the message says why in an operator's words (in English,
+    or as a code the pages say in Chinese: `said`)."""
+
+    def __init__(self, reason: str | Message) -> None:
+        self.said = reason if isinstance(reason, Message) else None
+        super().__init__(reason if isinstance(reason, str) else in_english(reason))
+
+
+def reason_of(exc: Exception) -> str | Message:
+    """What a row error says about `exc`: its code where the core or a parser gave one."""
+    said = getattr(exc, "said", None)  # LedgerError and CellError carry one
+    return said if isinstance(said, Message) else str(exc)
 
 
 def parse_code(value: str) -> str:
     if not CODE_PATTERN.fullmatch(value):
-        raise CellError(f"'{value}' is not a code of 1-32 letters, digits, '_' or '-'")
+        raise CellError(message("cell.not_code", text=value))
     return value
 
 
@@ -27,9 +40,11 @@ def parse_float(value: str, *, low: float, high: float, what: str) -> float:
     try:
         number = float(value)
     except ValueError:
-        raise CellError(f"'{value}' is not a number") from None
+        raise CellError(message("cell.not_number", text=value)) from None
     if not math.isfinite(number) or not low <= number <= high:
-        raise CellError(f"{what} {value} is outside [{low:g}, {high:g}]")
+        raise CellError(
+            message("cell.outside", what=what, text=value, low=f"{low:g}", high=f"{high:g}")
+        )
     return number
 
 
@@ -38,12 +53,12 @@ MAX_COUNT = 10**9  # a capacity above this is a typo (and far from any 64-bit li
 
 def parse_int(value: str, *, low: int, what: str, high: int = MAX_COUNT) -> int:
     if not re.fullmatch(r"[+-]?\d{1,12}", value):
-        raise CellError(f"'{value}' is not a whole number")
+        raise CellError(message("cell.not_whole", text=value))
     number = int(value)
     if number < low:
-        raise CellError(f"{what} must be >= {low}, got {number}")
+        raise CellError(message("cell.too_small", what=what, low=low, number=number))
     if number > high:
-        raise CellError(f"{what} must be <= {high}, got {number}")
+        raise CellError(message("cell.too_large", what=what, high=high, number=number))
     return number
 
 
@@ -53,13 +68,13 @@ def parse_bool(value: str) -> bool:
         return True
     if lowered in {"false", "0", "no"}:
         return False
-    raise CellError(f"'{value}' is not true or false")
+    raise CellError(message("cell.not_bool", text=value))
 
 
 def parse_tier(value: str) -> str:
     """Only the known tiers: `vip` or `Mass` would silently change eligibility (issue 12)."""
     if value not in BUILT_IN_TIERS:
-        raise CellError(f"'{value}' is not a tier; use one of {', '.join(BUILT_IN_TIERS)}")
+        raise CellError(message("cell.not_tier", text=value, tiers=", ".join(BUILT_IN_TIERS)))
     return value
 
 
@@ -72,7 +87,7 @@ def parse_tiers(value: str) -> tuple[str, ...]:
 
 def parse_region_code(value: str) -> str:
     if not REGION_PATTERN.fullmatch(value):
-        raise CellError(f"'{value}' is not a 6-digit division code")
+        raise CellError(message("cell.not_region", text=value))
     return value
 
 
@@ -81,7 +96,7 @@ def parse_instant(value: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise CellError(f"'{value}' is not an ISO 8601 date-time") from None
+        raise CellError(message("cell.not_instant", text=value)) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=SHANGHAI)
     return parsed
@@ -89,5 +104,5 @@ def parse_instant(value: str) -> datetime:
 
 def parse_text(value: str, *, max_length: int) -> str:
     if len(value) > max_length:
-        raise CellError(f"longer than {max_length} characters")
+        raise CellError(message("cell.too_long", max=max_length))
     return value

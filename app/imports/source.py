@@ -17,6 +17,7 @@ from app.errors import FileRejected, RowError
 from app.imports.csvfile import CsvRow, open_text, read_rows
 from app.imports.encoding import CODECS, Encoding
 from app.imports.xlsxfile import open_sheet
+from coded_messages import message
 
 FileFormat = Literal["auto", "csv", "xlsx"]
 FORMATS: tuple[FileFormat, ...] = ("auto", "csv", "xlsx")
@@ -74,6 +75,6 @@ def detect_format(path: Path, *, file: str, declared: FileFormat) -> Literal["cs
     if magic == ZIP_MAGIC:
         return "xlsx"
     if magic == OLE_MAGIC:
-        reason = "an Excel 97-2003 workbook (.xls) or other binary file; save it as .xlsx or CSV"
-        raise FileRejected(file=file, errors=[RowError(file, 1, "*", reason)], total_errors=1)
+        old_excel = RowError.of(file, 1, "*", message("import.old_excel"))
+        raise FileRejected(file=file, errors=[old_excel], total_errors=1)
     return "xlsx" if file.lower().endswith(XLSX_SUFFIXES) else "csv"

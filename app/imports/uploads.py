@@ -7,6 +7,7 @@ from pathlib import Path, PureWindowsPath
 from fastapi import UploadFile
 
 from app.errors import AppError
+from coded_messages import message
 
 BLOCK_BYTES = 1 << 20
 MAX_NAME_CHARS = 200
@@ -30,6 +31,6 @@ def save_upload(upload: UploadFile, target: Path, *, limit: int) -> Path:
         while block := upload.file.read(BLOCK_BYTES):
             size += len(block)
             if size > limit:
-                raise PayloadTooLarge(f"upload larger than {limit} bytes")
+                raise PayloadTooLarge(message("upload.too_large", limit=limit))
             out.write(block)
     return target

@@ -27,12 +27,15 @@ from app.errors import FileRejected, RowError
 from app.imports.csvfile import CsvRow, check_header, too_many_rows
 from app.imports.xlsx_cells import cell_text
 from app.limits import import_row_limit
+from coded_messages import Message, message
 
 MAX_UNPACKED_BYTES = 1 << 30  # the whole workbook; a 1M-row lead sheet is ~400 MB of XML
 MAX_SHARED_STRINGS_BYTES = 256 << 20  # read into memory whole by openpyxl
 MAX_MEMBERS = 10_000
 SHEET_ROWS = 1_048_576  # Excel's own limit: past it a sheet is forged, not saved by Excel
 SHARED_STRINGS = "xl/sharedStrings.xml"
+# What openpyxl said about an unreadable workbook, cut so the whole reason stays under 300.
+UNREADABLE_DETAIL_CHARS = 300 - len("not a readable Excel workbook (.xlsx): ")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +56,7 @@ def open_sheet(path: Path, *, file: str, required: tuple[str, ...]) -> Iterator[
             raise unreadable(file, exc) from exc
         try:
             if not workbook.worksheets:
-                raise rejected(file, 1, "the workbook has no worksheet")
+                raise rejected(file, 1, message("import.no_worksheet"))
             sheet = workbook.worksheets[0]
             sheet.reset_dimensions()  # the declared size may be wrong: read what is there
             header = _header(sheet, file=file, required=required)
@@ -73,10 +76,10 @@ def check_archive(path: Path, *, file: str) -> None:
     strings = sum(m.file_size for m in members if m.filename == SHARED_STRINGS)
     if len(members) > MAX_MEMBERS or unpacked > MAX_UNPACKED_BYTES:
         mb = MAX_UNPACKED_BYTES >> 20
-        raise rejected(file, 1, f"the workbook unpacks to more than {mb} MB; save it as CSV")
+        raise rejected(file, 1, message("import.workbook_too_big", mb=mb))
     if strings > MAX_SHARED_STRINGS_BYTES:
         mb = MAX_SHARED_STRINGS_BYTES >> 20
-        raise rejected(file, 1, f"the workbook's text table is over {mb} MB; save it as CSV")
+        raise rejected(file, 1, message("import.workbook_text_too_big", mb=mb))
 
 
 def _header(sheet: Any, *, file: str, required: tuple[str, ...]) -> list[str]:
@@ -85,7 +88,7 @@ def _header(sheet: Any, *, file: str, required: tuple[str, ...]) -> list[str]:
     while names and not names[-1]:
         names.pop()
     if not names:
-        raise rejected(file, 1, "empty sheet: no header in row 1")
+        raise rejected(file, 1, message("import.empty_sheet"))
     return check_header(names, file=file, required=required)
 
 
@@ -95,7 +98,7 @@ def _rows(sheet: Any, header: list[str], *, file: str) -> Iterator[CsvRow]:
         for row in sheet.iter_rows(min_row=2, max_col=len(header)):
             line += 1  # openpyxl yields the rows the sheet leaves out as empty ones
             if line > SHEET_ROWS:
-                raise rejected(file, line, f"more than {SHEET_ROWS} rows: not a sheet from Excel")
+                raise rejected(file, line, message("import.sheet_too_long", max=SHEET_ROWS))
             texts = [cell_text(cell.value, _number_format(cell)) for cell in row]
             if not "".join(texts).strip():
                 continue  # blank rows are not rows
@@ -121,9 +124,9 @@ def unreadable(file: str, exc: BaseException, *, line: int = 1) -> FileRejected:
     while exc.__cause__ is not None:
         exc = exc.__cause__
     first_line = str(exc).splitlines()[0] if str(exc) else ""
-    reason = f"not a readable Excel workbook (.xlsx): {type(exc).__name__}: {first_line}"
-    return rejected(file, line, reason[:300])
+    detail = f"{type(exc).__name__}: {first_line}"[:UNREADABLE_DETAIL_CHARS]
+    return rejected(file, line, message("import.unreadable_workbook", detail=detail))
 
 
-def rejected(file: str, line: int, reason: str) -> FileRejected:
-    return FileRejected(file=file, errors=[RowError(file, line, "*", reason)], total_errors=1)
+def rejected(file: str, line: int, reason: Message) -> FileRejected:
+    return FileRejected(file=file, errors=[RowError.of(file, line, "*", reason)], total_errors=1)

@@ -20,6 +20,7 @@ from app.faults import crash_point
 from app.journal.store import period_lock, posting_records
 from app.journal.store.posting_records import BRANCH_ACCOUNTS
 from app.tables.journal import ClosedPeriodRow, StatementRow
+from coded_messages import message
 from ledger.errors import InvalidPeriodError, PeriodClosedError
 from ledger.periods import Period, check_can_close
 from ledger.statements import build_statement, render_statement, statement_sha256
@@ -79,16 +80,16 @@ def _check_closable(
     try:
         check_can_close(period=period, now=now, closed=closed)
     except PeriodClosedError as exc:
-        raise Conflict(str(exc)) from None
-    except InvalidPeriodError as exc:
-        raise InvalidInput(f"{exc}: the current or a future month cannot be closed") from None
+        raise Conflict(exc.said or str(exc)) from None
+    except InvalidPeriodError:
+        raise InvalidInput(message("close.not_ended", period=str(period))) from None
     if closed and period < closed[-1]:
-        raise Conflict(f"period {period} is before the closed period {closed[-1]}")
+        raise Conflict(message("close.before_closed", period=str(period), closed=str(closed[-1])))
     latest = str(closed[-1]) if closed else "0000-00"
     params = {"period": str(period), "latest": latest}
     earlier = [str(row[0]) for row in session.execute(text(_OPEN_EARLIER), params)]
     if earlier:
-        raise Conflict(f"close {', '.join(earlier)} before {period}: months close in order")
+        raise Conflict(message("close.in_order", earlier=", ".join(earlier), period=str(period)))
 
 
 def build_statements(session: Session, *, period: Period) -> list[BuiltStatement]:

@@ -30,6 +30,7 @@ from app.journal.schemas import (
     StatementList,
     VerifyRead,
 )
+from coded_messages import message
 
 router = APIRouter(prefix="/api/v1/ledger", tags=["ledger"])
 Finance = Annotated[Principal, require_roles("finance")]
@@ -140,10 +141,7 @@ def _refuse_oversized_export(session: Session, *, period: str, limit: int) -> No
     """A download is built whole before it is sent: past the limit, the CLI streams instead."""
     rows = int(session.execute(_COUNT_EXPORT_ROWS, {"period": period}).scalar_one())
     if rows > limit:
-        raise ExportTooLarge(
-            f"period {period} has {rows} postings, more than the {limit} a download may have "
-            "(O2O_MAX_EXPORT_ROWS); export it with `o2o ledger export`"
-        )
+        raise ExportTooLarge(message("export.too_large", period=period, rows=rows, limit=limit))
 
 
 @router.get("/policies", response_model=PolicyList)
@@ -181,6 +179,6 @@ def _save_upload(upload: UploadFile, target: Path, *, limit: int) -> Path:
         while block := upload.file.read(1 << 20):
             size += len(block)
             if size > limit:
-                raise PayloadTooLarge(f"upload larger than {limit} bytes")
+                raise PayloadTooLarge(message("upload.too_large", limit=limit))
             out.write(block)
     return target

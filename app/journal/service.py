@@ -32,6 +32,7 @@ from app.journal.schemas import (
 from app.journal.store import stored_entry
 from app.tables.base import utcnow
 from app.tables.journal import StatementRow
+from coded_messages import message
 from ledger.errors import InvalidPeriodError, LedgerError, PeriodClosedError
 from ledger.periods import Period, is_prior_period_adjustment, parse_period
 
@@ -40,7 +41,7 @@ def period_from(text: str) -> Period:
     try:
         return parse_period(text)
     except InvalidPeriodError as exc:
-        raise InvalidInput(str(exc)) from None
+        raise InvalidInput(exc.said or str(exc)) from None
 
 
 def import_revenue(
@@ -54,13 +55,13 @@ def import_revenue(
             now=now, progress=progress, parse_workers=parse_workers,
         )  # fmt: skip
     except PeriodClosedError as exc:
-        raise Conflict(str(exc)) from None
+        raise Conflict(exc.said or str(exc)) from None
     except LedgerError as exc:
-        raise InvalidInput(str(exc)) from None
+        raise InvalidInput(exc.said or str(exc)) from None
     except OperationalError as exc:
         # SQLite has one writer: an import racing another one may be told to try again.
         if "locked" in str(exc.orig):
-            raise Conflict("another ledger write is in progress; retry the import") from None
+            raise Conflict(message("import.busy")) from None
         raise
     t = report.totals
     return RevenueImportRead(

@@ -17,6 +17,7 @@ from app.ownership.holdings import check_can_take, customer_tier, lock_branch
 from app.ownership.service import move_customer, release_customer, siblings
 from app.tables import Branch, Lead
 from app.tables.base import utcnow
+from coded_messages import message
 
 # Which statuses each action may start from.
 ALLOWED_FROM = {
@@ -34,10 +35,18 @@ def _owned_lead(session: Session, *, principal: Principal, lead_id: int) -> Lead
     return row[0]
 
 
+def _id(lead: Lead) -> int:
+    assert lead.id is not None  # read from the database
+    return lead.id
+
+
 def _check_transition(lead: Lead, action: str) -> None:
     if lead.status not in ALLOWED_FROM[action]:
         allowed = " or ".join(ALLOWED_FROM[action])
-        raise Conflict(f"lead {lead.id} is '{lead.status}'; only {allowed} leads can be {action}")
+        raise Conflict(
+            message("lead.wrong_status", lead=_id(lead), status=lead.status, allowed=allowed,
+                    action=action)
+        )  # fmt: skip
 
 
 def mark_contacted(session: Session, *, principal: Principal, lead_id: int) -> Lead:
@@ -57,12 +66,9 @@ def return_lead(session: Session, *, principal: Principal, lead_id: int, reason:
     will not send it to this branch again."""
     lead = _owned_lead(session, principal=principal, lead_id=lead_id)
     _check_transition(lead, "returned")
-    converted = [x.id for x in siblings(session, lead) if x.status == "converted"]
+    converted = [_id(x) for x in siblings(session, lead) if x.status == "converted"]
     if converted:
-        raise Conflict(
-            f"lead {lead.id}'s customer converted through lead {converted[0]}; "
-            "a converted customer cannot be returned"
-        )
+        raise Conflict(message("lead.customer_converted", lead=_id(lead), converted=converted[0]))
     now = utcnow()
     released = release_customer(
         session, lead=lead, at=now, reason="returned", status="returned", note=reason
@@ -93,9 +99,9 @@ def transfer_lead(
     lead = _owned_lead(session, principal=principal, lead_id=lead_id)
     target = session.exec(select(Branch).where(Branch.code == branch_code)).first()
     if target is None or target.id is None or not target.active:
-        raise InvalidInput(f"no active branch '{branch_code}'")
+        raise InvalidInput(message("lead.no_active_branch", branch=branch_code))
     if lead.branch_id == target.id:
-        raise Conflict(f"lead {lead.id} already belongs to branch {branch_code}")
+        raise Conflict(message("lead.already_there", lead=_id(lead), branch=branch_code))
     target = lock_branch(session, target.id)
     leads = siblings(session, lead)
     converted = any(x.status == "converted" for x in leads)  # no longer takes capacity

@@ -23,6 +23,7 @@ from app.ownership.service import release_customer
 from app.privacy.cipher import cipher_for
 from app.tables import Branch, Lead
 from app.tables.base import utcnow
+from coded_messages import message
 
 Progress = Callable[[int], None]
 
@@ -162,6 +163,5 @@ def _report_duplicates(session: Session, errors: ErrorCollector) -> None:
     if errors.total:
         return  # the stage is incomplete once a row failed; duplicates would be misreported
     for channel, external_id, first, later in staging.duplicate_keys(session, limit=errors.keep):
-        errors.add(
-            later, "external_id", f"'{external_id}' in channel '{channel}' repeats line {first}"
-        )
+        repeated = message("lead.repeated", external_id=external_id, channel=channel, first=first)
+        errors.add(later, "external_id", repeated)

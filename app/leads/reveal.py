@@ -15,6 +15,7 @@ from app.leads import repository
 from app.privacy.cipher import cipher_for
 from app.tables import AuditRecord
 from app.tables.base import utcnow
+from coded_messages import message
 
 REVEAL_ACTION = "lead.reveal_mobile"
 WINDOW = timedelta(hours=1)
@@ -24,7 +25,7 @@ def reveal_mobile(
     session: Session, *, principal: Principal, lead_id: int, limit_per_hour: int
 ) -> str | None:
     if principal.role not in ("hq", "branch"):
-        raise Forbidden("your role may not reveal personal data")
+        raise Forbidden(message("lead.reveal_role"))
     # Counted from the audit log itself, so the limit holds across processes and restarts; the
     # lock makes count-then-record atomic, so parallel reveals cannot all pass the check.
     lock_for_counting(session, f"reveal:{principal.username}")
@@ -33,7 +34,7 @@ def reveal_mobile(
         raise NotFound("lead not found")
     if _reveals_last_hour(session, principal.username) >= limit_per_hour:
         raise TooManyRequests(
-            f"at most {limit_per_hour} number reveals per hour",
+            message("lead.reveal_limit", limit=limit_per_hour),
             retry_after_seconds=int(WINDOW.total_seconds()),
         )
     audit.record(

@@ -20,8 +20,10 @@ from app.imports.fields import (
     parse_region_code,
     parse_text,
     parse_tier,
+    reason_of,
 )
 from app.privacy.cipher import MobileCipher
+from coded_messages import message
 
 REQUIRED = ("external_id",)
 
@@ -89,14 +91,14 @@ class LeadRowParser:
         try:
             return parse(self._row.get(column))
         except CellError as exc:
-            self.errors.add(self._row.line, column, str(exc))
+            self.errors.add(self._row.line, column, reason_of(exc))
             self._ok = False
             return None
 
     def _channel(self, value: str) -> str:
         channel = value or self.default_channel
         if not channel:
-            raise CellError("no channel: give a channel column or --channel")
+            raise CellError(message("lead.no_channel"))
         return parse_text(channel, max_length=64)
 
     def _coordinates(self) -> tuple[float | None, float | None]:
@@ -105,7 +107,7 @@ class LeadRowParser:
             return None, None
         if not lat_text or not lon_text:
             missing = "lat" if not lat_text else "lon"
-            self.errors.add(self._row.line, missing, "lat and lon must be given together")
+            self.errors.add(self._row.line, missing, message("lead.lat_lon_together"))
             self._ok = False
             return None, None
         lat = self._cell("lat", lambda v: parse_float(v, low=-90, high=90, what="latitude"))
@@ -115,7 +117,7 @@ class LeadRowParser:
 
 def _required(value: str, max_length: int) -> str:
     if not value:
-        raise CellError("required value is empty")
+        raise CellError(message("cell.required"))
     return parse_text(value, max_length=max_length)
 
 
@@ -125,7 +127,7 @@ def _mobile(value: str) -> str | None:
     normalised = normalise_mobile(value)
     if normalised is None:
         # A near-miss is usually a real number with a typo: the error shows only its shape.
-        raise CellError(f"'{_obscured(value)}' is not a mainland China mobile number")
+        raise CellError(message("lead.not_mobile", text=_obscured(value)))
     return normalised
 
 
@@ -141,7 +143,7 @@ def _known_region(value: str) -> str | None:
         return None
     code = parse_region_code(value)
     if not is_known_division(code):
-        raise CellError(f"'{code}' is not a known GB/T 2260 division code")
+        raise CellError(message("lead.unknown_division", text=code))
     return code
 
 
@@ -149,5 +151,5 @@ def _id_card(value: str) -> str | None:
     if not value:
         return None
     if not id_card_is_valid(value):
-        raise CellError("not a valid 18-digit resident ID number (checksum or date wrong)")
+        raise CellError(message("lead.not_id_number"))
     return value

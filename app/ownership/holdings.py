@@ -25,7 +25,9 @@ from sqlmodel import Session, col, select
 
 from allocation.model import BUILT_IN_TIERS
 from app.errors import Conflict
+from app.messages import in_english
 from app.tables import Branch, Lead
+from coded_messages import Message, message
 
 FOLLOW_UP_STATUSES = ("assigned", "contacted")  # what counts against a branch's capacity
 HELD_STATUSES = ("assigned", "contacted", "converted")  # a lead whose customer has an owner
@@ -118,13 +120,15 @@ def check_can_take(
     """Refuse (409) unless the branch may take the customer; returns the rules overridden."""
     assert branch.id is not None
     if not branch.active:
-        raise Conflict(f"branch {branch.code} is inactive")
-    broken: list[str] = []
+        raise Conflict(message("branch.inactive", branch=branch.code))
+    broken: list[Message] = []
     if not serves(branch, tier):
-        broken.append(f"branch {branch.code} does not serve tier {tier}")
+        broken.append(message("branch.tier_not_served", branch=branch.code, tier=tier))
     load = branch_load(session, branch.id)
     if new_customers and load + new_customers > branch.capacity:
-        broken.append(f"branch {branch.code} is full ({load} of {branch.capacity} customers)")
+        broken.append(
+            message("branch.full", branch=branch.code, load=load, capacity=branch.capacity)
+        )
     if broken and not override:
-        raise Conflict("; ".join(broken) + " (an HQ override is needed)")
-    return broken
+        raise Conflict(message("branch.override_needed", problems=tuple(broken)))
+    return [in_english(rule) for rule in broken]  # audited as the API says them

@@ -24,6 +24,7 @@ from app.rounds.fit import check_plan_still_fits
 from app.rounds.pool import pool_condition
 from app.tables import AllocationRound, Lead, Ownership, RoundAssignment
 from app.tables.base import UTCDateTime, utcnow
+from coded_messages import message
 
 
 def commit(session: Session, *, round_id: int, actor: str, settings: Settings) -> None:
@@ -32,7 +33,7 @@ def commit(session: Session, *, round_id: int, actor: str, settings: Settings) -
         raise NotFound(f"round {round_id} not found")
     if allocation_round.status != "solved":
         raise Conflict(
-            f"round {round_id} is {allocation_round.status}; only a solved round can be committed"
+            message("round.not_solved", round=round_id, round_status=allocation_round.status)
         )
     now = utcnow()
     _check_pool_unchanged(session, allocation_round=allocation_round, now=now, settings=settings)
@@ -44,9 +45,7 @@ def commit(session: Session, *, round_id: int, actor: str, settings: Settings) -
     try:
         _open_ownership(session, round_id=round_id, now=now)
     except IntegrityError as exc:  # the database's overlap guard: someone else took a customer
-        raise StalePreview(
-            f"a customer of round {round_id} got an owner since it was solved; run a new round"
-        ) from exc
+        raise StalePreview(message("round.customer_taken", round=round_id)) from exc
     crash_point("round.commit.after_ownership")
     # A commit rewrites most of the pool. Fresh statistics keep branch lead lists on their
     # index, and the settling below on ownership's: planned on the stale "empty" count, its
@@ -92,8 +91,7 @@ def _check_pool_unchanged(
     if still_pooled != allocation_round.pool_size:
         changed = allocation_round.pool_size - still_pooled
         raise StalePreview(
-            f"{changed} lead(s) left the pool since round {allocation_round.id} was solved; "
-            "run a new round"
+            message("round.pool_changed", count=changed, round=allocation_round.id or 0)
         )
 
 

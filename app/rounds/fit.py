@@ -18,6 +18,7 @@ from sqlmodel import select as sm_select
 from app.errors import StalePreview
 from app.ownership.holdings import customer_unit, in_follow_up, serves
 from app.tables import Branch, Lead, RoundAssignment
+from coded_messages import Message, message
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,11 +37,9 @@ def check_plan_still_fits(session: Session, *, round_id: int) -> None:
     planned = _planned(session, round_id=round_id, branches=branches)
     kept = _kept_loads(session, round_id=round_id)
     tiers_now = _customer_tiers_now(session, round_id=round_id, branches=branches)
-    problems = _ineligible(planned + tiers_now) + _overfull(planned, kept)
+    problems = (*_ineligible(planned + tiers_now), *_overfull(planned, kept))
     if problems:
-        raise StalePreview(
-            f"round {round_id} no longer fits: " + "; ".join(problems) + "; run a new round"
-        )
+        raise StalePreview(message("round.no_longer_fits", round=round_id, problems=problems))
 
 
 def _planned(
@@ -98,21 +97,21 @@ def _kept_loads(session: Session, *, round_id: int) -> dict[int, int]:
     return {int(b): int(n) for b, n in session.execute(query)}
 
 
-def _ineligible(planned: list[PlannedLoad]) -> list[str]:
-    problems: dict[str, str] = {}
+def _ineligible(planned: list[PlannedLoad]) -> list[Message]:
+    problems: dict[str, Message] = {}
     for item in planned:
         tier, _, excluded = item.lead_class.partition("!")
-        branch = item.branch
-        if not branch.active:
-            problems[branch.code] = f"branch {branch.code} is inactive"
-        elif tier and not serves(branch, tier):
-            problems.setdefault(branch.code, f"branch {branch.code} no longer serves tier {tier}")
-        elif excluded == branch.code:
-            problems.setdefault(branch.code, f"branch {branch.code} gave these leads up")
+        code = item.branch.code
+        if not item.branch.active:
+            problems[code] = message("branch.inactive", branch=code)
+        elif tier and not serves(item.branch, tier):
+            problems.setdefault(code, message("branch.no_longer_serves", branch=code, tier=tier))
+        elif excluded == code:
+            problems.setdefault(code, message("branch.gave_up", branch=code))
     return list(problems.values())
 
 
-def _overfull(planned: list[PlannedLoad], kept: dict[int, int]) -> list[str]:
+def _overfull(planned: list[PlannedLoad], kept: dict[int, int]) -> list[Message]:
     incoming: dict[int, int] = {}
     by_id: dict[int, Branch] = {}
     for item in planned:
@@ -124,7 +123,7 @@ def _overfull(planned: list[PlannedLoad], kept: dict[int, int]) -> list[str]:
         branch, held = by_id[branch_id], kept.get(branch_id, 0)
         if held + count > branch.capacity:
             problems.append(
-                f"branch {branch.code} would hold {held + count} customers "
-                f"(capacity {branch.capacity}: {held} held, {count} planned)"
-            )
+                message("branch.would_overflow", branch=branch.code, total=held + count,
+                        capacity=branch.capacity, held=held, planned=count)
+            )  # fmt: skip
     return problems

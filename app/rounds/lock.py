@@ -25,10 +25,11 @@ from app.db import session_scope
 from app.errors import Conflict
 from app.tables import RoundLock
 from app.tables.base import utcnow
+from coded_messages import message
 
 STALE_AFTER = timedelta(minutes=30)
 ADVISORY_KEY = locks.ROUND
-BUSY = "another round is being solved or committed; try again when it is done"
+BUSY = message("round.busy")
 
 
 @contextmanager

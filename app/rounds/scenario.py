@@ -15,12 +15,16 @@ from collections.abc import Iterable
 from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 
 from allocation.model import BRANCH_CODE, MAX_WEIGHT
 from app.errors import InvalidInput
+from coded_messages import Message, message
 
 Code = Annotated[str, Field(pattern=BRANCH_CODE.pattern, max_length=32)]
 TIER_NAME = r"[A-Za-z0-9_-]{1,32}"
+# The limits of pydantic's errors a message carries (`ge` of greater_than_equal, ...).
+LIMITS = ("ge", "gt", "le", "lt", "max_length", "min_length", "pattern")
 
 
 def _tier_list(value: object) -> str:
@@ -78,50 +82,62 @@ def parse_scenario(text: str, *, source: str = "scenario") -> Scenario:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InvalidInput(f"{source}: not JSON: {exc.msg} at line {exc.lineno}") from None
+        not_json = message("scenario.not_json", source=source, detail=exc.msg, line=exc.lineno)
+        raise InvalidInput(not_json) from None
     return scenario_from(data, source=source)
 
 
 def scenario_from(data: object, *, source: str = "scenario") -> Scenario:
     if not isinstance(data, dict):
-        raise InvalidInput(f"{source}: must be a JSON object")
+        raise InvalidInput(message("scenario.not_object", source=source))
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        raise InvalidInput(f"{source}: " + "; ".join(_field_errors(exc))) from None
+        problems = tuple(_field_error(error) for error in exc.errors())
+        raise InvalidInput(message("scenario.invalid", source=source, problems=problems)) from None
 
 
-def _field_errors(exc: ValidationError) -> list[str]:
-    out = []
-    for error in exc.errors():
-        where = ".".join(str(part) for part in error["loc"]) or "(top level)"
-        message = str(error["msg"]).removeprefix("Value error, ")
-        if error["type"] == "extra_forbidden":
-            message = "unknown key"
-        out.append(f"{where}: {message}")
-    return out
+def _field_error(error: ErrorDetails) -> Message:
+    """Pydantic's error as a message: its `type` is the kind, its `ctx` the limits."""
+    where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    if error["type"] == "extra_forbidden":
+        return message("scenario.unknown_key", field=where)
+    limits = {k: _number(v) for k, v in error.get("ctx", {}).items() if k in LIMITS}
+    detail = str(error["msg"]).removeprefix("Value error, ")
+    return message("scenario.field", field=where, kind=error["type"], detail=detail, **limits)
+
+
+def _number(value: object) -> str:
+    """A limit as pydantic's English writes it: 0, not 0.0."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def check_references(scenario: Scenario, *, codes: Iterable[str]) -> None:
     """Codes must name existing branches; new codes must not; nothing twice."""
     known = set(codes)
     problems = [
-        f"{key}.{code}: no branch has this code"
+        message("scenario.unknown_branch", field=f"{key}.{code}")
         for key, names in (("capacity", scenario.capacity), ("tiers", scenario.tiers))
         for code in names
         if code not in known
     ]
     problems += [
-        f"close.{code}: no branch has this code" for code in scenario.close if code not in known
+        message("scenario.unknown_branch", field=f"close.{code}")
+        for code in scenario.close
+        if code not in known
     ]
     seen: set[str] = set()
     for k, branch in enumerate(scenario.open):
         if branch.code in known:
-            problems.append(f"open.{k}.code: branch {branch.code} already exists")
+            problems.append(message("scenario.branch_exists", field=f"open.{k}.code",
+                                    branch=branch.code))  # fmt: skip
         if branch.code in seen:
-            problems.append(f"open.{k}.code: {branch.code} is opened twice")
+            problems.append(message("scenario.opened_twice", field=f"open.{k}.code",
+                                    branch=branch.code))  # fmt: skip
         seen.add(branch.code)
     if len(set(scenario.close)) != len(scenario.close):
-        problems.append("close: a branch is listed twice")
+        problems.append(message("scenario.closed_twice"))
     if problems:
-        raise InvalidInput("scenario: " + "; ".join(problems))
+        raise InvalidInput(message("scenario.invalid", source="scenario", problems=tuple(problems)))

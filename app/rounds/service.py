@@ -20,6 +20,7 @@ from app.bulk import copy_rows, refresh_statistics
 from app.config import Settings
 from app.db import session_scope
 from app.errors import Conflict, NotFound, StalePreview
+from app.messages import in_english, params_json
 from app.ownership.deadline import followup_rule
 from app.rounds import committing
 from app.rounds.lock import round_lock
@@ -27,6 +28,7 @@ from app.rounds.pool import load_pool, remaining_capacity
 from app.rounds.solving import Outcome, SolvedPool, build_instance, snapshot, solve_instance
 from app.tables import AllocationRound, Branch
 from app.tables.base import utcnow
+from coded_messages import Message, message
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,14 +82,14 @@ def _commit_or_cancel(engine: Engine, *, settings: Settings, actor: str, round_i
     except StalePreview as exc:
         with session_scope(engine) as session:
             cancel_round(session, actor=actor, round_id=round_id, why=exc.message)
-        raise StalePreview(exc.message + " (this preview was cancelled)") from exc
+        raise StalePreview(message("round.preview_cancelled", why=(exc.why,))) from exc
 
 
 def cancel_round(session: Session, *, actor: str, round_id: int, why: str | None = None) -> None:
     allocation_round = get_round_row(session, round_id)
     if allocation_round.status in ("committed", "cancelled"):
         raise Conflict(
-            f"round {round_id} is {allocation_round.status}; it can no longer be cancelled"
+            message("round.not_cancellable", round=round_id, round_status=allocation_round.status)
         )
     allocation_round.status = "cancelled"
     session.add(allocation_round)
@@ -137,7 +139,8 @@ def _store(
     session.add(allocation_round)
     session.flush()
     assert allocation_round.id is not None
-    rows = (_row(allocation_round.id, o) for o in solved.outcomes)
+    columns = _ExplanationColumns()
+    rows = (_row(allocation_round.id, o, columns(o.explanation)) for o in solved.outcomes)
     copy_rows(session, table="round_assignment", columns=ASSIGNMENT_COLUMNS, rows=rows)
     refresh_statistics(session, "round_assignment")
     audit.record(
@@ -164,12 +167,15 @@ ASSIGNMENT_COLUMNS = (
     "cost",
     "reason",
     "explanation",
+    "explanation_code",
+    "explanation_params",
     "follows_lead_id",
     "lead_class",
 )
+Explained = tuple[str, str | None, str | None]  # English text, code, values as JSON
 
 
-def _row(round_id: int, o: Outcome) -> tuple[object, ...]:
+def _row(round_id: int, o: Outcome, explained: Explained) -> tuple[object, ...]:
     return (
         round_id,
         o.lead_id,
@@ -177,7 +183,23 @@ def _row(round_id: int, o: Outcome) -> tuple[object, ...]:
         o.distance_km,
         o.cost,
         o.reason,
-        o.explanation,
+        *explained,
         o.follows_lead_id,
         o.lead_class,
     )
+
+
+class _ExplanationColumns:
+    """An explanation's columns, worked out once per message object: a few messages (one per
+    branch and reason) serve most leads of a pool, which may hold a million."""
+
+    def __init__(self) -> None:
+        self._seen: dict[int, Explained] = {}
+
+    def __call__(self, said: Message | None) -> Explained:
+        found = self._seen.get(id(said))
+        if found is None:
+            text = "" if said is None else in_english(said)[:200]
+            code = None if said is None else said.code
+            found = self._seen[id(said)] = (text, code, params_json(said))
+        return found

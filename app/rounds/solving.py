@@ -21,12 +21,14 @@ from allocation.model import (
     build_problem,
 )
 from allocation.plan import Plan
-from allocation.report import explanations, round_report
+from allocation.report import explanation_messages, round_report
 from allocation.solve import solve
 from allocation.validate import assert_valid
+from app.messages import SAME_CUSTOMER
 from app.rounds.exclusions import apply_exclusions
 from app.rounds.pool import PoolLead, split_by_customer
 from app.tables import Branch
+from coded_messages import Message, message
 
 BASELINES = ("greedy", "round_robin", "weighted_random")
 
@@ -38,7 +40,7 @@ class Outcome:
     distance_km: float | None
     cost: float | None
     reason: str | None
-    explanation: str
+    explanation: Message | None  # None: the lead went to its nearest eligible branch
     follows_lead_id: int | None = None
     lead_class: str | None = None  # the eligibility class the solver saw (tier or exclusion)
 
@@ -98,8 +100,8 @@ def solve_instance(
     compare = len(instance.leads) <= baseline_max_leads
     baselines = {name: solve(problem, method=name) for name in BASELINES} if compare else None
     report = round_report(problem=problem, plan=plan, baselines=baselines)
-    texts = explanations(problem=problem, plan=plan)
-    outcomes = _outcomes(plan, leads=instance.leads, ids=instance.branch_ids, texts=texts)
+    said = explanation_messages(problem=problem, plan=plan)
+    outcomes = _outcomes(plan, leads=instance.leads, ids=instance.branch_ids, said=said)
     outcomes += _follower_outcomes(outcomes, instance.followers)
     return SolvedPool(plan=plan, outcomes=outcomes, report=report)
 
@@ -136,7 +138,7 @@ def _branch_spec(branch: Branch, capacity: int) -> BranchSpec:
 
 
 def _outcomes(
-    plan: Plan, *, leads: list[LeadSpec], ids: list[int], texts: Sequence[str]
+    plan: Plan, *, leads: list[LeadSpec], ids: list[int], said: Sequence[Message | None]
 ) -> list[Outcome]:
     # Plain lists, not numpy scalars: indexing an array element by element costs ~1 us each.
     columns = zip(
@@ -145,7 +147,7 @@ def _outcomes(
         plan.reason.tolist(),
         plan.distance_km.tolist(),
         plan.cost.tolist(),
-        texts,
+        said,
         strict=True,
     )
     return [
@@ -155,10 +157,10 @@ def _outcomes(
             distance_km=None if math.isnan(distance) else distance,
             cost=None if math.isnan(cost) else cost,
             reason=None if code == ASSIGNED else REASONS[code - 1].value,
-            explanation=text[:200],
+            explanation=explanation,
             lead_class=lead.tier,
         )
-        for lead, j, code, distance, cost, text in columns
+        for lead, j, code, distance, cost, explanation in columns
     ]
 
 
@@ -168,7 +170,7 @@ def _follower_outcomes(outcomes: list[Outcome], followers: dict[int, int]) -> li
         replace(
             by_lead[leader],
             lead_id=follower,
-            explanation=f"same customer as lead {leader}",
+            explanation=message(SAME_CUSTOMER, lead=leader),
             follows_lead_id=leader,
             lead_class=None,
         )

@@ -57,7 +57,10 @@ class RoundAssignment(SQLModel, table=True):
     distance_km: float | None = None
     cost: float | None = None
     reason: str | None = Field(default=None, max_length=32)
-    explanation: str = Field(default="", max_length=200)
+    explanation: str = Field(default="", max_length=200)  # in English, as the API says it
+    # The same as a code and its values (JSON), which the pages say in Chinese; NULL: none.
+    explanation_code: str | None = Field(default=None, max_length=32)
+    explanation_params: str | None = Field(default=None, max_length=200)
     # Another pooled lead of the same customer: this one goes wherever that one goes and gets
     # no ownership interval of its own (a customer has one owner at a time).
     follows_lead_id: int | None = Field(default=None, sa_column=Column(BigIntKey, nullable=True))

@@ -30,6 +30,7 @@ from app.db import lock_for_counting
 from app.errors import DatabaseBusy, TooManyRequests
 from app.tables import AuditRecord, User
 from app.tables.base import utcnow
+from coded_messages import message
 
 ATTEMPT = "auth.login_attempt"
 SUCCEEDED = "auth.login_succeeded"
@@ -59,7 +60,7 @@ def sign_in(
     address, or this address for any account, is locked out. Commits the request's session."""
     name = username[:128]
     if not _HASHING.acquire(timeout=HASHING_WAIT_SECONDS):
-        raise DatabaseBusy("too many sign-ins at once; nothing was counted, retry")
+        raise DatabaseBusy(message("server.sign_ins_busy"))
     try:
         _count_the_attempt(session, settings=settings, name=name, client=client)
         user, rehashed = authenticate(session, username=username, password=password)

@@ -20,6 +20,7 @@ from starlette.responses import Response
 
 from app.config import Settings
 from app.errors import AppError, Unauthorized
+from app.web.messages import error_text
 from app.web.routes import WEB_TAG, router
 from app.web.templating import STATIC_DIR, VENDOR_DIR, render
 
@@ -121,7 +122,7 @@ async def _app_error_page(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AppError)
     if exc.status == 404:  # "not yours" and "missing" read the same, with no detail
         return _error_page(request, 404)
-    return _error_page(request, exc.status, exc.message)
+    return _error_page(request, exc.status, error_text(exc))
 
 
 async def _invalid_page(request: Request, exc: Exception) -> Response:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 from app.tables.base import utcnow
@@ -53,27 +52,6 @@ REASONS = {
     "capacity_exhausted": "容量已满",
     "beyond_max_distance": "超出最大距离",
 }
-WHY = {"load balance": "负载均衡", "equal cost": "成本相同", "greedy rule": "贪心规则",
-       "round_robin rule": "轮询规则", "weighted_random rule": "加权随机规则"}  # fmt: skip
-_FULL = re.compile(r"^nearest eligible branch (\S+) was full$")
-_ROOM = re.compile(r"^nearest eligible branch (\S+) had room \((.+)\)$")
-_SAME = re.compile(r"^same customer as lead (\d+)$")
-
-
-def explanation_label(text: str | None) -> str:
-    """The solver's per-lead explanation (English, from the allocation core) in Chinese."""
-    if not text:
-        return "就近分配"
-    if text in REASONS:
-        return REASONS[text]
-    if match := _FULL.match(text):
-        return f"最近的可服务营业部 {match.group(1)} 已满"
-    if match := _ROOM.match(text):
-        why = WHY.get(match.group(2), match.group(2))
-        return f"最近的可服务营业部 {match.group(1)} 尚有空位（{why}）"
-    if match := _SAME.match(text):
-        return f"与线索 #{match.group(1)} 属同一客户，随其分配"
-    return text
 
 
 def round_status_label(code: str | None) -> str:
@@ -188,82 +166,6 @@ def account_label(code: str) -> str:
     )
 
 
-# The importers explain bad rows in English (as the API and the CLI do); the common reasons
-# in Chinese, anything else as given.
-ROW_REASONS = (
-    (re.compile(r"^invalid amount '(.*)': more than 2 decimal places$"),
-     "金额 {0} 超过两位小数"),
-    (re.compile(r"^no lead with external_id '(.*)' in channel '(.*)'$"),
-     "渠道 {1} 中没有 external_id 为 {0} 的线索"),
-    (re.compile(r"^no lead with external_id '(.*)'$"), "没有 external_id 为 {0} 的线索"),
-    (re.compile(r"^external_id '(.*)' exists in channels (.*): add a channel column$"),
-     "external_id {0} 在多个渠道 {1} 中存在：请增加 channel 列"),
-    (re.compile(r"^event_id '(.*)' repeats line (\d+) with other content$"),
-     "event_id {0} 与第 {1} 行重复但内容不同"),
-    (re.compile(r"^event_id '(.*)' was already imported with different content \(batch (\d+), "
-                r"line (\d+)\)"),
-     "event_id {0} 已以不同内容导入（批次 {1} 第 {2} 行），更正须用新的 event_id"),
-    (re.compile(r"^occurred_at (.*) is in the future$"), "发生时间 {0} 晚于当前时间"),
-    (re.compile(r"^required column is missing$"), "缺少必需的列"),
-    (re.compile(r"^column appears more than once$"), "列名重复"),
-    (re.compile(r"^empty file: no header row$"), "空文件：没有表头"),
-    # Lead and branch files: encodings, workbooks and the cells HQ fills in.
-    (re.compile(r"^neither UTF-8 nor GB18030/GBK text \(byte (0x[0-9A-F]+) at byte (\d+) "),
-     "既不是 UTF-8 也不是 GBK/GB18030 编码（本行第 {1} 个字节 {0} 无法识别）："
-     "请另存为“CSV UTF-8”或 Excel 工作簿"),
-    (re.compile(r"^not UTF-8 text \(byte (0x[0-9A-F]+) at byte (\d+) "),
-     "不是 UTF-8 编码（本行第 {1} 个字节 {0}）："
-     "Excel 另存的 CSV 多为 GBK，请选择“自动识别”或“GBK”"),
-    (re.compile(r"^not GB18030/GBK text \(byte (0x[0-9A-F]+) at byte (\d+) "),
-     "不是 GBK/GB18030 编码（本行第 {1} 个字节 {0}）：请选择“自动识别”或“UTF-8”"),
-    (re.compile(r"^not UTF-8 text"), "不是 UTF-8 编码的文本"),
-    (re.compile(r"^not a readable Excel workbook"),
-     "无法读取的 Excel 工作簿（.xlsx），文件可能已损坏"),
-    (re.compile(r"^an Excel 97-2003 workbook"),
-     "旧版 Excel 文件（.xls）：请另存为 .xlsx 或 CSV"),
-    (re.compile(r"^the workbook unpacks to more than (\d+) MB"),
-     "工作簿解压后超过 {0} MB：请另存为 CSV"),
-    (re.compile(r"^the workbook's text table is over (\d+) MB"),
-     "工作簿中的文字超过 {0} MB：请另存为 CSV"),
-    (re.compile(r"^the workbook has no worksheet$"), "工作簿中没有工作表"),
-    (re.compile(r"^empty sheet: no header in row 1$"), "工作表第 1 行没有表头"),
-    (re.compile(r"^more than (\d+) data rows"), "数据超过 {0} 行：请拆分文件"),
-    (re.compile(r"^line longer than (\d+) characters"),
-     "单行超过 {0} 个字符：请确认这是 CSV 文件"),
-    (re.compile(r"^required value is empty$"), "必填项为空"),
-    (re.compile(r"^'(.*)' is not a number$"), "“{0}”不是数字"),
-    (re.compile(r"^'(.*)' is not a whole number$"), "“{0}”不是整数"),
-    (re.compile(r"^latitude (.*) is outside"), "纬度 {0} 超出范围（-90 至 90）"),
-    (re.compile(r"^longitude (.*) is outside"), "经度 {0} 超出范围（-180 至 180）"),
-    (re.compile(r"^'(.*)' is not a tier"),
-     "“{0}”不是客户层级（mass、affluent、hnw）"),
-    (re.compile(r"^'(.*)' is not a 6-digit division code$"),
-     "“{0}”不是 6 位行政区划代码"),
-    (re.compile(r"^'(.*)' is not a known GB/T 2260 division code$"),
-     "“{0}”不是已知的行政区划代码"),
-    (re.compile(r"^'(.*)' is not a mainland China mobile number$"),
-     "“{0}”不是中国大陆手机号"),
-    (re.compile(r"^'(.*)' is not an ISO 8601 date-time$"),
-     "“{0}”不是日期时间（如 2026-11-01T09:30:00）"),
-    (re.compile(r"^'(.*)' is not true or false$"), "“{0}”不是 true 或 false"),
-    (re.compile(r"^duplicate code '(.*)' \(first on line (\d+)\)$"),
-     "营业部代码 {0} 重复（首次出现在第 {1} 行）"),
-    (re.compile(r"^'(.*)' in channel '(.*)' repeats line (\d+)$"),
-     "渠道 {1} 的 external_id {0} 与第 {2} 行重复"),
-    (re.compile(r"^no channel: give a channel column"),
-     "没有渠道：请增加 channel 列或填写默认渠道"),
-    (re.compile(r"^(\d+) cells but (\d+) columns in the header$"),
-     "本行 {0} 个单元格，表头 {1} 列"),
-)  # fmt: skip
-
-
-def row_reason_label(reason: str) -> str:
-    for pattern, chinese in ROW_REASONS:
-        if match := pattern.match(reason):
-            return chinese.format(*match.groups())
-    return reason
-
-
 def megabytes(size: int) -> str:
     return f"{size / (1024 * 1024):,.0f} MB"
 
@@ -273,7 +175,6 @@ FILTERS = {
     "yuan": yuan,
     "account_label": account_label,
     "megabytes": megabytes,
-    "row_reason_label": row_reason_label,
     "pct": pct,
     "action_label": action_label,
     "role_label": role_label,
@@ -286,7 +187,6 @@ FILTERS = {
     "age": age,
     "km": km,
     "share": share,
-    "explanation_label": explanation_label,
     "round_status_label": round_status_label,
     "solver_label": solver_label,
     "reason_label": reason_label,

@@ -26,6 +26,7 @@ from app.deps import SessionDep, SettingsDep
 from app.errors import Forbidden, Unauthorized
 from app.tables import User
 from app.tables.base import utcnow
+from coded_messages import message
 
 SESSION_COOKIE = "o2o_session"
 LOGIN_CSRF_COOKIE = "o2o_login_csrf"
@@ -105,7 +106,7 @@ async def checked_form(request: Request, web: WebSessionDep) -> WebSession:
     """A signed-in POST whose form carries this session's CSRF token; anything else is 403."""
     form = await request.form()
     if not tokens_match(form.get(CSRF_FIELD), web.csrf_token):
-        raise Forbidden("the form's security token is missing or wrong; reload the page")
+        raise Forbidden(message("access.form_token"))
     return web
 
 
@@ -117,7 +118,7 @@ def page_roles(*roles: str) -> Any:
 
     def _check(web: WebSessionDep) -> Principal:
         if web.principal.role not in roles:
-            raise Forbidden("your role may not open this page")
+            raise Forbidden(message("access.page_role"))
         return web.principal
 
     return Depends(_check)
@@ -128,7 +129,7 @@ def form_roles(*roles: str) -> Any:
 
     def _check(web: CheckedForm) -> Principal:
         if web.principal.role not in roles:
-            raise Forbidden("your role may not do this")
+            raise Forbidden(message("access.role"))
         return web.principal
 
     return Depends(_check)

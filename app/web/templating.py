@@ -11,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
 from app.web.labels import CHANNELS, FILTERS, STATUSES, TIERS
+from app.web.messages import FILTERS as MESSAGE_FILTERS
 from app.web.nav import nav_for
 from app.web.session import CSRF_FIELD
 
@@ -36,8 +37,8 @@ _env = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-_env.filters.update(FILTERS)
-_env.globals.update(FILTERS)  # also callable, e.g. passed to a macro as a label function
+_env.filters.update(FILTERS, **MESSAGE_FILTERS)
+_env.globals.update(FILTERS, **MESSAGE_FILTERS)  # also callable, e.g. passed to a macro
 _env.globals.update(STATUSES=STATUSES, CHANNELS=CHANNELS, TIERS=TIERS)  # for filter forms
 templates = Jinja2Templates(env=_env)
 

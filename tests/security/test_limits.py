@@ -324,6 +324,7 @@ def test_an_export_over_the_row_limit_gets_422_naming_the_limit(limited: Limited
     page = limited.client.get("/finance/export?period=2026-10")
     assert page.status_code == 422
     assert "O2O_MAX_EXPORT_ROWS" in page.text
+    assert "超过下载上限" in page.text  # said in Chinese on the page
     empty = limited.client.get(
         "/api/v1/ledger/export?period=2026-09", headers=limited.token("aud1")
     )

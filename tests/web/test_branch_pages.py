@@ -122,6 +122,25 @@ def test_returning_without_a_reason_or_twice_is_refused_with_a_page(
     assert "操作与当前状态冲突" in late.text
 
 
+def test_a_refused_return_says_why_in_chinese(
+    web: TestClient, engine: Engine, branch_ids: dict[str, int]
+) -> None:
+    converted = add_lead(
+        engine, external_id="R4", branch_id=branch_ids["SZ-FT"], status="converted"
+    )
+    token = sign_in(web, "sz1")
+    refused = web.post(f"/leads/{converted}/return", data={"csrf_token": token, "reason": "x"})
+    assert refused.status_code == 409
+    detail = _error_detail(refused.text)
+    assert detail == f"线索 #{converted} 当前为“已转化”，不能退回线索池。"
+
+
+def _error_detail(html: str) -> str:
+    match = re.search(r'<div class="error-detail">(.*?)</div>', html)
+    assert match, "no detail on the error page"
+    return match.group(1).replace("&#34;", '"')
+
+
 def test_follow_up_without_the_csrf_token_changes_nothing(
     web: TestClient, engine: Engine, branch_ids: dict[str, int]
 ) -> None:

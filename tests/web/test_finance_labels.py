@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from app.web.labels import account_label, row_reason_label, yuan
+from app.errors import RowError
+from app.web.labels import account_label, yuan
+from app.web.messages import in_chinese
+from coded_messages import message
 
 
 @pytest.mark.parametrize(
@@ -23,8 +26,15 @@ def test_accounts_read_in_chinese_with_their_branch() -> None:
     assert account_label("something:else") == "something:else"
 
 
-def test_row_reasons_read_in_chinese_and_unknown_ones_stay_as_given() -> None:
-    reason = "event_id 'E9' repeats line 3 with other content"
-    assert row_reason_label(reason) == "event_id E9 与第 3 行重复但内容不同"
-    assert row_reason_label("3 cells but 6 columns in the header") == "本行 3 个单元格，表头 6 列"
-    assert row_reason_label("a new kind of problem") == "a new kind of problem"
+def test_row_reasons_read_in_chinese_from_their_codes() -> None:
+    repeated = RowError.of("r.csv", 5, "event_id",
+                           message("revenue.repeated_event", event_id="E9", first=3))  # fmt: skip
+    assert repeated.reason == "event_id 'E9' repeats line 3 with other content"
+    assert repeated.said is not None
+    assert in_chinese(repeated.said) == "event_id E9 与第 3 行重复但内容不同"
+    cells = message("import.too_many_cells", cells=3, columns=6)
+    assert in_chinese(cells) == "本行 3 个单元格，表头 6 列"
+    amount = message("ledger.invalid_amount", text="1.234", problem="too_many_decimals")
+    assert in_chinese(amount) == "金额 1.234 超过两位小数"
+    plain = RowError.of("r.csv", 5, "x", "a reason only the CLI gives")
+    assert (plain.reason, plain.said) == ("a reason only the CLI gives", None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from app.db import session_scope
 from app.journal import service
 from ledger.export import CSV_BOM, EXPORT_COLUMNS
 from tests.app.ledger_world import close_is_sealed
-from tests.web.finance_data import BAD, OCTOBER, count, own_leads, this_month
+from tests.web.finance_data import BAD, HEADER, OCTOBER, count, own_leads, this_month
 from tests.web.helpers import sign_in
 
 UPLOAD_OK = 'data-testid="import-result"'
@@ -74,6 +75,29 @@ def test_a_bad_file_lists_lines_and_columns_and_writes_nothing(
     assert "渠道 app 中没有 external_id 为 ZZ 的线索" in page
     for table in ("revenue_batch", "revenue_event", "journal_entry", "journal_posting"):
         assert count(engine, table) == 0, table
+
+
+def test_every_kind_of_bad_cell_reads_in_chinese_with_the_english_beneath(
+    web: TestClient, engine: Engine, owned: None
+) -> None:
+    body = HEADER + (
+        "E1,A1,royalty,10.00,2026-10-05T10:00:00,app\n"
+        "E2,A1,product_fee,0,2026-10-06T10:00:00,app\n"
+        "E3,A1,product_fee,1e3,someday,app\n"
+    )
+    files = {"file": ("worse.csv", body.encode("utf-8"), "text/csv")}
+    response = web.post("/finance/imports", data={"csrf_token": sign_in(web, "fin1")}, files=files)
+    assert response.status_code == 422
+    reasons = re.findall(r'data-testid="row-error">.*?</td><td>(.*?)</td></tr>', response.text)
+    chinese = [reason.split('<span class="sub">')[0] for reason in reasons]
+    assert chinese == [
+        "未知的收入类型 royalty（应为 brokerage_commission, product_fee, margin_interest, "
+        "advisory_fee, other 之一）",
+        "金额为零",
+        "金额 1e3 使用了科学计数法",
+        "时间 someday 不是 ISO 8601 格式",
+    ]
+    assert all('<span class="sub">' in reason for reason in reasons)  # the English beneath
 
 
 def test_the_ledger_shows_a_month_by_branch_with_suspense(

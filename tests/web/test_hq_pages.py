@@ -7,6 +7,8 @@ import re
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
+from app.db import session_scope
+from app.tables import Lead
 from tests.web.helpers import add_lead, sign_in
 
 
@@ -125,6 +127,28 @@ def test_transfers_are_for_hq_only_and_need_a_known_branch(
     token = sign_in(web, "sz1")
     form = {"csrf_token": token, "branch_code": "BJ-CY", "reason": "x"}
     assert web.post(f"/leads/{lead_id}/transfer", data=form).status_code == 403
+
+
+def test_a_refused_transfer_says_why_in_chinese(
+    web: TestClient, engine: Engine, branch_ids: dict[str, int]
+) -> None:
+    lead_id = add_lead(engine, external_id="T3", branch_id=branch_ids["SZ-FT"])
+    with session_scope(engine) as session:
+        lead = session.get(Lead, lead_id)
+        assert lead is not None
+        lead.tier = "hnw"  # BJ-CY serves mass and affluent customers only
+        session.add(lead)
+    token = sign_in(web, "hq1")
+    form = {"csrf_token": token, "branch_code": "BJ-CY", "reason": "客户已迁居北京"}
+    refused = web.post(f"/leads/{lead_id}/transfer", data=form)
+    assert refused.status_code == 409
+    assert "营业部 BJ-CY 不服务高净值客户。如确需转派，请勾选总部特批。" in refused.text
+    assert "override" not in refused.text.split('class="error-box"')[1]
+    same = web.post(f"/leads/{lead_id}/transfer", data={**form, "branch_code": "SZ-FT"})
+    assert same.status_code == 409
+    assert f"线索 #{lead_id} 已属于营业部 SZ-FT。" in same.text
+    unknown = web.post(f"/leads/{lead_id}/transfer", data={**form, "branch_code": "NOPE"})
+    assert "没有代码为 NOPE 的在用营业部。" in unknown.text
 
 
 def test_lead_search_filters_by_channel_status_and_branch(

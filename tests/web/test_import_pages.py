@@ -89,6 +89,17 @@ def test_a_rejected_file_lists_every_bad_cell_in_chinese_and_writes_nothing(
         assert session.exec(select(Branch).where(Branch.code == "SZ-FT")).one().capacity == 100
 
 
+def test_reasons_the_old_translation_table_missed_read_in_chinese_too(
+    web: TestClient, hq: str, engine: Engine
+) -> None:
+    bad = BRANCHES_CSV.replace(",80,", ",-5,").replace("SH-PD,", "SH PD,")
+    status, page = upload(web, hq, "branches", "网点.csv", bad.encode("utf-8"))
+    assert status == 422
+    assert "容量须不小于 0（现为 -5）" in page
+    assert "“SH PD”不是由 1-32 个字母、数字、_ 或 - 组成的代码" in page
+    assert "capacity must be &gt;= 0, got -5" in page  # the English beneath, as the API says it
+
+
 def test_an_undecodable_file_is_explained_with_its_line(
     web: TestClient, hq: str, engine: Engine
 ) -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from app.web.charts import load_bars, nice_step
-from app.web.labels import explanation_label
+from app.web.messages import explanation_label
 from app.web.pages.round_charts import PALETTE, Site, colour_sites, distance_edges
+from coded_messages import message
 
 
 def test_load_bars_share_one_scale_and_colour_by_fullness() -> None:
@@ -41,14 +42,18 @@ def test_neighbouring_branches_get_different_colours() -> None:
     assert colour_sites([]) == {}
 
 
-def test_solver_explanations_read_in_chinese() -> None:
-    assert explanation_label("") == "就近分配"
-    assert explanation_label("no_location") == "无法定位"
-    assert explanation_label("nearest eligible branch SZ-FT was full") == (
+def test_solver_explanations_read_in_chinese_from_their_codes() -> None:
+    assert explanation_label(None) == "就近分配"
+    assert explanation_label(message("plan.no_location")) == "无法定位"
+    assert explanation_label(message("plan.no_location"), "", "no_location") == "—"
+    assert explanation_label(message("plan.nearest_full", branch="SZ-FT")) == (
         "最近的可服务营业部 SZ-FT 已满"
     )
-    assert explanation_label("nearest eligible branch BJ-CY had room (load balance)") == (
-        "最近的可服务营业部 BJ-CY 尚有空位（负载均衡）"
+    room = message("plan.nearest_had_room", branch="BJ-CY", why="load_balance")
+    assert explanation_label(room) == "最近的可服务营业部 BJ-CY 尚有空位（负载均衡）"
+    assert explanation_label(message("plan.cheapest_full", branch="P1")) == (
+        "成本最低的候选营业部 P1 已满"
     )
-    assert explanation_label("same customer as lead 42") == "与线索 #42 属同一客户，随其分配"
-    assert explanation_label("something new") == "something new"
+    follower = message("round.same_customer", lead=42)
+    assert explanation_label(follower, "", "no_location") == "与线索 #42 属同一客户，随其分配"
+    assert explanation_label(None, "written before codes") == "written before codes"

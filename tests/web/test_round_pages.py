@@ -11,12 +11,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from allocation.explanations import not_nearest
 from app.branches.importer import import_branches
 from app.config import Settings
 from app.db import session_scope
+from app.messages import in_english, params_json
 from app.rounds.lock import round_lock
 from app.rounds.queries import read_round
-from app.tables import Lead
+from app.tables import Lead, RoundAssignment
 from tests.web.helpers import sign_in
 from tests.web.round_data import import_pool
 
@@ -88,6 +90,27 @@ def test_the_assignment_table_pages_and_filters_the_unassigned(
     assert "诸葛亮" in only
     assert "无法定位" in only
     assert web.get(f"/hq/rounds/{round_id}?show=nope").status_code == 422
+
+
+def test_a_lead_whose_cheapest_listed_branch_was_full_reads_so_in_chinese(
+    web: TestClient, engine: Engine, pooled: None
+) -> None:
+    """Rounds here have no pairs file, but a pair-mode explanation must read as well as any."""
+    round_id = _start(web, sign_in(web, "hq1"))
+    said = not_nearest(branch="SZ-FT", full=True, pairs=True, why="equal_cost")
+    with session_scope(engine) as session:
+        row = session.exec(
+            select(RoundAssignment).where(
+                RoundAssignment.round_id == round_id, RoundAssignment.branch_id.is_not(None)
+            )  # type: ignore[union-attr]
+        ).first()
+        assert row is not None
+        row.explanation = in_english(said)
+        row.explanation_code, row.explanation_params = said.code, params_json(said)
+        session.add(row)
+    table = _section(web.get(f"/hq/rounds/{round_id}").text, "assignments")
+    assert "成本最低的候选营业部 SZ-FT 已满" in table
+    assert "cheapest listed" not in table
 
 
 def test_committing_assigns_the_leads_and_committing_twice_is_a_conflict_page(
@@ -226,9 +249,33 @@ def test_a_preview_refused_at_commit_no_longer_offers_commit(
     refused = web.post(f"/hq/rounds/{stale}/commit", data={"csrf_token": token})
     assert refused.status_code == 409
     assert "本次预览已作废，请重新发起一轮" in refused.text
+    assert "条线索离开线索池（被转派、跟进或重新导入）" in refused.text
+    assert "left the pool" not in refused.text
     page = web.get(f"/hq/rounds/{stale}").text
     assert 'data-testid="commit-button"' not in page
     assert "已取消" in page
+
+
+def test_a_preview_the_branches_no_longer_fit_names_the_branch_in_chinese(
+    web: TestClient, engine: Engine, pooled: None, tmp_path: Path
+) -> None:
+    token = sign_in(web, "hq1")
+    round_id = _start(web, token)
+    smaller = tmp_path / "smaller-bj.csv"
+    smaller.write_text(
+        "code,name,lat,lon,capacity,tiers,region_code,active\n"
+        "BJ-CY,北京朝阳营业部,39.921,116.443,1,mass|affluent,110105,true\n",
+        encoding="utf-8",
+    )
+    with session_scope(engine) as session:
+        import_branches(session, path=smaller, actor="test")
+    refused = web.post(f"/hq/rounds/{round_id}/commit", data={"csrf_token": token})
+    assert refused.status_code == 409
+    assert re.search(
+        r"预览之后营业部已变化：营业部 BJ-CY 将有 \d+ 位客户，超出容量 1（已有 0 位，本轮计划 \d+ 位）。"
+        r"本次预览已作废，请重新发起一轮。",
+        refused.text,
+    )
 
 
 def test_the_round_page_shows_where_one_more_advisor_helps_most(

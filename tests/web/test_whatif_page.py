@@ -53,6 +53,26 @@ def test_a_bad_scenario_is_shown_again_with_the_field_named(web: TestClient, poo
     assert "NOPE" in bad.text.split('data-testid="scenario"')[1]  # the text is kept for editing
 
 
+def test_scenario_errors_read_in_chinese_with_the_field_named(
+    web: TestClient, pooled: None
+) -> None:
+    token = sign_in(web, "hq1")
+
+    def error_of(text: str) -> str:
+        page = web.post("/hq/whatif", data={"csrf_token": token, "scenario": text})
+        assert page.status_code == 422
+        return page.text.split('data-testid="scenario-error">')[1].split("</div>")[0]
+
+    assert (
+        error_of('{"capacity": {"NOPE": 2}}') == "情景有误：capacity.NOPE：没有使用此代码的营业部"
+    )
+    assert error_of('{"balance_weight": -1, "capcity": {}}') == (
+        "情景有误：balance_weight：须不小于 0；capcity：未知的键"
+    )
+    assert error_of("[1]") == "情景须为 JSON 对象"
+    assert error_of("{oops") == "情景不是有效的 JSON（第 1 行附近有误）"
+
+
 def test_the_page_is_for_hq_only(web: TestClient, pooled: None) -> None:
     sign_in(web, "aud1")
     assert web.get("/hq/whatif").status_code == 403

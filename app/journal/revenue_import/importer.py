@@ -38,6 +38,7 @@ from app.journal.revenue_import import crediting, parallel_parse, sql_crediting,
 from app.journal.revenue_import.row_parser import REQUIRED, RevenueRowParser
 from app.journal.store import period_lock
 from app.tables.base import utcnow
+from coded_messages import message
 from ledger.money import MAX_FEN, format_fen
 from ledger.reconciliation import Reconciliation
 
@@ -190,26 +191,24 @@ def _report_file_total_overflow(session: Session, errors: ErrorCollector) -> Non
     room = MAX_FEN - staging_table.booked_absolute_fen(session)
     line = staging_table.first_line_past(session, limit=room)
     if line is not None:
-        errors.add(
-            line, "amount",
-            f"the amounts add up past {format_fen(MAX_FEN)} yuan here (this file's with "
-            f"every stored event's, as absolute values), beyond what a 64-bit fen total holds",
-        )  # fmt: skip
+        errors.add(line, "amount", message("revenue.total_overflow", limit=format_fen(MAX_FEN)))
 
 
 def _report_lead_errors(session: Session, errors: ErrorCollector) -> None:
     limit = errors.keep
     for line, external_id, channel in staging_table.unknown_leads(session, limit=limit):
-        where = f" in channel '{channel}'" if channel else ""
-        errors.add(line, "external_id", f"no lead with external_id '{external_id}'{where}")
+        unknown = (
+            message("revenue.no_lead_in_channel", external_id=external_id, channel=channel)
+            if channel
+            else message("revenue.no_lead", external_id=external_id)
+        )
+        errors.add(line, "external_id", unknown)
     for line, external_id, channels in staging_table.ambiguous_leads(session, limit=limit):
-        errors.add(
-            line, "external_id",
-            f"external_id '{external_id}' exists in channels {channels}: add a channel column",
-        )  # fmt: skip
+        ambiguous = message("revenue.ambiguous_lead", external_id=external_id, channels=channels)
+        errors.add(line, "external_id", ambiguous)
     for line, event_id, first in staging_table.conflicting_repeats(session, limit=limit):
         errors.add(
-            line, "event_id", f"event_id '{event_id}' repeats line {first} with other content"
+            line, "event_id", message("revenue.repeated_event", event_id=event_id, first=first)
         )
 
 
@@ -217,11 +216,8 @@ def _report_conflicts(session: Session, errors: ErrorCollector) -> None:
     for line, event_id, batch, there in staging_table.conflicting_events(
         session, limit=errors.keep
     ):
-        errors.add(
-            line, "event_id",
-            f"event_id '{event_id}' was already imported with different content "
-            f"(batch {batch}, line {there}); corrections need a new event_id",
-        )  # fmt: skip
+        changed = message("revenue.changed_event", event_id=event_id, batch=batch, line=there)
+        errors.add(line, "event_id", changed)
 
 
 def _credit_batch(
@@ -236,7 +232,9 @@ def _credit_batch(
     crash_point("revenue.import.after_headers")
     stored = crediting.stored_totals(session, batch_id=batch_id)
     if stored != totals or not totals.balanced:
-        raise Conflict(f"batch {batch_id} does not reconcile: computed {totals}, stored {stored}")
+        raise Conflict(
+            message("import.unreconciled", batch=batch_id, computed=str(totals), stored=str(stored))
+        )
     return totals
 
 

@@ -8,6 +8,8 @@ from typing import Any, TypeVar
 
 from app.config import DEFAULT_MAX_REVENUE_AMOUNT_FEN
 from app.imports.csvfile import CsvRow, ErrorCollector
+from app.imports.fields import CellError, reason_of
+from coded_messages import message
 from ledger.errors import LedgerError
 from ledger.money import format_fen, parse_amount
 from ledger.periods import parse_timestamp
@@ -103,26 +105,24 @@ class RevenueRowParser:
         try:
             return parse(raw)
         except (LedgerError, ValueError) as exc:
-            self.errors.add(row.line, column, str(exc))
+            self.errors.add(row.line, column, reason_of(exc))
             return None
 
     def _amount(self, value: str) -> int:
         amount = parse_amount(value)
         if amount == 0:
-            raise ValueError("amount is zero")
+            raise CellError(message("revenue.zero_amount"))
         if abs(amount) > self.max_amount_fen:
-            raise ValueError(
-                f"amount {value.strip()} exceeds the plausibility limit of "
-                f"{format_fen(self.max_amount_fen)} yuan (O2O_MAX_REVENUE_AMOUNT_FEN)"
-            )
+            limit = format_fen(self.max_amount_fen)
+            raise CellError(message("revenue.implausible_amount", text=value.strip(), limit=limit))
         return amount
 
     def _instant(self, value: str) -> datetime:
         instant = parse_timestamp(value.strip())
         if instant > self.latest:
-            raise ValueError(f"occurred_at {value} is in the future")
+            raise CellError(message("revenue.in_future", text=value))
         if instant < EARLIEST:
-            raise ValueError(f"occurred_at {value} is before 1970")
+            raise CellError(message("revenue.before_1970", text=value))
         return instant
 
 
@@ -138,5 +138,5 @@ def _channel(value: str) -> str | None:
     if not value:
         return None
     if not CHANNEL_NAME.fullmatch(value):
-        raise ValueError(f"invalid channel name {value!r}")
+        raise CellError(message("ledger.invalid_channel", text=value))
     return value

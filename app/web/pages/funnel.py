@@ -12,12 +12,6 @@ from app.web.charts import Histogram, histogram
 from app.web.labels import CHANNELS, TIERS
 
 DIMENSION_LABELS = {"channel": "渠道", "branch": "营业部", "tier": "客户层级"}
-REFUSALS = {
-    "unknown_dimension": "请选择按渠道、营业部或客户层级查看。",
-    "reversed": "结束日期早于开始日期，请调整日期范围。",
-    "too_long": "一次最多查看 366 天，请缩短日期范围。",
-    "bad_date": "日期格式应为 年-月-日，例如 2026-11-09。",
-}
 STAGE_LABELS = ("获客", "已分配", "已联系", "已转化")
 STAGE_TONES = ("low", "mid", "mid", "high")
 

@@ -14,6 +14,7 @@ from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from app.messages import from_columns
 from app.rounds.pool import POOL_STATUSES
 from app.rounds.queries import list_rounds, read_round
 from app.rounds.schemas import RoundRead
@@ -21,6 +22,7 @@ from app.tables import AllocationRound, Branch, Lead, RoundAssignment, RoundLock
 from app.web.labels import km, share
 from app.web.pages.round_charts import RoundCharts, round_charts
 from app.web.pages.round_shadow import AdvisorGains, advisor_gains
+from coded_messages import Message
 
 ROUNDS_PER_PAGE = 20
 ASSIGNMENTS_PER_PAGE = 50
@@ -171,7 +173,8 @@ class AssignmentRow:
     branch_name: str | None
     distance_km: float | None
     reason: str | None
-    explanation: str
+    explanation: Message | None
+    written: str  # the English text, shown for a round solved before explanations had codes
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +226,8 @@ def assignment_page(
     rows = [
         AssignmentRow(
             lead_id=a.lead_id, external_id=ext, name=name, branch_code=code, branch_name=bname,
-            distance_km=a.distance_km, reason=a.reason, explanation=a.explanation,
+            distance_km=a.distance_km, reason=a.reason, written=a.explanation,
+            explanation=from_columns(a.explanation_code, a.explanation_params),
         )
         for a, ext, name, code, bname in found
     ]  # fmt: skip

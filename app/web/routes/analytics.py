@@ -13,10 +13,12 @@ from app.analytics.routes import csv_download
 from app.analytics.service import funnel_for
 from app.auth import Principal
 from app.deps import SessionDep, SettingsDep
-from app.web.pages.funnel import DIMENSION_LABELS, REFUSALS, funnel_view
+from app.web.messages import error_text
+from app.web.pages.funnel import DIMENSION_LABELS, funnel_view
 from app.web.routes.base import page_router
 from app.web.session import page_roles
 from app.web.templating import render
+from coded_messages import message
 
 router = page_router("/analytics")
 Viewer = Annotated[Principal, page_roles("hq", "branch", "auditor")]
@@ -33,7 +35,7 @@ def funnel_page(request: Request, viewer: Viewer, session: SessionDep, settings:
     try:
         found = _funnel(session, viewer, settings, form)
     except BadFunnelQuery as refused:
-        page |= {"error": REFUSALS[refused.reason], "view": None}
+        page |= {"error": error_text(refused), "view": None}
         return render(request, "funnel.html", page, status_code=422)
     return render(request, "funnel.html", page | {"view": funnel_view(session, found=found)})
 
@@ -48,7 +50,7 @@ def funnel_file(viewer: Viewer, session: SessionDep, settings: SettingsDep,
 def _funnel(session: SessionDep, viewer: Principal, settings: SettingsDep,
             form: dict[str, str]) -> Funnel:  # fmt: skip
     return funnel_for(session, principal=viewer, settings=settings, by=form["by"],
-                      start=_day(form["start"], "开始"), end=_day(form["end"], "结束"))  # fmt: skip
+                      start=_day(form["start"], "start"), end=_day(form["end"], "end"))  # fmt: skip
 
 
 def _day(text: str, which: str) -> date | None:
@@ -57,5 +59,4 @@ def _day(text: str, which: str) -> date | None:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise BadFunnelQuery(f"{which}: not a date (YYYY-MM-DD): {text!r}",
-                             reason="bad_date") from None  # fmt: skip
+        raise BadFunnelQuery(message("funnel.bad_date", which=which, text=text)) from None

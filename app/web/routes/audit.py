@@ -13,9 +13,11 @@ from app.audit_log import ACTION_GROUPS, AuditQuery, records_csv, search
 from app.auth import Principal
 from app.deps import SessionDep, SettingsDep
 from app.errors import InvalidInput
+from app.web.messages import error_text
 from app.web.routes.base import page_router
 from app.web.session import page_roles
 from app.web.templating import render
+from coded_messages import message
 
 router = page_router("/audit")
 Reader = Annotated[Principal, page_roles("hq", "auditor")]
@@ -33,7 +35,8 @@ def audit_page(request: Request, _reader: Reader, session: SessionDep, settings:
     try:
         query = _query(form)
     except InvalidInput as refused:
-        context |= {"error": refused.message, "records": [], "total": 0, "page": 1, "pages": 1}
+        context |= {"error": error_text(refused), "records": [], "total": 0, "page": 1,
+                    "pages": 1}  # fmt: skip
         return render(request, "audit.html", context, status_code=422)
     size = settings.default_page_size
     records, total = search(session, query=query, limit=size, offset=(page - 1) * size)
@@ -51,7 +54,7 @@ def audit_export(reader: Reader, session: SessionDep, actor: Text = "", action: 
     form = {"actor": actor, "action": action, "lead": lead, "start": start, "end": end}
     records, total = search(session, query=_query(form), limit=MAX_EXPORT, offset=0)
     if total > MAX_EXPORT:
-        raise InvalidInput(f"{total} records match; export at most {MAX_EXPORT}: narrow the search")
+        raise InvalidInput(message("audit.too_many", total=total, max=MAX_EXPORT))
     audit.record(session, actor=reader.username, action="audit.exported", entity_type="audit_log",
                  detail={"filters": form, "records": total})  # fmt: skip
     headers = {"Content-Disposition": 'attachment; filename="audit-log.csv"'}
@@ -61,10 +64,9 @@ def audit_export(reader: Reader, session: SessionDep, actor: Text = "", action: 
 def _query(form: dict[str, str]) -> AuditQuery:
     lead = form["lead"].strip().lstrip("#")
     if lead and not lead.isdigit():
-        raise InvalidInput("线索编号应为数字，例如 1024。")
-    start, end = _day(form["start"], "开始"), _day(form["end"], "结束")
-    if start and end and end < start:
-        raise InvalidInput("结束日期早于开始日期，请调整日期范围。")
+        raise InvalidInput(message("audit.bad_lead", text=lead))
+    start, end = _day(form["start"], "start"), _day(form["end"], "end")
+    # AuditQuery refuses an end before the start.
     return AuditQuery(actor=form["actor"].strip(), action=form["action"].strip(),
                       lead=int(lead) if lead else None, start=start, end=end)  # fmt: skip
 
@@ -75,4 +77,4 @@ def _day(text: str, which: str) -> date | None:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise InvalidInput(f"{which}日期格式应为 年-月-日，例如 2026-11-09。") from None
+        raise InvalidInput(message("audit.bad_date", which=which, text=text)) from None

@@ -7,8 +7,6 @@ handlers, so the size limit, the audit records and the file bytes are the same.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import Form, Path, Query, Request, UploadFile
@@ -18,7 +16,7 @@ from starlette.responses import Response
 from app.auth import Principal
 from app.db import session_scope
 from app.deps import SessionDep, SettingsDep
-from app.errors import AppError, Conflict, FileRejected, InvalidInput
+from app.errors import AppError, FileRejected
 from app.journal import routes as ledger_api
 from app.journal import service
 from app.journal.schemas import RevenueImportRead
@@ -34,23 +32,6 @@ PERIOD = r"^\d{4}-\d{2}$"
 PeriodQuery = Annotated[str | None, Query(pattern=PERIOD)]
 Page = Annotated[int, Query(ge=1, le=1_000_000)]
 MAX_SHOWN_ERRORS = 200
-
-# The closing service speaks English to the API; the pages say the same in Chinese.
-CLOSE_ERRORS = (
-    ("is already closed", "该月份已经结账，结账后不能再更改。"),
-    ("has not ended yet", "当月及未来月份不能结账：收入可能仍在入账。"),
-    ("months close in order", "月份须按顺序结账：请先结清更早的未结账月份。"),
-    ("is before the closed period", "该月份早于已结账的月份。"),
-)
-
-
-@contextmanager
-def _close_errors_in_chinese() -> Iterator[None]:
-    try:
-        yield
-    except (Conflict, InvalidInput) as exc:
-        text = next((zh for en, zh in CLOSE_ERRORS if en in exc.message), exc.message)
-        raise type(exc)(text) from exc
 
 
 @router.get("")
@@ -109,8 +90,7 @@ def close(
     period: Annotated[str, Form(pattern=PERIOD)],
     confirm: Annotated[str, Form(pattern="^yes$")],
 ) -> Response:
-    with _close_errors_in_chinese():
-        service.close_period(session, period=period, actor=principal.username)
+    service.close_period(session, period=period, actor=principal.username)
     return RedirectResponse(f"/finance/ledger?period={period}&done=closed", status_code=303)
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import Form, Query, Request
@@ -12,7 +10,6 @@ from starlette.responses import Response
 
 from app.auth import Principal
 from app.deps import SessionDep, SettingsDep
-from app.errors import Conflict
 from app.ids import RoundId
 from app.rounds.service import RoundParams, cancel_round, commit_round, run_round
 from app.web.pages.rounds import round_list, round_page
@@ -29,32 +26,6 @@ ShowParam = Annotated[str, Query(pattern="^(all|unassigned)$")]
 WeightField = Annotated[float, Form(ge=0, le=1_000_000, allow_inf_nan=False)]
 DistanceField = Annotated[float | None, Form(gt=0, le=20_000, allow_inf_nan=False)]
 ModeField = Annotated[str, Form(pattern="^(preview|commit)$")]
-
-# The rounds service speaks English to the API; the pages say the same in Chinese.
-CONFLICTS = (
-    ("another round is being solved", "另一轮分配正在求解或提交，请等它完成后再试。"),
-    (
-        "left the pool",
-        "预览之后已有线索离开线索池（被转派、跟进或重新导入），本次预览已作废，请重新发起一轮。",
-    ),
-    (
-        "no longer fits",
-        "预览之后营业部已变化（容量下调、停用、不再服务该客户层级，或已被转派占满），"
-        "本次预览已作废，请重新发起一轮。",
-    ),
-    ("got an owner since", "预览之后已有客户被分配给营业部，本次预览已作废，请重新发起一轮。"),
-    ("only a solved round can be committed", "只有待提交的预览才能提交；本轮已提交或已取消。"),
-    ("can no longer be cancelled", "本轮已提交或已取消，不能再取消。"),
-)
-
-
-@contextmanager
-def _conflicts_in_chinese() -> Iterator[None]:
-    try:
-        yield
-    except Conflict as exc:
-        text = next((zh for en, zh in CONFLICTS if en in exc.message), exc.message)
-        raise Conflict(text) from exc
 
 
 def _to_round(round_id: int, done: str) -> Response:
@@ -76,11 +47,11 @@ def start_round(
     max_distance_km: DistanceField = None,
 ) -> Response:
     params = RoundParams(balance_weight=balance_weight, max_distance_km=max_distance_km)
-    with _conflicts_in_chinese():  # runs in the thread pool: the solver may take a while
-        round_id = run_round(
-            request.app.state.engine, settings=settings, actor=principal.username,
-            params=params, commit=mode == "commit",
-        )  # fmt: skip
+    # Runs in the thread pool: the solver may take a while.
+    round_id = run_round(
+        request.app.state.engine, settings=settings, actor=principal.username,
+        params=params, commit=mode == "commit",
+    )  # fmt: skip
     return _to_round(round_id, "committed" if mode == "commit" else "previewed")
 
 
@@ -102,16 +73,13 @@ def round_detail(
 def commit(
     request: Request, round_id: RoundId, principal: HqForm, settings: SettingsDep
 ) -> Response:
-    with _conflicts_in_chinese():
-        commit_round(
-            request.app.state.engine, settings=settings, actor=principal.username,
-            round_id=round_id,
-        )  # fmt: skip
+    commit_round(
+        request.app.state.engine, settings=settings, actor=principal.username, round_id=round_id
+    )
     return _to_round(round_id, "committed")
 
 
 @router.post("/{round_id}/cancel")
 def cancel(round_id: RoundId, principal: HqForm, session: SessionDep) -> Response:
-    with _conflicts_in_chinese():
-        cancel_round(session, actor=principal.username, round_id=round_id)
+    cancel_round(session, actor=principal.username, round_id=round_id)
     return _to_round(round_id, "cancelled")

@@ -14,6 +14,7 @@ from app.deps import SettingsDep
 from app.errors import InvalidInput
 from app.rounds.scenario import parse_scenario
 from app.rounds.whatif import run_whatif
+from app.web.messages import error_text
 from app.web.routes.base import page_router
 from app.web.session import form_roles, page_roles
 from app.web.templating import render
@@ -43,13 +44,13 @@ async def whatif_run(
     request: Request, principal: HqForm, settings: SettingsDep, scenario: ScenarioField
 ) -> Response:
     try:
-        parsed = parse_scenario(scenario, source="情景")
+        parsed = parse_scenario(scenario)
         result = await run_in_threadpool(
             run_whatif, request.app.state.engine, settings=settings,
             actor=principal.username, scenario=parsed,
         )  # fmt: skip
     except InvalidInput as exc:
-        context = {"scenario": scenario, "result": None, "error": exc.message}
+        context = {"scenario": scenario, "result": None, "error": error_text(exc)}
         return render(request, "hq_whatif.html", context, status_code=422)
     return render(
         request, "hq_whatif.html", {"scenario": scenario, "result": result, "error": None}
