@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
 from app import audit_chain
-from app.errors import Conflict, FileRejected, InvalidInput, NotFound
+from app.errors import AppError, Conflict, FileRejected, InvalidInput, NotFound
 from app.imports.csvfile import ErrorCollector
 from app.journal import closing, corrections, verify
 from app.journal.export import period_file
@@ -86,9 +86,23 @@ def close_period(
     return CloseRead(period=str(target), statements=items)
 
 
+class ExportTooLarge(AppError):
+    status = 422
+    code = "export_too_large"
+
+
 def export_period(
-    session: Session, *, period: str, fmt: str, out: Path, actor: str, layout: str = "canonical"
-) -> period_file.ExportResult:
+    session: Session, *, period: str, fmt: str, out: Path, actor: str, layout: str = "canonical",
+    max_rows: int | None = None,
+) -> period_file.ExportResult:  # fmt: skip
+    """Write the period's export; with `max_rows`, a larger one is refused before anything is
+    written (the API builds a download whole; the CLI streams any size)."""
+    if max_rows is not None:
+        rows = period_file.count_rows(session, period=period_from(period))
+        if rows > max_rows:
+            raise ExportTooLarge(
+                message("export.too_large", period=period, rows=rows, limit=max_rows)
+            )
     if fmt not in period_file.FORMATS:
         raise InvalidInput(f"format must be one of {', '.join(period_file.FORMATS)}")
     if layout not in period_file.LAYOUTS:

@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
+from sqlalchemy import text
 from sqlmodel import Session
 
 from app import audit
@@ -52,6 +53,17 @@ class _Tally:
             self.debit += row.debit_fen
             self.credit += row.credit_fen
             yield row
+
+
+_COUNT_ROWS = text(
+    "SELECT count(*) FROM journal_posting p JOIN journal_entry e ON e.id = p.entry_id "
+    "WHERE e.period = :period AND p.unit = 'CNY'"
+)
+
+
+def count_rows(session: Session, *, period: Period) -> int:
+    """How many rows the period's export has (its CNY postings), without reading them."""
+    return int(session.execute(_COUNT_ROWS, {"period": str(period)}).scalar_one())
 
 
 def export_rows(session: Session, *, period: Period) -> Iterator[ExportRow]:
