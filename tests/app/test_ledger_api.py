@@ -7,6 +7,8 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
+from app.config import Settings
+from app.main import create_app
 from app.tables.base import utcnow
 from tests.app.ledger_world import HEADER, auth, close_is_sealed, import_csv
 
@@ -67,3 +69,16 @@ def test_close_then_statements_and_export_for_finance_and_auditors(
     again = api.post("/api/v1/ledger/periods/2026-10/close", headers=auth(api, "fin1"))
     assert again.status_code == 409
     assert api.get("/api/v1/ledger/verify", headers=auditor).json() == {"ok": True, "findings": []}
+
+
+def test_an_export_over_the_download_limit_is_refused_before_anything_is_written(
+    api: TestClient, settings: Settings, ledger_engine: Engine, tmp_path: Path
+) -> None:
+    import_csv(ledger_engine, tmp_path, ROWS, now=utcnow())
+    small = create_app(settings.model_copy(update={"max_export_rows": 1}))
+    with TestClient(small) as client:
+        refused = client.get("/api/v1/ledger/export?period=2026-10", headers=auth(client, "aud1"))
+    small.state.engine.dispose()
+    assert refused.status_code == 422
+    assert refused.json()["error"] == "export_too_large"
+    assert "o2o ledger export" in refused.json()["detail"]
