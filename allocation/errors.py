@@ -8,7 +8,7 @@ class AllocationError(Exception):
 
 
 class InvalidProblemError(AllocationError, ValueError):
-    """The problem data break a rule of SPEC 4/5 (bad value, duplicate key, unknown reference).
+    """The problem data break a rule of contract §4/§5 (bad value, duplicate key, unknown ref).
 
     `record` is the 0-based index of the offending branch/lead/pair when known, `field` the
     attribute name; the CSV reader turns both into file/line/column.

@@ -1,4 +1,4 @@
-"""Great-circle distances (SPEC 4.1: haversine, Earth radius 6371.0088 km).
+"""Great-circle distances (contract §4.1: haversine, Earth radius 6371.0088 km).
 
 Two forms: the textbook haversine (scalar and numpy, used by the validator and the reports) and
 unit vectors, whose dot products turn "every lead to every branch" into one matrix product on

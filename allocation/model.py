@@ -1,4 +1,4 @@
-"""The allocation problem (SPEC 5): specs in, columnar tables for the solvers, plan out.
+"""The allocation problem (contract §5): specs in, columnar tables for the solvers, plan out.
 
 Record-style specs (`BranchSpec`, `LeadSpec`, `PairSpec`) are what services build; a problem
 stores them as column arrays (`BranchTable`, `LeadTable`, `PairTable`) because a round may hold
@@ -32,7 +32,7 @@ BoolArray = NDArray[np.bool_]
 
 
 class Reason(StrEnum):
-    """Why a lead is unassigned (SPEC 5)."""
+    """Why a lead is unassigned (contract §5)."""
 
     NO_LOCATION = "no_location"
     NO_ELIGIBLE_BRANCH = "no_eligible_branch"

@@ -1,4 +1,4 @@
-"""Round figures (SPEC 5 and 5.1 REPORT.json) and per-lead explanations, as plain data."""
+"""Round figures (contract §5 and 5.1 REPORT.json) and per-lead explanations, as plain data."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def round_report(
         "status": plan.status,
         "assigned": plan.assigned,
         "unassigned": plan.unassigned,
-        # SPEC 5: the total cost includes balance_weight x the balance term (0 by default).
+        # contract §5: the total cost includes balance_weight x the balance term (0 by default).
         "objective": round(plan.total, 6),
         "lower_bound": None if plan.lower_bound is None else round(plan.lower_bound, 6),
         "gap": plan.gap,
@@ -125,7 +125,7 @@ def baseline_figures(*, problem: AllocationProblem, plan: Plan, best: Plan) -> d
     return {
         "assigned": plan.assigned,
         "unassigned": plan.unassigned,
-        # SPEC 5: the total cost includes balance_weight x the balance term (0 by default).
+        # contract §5: the total cost includes balance_weight x the balance term (0 by default).
         "objective": round(plan.total, 6),
         "balance_penalty": round(plan.balance_penalty, 6),
         "mean_km": figures["mean_km"],

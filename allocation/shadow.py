@@ -12,7 +12,7 @@ prediction is exact for the plan that was reported:
     sink -> k   k gives up a unit it uses:      0 (k has load)
     sink -> j   an unassigned lead is taken in: c_ij, and one lead gained
 
-Leads come first in the objective (SPEC 5), so paths that gain a lead win whatever they cost.
+Leads come first in the objective (contract §5), so paths that gain a lead win whatever they cost.
 The prediction holds for as many further units as the path has room (`holds_for`, a lower
 bound: shortest-path lengths only grow as units are added); a price of 0 holds for every unit.
 Only rounds whose objective is a plain min-cost flow qualify: unit workloads and

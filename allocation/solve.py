@@ -1,4 +1,4 @@
-"""The one entry point: `solve(problem, method=...) -> Plan` (SPEC 5).
+"""The one entry point: `solve(problem, method=...) -> Plan` (contract §5).
 
 "optimal" picks the exact model that fits the round: min-cost flow with pricing on true
 coordinates (location mode), min-cost flow on the listed pairs (pair mode, unit workloads), or

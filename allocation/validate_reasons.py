@@ -27,7 +27,7 @@ def false_reasons(
         & located
         & (problem.pairs is None or problem.params.max_distance_km is not None)
     )
-    if problem.pairs is None:  # SPEC 4.1: an unlocated lead is `no_location`, nothing else
+    if problem.pairs is None:  # contract §4.1: an unlocated lead is `no_location`, nothing else
         wrong |= unassigned & ~located & (reason != reason_code(Reason.NO_LOCATION))
     options = _option_flags(problem=problem, room=room, claimed=unassigned & (reason > 0))
     eligible, near, free = options

@@ -1,4 +1,4 @@
-"""`o2o allocate` files (SPEC 5.1): BRANCHES/LEADS/PAIRS CSV in, ASSIGNMENTS.csv + REPORT.json
+"""`o2o allocate` files (contract §5.1): BRANCHES/LEADS/PAIRS CSV in, ASSIGNMENTS.csv + REPORT.json
 out. Reading validates every cell and stops at the first bad one with file, line and column;
 writing goes to temporary files renamed into place only when everything is ready.
 """

@@ -38,7 +38,7 @@ from allocation.solvers.gap_cpsat import solve_gap  # noqa: E402
 DEFAULT_ROOT = Path("/work/shared/benchmarks/gap")
 DEFAULT_OUT = REPO / "bench" / "gap_results.md"
 DEFAULT_ROWS = REPO / "bench" / "out" / "gap_rows.jsonl"
-# Sets whose published optimum must be reproduced exactly (the SPEC 8 exactness target).
+# Sets whose published optimum must be reproduced exactly (the contract §8 exactness target).
 EXACT_SET = re.compile(r"^(cattrysse1994/gap\d+-\d+|chu1997/[ab]\d+)$")
 
 

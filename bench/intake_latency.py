@@ -8,7 +8,7 @@
 Issues a key for a fresh channel, starts `o2o serve` (one worker) on loopback and sends one lead
 per request, one request at a time over a keep-alive connection (a channel's push loop), with
 new external ids, mobiles and coordinates. Prints p50/p95/p99 latency, the statuses and the
-leads the database held before and after. Target (SPEC 8): p95 under 30 ms with 1.3M leads.
+leads the database held before and after. Target (contract §8): p95 under 30 ms with 1.3M leads.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
         --database-url postgresql://postgres@127.0.0.1:5432/o2o_round_bench
 
 Prints the time of each phase (import, pool and capacities, solve, store, commit) and the
-round's figures. The target (SPEC 8) is import + round + commit under 3 minutes on PostgreSQL.
+round's figures. The target (contract §8) is import + round + commit under 3 minutes on PostgreSQL.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The chart of accounts.
 
-Account codes are stable strings that finance builds reports on (SPEC 7), so they are parsed
+Account codes are stable strings that finance builds reports on (contract §7), so they are parsed
 and validated rather than concatenated ad hoc. Each account holds exactly one unit and has a
 normal side, the side its balance grows on:
 

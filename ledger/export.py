@@ -1,4 +1,4 @@
-"""Export rows of the money postings (SPEC 7) and safe CSV cells.
+"""Export rows of the money postings (contract §7) and safe CSV cells.
 
 One row per CNY posting with the exact columns of :data:`EXPORT_COLUMNS`. ``debit_fen`` and
 ``credit_fen`` are non-negative integers, one of them zero; ``branch_code`` is empty for

@@ -1,7 +1,7 @@
 """Accounting periods: calendar months in Asia/Shanghai.
 
 Every instant the ledger stores is timezone-aware; a timestamp written without an offset is
-read as Shanghai wall time (SPEC 7). The period an instant belongs to is the Shanghai month
+read as Shanghai wall time (contract §7). The period an instant belongs to is the Shanghai month
 it falls in, so 2026-01-31T16:00:00Z is already February.
 
 Closed periods never change. The posting period of an entry is the period its

@@ -25,7 +25,7 @@ _MICROSECOND = timedelta(microseconds=1)
 
 
 class RevenueType(StrEnum):
-    """The revenue types of SPEC 4; each has its own clearing account."""
+    """The revenue types of contract §4; each has its own clearing account."""
 
     BROKERAGE_COMMISSION = "brokerage_commission"
     PRODUCT_FEE = "product_fee"

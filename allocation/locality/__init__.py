@@ -1,4 +1,4 @@
-"""Locality core: where is a lead? (SPEC 4.1)
+"""Locality core: where is a lead? (contract §4.1)
 
 Pure functions over package data, no I/O beyond reading that data once:
 

@@ -1,4 +1,4 @@
-"""Resolve a lead's location from whichever fields it has, in the order of SPEC 4.1."""
+"""Resolve a lead's location from whichever fields it has, in the order of contract §4.1."""
 
 from __future__ import annotations
 

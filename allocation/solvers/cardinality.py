@@ -1,4 +1,4 @@
-"""Most leads assigned, whatever the clock did (SPEC 5 objective (1), issue 12 item 6).
+"""Most leads assigned, whatever the clock did (contract §5 objective (1), issue 12 item 6).
 
 A restricted flow stopped by the time limit may leave a lead out although a chain of moves
 (lead -> full branch j0, one of j0's leads -> j1, ..., -> a branch with room) would place it.

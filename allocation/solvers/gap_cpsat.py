@@ -1,6 +1,6 @@
 """Pair mode with workloads: a generalized assignment problem (GAP) solved with CP-SAT.
 
-Objective, lexicographic (SPEC 5): (1) assign as many leads as possible, (2) minimise the total
+Objective, lexicographic (contract §5): (1) assign as many leads as possible, (2) minimise the total
 cost of the assigned leads. It is solved in two phases rather than with one weighted objective:
 
 * phase 1 maximises the number of assigned leads. It is skipped when a greedy pass already
@@ -14,7 +14,7 @@ with two phases, phase 2's proven bound is directly the cost bound the report ne
 the count can be fixed to "every assignable lead" each lead gets an exactly-one constraint,
 the strongest form for CP-SAT's linear relaxation.
 
-Determinism (SPEC 5: same input and parameters give the same plan): see ``_parameters``.
+Determinism (contract §5: same input and parameters give the same plan): see ``_parameters``.
 ``workers`` beyond 2 are not used; ``workers=1`` drops the LNS helper of phase 2.
 """
 
@@ -317,7 +317,7 @@ def _cost_model(
 def _parameters(solver: cp_model.CpSolver, *, limits: tuple[float, float], seed: int) -> None:
     """Settings of every CP-SAT call; the determinism decision lives here.
 
-    SPEC 5 promises the same plan for the same input. Measured on this shared 2-core machine
+    contract §5 promises the same plan for the same input. Measured on this shared 2-core machine
     (20 s per run): CP-SAT's default multi-worker portfolio races its workers, so equal inputs
     can give different plans (it is, however, the strongest: Chu-Beasley d20100 6279 vs 6322
     for our deterministic setup, Yagiura d20400 24747 vs 24783 in 30 s). ``interleave_search``,

@@ -1,6 +1,6 @@
 """Who can be allocated at all, and each lead's nearest eligible branch (or cheapest pair).
 
-Leads that cannot go anywhere get their reason here (SPEC 5): `no_location` (no point and a
+Leads that cannot go anywhere get their reason here (contract §5): `no_location` (no point and a
 rule needs one), `no_eligible_branch` (no active branch serves the tier, or no listed pair),
 `beyond_max_distance` (eligible branches exist but all are too far). The rest are `active`.
 """

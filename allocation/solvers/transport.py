@@ -1,4 +1,4 @@
-"""Exact min-cost flow for unit-workload rounds on true coordinates (SPEC 5, issue 3).
+"""Exact min-cost flow for unit-workload rounds on true coordinates (contract §5, issue 3).
 
 Leads are grouped by tier and grid cell; a group's arc to a branch costs the MEAN true distance
 of its members, which is exact whenever the whole group goes to that branch. Each iteration:
@@ -164,7 +164,7 @@ class _Step:
 
 
 def _better(step: _Step, than: _Step) -> bool:
-    """More leads assigned first (SPEC 5 objective (1)), then the lower cost + balance."""
+    """More leads assigned first (contract §5 objective (1)), then the lower cost + balance."""
     return (step.unassigned, step.value) < (than.unassigned, than.value)
 
 

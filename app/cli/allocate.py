@@ -1,4 +1,4 @@
-"""`o2o allocate` (SPEC 5.1): one offline allocation round, CSV in, CSV + JSON out, no database.
+"""`o2o allocate` (contract §5.1): one offline round, CSV in, CSV + JSON out, no database.
 
 Exit codes: 0 when a plan was written (even with unassigned leads), 2 on bad input (the message
 names file, line and column, and nothing is written), 1 on an internal failure.

@@ -44,7 +44,7 @@ async def create_round(
 async def whatif(
     body: dict[str, Any], principal: HQ, request: Request, settings: SettingsDep
 ) -> dict[str, Any]:
-    """Solve a scenario (SPEC 9 keys) on the live pool beside the current plan; only an audit
+    """Solve a scenario (contract §9 keys) on the live pool beside the current plan; only an audit
     record is written."""
     scenario = scenario_from(body)
     return await run_in_threadpool(

@@ -1,6 +1,6 @@
 """What-if scenarios (issue 15.1): the file/body format and its validation.
 
-Keys (SPEC 9): `capacity` {code: n} (the branch's total capacity, counted like every other
+Keys (contract §9): `capacity` {code: n} (the branch's total capacity, counted like every other
 capacity: customers in follow-up), `close` [codes] (their open leads go back to the pool),
 `open` [{code, name, lat, lon, capacity, tiers}], `tiers` {code: "mass|affluent"} ("" = all),
 `max_distance_km`, `balance_weight`. Every error names the field it is about.
