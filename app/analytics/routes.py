@@ -8,8 +8,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
-from app.analytics.export import funnel_csv
-from app.analytics.funnel import DIMENSIONS, Funnel
+from app.analytics.export import csv_download
+from app.analytics.funnel import DIMENSIONS
 from app.analytics.schemas import FunnelRead
 from app.analytics.service import funnel_for
 from app.auth import Principal, require_roles
@@ -33,10 +33,3 @@ def get_funnel(
     found = funnel_for(session, principal=principal, settings=settings, by=by, start=start,
                        end=end)  # fmt: skip
     return csv_download(found) if format == "csv" else FunnelRead.of(found)
-
-
-def csv_download(found: Funnel) -> Response:
-    name = f"funnel-{found.query.by}-{found.query.start}-{found.query.end}.csv"
-    disposition = f'attachment; filename="{name}"'
-    return Response(funnel_csv(found), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": disposition})  # fmt: skip

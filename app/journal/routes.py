@@ -3,19 +3,14 @@ reverses entries and reclassifies suspense; auditors read."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, UploadFile
 from fastapi.responses import FileResponse, PlainTextResponse, Response
-from starlette.background import BackgroundTask
 
 from app.auth import Principal, require_roles
 from app.deps import SessionDep, SettingsDep
-from app.errors import AppError
-from app.journal import service
+from app.journal import http_files, service
 from app.journal.schemas import (
     CloseRead,
     EntryRead,
@@ -28,7 +23,6 @@ from app.journal.schemas import (
     StatementList,
     VerifyRead,
 )
-from coded_messages import message
 
 router = APIRouter(prefix="/api/v1/ledger", tags=["ledger"])
 Finance = Annotated[Principal, require_roles("finance")]
@@ -40,22 +34,13 @@ _MEDIA = {
 }
 
 
-class PayloadTooLarge(AppError):
-    status = 413
-    code = "payload_too_large"
-
-
 @router.post("/revenue-imports", response_model=RevenueImportRead)
 def import_revenue(
     file: UploadFile, principal: Finance, session: SessionDep, settings: SettingsDep
 ) -> RevenueImportRead:
-    with tempfile.TemporaryDirectory(prefix="o2o-revenue-") as folder:
-        path = _save_upload(file, Path(folder) / "upload.csv", limit=settings.max_upload_bytes)
-        return service.import_revenue(
-            session, path=path, actor=principal.username,
-            file_name=Path(file.filename or "upload.csv").name,
-            batch_rows=settings.import_batch_rows,
-        )  # fmt: skip
+    return http_files.import_uploaded_revenue(
+        session, upload=file, actor=principal.username, settings=settings
+    )
 
 
 @router.post("/periods/{period}/close", response_model=CloseRead)
@@ -74,21 +59,9 @@ def export_period(
     format: Annotated[str, Query(pattern="^(csv|xlsx)$")] = "csv",
     layout: Annotated[str, Query(pattern="^(canonical|accountant)$")] = "canonical",
 ) -> FileResponse:
-    folder = tempfile.mkdtemp(prefix="o2o-export-")
-    suffix = "" if layout == "canonical" else f"-{layout}"
-    out = Path(folder) / f"ledger-{period}{suffix}.{format}"
-    try:
-        result = service.export_period(
-            session, period=period, fmt=format, out=out, actor=principal.username, layout=layout,
-            max_rows=settings.max_export_rows,  # a download is built whole before it is sent
-        )  # fmt: skip
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
-    return FileResponse(
-        out, media_type=_MEDIA[format], filename=out.name,
-        headers={"X-Content-SHA256": result.sha256, "X-Row-Count": str(result.rows)},
-        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
+    return http_files.export_download(
+        session, period=period, fmt=format, layout=layout, actor=principal.username,
+        settings=settings,
     )  # fmt: skip
 
 
@@ -151,14 +124,3 @@ def reclassify_event(
         session, event_id=event_id, branch_code=body.branch_code, reason=body.reason,
         actor=principal.username,
     )  # fmt: skip
-
-
-def _save_upload(upload: UploadFile, target: Path, *, limit: int) -> Path:
-    size = 0
-    with target.open("wb") as out:
-        while block := upload.file.read(1 << 20):
-            size += len(block)
-            if size > limit:
-                raise PayloadTooLarge(message("upload.too_large", limit=limit))
-            out.write(block)
-    return target

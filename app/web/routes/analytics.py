@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import Query, Request
 from starlette.responses import Response
 
+from app.analytics.export import csv_download
 from app.analytics.funnel import BadFunnelQuery, Funnel
-from app.analytics.routes import csv_download
 from app.analytics.service import funnel_for
 from app.auth import Principal
 from app.deps import SessionDep, SettingsDep

@@ -17,9 +17,7 @@ from app.auth import Principal
 from app.db import session_scope
 from app.deps import SessionDep, SettingsDep
 from app.errors import AppError, FileRejected
-from app.journal import routes as ledger_api
-from app.journal import service
-from app.journal.schemas import RevenueImportRead
+from app.journal import http_files, service
 from app.web.pages.finance import imports_view, ledger_view, statements_view
 from app.web.routes.base import page_router
 from app.web.session import form_roles, page_roles
@@ -57,8 +55,8 @@ def upload(
     status = 200
     try:
         with session_scope(engine) as session:
-            result: RevenueImportRead = ledger_api.import_revenue(
-                file=file, principal=principal, session=session, settings=settings
+            result = http_files.import_uploaded_revenue(
+                session, upload=file, actor=principal.username, settings=settings
             )
         context["result"] = result
     except FileRejected as exc:
@@ -125,7 +123,7 @@ def export(
     layout: Annotated[str, Query(pattern="^(canonical|accountant)$")] = "canonical",
 ) -> Response:
     """The API's download (audited by the export service), behind the session cookie."""
-    return ledger_api.export_period(
-        period=period, principal=principal, session=session, settings=settings, format=format,
-        layout=layout,
+    return http_files.export_download(
+        session, period=period, fmt=format, layout=layout, actor=principal.username,
+        settings=settings,
     )  # fmt: skip
