@@ -183,6 +183,18 @@ AUDIT_LOG = {
     "audit.bad_date": "{which}: not a date (YYYY-MM-DD): {text!r}",
     "audit.too_many": "{total} records match; export at most {max}: narrow the search",
 }
+USERS = {
+    "user.bad_username": "username must be 3-64 letters, digits or _ . @ -",
+    "user.bad_role": "role must be one of {roles}",
+    "user.short_password": "password must have at least {length} characters",
+    "user.exists": "user '{username}' already exists",
+    "user.unknown": "no user '{username}'",
+    "user.not_branch_user": "user '{username}' is not a branch user",
+    "user.branch_for_non_branch": "only branch users belong to a branch",
+    "user.branch_needed": "a branch user needs --branch CODE",
+    "user.unknown_branch": "no branch '{branch}'",
+    "user.own_account": "you cannot deactivate your own account",
+}
 ACCESS = {
     "access.role": "your role may not do this",
     "access.page_role": "your role may not open this page",
@@ -199,6 +211,7 @@ APP = Catalogue(
         **SERVER,
         **FUNNEL,
         **AUDIT_LOG,
+        **USERS,
         **ACCESS,
     }
 )

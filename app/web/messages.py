@@ -233,6 +233,18 @@ AUDIT_LOG = {
     "audit.bad_date": "{which}日期格式应为 年-月-日，例如 2026-11-09。",
     "audit.too_many": "共有 {total} 条记录符合条件，一次最多导出 {max} 条：请缩小查询范围。",
 }
+USERS = {
+    "user.bad_username": "用户名应为 3–64 个字母、数字或 _ . @ -。",
+    "user.bad_role": "请选择角色：总部、营业部、财务或审计。",
+    "user.short_password": "密码至少需要 {length} 个字符。",
+    "user.exists": "用户名 {username} 已被使用，请换一个。",
+    "user.unknown": "没有用户 {username}。",
+    "user.not_branch_user": "{username} 不是营业部用户，无法调动营业部。",
+    "user.branch_for_non_branch": "只有营业部用户属于某个营业部，请清空营业部代码。",
+    "user.branch_needed": "营业部用户需要填写所属营业部代码。",
+    "user.unknown_branch": "没有代码为 {branch} 的营业部。",
+    "user.own_account": "不能停用自己正在使用的账号。",
+}
 ACCESS = {
     "access.role": "您的角色无权执行此操作。",
     "access.page_role": "您的角色无权打开此页面。",
@@ -251,6 +263,7 @@ CHINESE = Catalogue(
         **SERVER,
         **FUNNEL,
         **AUDIT_LOG,
+        **USERS,
         **ACCESS,
     },
     values={

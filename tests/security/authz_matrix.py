@@ -101,6 +101,13 @@ MATRIX: tuple[tuple[str, str, str, tuple[Expected, ...]], ...] = (
     ("GET", "/analytics/funnel.csv", "plain",                        (LOGIN, 200, 200, 200, 403, 200, LOGIN, LOGIN)),
     ("GET", "/audit", "plain",                                       (LOGIN, 403, 403, 200, 403, 200, LOGIN, LOGIN)),
     ("GET", "/audit/export.csv", "plain",                            (LOGIN, 403, 403, 200, 403, 200, LOGIN, LOGIN)),
+    # Staff accounts: HQ manages, auditors read; `{username}` is sent as is (no such user: 404).
+    ("GET", "/hq/users", "plain",                                    (LOGIN, 403, 403, 200, 403, 200, LOGIN, LOGIN)),
+    ("POST", "/hq/users", "plain",                                   (LOGIN, 403, 403, 422, 403, 403, LOGIN, LOGIN)),
+    ("POST", "/hq/users/{username}/deactivate", "plain",             (LOGIN, 403, 403, 404, 403, 403, LOGIN, LOGIN)),
+    ("POST", "/hq/users/{username}/move", "plain",                   (LOGIN, 403, 403, 422, 403, 403, LOGIN, LOGIN)),
+    ("POST", "/hq/users/{username}/password", "plain",               (LOGIN, 403, 403, 422, 403, 403, LOGIN, LOGIN)),
+    ("POST", "/hq/users/{username}/unlock", "plain",                 (LOGIN, 403, 403, 303, 403, 403, LOGIN, LOGIN)),
     ("GET", "/hq/whatif", "plain",                                   (LOGIN, 403, 403, 200, 403, 403, LOGIN, LOGIN)),
     ("POST", "/hq/whatif", "plain",                                  (LOGIN, 403, 403, 422, 403, 403, LOGIN, LOGIN)),
     ("GET", "/hq/rounds", "plain",                                   (LOGIN, 403, 403, 200, 403, 200, LOGIN, LOGIN)),

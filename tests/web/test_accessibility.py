@@ -16,7 +16,7 @@ pytestmark = pytest.mark.real_clock  # a browser cannot run under libfaketime
 PAGES = {
     "sz1": ("/", "/inbox", "/leads/{own}", "/analytics/funnel"),
     "hq1": ("/", "/hq/branches", "/hq/pool", "/hq/leads", "/hq/rounds", "/hq/whatif",
-            "/hq/imports", "/analytics/funnel", "/audit", "/leads/{own}"),
+            "/hq/imports", "/hq/users", "/analytics/funnel", "/audit", "/leads/{own}"),
     "fin1": ("/", "/finance/ledger", "/finance/imports", "/finance/statements"),
     "aud1": ("/", "/audit"),
 }  # fmt: skip

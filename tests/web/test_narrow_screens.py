@@ -15,7 +15,7 @@ pytestmark = pytest.mark.real_clock  # a browser cannot run under libfaketime
 PAGES = {
     "sz1": ("/", "/inbox", "/leads/{own}", "/analytics/funnel"),
     "hq1": ("/", "/hq/branches", "/hq/pool", "/hq/leads", "/hq/rounds", "/hq/whatif",
-            "/analytics/funnel", "/audit"),
+            "/analytics/funnel", "/audit", "/hq/users"),
     "fin1": ("/", "/finance/ledger", "/finance/imports", "/finance/statements"),
 }  # fmt: skip
 WIDTHS = (960, 390)

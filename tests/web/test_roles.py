@@ -106,6 +106,11 @@ FORMS = {
     "/hq/imports/leads": {"hq1"},
     "/hq/imports/branches": {"hq1"},
     "/finance/imports": {"fin1"},
+    "/hq/users": {"hq1"},
+    "/hq/users/{username}/deactivate": {"hq1"},
+    "/hq/users/{username}/move": {"hq1"},
+    "/hq/users/{username}/password": {"hq1"},
+    "/hq/users/{username}/unlock": {"hq1"},
     "/finance/close": {"fin1"},
 }
 
@@ -113,7 +118,7 @@ FORMS = {
 def _form_routes() -> set[str]:
     paths: set[str] = set()
     modules = (web_routes.auth, web_routes.home, web_routes.leads, web_routes.hq,
-               web_routes.imports, web_routes.rounds, web_routes.finance)  # fmt: skip
+               web_routes.imports, web_routes.rounds, web_routes.finance, web_routes.users)  # fmt: skip
     for module in modules:
         for route in module.router.routes:
             if isinstance(route, APIRoute) and "POST" in (route.methods or set()):
@@ -133,6 +138,6 @@ def test_every_form_is_denied_to_the_roles_it_is_not_for(
             if username in allowed:
                 continue
             # The role is checked before anything is looked up: round 1 need not exist.
-            url = path.format(lead_id=lead_id, round_id=1)
+            url = path.format(lead_id=lead_id, round_id=1, username="sz1")
             response = web.post(url, data={"csrf_token": token})
             assert response.status_code == 403, (username, path)

@@ -14,6 +14,7 @@ from app.web.routes import (
     imports,
     leads,
     rounds,
+    users,
     whatif,
 )
 from app.web.routes.base import WEB_TAG
@@ -21,5 +22,5 @@ from app.web.routes.base import WEB_TAG
 __all__ = ["WEB_TAG", "router"]
 
 router = APIRouter()
-for _module in (auth, home, leads, hq, imports, rounds, whatif, analytics, audit, finance):
+for _module in (auth, home, leads, hq, imports, users, rounds, whatif, analytics, audit, finance):
     router.include_router(_module.router)
