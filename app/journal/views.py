@@ -37,6 +37,32 @@ _ACCOUNT_IN_PERIOD = f"""
 """
 
 
+_CHANNEL_KPI = """
+    SELECT e.period, p.account, COALESCE(SUM(-p.amount), 0), COUNT(*)
+    FROM journal_posting p JOIN journal_entry e ON e.id = p.entry_id
+    WHERE p.unit = 'KPI' AND p.account LIKE 'channel:%'
+    GROUP BY e.period, p.account
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelKpi:
+    """The KPI points a channel's overlay credits earned in one period (never money)."""
+
+    period: str
+    channel: str
+    points: int
+    postings: int
+
+
+def channel_kpi(session: Session) -> list[ChannelKpi]:
+    """Every channel's overlay points per period, oldest period first."""
+    rows = session.execute(text(_CHANNEL_KPI)).all()
+    found = [ChannelKpi(str(period), str(account).split(":")[1], int(points), int(n))
+             for period, account, points, n in rows]  # fmt: skip
+    return sorted(found, key=lambda k: (k.period, k.channel))
+
+
 @dataclass(frozen=True, slots=True)
 class AccountTotal:
     """One CNY account's postings in a period."""

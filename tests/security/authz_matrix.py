@@ -121,6 +121,7 @@ MATRIX: tuple[tuple[str, str, str, tuple[Expected, ...]], ...] = (
     ("POST", "/finance/imports", "revenue_file",                     (LOGIN, 403, 403, 403, 200, 403, LOGIN, LOGIN)),
     ("GET", "/finance/ledger", "plain",                              (LOGIN, 403, 403, 403, 200, 200, LOGIN, LOGIN)),
     ("POST", "/finance/close", "next_period",                        (LOGIN, 403, 403, 403, 303, 403, LOGIN, LOGIN)),
+    ("GET", "/finance/kpi", "plain",                                 (LOGIN, 403, 403, 200, 200, 200, LOGIN, LOGIN)),
     ("GET", "/finance/statements", "plain",                          (LOGIN, 403, 403, 403, 200, 200, LOGIN, LOGIN)),
     ("GET", "/finance/statements/{period}/{branch_code}", "statement_a", (LOGIN, 403, 403, 403, 200, 200, LOGIN, LOGIN)),
     ("GET", "/finance/export", "closed_period_query",                (LOGIN, 403, 403, 403, 200, 200, LOGIN, LOGIN)),

@@ -151,3 +151,31 @@ def finance_dashboard(session: Session) -> FinanceDashboard:
         ledger=ledger_view(session, period=str(current_period())),
         latest_batch=next(iter(batches), None),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class KpiReport:
+    """Channels (rows) by period (columns): the points their overlay credits earned."""
+
+    periods: list[str]
+    channels: list[str]
+    points: dict[tuple[str, str], int]  # (channel, period) -> points
+
+    def total_of(self, channel: str) -> int:
+        return sum(self.points.get((channel, p), 0) for p in self.periods)
+
+    def period_total(self, period: str) -> int:
+        return sum(self.points.get((c, period), 0) for c in self.channels)
+
+    @property
+    def total(self) -> int:
+        return sum(self.points.values())
+
+
+def kpi_report(session: Session, *, last: int = 12) -> KpiReport:
+    """The latest `last` periods with overlay credits."""
+    found = views.channel_kpi(session)
+    periods = sorted({k.period for k in found})[-last:]
+    shown = [k for k in found if k.period in periods]
+    return KpiReport(periods=periods, channels=sorted({k.channel for k in shown}),
+                     points={(k.channel, k.period): k.points for k in shown})  # fmt: skip

@@ -18,13 +18,14 @@ from app.db import session_scope
 from app.deps import SessionDep, SettingsDep
 from app.errors import AppError, FileRejected
 from app.journal import http_files, service
-from app.web.pages.finance import imports_view, ledger_view, statements_view
+from app.web.pages.finance import imports_view, kpi_report, ledger_view, statements_view
 from app.web.routes.base import page_router
 from app.web.session import form_roles, page_roles
 from app.web.templating import render
 
 router = page_router("/finance")
 Reader = Annotated[Principal, page_roles("finance", "auditor")]
+KpiReader = Annotated[Principal, page_roles("finance", "auditor", "hq")]
 FinanceForm = Annotated[Principal, form_roles("finance")]
 PERIOD = r"^\d{4}-\d{2}$"
 PeriodQuery = Annotated[str | None, Query(pattern=PERIOD)]
@@ -127,3 +128,9 @@ def export(
         session, period=period, fmt=format, layout=layout, actor=principal.username,
         settings=settings,
     )  # fmt: skip
+
+
+@router.get("/kpi")
+def kpi(request: Request, _reader: KpiReader, session: SessionDep) -> Response:
+    """The channels' overlay points by month (the online department's KPI, never money)."""
+    return render(request, "finance_kpi.html", {"report": kpi_report(session)})
