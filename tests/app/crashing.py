@@ -10,6 +10,9 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from app.config import Settings
@@ -40,11 +43,16 @@ def o2o_command(*args: str) -> list[str]:
 def run_o2o(
     settings: Settings, *args: str, crash_at: str | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
-    """Run one `o2o` command to its end (or to its crash point)."""
-    return subprocess.run(
+    """Run one `o2o` command to its end (or to its crash point); killed after `timeout`."""
+    process = subprocess.Popen(
         o2o_command(*args), env=child_env(settings, crash_at), cwd=REPO,
-        capture_output=True, text=True, timeout=timeout,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
+    with _killed_after(process, timeout) as killed:
+        out, err = process.communicate()  # blocking: no timed wait (see _killed_after)
+    if killed:  # a hang, not a crash point: never let it pass for one
+        raise subprocess.TimeoutExpired(process.args, timeout, out, err)
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
 
 
 def start_o2o(settings: Settings, *args: str) -> subprocess.Popen[str]:
@@ -57,10 +65,28 @@ def start_o2o(settings: Settings, *args: str) -> subprocess.Popen[str]:
 
 def kill_after(process: subprocess.Popen[str], seconds: float) -> bool:
     """SIGKILL ``process`` after ``seconds`` unless it ended first; True if it was killed."""
+    with _killed_after(process, seconds) as killed:
+        process.wait()
+    return bool(killed)
+
+
+@contextmanager
+def _killed_after(process: subprocess.Popen[str], seconds: float) -> Iterator[list[bool]]:
+    """A timer thread SIGKILLs the process after ``seconds``; the list says whether it did.
+
+    Not `wait(timeout=...)`: a timed wait polls with sleeps, and under libfaketime (the CI
+    pass with a shifted clock) `clock_nanosleep` fails with EINVAL when the child is slow.
+    """
+    killed: list[bool] = []
+
+    def kill() -> None:
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            killed.append(True)
+
+    timer = threading.Timer(seconds, kill)
+    timer.start()
     try:
-        process.wait(timeout=seconds)
-    except subprocess.TimeoutExpired:
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
-        return True
-    return False
+        yield killed
+    finally:
+        timer.cancel()
