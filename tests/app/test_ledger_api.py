@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from app.config import Settings
 from app.main import create_app
 from app.tables.base import utcnow
-from tests.app.ledger_world import HEADER, auth, close_is_sealed, import_csv
+from tests.app.ledger_world import HEADER, NOW, auth, close_is_sealed, import_csv
 
 ROWS = HEADER + "E1,A1,brokerage_commission,100.50,2026-10-05T10:00:00,app\n"
 
@@ -74,7 +74,7 @@ def test_close_then_statements_and_export_for_finance_and_auditors(
 def test_an_export_over_the_download_limit_is_refused_before_anything_is_written(
     api: TestClient, settings: Settings, ledger_engine: Engine, tmp_path: Path
 ) -> None:
-    import_csv(ledger_engine, tmp_path, ROWS, now=utcnow())
+    import_csv(ledger_engine, tmp_path, ROWS, now=NOW)
     small = create_app(settings.model_copy(update={"max_export_rows": 1}))
     with TestClient(small) as client:
         refused = client.get("/api/v1/ledger/export?period=2026-10", headers=auth(client, "aud1"))

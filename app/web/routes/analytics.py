@@ -13,12 +13,12 @@ from app.analytics.funnel import BadFunnelQuery, Funnel
 from app.analytics.service import funnel_for
 from app.auth import Principal
 from app.deps import SessionDep, SettingsDep
+from app.web.form_fields import optional_day
 from app.web.messages import error_text
 from app.web.pages.funnel import DIMENSION_LABELS, funnel_view
 from app.web.routes.base import page_router
 from app.web.session import page_roles
 from app.web.templating import render
-from coded_messages import message
 
 router = page_router("/analytics")
 Viewer = Annotated[Principal, page_roles("hq", "branch", "auditor")]
@@ -54,9 +54,4 @@ def _funnel(session: SessionDep, viewer: Principal, settings: SettingsDep,
 
 
 def _day(text: str, which: str) -> date | None:
-    if not text.strip():
-        return None
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise BadFunnelQuery(message("funnel.bad_date", which=which, text=text)) from None
+    return optional_day(text, which=which, code="funnel.bad_date", error=BadFunnelQuery)

@@ -13,6 +13,7 @@ from app.audit_log import ACTION_GROUPS, AuditQuery, records_csv, search
 from app.auth import Principal
 from app.deps import SessionDep, SettingsDep
 from app.errors import InvalidInput
+from app.web.form_fields import optional_day
 from app.web.messages import error_text
 from app.web.routes.base import page_router
 from app.web.session import page_roles
@@ -72,9 +73,4 @@ def _query(form: dict[str, str]) -> AuditQuery:
 
 
 def _day(text: str, which: str) -> date | None:
-    if not text.strip():
-        return None
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise InvalidInput(message("audit.bad_date", which=which, text=text)) from None
+    return optional_day(text, which=which, code="audit.bad_date")
