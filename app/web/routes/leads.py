@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Form, Query, Request
+from fastapi import Form, Path, Query, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
@@ -12,6 +12,7 @@ from app.auth import Principal
 from app.deps import SessionDep, SettingsDep
 from app.ids import LeadId
 from app.leads import followup
+from app.notifications.inbox import mark_read
 from app.ownership.deadline import followup_rule
 from app.web.pages.inbox import INBOX_STATUSES, SORTS, InboxQuery, inbox_page
 from app.web.pages.lead import lead_view, revealed_lead_view
@@ -29,6 +30,7 @@ StatusParam = Annotated[str, Query(pattern="^(" + "|".join(("", *INBOX_STATUSES)
 SortParam = Annotated[str, Query(pattern="^(" + "|".join(SORTS) + ")$")]
 DoneParam = Annotated[str, Query(max_length=32)]
 BackField = Annotated[str, Form(pattern="^(inbox)?$")]
+NotificationId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 def _back_to(lead_id: int, done: str) -> Response:
@@ -50,6 +52,14 @@ def inbox(
     query = InboxQuery(status or None, sort, page, settings.default_page_size, q.strip() or None)
     view = inbox_page(session, principal=principal, query=query, followup=followup_rule(settings))
     return render(request, "inbox.html", {"inbox": view, "done": done, "asked": page})
+
+
+@router.post("/inbox/notifications/{notification_id}/read")
+def notification_read(
+    notification_id: NotificationId, principal: WorkerForm, session: SessionDep
+) -> Response:
+    mark_read(session, principal=principal, notification_id=notification_id)
+    return RedirectResponse("/inbox?done=notice_read", status_code=303)
 
 
 @router.get("/leads/{lead_id}")
