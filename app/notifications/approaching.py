@@ -43,11 +43,10 @@ def warn_approaching(session: Session, *, settings: Settings, now: datetime) -> 
     pairs: Select[Any, Any] = select(
         col(Lead.branch_id).label("branch_id"), col(Lead.id).label("lead_id")
     )
-    if not notify_from_query(session, pairs=pairs.where(due), kind="deadline_approaching",
-                             source="followup"):  # fmt: skip
-        return 0
-    rows = select(col(Lead.id), col(Lead.assigned_at), literal(now, UTCDateTime())).where(due)
-    result = session.execute(
-        insert(DeadlineWarning).from_select(["lead_id", "assigned_at", "created_at"], rows)
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    told = notify_from_query(session, pairs=pairs.where(due), kind="deadline_approaching",
+                             source="followup")  # fmt: skip
+    if told.leads:
+        rows = select(col(Lead.id), col(Lead.assigned_at), literal(now, UTCDateTime())).where(due)
+        columns = ["lead_id", "assigned_at", "created_at"]
+        session.execute(insert(DeadlineWarning).from_select(columns, rows))
+    return told.leads

@@ -9,13 +9,13 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlmodel import Session, col
 
-from app.notifications.writing import notify_from_pairs, notify_from_query
+from app.notifications.writing import Told, notify_from_pairs, notify_from_query
 from app.tables import Lead, RoundAssignment
 
 
 def notify_assigned(
     session: Session, branch_id: int, lead_ids: Sequence[int], source: str = "routing"
-) -> int:
+) -> Told:
     """Leads just given to a branch outside a round (real-time routing): one notification."""
     return notify_from_pairs(
         session, pairs=((branch_id, lead_id) for lead_id in lead_ids), kind="assigned",
@@ -23,7 +23,7 @@ def notify_assigned(
     )  # fmt: skip
 
 
-def notify_round_assigned(session: Session, *, round_id: int) -> int:
+def notify_round_assigned(session: Session, *, round_id: int) -> Told:
     """A committing round's assignments: one notification per receiving branch."""
     pairs: Select[Any, Any] = select(
         col(RoundAssignment.branch_id).label("branch_id"),
@@ -34,7 +34,7 @@ def notify_round_assigned(session: Session, *, round_id: int) -> int:
     )
 
 
-def notify_round_reclaims(session: Session, *, round_id: int) -> int:
+def notify_round_reclaims(session: Session, *, round_id: int) -> Told:
     """The lapsed assignments a committing round takes back, told to the branches that lose
     them (call it before the round clears their branch)."""
     pairs: Select[Any, Any] = (
@@ -48,6 +48,6 @@ def notify_round_reclaims(session: Session, *, round_id: int) -> int:
     )
 
 
-def notify_reclaimed(session: Session, *, released: Iterable[tuple[int, int]]) -> int:
+def notify_reclaimed(session: Session, *, released: Iterable[tuple[int, int]]) -> Told:
     """Leads reclaimed between rounds, as (branch that lost it, lead id) pairs."""
     return notify_from_pairs(session, pairs=released, kind="reclaimed", source="followup")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 from uuid import uuid4
 
@@ -23,6 +24,14 @@ from app.tables import Notification, NotificationOutbox
 from app.tables.base import UTCDateTime, utcnow
 
 LEAD_IDS_SHOWN = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Told:
+    notifications: int
+    leads: int
+
+
 _COLUMNS = ["branch_id", "kind", "source", "round_id", "lead_count", "lead_ids", "batch",
             "created_at"]  # fmt: skip
 
@@ -34,8 +43,8 @@ def notify_from_query(
     kind: str,
     source: str,
     round_id: int | None = None,
-) -> int:
-    """One notification per branch of `pairs` (columns `branch_id`, `lead_id`); how many."""
+) -> Told:
+    """One notification per branch of `pairs` (columns `branch_id`, `lead_id`)."""
     batch, now = uuid4().hex, utcnow()
     leads = pairs.subquery()
     ranked = select(
@@ -49,7 +58,7 @@ def notify_from_query(
         literal(source),
         literal(round_id, Integer()),
         func.count(),
-        _first_ids(session, ranked.c.lead_id).filter(ranked.c.n <= LEAD_IDS_SHOWN),
+        _first_ids(session, ranked.c.lead_id, shown=ranked.c.n <= LEAD_IDS_SHOWN),
         literal(batch),
         literal(now, UTCDateTime()),
     ).group_by(ranked.c.branch_id)
@@ -57,22 +66,22 @@ def notify_from_query(
     return _queue_deliveries(session, batch=batch)
 
 
-def _first_ids(session: Session, lead_id: Any) -> Any:
-    """The lead ids as a JSON array (SQLite keeps the order it is given: read back sorted)."""
+def _first_ids(session: Session, lead_id: Any, *, shown: Any) -> Any:
+    """The `shown` lead ids as a JSON array (SQLite's order is unsaid: read back sorted)."""
     if is_sqlite(session):
-        return func.json_group_array(lead_id)
-    return cast(func.json_agg(aggregate_order_by(lead_id, lead_id)), Text)
+        return func.json_group_array(lead_id).filter(shown)
+    return cast(func.json_agg(aggregate_order_by(lead_id, lead_id)).filter(shown), Text)
 
 
 def notify_from_pairs(
     session: Session, *, pairs: Iterable[tuple[int, int]], kind: str, source: str
-) -> int:
+) -> Told:
     """The same for (branch id, lead id) pairs already in hand (a few: real time, a cron run)."""
     by_branch: dict[int, list[int]] = defaultdict(list)
     for branch_id, lead_id in pairs:
         by_branch[branch_id].append(lead_id)
     if not by_branch:
-        return 0
+        return Told(0, 0)
     batch = uuid4().hex
     for branch_id, lead_ids in sorted(by_branch.items()):
         shown = sorted(lead_ids)[:LEAD_IDS_SHOWN]
@@ -83,12 +92,17 @@ def notify_from_pairs(
     return _queue_deliveries(session, batch=batch)
 
 
-def _queue_deliveries(session: Session, *, batch: str) -> int:
-    """An outbox row per notification of the batch, due at once; returns how many."""
+def _queue_deliveries(session: Session, *, batch: str) -> Told:
+    """An outbox row per notification of the batch, due at once."""
     now = literal(utcnow(), UTCDateTime())
-    rows = select(col(Notification.id), literal("pending"), literal(0), now, now).where(
-        col(Notification.batch) == batch
-    )
+    of_batch = col(Notification.batch) == batch
+    rows = select(col(Notification.id), literal("pending"), literal(0), now, now).where(of_batch)
     columns = ["notification_id", "status", "attempts", "next_attempt_at", "updated_at"]
-    result = session.execute(insert(NotificationOutbox).from_select(columns, rows))
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    session.execute(insert(NotificationOutbox).from_select(columns, rows))
+    # Counted, not taken from rowcount: psycopg reports -1 for INSERT ... SELECT here.
+    count, leads = session.execute(
+        select(func.count(), func.coalesce(func.sum(col(Notification.lead_count)), 0)).where(
+            of_batch
+        )
+    ).one()
+    return Told(int(count), int(leads))
