@@ -65,11 +65,16 @@ def test_a_round_tells_each_branch_once_with_the_count_and_the_first_lead_ids(
 def test_a_rolled_back_assignment_leaves_no_notification_and_nothing_to_send(
     engine: Engine, settings: Settings, tmp_path: Path, branch_ids: dict[str, int]
 ) -> None:
-    with pytest.raises(RuntimeError), session_scope(engine) as session:
-        notify_assigned(session, branch_ids["SZ-FT"], [1, 2, 3])
-        raise RuntimeError("the routing transaction fails after writing")
+    def assign_then_fail() -> None:
+        with session_scope(engine) as session:
+            notify_assigned(session, branch_ids["SZ-FT"], [1, 2, 3])
+            raise RuntimeError("the routing transaction fails after writing")
+
+    with pytest.raises(RuntimeError):
+        assign_then_fail()
     with session_scope(engine) as session:
-        assert _notices(session) == [] and _outbox(session) == 0
+        assert _notices(session) == []
+        assert _outbox(session) == 0
         notify_assigned(session, branch_ids["SZ-FT"], [3, 1, 2])
     with session_scope(engine) as session:
         assert _notices(session) == [("SZ-FT", "assigned", "routing", 3, [1, 2, 3])]

@@ -53,20 +53,21 @@ class Received:
         return set(self.keys)
 
 
-def _handler(received: Received) -> type[BaseHTTPRequestHandler]:
+def _handler(received: Received, stopping: threading.Event) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             self.send_response(received.answer(self.headers, body))
             self.send_header("Content-Length", "0")
             self.end_headers()
 
-        def do_GET(self) -> None:  # noqa: N802 (the stop request)
+        def do_GET(self) -> None:
+            stopping.set()
             self.send_response(204)
             self.send_header("Content-Length", "0")
             self.end_headers()
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             return
 
     return Handler
@@ -75,9 +76,8 @@ def _handler(received: Received) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def webhook_receiver(secret: str, **behaviour: bool) -> Iterator[tuple[str, Received]]:
     """(URL, what it received) while the block runs."""
-    received = Received(secret, **behaviour)
-    server = HTTPServer(("127.0.0.1", 0), _handler(received))
-    stopping = threading.Event()
+    received, stopping = Received(secret, **behaviour), threading.Event()
+    server = HTTPServer(("127.0.0.1", 0), _handler(received, stopping))
 
     def serve() -> None:
         while not stopping.is_set():
@@ -89,7 +89,7 @@ def webhook_receiver(secret: str, **behaviour: bool) -> Iterator[tuple[str, Rece
     try:
         yield url, received
     finally:
-        stopping.set()
-        urllib.request.urlopen(url.replace("/hook", "/stop")).close()  # wakes the accept
+        direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        direct.open(url.replace("/hook", "/stop")).close()  # served, then the thread stops
         thread.join()
         server.server_close()
