@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Response
 
 from app.auth import Principal, require_roles
 from app.deps import SessionDep
+from app.ids import NotificationId as Id
 from app.notifications import inbox, outbox
 from app.notifications.schemas import DeliveryList, NotificationList, NotificationRead
 
@@ -16,7 +17,6 @@ router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"])
 Worker = Annotated[Principal, require_roles("branch")]
 Overseer = Annotated[Principal, require_roles("hq", "auditor")]
 HQ = Annotated[Principal, require_roles("hq")]
-Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 @router.get("", response_model=NotificationList)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Form, Path, Query, Request
+from fastapi import Form, Query, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from app.auth import Principal
 from app.deps import SessionDep, SettingsDep
-from app.ids import LeadId
+from app.ids import LeadId, NotificationId
 from app.leads import followup
 from app.notifications.inbox import mark_read
 from app.ownership.deadline import followup_rule
@@ -30,7 +30,6 @@ StatusParam = Annotated[str, Query(pattern="^(" + "|".join(("", *INBOX_STATUSES)
 SortParam = Annotated[str, Query(pattern="^(" + "|".join(SORTS) + ")$")]
 DoneParam = Annotated[str, Query(max_length=32)]
 BackField = Annotated[str, Form(pattern="^(inbox)?$")]
-NotificationId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 def _back_to(lead_id: int, done: str) -> Response:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Path, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from app.auth import Principal
 from app.deps import SessionDep
+from app.ids import NotificationId as DeliveryId
 from app.notifications.outbox import deliveries, retry_dead
 from app.web.routes.base import page_router
 from app.web.session import form_roles, page_roles
@@ -18,7 +19,6 @@ from app.web.templating import render
 router = page_router("/hq/notifications")
 Viewer = Annotated[Principal, page_roles("hq", "auditor")]
 HqForm = Annotated[Principal, form_roles("hq")]
-DeliveryId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 @router.get("")
