@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     notify_webhook_url: str | None = None
     notify_branch_webhooks: dict[str, str] = Field(default_factory=dict)
     notify_webhook_secret: str | None = Field(default=None, min_length=16)
-    notify_max_attempts: int = Field(default=8, ge=1, le=100)
+    notify_max_attempts: int = Field(default=16, ge=1, le=100)  # ~10 h of retries
     notify_backoff_seconds: float = Field(default=30.0, gt=0)  # doubled per attempt, jittered
     notify_backoff_max_seconds: float = Field(default=3600.0, gt=0)
     notify_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
