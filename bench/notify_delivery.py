@@ -95,10 +95,8 @@ def main() -> None:
     args = parse_args()
     folder = Path(tempfile.mkdtemp(prefix="notify-bench-"))
     url = args.database_url or f"sqlite:///{folder / 'bench.db'}"
-    with clock.frozen_at(START) as frozen, webhook_receiver(SECRET, fail_every_other=True) as (
-        hook,
-        received,
-    ):
+    failing = webhook_receiver(SECRET, fail_every_other=True)
+    with clock.frozen_at(START) as frozen, failing as (hook, received):
         settings = settings_for(url, hook)
         seed(settings, args.notifications)
         passes, attempts, wall = drain(settings, frozen)

@@ -11,9 +11,11 @@ import httpx
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
+from typer.testing import CliRunner
 
 from app import clock
-from app.config import Settings
+from app.cli import cli
+from app.config import Settings, get_settings
 from app.db import session_scope
 from app.errors import Conflict, InvalidInput
 from app.notifications.delivery import DeliveryReport, deliver_due
@@ -194,3 +196,25 @@ def test_two_workers_never_claim_the_same_delivery(
     assert len(mine) == 4
     assert len(theirs) == 2
     assert not {c.outbox_id for c in mine} & {c.outbox_id for c in theirs}
+
+
+def test_notify_run_once_delivers_what_is_due_and_exits(
+    engine: Engine,
+    settings: Settings,
+    branch_ids: dict[str, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _notify(engine, branch_ids, 2)
+    with webhook_receiver(SECRET) as (url, received):
+        for name, value in {"DATABASE_URL": settings.database_url, "NOTIFY_WEBHOOK_URL": url,
+                            "SECRET_KEY": settings.secret_key,
+                            "NOTIFY_WEBHOOK_SECRET": SECRET}.items():  # fmt: skip
+            monkeypatch.setenv(f"O2O_{name}", value)
+        get_settings.cache_clear()
+        try:
+            result = CliRunner().invoke(cli, ["notify", "run", "--once"])
+        finally:
+            get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert "2 attempt(s): 2 sent" in result.output
+    assert len(received.accepted) == 2
