@@ -218,3 +218,18 @@ def test_notify_run_once_delivers_what_is_due_and_exits(
     assert result.exit_code == 0, result.output
     assert "2 attempt(s): 2 sent" in result.output
     assert len(received.accepted) == 2
+
+
+def test_a_worker_that_dies_mid_post_leaves_its_claim_to_the_next_one_after_the_lease(
+    engine: Engine, settings: Settings, branch_ids: dict[str, int], http: httpx.Client
+) -> None:
+    _notify(engine, branch_ids, 2)
+    with clock.frozen_at(TEST_NOW) as frozen, webhook_receiver(SECRET) as (url, received):
+        with session_scope(engine) as session:  # claimed, then the process is killed
+            claim_due(session, now=frozen.at, limit=10, lease=timedelta(seconds=70))
+        hooked = _hooked(settings, url)
+        assert deliver_due(engine, settings=hooked, client=http, rng=random.Random(1)).attempts == 0
+        frozen.advance(timedelta(seconds=71))
+        report = deliver_due(engine, settings=hooked, client=http, rng=random.Random(1))
+    assert report.outcomes == {"sent": 2}
+    assert len(received.accepted) == 2
