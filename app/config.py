@@ -44,6 +44,18 @@ class Settings(BaseSettings):
     # Count the deadline on working days only: "weekdays", or a CSV of holidays and make-up
     # workdays (app/ownership/deadline.py). Unset: every hour counts.
     work_calendar: str | None = None
+    # Branches hear of leads this many (working) hours before their deadline (0: never).
+    deadline_warning_hours: int = Field(default=8, ge=0)
+    # Notification webhooks (WeCom or SMS gateways, docs/contract.md §10): one URL for the
+    # deployment and/or per branch code (JSON: {"SZ-FT": "https://..."}); bodies are signed
+    # with HMAC-SHA256 under the secret. No URL for a branch: its notifications stay in the inbox.
+    notify_webhook_url: str | None = None
+    notify_branch_webhooks: dict[str, str] = Field(default_factory=dict)
+    notify_webhook_secret: str | None = Field(default=None, min_length=16)
+    notify_max_attempts: int = Field(default=16, ge=1, le=100)  # ~10 h of retries
+    notify_backoff_seconds: float = Field(default=30.0, gt=0)  # doubled per attempt, jittered
+    notify_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    notify_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     max_page_size: int = Field(default=200, ge=1, le=10_000)
     default_page_size: int = Field(default=50, ge=1)
     max_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)

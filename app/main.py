@@ -20,6 +20,7 @@ from app.intake.routes import router as intake_router
 from app.journal.routes import router as ledger_router
 from app.leads.routes import router as leads_router
 from app.limits import RequestLimits
+from app.notifications.routes import router as notifications_router
 from app.privacy.routes import router as privacy_router
 from app.request_ids import RequestIds
 from app.rounds.routes import router as rounds_router
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ledger_router,
         privacy_router,
         analytics_router,
+        notifications_router,
     ):
         app.include_router(router, responses=ERROR_RESPONSES)
     install_docs(app)

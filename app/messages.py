@@ -203,6 +203,14 @@ ACCESS = {
     "access.page_role": "your role may not open this page",
     "access.form_token": "the form's security token is missing or wrong; reload the page",
 }
+NOTICES = {
+    "notice.assigned": "{count} new lead(s) assigned to your branch ({via})",
+    "notice.deadline_approaching": (
+        "{count} lead(s) not contacted yet are close to the follow-up deadline"
+    ),
+    "notice.reclaimed": "{count} lead(s) were reclaimed to the pool: the follow-up deadline passed",
+    "notice.not_dead": "delivery {delivery} is not dead; only a dead delivery can be retried",
+}
 APP = Catalogue(
     {
         **LEADS,
@@ -216,6 +224,7 @@ APP = Catalogue(
         **AUDIT_LOG,
         **USERS,
         **ACCESS,
+        **NOTICES,
     }
 )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from sqlmodel import Session
 
 from app.cli.jobs import cli_actor, run_job
 from app.config import get_settings
@@ -15,17 +16,20 @@ lead_cli = typer.Typer(help="Headquarters actions on single leads.", no_args_is_
 
 @followup_cli.command("run")
 def followup_run() -> None:
-    """Reclaim every customer whose follow-up deadline passed (run it hourly from cron)."""
+    """Reclaim every customer whose follow-up deadline passed, and warn branches of leads near
+    theirs (O2O_DEADLINE_WARNING_HOURS); run it hourly from cron."""
+    from app.notifications.approaching import warn_approaching
     from app.ownership.reclaim import reclaim_lapsed
     from app.tables.base import utcnow
 
-    reclaimed: list[int] = []
-    run_job(
-        lambda s: reclaimed.append(
-            reclaim_lapsed(s, settings=get_settings(), actor=cli_actor(), now=utcnow())
-        )
-    )
-    typer.echo(f"reclaimed {reclaimed[0]} customer(s) past the follow-up deadline")
+    def run(session: Session) -> tuple[int, int]:
+        settings, now = get_settings(), utcnow()
+        reclaimed = reclaim_lapsed(session, settings=settings, actor=cli_actor(), now=now)
+        return reclaimed, warn_approaching(session, settings=settings, now=now)
+
+    reclaimed, warned = run_job(run)
+    typer.echo(f"reclaimed {reclaimed} customer(s) past the follow-up deadline")
+    typer.echo(f"warned branches of {warned} lead(s) near the follow-up deadline")
 
 
 @lead_cli.command("transfer")

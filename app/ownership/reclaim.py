@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from app import audit
 from app.config import Settings
+from app.notifications.service import notify_reclaimed
 from app.ownership.deadline import followup_rule
 from app.ownership.service import release_customer
 from app.rounds.pool import pool_condition
@@ -30,6 +31,7 @@ def reclaim_lapsed(session: Session, *, settings: Settings, actor: str, now: dat
         .order_by(col(Lead.id))
     ).all()
     customers = 0
+    released_from: list[tuple[int, int]] = []  # (branch that lost it, lead)
     for lead in lapsed:
         if lead.branch_id is None:  # released already, with another lead of its customer
             continue
@@ -38,7 +40,10 @@ def reclaim_lapsed(session: Session, *, settings: Settings, actor: str, now: dat
         ):
             audit.record(session, actor=actor, action="lead.reclaimed", entity_type="lead",
                          entity_id=released.id, detail={"reason": NOTE})  # fmt: skip
+            if released.returned_by_branch_id is not None and released.id is not None:
+                released_from.append((released.returned_by_branch_id, released.id))
         customers += 1
+    notify_reclaimed(session, released=released_from)
     if customers:  # an hourly cron that found nothing leaves no trace
         summary: dict[str, object] = {"customers": customers, "lapsed_before": cutoff.isoformat()}
         audit.record(session, actor=actor, action="followup.run", entity_type="lead",

@@ -18,6 +18,7 @@ from app.bulk import refresh_statistics
 from app.config import Settings
 from app.errors import Conflict, NotFound, StalePreview
 from app.faults import crash_point
+from app.notifications.service import notify_round_assigned, notify_round_reclaims
 from app.ownership.deadline import followup_rule
 from app.ownership.service import follow_owners, release_ownerless
 from app.rounds.fit import check_plan_still_fits
@@ -38,6 +39,7 @@ def commit(session: Session, *, round_id: int, actor: str, settings: Settings) -
     now = utcnow()
     _check_pool_unchanged(session, allocation_round=allocation_round, now=now, settings=settings)
     check_plan_still_fits(session, round_id=round_id)
+    notify_round_reclaims(session, round_id=round_id)  # while the leads still show the branch
     _reclaim_stale(session, round_id=round_id, now=now)
     crash_point("round.commit.after_reclaim")
     _assign(session, round_id=round_id, now=now)
@@ -47,6 +49,7 @@ def commit(session: Session, *, round_id: int, actor: str, settings: Settings) -
     except IntegrityError as exc:  # the database's overlap guard: someone else took a customer
         raise StalePreview(message("round.customer_taken", round=round_id)) from exc
     crash_point("round.commit.after_ownership")
+    notify_round_assigned(session, round_id=round_id)  # the outbox commits with the round
     # A commit rewrites most of the pool. Fresh statistics keep branch lead lists on their
     # index, and the settling below on ownership's: planned on the stale "empty" count, its
     # per-lead owner lookup scanned the whole table (20k leads: 38 s instead of 0.1 s).

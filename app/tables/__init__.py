@@ -11,6 +11,7 @@ from app.tables.audit import AuditRecord, AuditSeal, AuditSealMark
 from app.tables.branch import Branch
 from app.tables.channel import ChannelKey
 from app.tables.lead import Customer, Lead
+from app.tables.notification import DeadlineWarning, Notification, NotificationOutbox
 from app.tables.ownership import Ownership
 from app.tables.policy import SplitPolicyRow
 from app.tables.round import AllocationRound, RoundAssignment, RoundLock
@@ -25,7 +26,10 @@ __all__ = [
     "Branch",
     "ChannelKey",
     "Customer",
+    "DeadlineWarning",
     "Lead",
+    "Notification",
+    "NotificationOutbox",
     "Ownership",
     "RoundAssignment",
     "RoundLock",

@@ -253,6 +253,13 @@ ACCESS = {
     "access.page_role": "您的角色无权打开此页面。",
     "access.form_token": "表单的安全令牌缺失或有误，请刷新页面后重试。",
 }
+NOTICES = {
+    "notice.assigned": "新分配给本营业部 {count} 条线索（{via}）",
+    "notice.deadline_approaching": "{count} 条线索尚未联系，即将到达跟进期限，请尽快联系",
+    "notice.reclaimed": "{count} 条线索超过跟进期限未联系，已收回线索池",
+    "notice.not_dead": "投递 #{delivery} 已不在死信列表中，无需重试。",
+}
+VIA = {"round": "分配轮次", "routing": "实时分配", "followup": "跟进期限检查"}
 
 CHINESE = Catalogue(
     {
@@ -268,6 +275,7 @@ CHINESE = Catalogue(
         **AUDIT_LOG,
         **USERS,
         **ACCESS,
+        **NOTICES,
     },
     values={
         "why": lambda why: WHY.get(why, why),
@@ -279,6 +287,7 @@ CHINESE = Catalogue(
         "source": lambda source: {"scenario": "情景"}.get(source, source),
         "what": lambda what: WHAT.get(what, what),
         "which": lambda which: {"start": "开始", "end": "结束"}.get(which, which),
+        "via": lambda via: VIA.get(via, via),
     },
     separator="；",
 )

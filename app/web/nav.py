@@ -44,6 +44,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("转化漏斗", "/analytics/funnel", ("hq", "auditor"), "总部"),
     NavItem("导入线索与网点", "/hq/imports", ("hq",), "总部"),
     NavItem("用户管理", "/hq/users", ("hq", "auditor"), "总部"),
+    NavItem("通知投递", "/hq/notifications", ("hq", "auditor"), "总部"),
     NavItem("审计日志", "/audit", ("hq", "auditor"), "总部"),
     NavItem("台账与结账", "/finance/ledger", ("finance", "auditor"), "财务"),
     NavItem("收入导入", "/finance/imports", ("finance", "auditor"), "财务"),

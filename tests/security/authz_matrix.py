@@ -43,6 +43,11 @@ MATRIX: tuple[tuple[str, str, str, tuple[Expected, ...]], ...] = (
     # Personal data (HQ only); a bodiless request from HQ gets as far as validation.
     ("POST", "/api/v1/privacy/subjects/export", "plain",           (401, 403, 403, 422, 403, 403, 401, 401)),
     ("POST", "/api/v1/privacy/subjects/erase", "plain",            (401, 403, 403, 422, 403, 403, 401, 401)),
+    # Notifications: a branch reads and marks its own; HQ sees deliveries and retries dead ones.
+    ("GET", "/api/v1/notifications", "plain",                        (401, 200, 200, 403, 403, 403, 401, 401)),
+    ("POST", "/api/v1/notifications/{notification_id}/read", "fresh_notice_a", (401, 200, 404, 403, 403, 403, 401, 401)),
+    ("GET", "/api/v1/notifications/deliveries", "plain",             (401, 403, 403, 200, 403, 200, 401, 401)),
+    ("POST", "/api/v1/notifications/deliveries/{delivery_id}/retry", "fresh_dead_letter", (401, 403, 403, 204, 403, 403, 401, 401)),
     ("POST", "/api/v1/rounds", "new_round",                          (401, 403, 403, 201, 403, 403, 401, 401)),
     # What-if (HQ only); a bodiless request from HQ gets as far as validation.
     ("POST", "/api/v1/rounds/whatif", "plain",                       (401, 403, 403, 422, 403, 403, 401, 401)),
@@ -83,6 +88,9 @@ MATRIX: tuple[tuple[str, str, str, tuple[Expected, ...]], ...] = (
     ("POST", "/logout", "form",                                      (LOGIN, 303, 303, 303, 303, 303, LOGIN, LOGIN)),
     ("GET", "/", "plain",                                            (LOGIN, 200, 200, 200, 200, 200, LOGIN, LOGIN)),
     ("GET", "/inbox", "plain",                                       (LOGIN, 200, 200, 403, 403, 403, LOGIN, LOGIN)),
+    ("POST", "/inbox/notifications/{notification_id}/read", "fresh_notice_a", (LOGIN, 303, 404, 403, 403, 403, LOGIN, LOGIN)),
+    ("GET", "/hq/notifications", "plain",                            (LOGIN, 403, 403, 200, 403, 200, LOGIN, LOGIN)),
+    ("POST", "/hq/notifications/{delivery_id}/retry", "fresh_dead_letter", (LOGIN, 403, 403, 303, 403, 403, LOGIN, LOGIN)),
     ("GET", "/leads/{lead_id}", "lead_a",                            (LOGIN, 200, 404, 200, 403, 200, LOGIN, LOGIN)),
     ("POST", "/leads/{lead_id}/contacted", "fresh_lead_a",           (LOGIN, 303, 404, 403, 403, 403, LOGIN, LOGIN)),
     ("POST", "/leads/{lead_id}/converted", "fresh_lead_a",           (LOGIN, 303, 404, 403, 403, 403, LOGIN, LOGIN)),

@@ -13,11 +13,15 @@ from typing import Any
 import httpx
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import func, text, update
+from sqlmodel import col, select
 from starlette.routing import Mount
 
+from app.db import session_scope
 from app.main import create_app
+from app.notifications.service import notify_assigned
 from app.rounds.service import RoundParams, run_round
+from app.tables import Notification, NotificationOutbox
 from tests.app.factories import PASSWORD
 from tests.conftest import settings_for
 from tests.security.authz_matrix import LOGIN, ROLES, Expected, Row, rows
@@ -105,6 +109,24 @@ def _fresh_lead_a(world: SecurityWorld, row: Row, actor: Actor, cache: dict[str,
     lead_id = world.new_lead(BRANCH_A)
     body = LEAD_ACTION_BODIES.get(row.path.rsplit("/", 1)[1])
     return Call(row.path.format(lead_id=lead_id), json=body, data=body or {})
+
+
+def _fresh_notice_a(world: SecurityWorld, row: Row, actor: Actor, cache: dict[str, Any]) -> Call:
+    """A new unread notification of branch A for every role."""
+    with session_scope(world.engine) as session:
+        notify_assigned(session, world.branches[BRANCH_A], [world.leads["A1"]])
+        latest = session.exec(select(func.max(Notification.id))).one()
+    return Call(row.path.format(notification_id=latest))
+
+
+def _fresh_dead_letter(world: SecurityWorld, row: Row, actor: Actor, cache: dict[str, Any]) -> Call:
+    """A new delivery that gave up, for HQ to retry."""
+    with session_scope(world.engine) as session:
+        notify_assigned(session, world.branches[BRANCH_A], [world.leads["A1"]])
+        latest = session.exec(select(func.max(NotificationOutbox.id))).one()
+        session.execute(update(NotificationOutbox).where(
+            col(NotificationOutbox.id) == latest).values(status="dead"))  # fmt: skip
+    return Call(row.path.format(delivery_id=latest))
 
 
 def _new_round(world: SecurityWorld, row: Row, actor: Actor, cache: dict[str, Any]) -> Call:
@@ -220,6 +242,8 @@ RECIPES: dict[str, Recipe] = {
     "fresh_entry": _fresh_entry,
     "suspense_event": _suspense_event,
     "intake_batch": _intake_batch,
+    "fresh_notice_a": _fresh_notice_a,
+    "fresh_dead_letter": _fresh_dead_letter,
 }
 
 

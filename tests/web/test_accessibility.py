@@ -7,7 +7,11 @@ from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from sqlalchemy import update
 
+from app.db import session_scope
+from app.notifications.service import notify_assigned
+from app.tables import NotificationOutbox
 from tests.app.funnel_world import WEEK_1, add_funnel_lead
 from tests.web.browser import LiveServer, sign_in
 
@@ -16,7 +20,8 @@ pytestmark = pytest.mark.real_clock  # a browser cannot run under libfaketime
 PAGES = {
     "sz1": ("/", "/inbox", "/leads/{own}", "/analytics/funnel"),
     "hq1": ("/", "/hq/branches", "/hq/pool", "/hq/leads", "/hq/rounds", "/hq/whatif",
-            "/hq/imports", "/hq/users", "/analytics/funnel", "/audit", "/leads/{own}"),
+            "/hq/imports", "/hq/users", "/hq/notifications", "/analytics/funnel", "/audit",
+            "/leads/{own}"),
     "fin1": ("/", "/finance/ledger", "/finance/imports", "/finance/statements", "/finance/kpi"),
     "aud1": ("/", "/audit"),
 }  # fmt: skip
@@ -30,6 +35,9 @@ def own_lead(live_server: LiveServer) -> int:
     sz = live_server.branch_ids["SZ-FT"]
     own = add_funnel_lead(engine, "AX-1", status="assigned", branch_id=sz, assigned_at=WEEK_1,
                           name="欧阳明月")  # fmt: skip
+    with session_scope(engine) as session:  # an unread notice in the inbox, a dead letter
+        notify_assigned(session, sz, [own])
+        session.execute(update(NotificationOutbox).values(status="dead", last_error="HTTP 502"))
     engine.dispose()
     return own
 

@@ -6,7 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
+from app.db import session_scope
+from app.notifications.service import notify_assigned
+from app.tables import NotificationOutbox
 from tests.app.funnel_world import WEEK_1, add_funnel_lead
 from tests.web.browser import LiveServer, screenshot, sign_in
 
@@ -15,7 +19,7 @@ pytestmark = pytest.mark.real_clock  # a browser cannot run under libfaketime
 PAGES = {
     "sz1": ("/", "/inbox", "/leads/{own}", "/analytics/funnel"),
     "hq1": ("/", "/hq/branches", "/hq/pool", "/hq/leads", "/hq/rounds", "/hq/whatif",
-            "/analytics/funnel", "/audit", "/hq/users"),
+            "/analytics/funnel", "/audit", "/hq/users", "/hq/notifications"),
     "fin1": ("/", "/finance/ledger", "/finance/imports", "/finance/statements", "/finance/kpi"),
 }  # fmt: skip
 WIDTHS = (960, 390)
@@ -40,6 +44,9 @@ def own_lead(live_server: LiveServer) -> int:
         add_funnel_lead(engine, f"N-{i}", channel="partner_alipay", status="assigned",
                         branch_id=sz, assigned_at=WEEK_1, name="欧阳明月")  # fmt: skip
     own = add_funnel_lead(engine, "N-9", status="assigned", branch_id=sz, assigned_at=WEEK_1)
+    with session_scope(engine) as session:  # an unread notice in the inbox, a dead letter
+        notify_assigned(session, sz, [own])
+        session.execute(update(NotificationOutbox).values(status="dead", last_error="HTTP 502"))
     engine.dispose()
     return own
 

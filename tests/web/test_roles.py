@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from app.web import routes as web_routes
 from tests.web.helpers import add_lead, sign_in
 
-HQ_PAGES = {"/hq/branches", "/hq/pool", "/hq/leads", "/hq/rounds", "/audit"}
+HQ_PAGES = {"/hq/branches", "/hq/pool", "/hq/leads", "/hq/rounds", "/hq/notifications", "/audit"}
 FINANCE_PAGES = {"/finance/ledger", "/finance/imports", "/finance/statements",
                  "/finance/export?period=2026-10"}  # fmt: skip
 FUNNEL = "/analytics/funnel"
@@ -112,13 +112,16 @@ FORMS = {
     "/hq/users/{username}/password": {"hq1"},
     "/hq/users/{username}/unlock": {"hq1"},
     "/finance/close": {"fin1"},
+    "/inbox/notifications/{notification_id}/read": {"sz1"},
+    "/hq/notifications/{delivery_id}/retry": {"hq1"},
 }
 
 
 def _form_routes() -> set[str]:
     paths: set[str] = set()
     modules = (web_routes.auth, web_routes.home, web_routes.leads, web_routes.hq,
-               web_routes.imports, web_routes.rounds, web_routes.finance, web_routes.users)  # fmt: skip
+               web_routes.imports, web_routes.rounds, web_routes.finance, web_routes.users,
+               web_routes.notifications)  # fmt: skip
     for module in modules:
         for route in module.router.routes:
             if isinstance(route, APIRoute) and "POST" in (route.methods or set()):
@@ -138,6 +141,7 @@ def test_every_form_is_denied_to_the_roles_it_is_not_for(
             if username in allowed:
                 continue
             # The role is checked before anything is looked up: round 1 need not exist.
-            url = path.format(lead_id=lead_id, round_id=1, username="sz1")
+            url = path.format(lead_id=lead_id, round_id=1, username="sz1", notification_id=1,
+                              delivery_id=1)  # fmt: skip
             response = web.post(url, data={"csrf_token": token})
             assert response.status_code == 403, (username, path)

@@ -1,4 +1,5 @@
-"""The branch inbox: the caller's own leads, oldest first, masked, with distance to the branch.
+"""The branch inbox: the caller's own leads, oldest first, masked, with distance to the branch,
+and the branch's unread notifications above them.
 
 Reads go through `app.leads.repository.visible_leads`, the one scoping rule, so a branch user
 sees exactly what the API would show them.
@@ -18,10 +19,12 @@ from app.auth import Principal
 from app.leads.repository import visible_leads
 from app.leads.search import search_condition
 from app.leads.service import mask_mobile, shown_name
+from app.notifications.inbox import notice_message, unread
 from app.ownership.deadline import FollowUp
 from app.privacy.cipher import MobileCipher, cipher_for
 from app.tables import Branch, Lead
 from app.tables.base import utcnow
+from coded_messages import Message
 
 INBOX_STATUSES = ("assigned", "contacted", "converted")
 SORTS = ("oldest", "newest")
@@ -51,12 +54,21 @@ class InboxRow:
 
 
 @dataclass(frozen=True, slots=True)
+class Notice:
+    id: int
+    said: Message
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class InboxPage:
     rows: list[InboxRow]
     total: int
     counts: dict[str, int]
     query: InboxQuery
     pages: int
+    notices: list[Notice]
+    unread_notices: int
 
 
 def _since() -> Any:
@@ -110,6 +122,7 @@ def inbox_page(
         .offset((page - 1) * query.page_size)
     ).all()
     deadline = followup.cutoff(utcnow())
+    notices, unread_notices = unread(session, principal=principal)
     return InboxPage(
         rows=[
             _row(lead, lat, lon, deadline, cipher_for(session)) for lead, _code, lat, lon in rows
@@ -118,6 +131,8 @@ def inbox_page(
         counts=status_counts(session, principal=principal),
         query=InboxQuery(query.status, query.sort, page, query.page_size, query.search),
         pages=pages,
+        notices=[Notice(n.id or 0, notice_message(n), n.created_at) for n in notices],
+        unread_notices=unread_notices,
     )
 
 

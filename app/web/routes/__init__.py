@@ -13,6 +13,7 @@ from app.web.routes import (
     hq,
     imports,
     leads,
+    notifications,
     rounds,
     users,
     whatif,
@@ -22,5 +23,18 @@ from app.web.routes.base import WEB_TAG
 __all__ = ["WEB_TAG", "router"]
 
 router = APIRouter()
-for _module in (auth, home, leads, hq, imports, users, rounds, whatif, analytics, audit, finance):
+for _module in (
+    auth,
+    home,
+    leads,
+    hq,
+    imports,
+    users,
+    rounds,
+    whatif,
+    analytics,
+    audit,
+    finance,
+    notifications,
+):
     router.include_router(_module.router)

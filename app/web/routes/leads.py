@@ -10,8 +10,9 @@ from starlette.responses import Response
 
 from app.auth import Principal
 from app.deps import SessionDep, SettingsDep
-from app.ids import LeadId
+from app.ids import LeadId, NotificationId
 from app.leads import followup
+from app.notifications.inbox import mark_read
 from app.ownership.deadline import followup_rule
 from app.web.pages.inbox import INBOX_STATUSES, SORTS, InboxQuery, inbox_page
 from app.web.pages.lead import lead_view, revealed_lead_view
@@ -50,6 +51,14 @@ def inbox(
     query = InboxQuery(status or None, sort, page, settings.default_page_size, q.strip() or None)
     view = inbox_page(session, principal=principal, query=query, followup=followup_rule(settings))
     return render(request, "inbox.html", {"inbox": view, "done": done, "asked": page})
+
+
+@router.post("/inbox/notifications/{notification_id}/read")
+def notification_read(
+    notification_id: NotificationId, principal: WorkerForm, session: SessionDep
+) -> Response:
+    mark_read(session, principal=principal, notification_id=notification_id)
+    return RedirectResponse("/inbox?done=notice_read", status_code=303)
 
 
 @router.get("/leads/{lead_id}")
