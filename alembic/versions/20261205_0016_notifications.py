@@ -1,7 +1,7 @@
 """notification, notification_outbox, deadline_warning: telling branches (issue 16.4)
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0020
 Create Date: 2026-12-05
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0016"
-down_revision: str | None = "0014"
+down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
