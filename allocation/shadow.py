@@ -169,6 +169,7 @@ def _qualifies(*, problem: AllocationProblem, plan: Plan) -> bool:
         and plan.status == "optimal"
         and unit
         and problem.params.balance_weight == 0
+        and problem.value is None  # costs are distances here; value objectives not yet priced
     )
 
 
