@@ -92,7 +92,9 @@ def assigned_by_tier(*, problem: AllocationProblem, branch: NDArray[np.int64]) -
     return {tier: int(counts[t]) for t, tier in enumerate(problem.tiers)}
 
 
-def value_figures(*, problem: AllocationProblem, branch: NDArray[np.int64]) -> dict[str, Any] | None:
+def value_figures(
+    *, problem: AllocationProblem, branch: NDArray[np.int64]
+) -> dict[str, Any] | None:
     """The value objective's parameters and the plan's totals (None under `distance`):
     value_km is what the objective credited; expected conversions and revenue (fen) are the
     sums of rate x lead and rate x mean revenue over the assigned leads (expected_value)."""

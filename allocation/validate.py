@@ -5,8 +5,8 @@ plain count, the balance term from interpolating load^2/capacity at its breakpoi
 one branch per lead (by construction of the columns, plus index range), capacity by workload,
 eligibility (active, tier, listed pair, max distance, location), the per-lead distance and cost
 (under a value objective: distance minus the value table's entry for the lead's class and
-branch, looked up here from the problem's table), the objective, the reasons given for unassigned leads, and that the bound is not above the
-plan's own value.
+branch, looked up here from the problem's table), the objective, the reasons given for
+unassigned leads, and that the bound is not above the plan's own value.
 """
 
 from __future__ import annotations
@@ -239,7 +239,8 @@ def _totals(*, plan: Plan, objective: float, balance: float, tolerance: float) -
             )
         )
     bound = plan.lower_bound
-    if bound is not None and bound > (objective + balance) * (1 + tolerance) + 1e-6:
+    value = objective + balance  # negative when a value objective credits more than the km
+    if bound is not None and bound > value + tolerance * abs(value) + 1e-6:
         out.append(
             Violation(
                 "lower_bound",

@@ -100,7 +100,9 @@ def lead_values(
     if spec.mode == "distance":
         return None
     if spec.mode == "tier_priority":
-        return _tier_values(spec=spec, tiers=tiers, n_branches=len(branch_codes), lead_tier=lead_tier)
+        return _tier_values(
+            spec=spec, tiers=tiers, n_branches=len(branch_codes), lead_tier=lead_tier
+        )
     return _expected_values(
         spec=spec, tiers=tiers, branch_codes=branch_codes, lead_tier=lead_tier, channel=lead_channel
     )
@@ -109,7 +111,9 @@ def lead_values(
 def _tier_values(
     *, spec: ObjectiveSpec, tiers: tuple[str, ...], n_branches: int, lead_tier: IntArray
 ) -> LeadValues:
-    weights = dict(DEFAULT_TIER_WEIGHTS_KM if spec.tier_weights_km is None else spec.tier_weights_km)
+    weights = dict(
+        DEFAULT_TIER_WEIGHTS_KM if spec.tier_weights_km is None else spec.tier_weights_km
+    )
     for name, w in weights.items():
         if name not in tiers:
             raise InvalidValueError(f"tier weight for unknown tier {name!r}", field="tier_weights")
@@ -208,7 +212,12 @@ def _rate_table(
 def _lookup(
     table: Mapping[_Key, tuple[float, float]], *, branch: str, tier: str, channel: str
 ) -> tuple[float, float]:
-    for key in ((branch, tier, channel), (branch, tier, ANY), (ANY, tier, channel), (ANY, tier, ANY)):
+    for key in (
+        (branch, tier, channel),
+        (branch, tier, ANY),
+        (ANY, tier, channel),
+        (ANY, tier, ANY),
+    ):
         if key in table:
             return table[key]
     return 0.0, 0.0

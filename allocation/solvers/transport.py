@@ -132,7 +132,9 @@ def solve_locations(
                 f"{len(state.arc_g)} arcs, cost {step.value / 1000:.1f}, "
                 f"bound {step.bound / 1000:.1f}, {time.monotonic() - started:.1f} s"
             )
-        scale = abs(best_plan.value - data.reward_m * (len(best_plan.branch) - best_plan.unassigned))
+        scale = abs(
+            best_plan.value - data.reward_m * (len(best_plan.branch) - best_plan.unassigned)
+        )
         proven = best_plan.value - best_bound <= gap_tolerance * max(scale, 1.0)
         optimal = step.refined is None or proven
         if optimal or step.refined is None or 2 * time.monotonic() - started > deadline:
