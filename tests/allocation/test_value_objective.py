@@ -226,6 +226,9 @@ def valued_specs(draw: st.DrawFn, *, max_leads: int, max_branches: int) -> tuple
 
 def _valued(specs: tuple, objective: ObjectiveSpec) -> AllocationProblem:
     branches, leads, params = specs
+    codes = {"*", *(b.code for b in branches)}
+    rates = tuple(r for r in objective.rates if r.branch_code in codes)
+    objective = dataclasses.replace(objective, rates=rates)
     return build_problem(branches=branches, leads=leads, params=params, objective=objective)
 
 
