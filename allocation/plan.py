@@ -170,7 +170,11 @@ def not_nearest_message(
     *, problem: AllocationProblem, plan: Plan, nearest: int, full: bool
 ) -> Message:
     """'nearest eligible branch X was full' (or, rarely, why it was passed over with room)."""
-    why = passed_over_because(method=plan.method, balance_weight=problem.params.balance_weight)
+    why = passed_over_because(
+        method=plan.method,
+        balance_weight=problem.params.balance_weight,
+        valued=problem.value is not None,
+    )
     return not_nearest(
         branch=problem.branches.codes[nearest], full=full, pairs=problem.pairs is not None, why=why
     )

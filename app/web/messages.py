@@ -17,8 +17,9 @@ from app.messages import ENGLISH, SAME_CUSTOMER
 from app.web.labels import REASONS, round_status_label, status_label, tier_label
 from coded_messages import Catalogue, Message, Template
 
-WHY = {"load_balance": "负载均衡", "equal_cost": "成本相同", "greedy": "贪心规则",
-       "round_robin": "轮询规则", "weighted_random": "加权随机规则"}  # fmt: skip
+WHY = {"load_balance": "负载均衡", "equal_cost": "成本相同", "lead_value": "线索价值",
+       "greedy": "贪心规则", "round_robin": "轮询规则",
+       "weighted_random": "加权随机规则"}  # fmt: skip
 
 EXPLANATIONS = {
     **{f"plan.{reason}": label for reason, label in REASONS.items()},

@@ -88,6 +88,8 @@ def test_expected_value_prefers_the_branch_and_channel_that_convert() -> None:
     plan = solve(p)
     assert int(near.branch[0]) == 0
     assert int(plan.branch[0]) == 1
+    said = plan.assignment(problem=p, index=0).explanation
+    assert said == "nearest eligible branch B0 had room (lead value)"
     report = round_report(problem=p, plan=plan)
     assert report["objective_mode"] == "expected_value"
     assert report["value"]["expected_conversions"] == pytest.approx(0.5)
