@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.analytics.rates import HistoryCell, learned_rates
 from allocation.value import RateSpec
+from app.analytics.rates import HistoryCell, learned_rates
 
 
 def test_rates_shrink_toward_the_tier_mean_as_computed_by_hand() -> None:
