@@ -22,7 +22,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 
+from sqlalchemy import func, select
+from sqlmodel import Session, col
+
 from allocation.value import ANY, RateSpec
+from app.analytics.funnel import count_of, revenue_by_lead, was_assigned, was_converted
+from app.tables import Branch, Lead
 
 PRIOR_LEADS = 20
 PRIOR_CONVERSIONS = 5
@@ -97,3 +102,29 @@ def _row(branch: str, tier: str, channel: str, rate: Fraction, revenue: Fraction
         branch_code=branch,
         channel=channel,
     )
+
+
+def history_cells(session: Session) -> list[HistoryCell]:
+    """Every lead that reached a branch, counted per (its branch now, tier, channel), as the
+    funnel counts them (app.analytics.funnel): assigned, converted, revenue imported (fen)."""
+    revenue = revenue_by_lead()
+    statement = (
+        select(
+            col(Branch.code),
+            col(Lead.tier),
+            col(Lead.channel),
+            func.count(),
+            count_of(was_converted()),
+            func.coalesce(func.sum(revenue.c.fen), 0),
+        )
+        .select_from(Lead)
+        .join(Branch, col(Branch.id) == col(Lead.branch_id))
+        .outerjoin(revenue, revenue.c.lead_id == col(Lead.id))
+        .where(was_assigned())
+        .group_by(col(Branch.code), col(Lead.tier), col(Lead.channel))
+        .order_by(col(Branch.code), col(Lead.tier), col(Lead.channel))
+    )
+    return [
+        HistoryCell(str(code), str(tier), str(channel), int(a), int(c), int(fen))
+        for code, tier, channel, a, c, fen in session.execute(statement)
+    ]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy.engine import Engine
 
 from allocation.value import RateSpec
-from app.analytics.rates import HistoryCell, learned_rates
+from app.analytics.rates import HistoryCell, history_cells, learned_rates
+from app.db import session_scope
 
 
 def test_rates_shrink_toward_the_tier_mean_as_computed_by_hand() -> None:
@@ -52,3 +54,15 @@ def test_the_same_history_in_any_order_gives_the_same_rates() -> None:
 def test_more_conversions_than_leads_is_refused() -> None:
     with pytest.raises(ValueError, match="converted"):
         learned_rates([HistoryCell("A", "hnw", "web", assigned=1, converted=2, revenue_fen=0)])
+
+
+def test_history_is_counted_per_branch_tier_and_channel_as_the_funnel_counts(
+    engine: Engine, funnel_world: dict[str, int]
+) -> None:
+    with session_scope(engine) as session:
+        cells = history_cells(session)
+    assert cells == [
+        HistoryCell("BJ-CY", "hnw", "wechat", assigned=1, converted=1, revenue_fen=725),
+        HistoryCell("BJ-CY", "mass", "wechat", assigned=1, converted=0, revenue_fen=0),
+        HistoryCell("SZ-FT", "mass", "app", assigned=3, converted=1, revenue_fen=12_050),
+    ]
