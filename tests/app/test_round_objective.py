@@ -9,8 +9,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import select
+from typer.testing import CliRunner
 
 from allocation.value import ObjectiveSpec, RateSpec
+from app.cli import cli
 from app.config import Settings
 from app.db import session_scope
 from app.errors import InvalidInput
@@ -19,9 +21,9 @@ from app.rounds.replay import replay_round
 from app.rounds.service import RoundParams, run_round
 from app.tables import AllocationRound, RoundAssignment
 from tests.app.factories import login
-from tests.app.rounds_world import pooled
+from tests.app.rounds_world import pooled, round_cli
 
-__all__ = ["pooled"]  # a fixture
+__all__ = ["pooled", "round_cli"]  # fixtures
 
 
 def _short_of_room(engine: Engine) -> None:
@@ -130,3 +132,16 @@ def test_an_objective_out_of_range_is_refused_as_bad_input_not_a_crash(
     assert refused.value.coded.code == "round.objective_out_of_range"
     with session_scope(engine) as session:
         assert session.exec(select(AllocationRound)).first() is None
+
+
+def test_the_cli_runs_a_round_under_an_objective_and_refuses_an_unknown_one(
+    round_cli: Settings, engine: Engine, pooled: dict[str, int]
+) -> None:
+    result = CliRunner().invoke(cli, ["round", "run", "--objective", "tier_priority"])
+    assert result.exit_code == 0, result.output
+    with session_scope(engine) as session:
+        stored = session.exec(select(AllocationRound)).one()
+        assert json.loads(stored.report)["objective_mode"] == "tier_priority"
+    refused = CliRunner().invoke(cli, ["round", "run", "--objective", "revenue"])
+    assert refused.exit_code == 2
+    assert "--objective must be one of" in refused.output
