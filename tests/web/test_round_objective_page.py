@@ -44,3 +44,6 @@ def test_the_form_offers_the_objectives_and_the_round_uses_the_chosen_one(
     for bad in ({"objective": "revenue"}, {"price_per_km_fen": "0"}):
         refused = web.post("/hq/rounds", data={**form, **bad})
         assert refused.status_code == 422, bad
+    shown = web.get(f"/hq/rounds/{match.group(1)}").text
+    assert '<span data-testid="objective">期望成交价值</span>' in shown
+    assert "期望收入 ¥" in shown
