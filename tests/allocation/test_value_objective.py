@@ -15,6 +15,7 @@ from ortools.graph.python import min_cost_flow
 from allocation.errors import InvalidProblemError
 from allocation.model import AllocationParams, AllocationProblem, LeadSpec, PairSpec, build_problem
 from allocation.report import round_report
+from allocation.shadow import shadow_prices
 from allocation.solve import solve
 from allocation.validate import validate_plan
 from allocation.value import ObjectiveSpec, RateSpec
@@ -320,3 +321,43 @@ def test_each_objective_matches_a_dense_flow_and_bounds_honestly(
         if other.assigned == best.assigned:
             assert best.lower_bound is not None
             assert best.lower_bound <= other.total + 1e-6
+
+
+def _short_round(seed: int, objective: ObjectiveSpec) -> AllocationProblem:
+    """24 leads of mixed tiers and channels, 6 branches, a few places short."""
+    rng = np.random.default_rng(seed)
+    caps = rng.integers(0, 5, 6)
+    caps[0] += max(0, 21 - int(caps.sum()))
+    branches = [
+        branch(f"B{j}", 30 + rng.random() * 0.5, 120 + rng.random() * 0.5, int(caps[j]))
+        for j in range(6)
+    ]
+    leads = [
+        LeadSpec(
+            external_id=f"L{i}",
+            lat=30 + rng.random() * 0.5,
+            lon=120 + rng.random() * 0.5,
+            tier=str(rng.choice(["mass", "affluent", "hnw"])),
+            channel=str(rng.choice(CHANNELS)),
+        )
+        for i in range(24)
+    ]
+    return _valued((branches, leads, AllocationParams()), objective)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("mode", MODES[1:], ids=["tier", "tier_weights", "expected_value"])
+def test_shadow_prices_predict_one_more_unit_under_a_value_objective(
+    seed: int, mode: ObjectiveSpec
+) -> None:
+    p = _short_round(seed, mode)
+    prices = shadow_prices(problem=p, plan=solve(p, gap_tolerance=0.0))
+    assert prices is not None
+    base_n, base_cost = _dense_flow(p)
+    for j in range(p.branches.size):
+        capacity = p.branches.capacity.copy()
+        capacity[j] += 1
+        wider = dataclasses.replace(p, branches=dataclasses.replace(p.branches, capacity=capacity))
+        n, cost = _dense_flow(wider)
+        assert prices[j].leads_gained == n - base_n, (seed, j)
+        assert prices[j].km_saved == pytest.approx(base_cost - cost, abs=1e-3), (seed, j)
