@@ -49,8 +49,8 @@ class ShadowPrice:
     """One more unit of capacity at a branch: km (cost units) saved and leads gained.
 
     km_saved is the drop in total cost (km, or km - value under a value objective, issue 15.4);
-    it is negative when the unit takes in a lead that was left out (the lead's cost is added). holds_for: the same change for at least this many
-    more units (None: for every further unit).
+    it is negative when the unit takes in a lead that was left out (the lead's cost is added).
+    holds_for: the same change for at least this many more units (None: for every further unit).
     """
 
     km_saved: float
