@@ -4,24 +4,22 @@ A request keeps its session's connection between its thread hops (the principal 
 then the endpoint), so capping threads alone does not cap connections: in a burst, requests
 holding a connection while waiting for a thread would empty the pool. Here a request waits for
 a slot before it starts; one that waits too long is answered 503 with Retry-After, holding
-nothing. Pure ASGI, like `RequestIds`.
+nothing: JSON for the API, a short Chinese page for the pages. Pure ASGI, like `RequestIds`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import MutableMapping
 from typing import Any
 from weakref import WeakKeyDictionary
 
 import anyio
 
-from app.limits import ASGIApp, Receive, Send
+from app.limits import ASGIApp, Receive, Send, send_problem
 
-BUSY = json.dumps(
-    {"error": "server_busy", "detail": "the server is busy; nothing was done, retry"}
-).encode()
+BUSY = "the server is busy; nothing was done, retry"
+BUSY_PAGE = "系统繁忙，本次操作未执行，请稍后重试。"
 
 
 class InFlightLimit:
@@ -47,7 +45,9 @@ class InFlightLimit:
             await limiter.acquire_on_behalf_of(borrower)
             acquired = True
         if not acquired:
-            await _busy(send)
+            web = not str(scope.get("path", "")).startswith("/api/")
+            await send_problem(send, 503, "server_busy", BUSY, BUSY_PAGE, web=web,
+                               extra_headers=[(b"retry-after", b"1")])  # fmt: skip
             return
         try:
             await self.app(scope, receive, send)
@@ -59,13 +59,3 @@ class InFlightLimit:
         if loop not in self._limiters:
             self._limiters[loop] = anyio.CapacityLimiter(self.limit)
         return self._limiters[loop]
-
-
-async def _busy(send: Send) -> None:
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"retry-after", b"1"),
-        (b"content-length", str(len(BUSY)).encode()),
-    ]
-    await send({"type": "http.response.start", "status": 503, "headers": headers})
-    await send({"type": "http.response.body", "body": BUSY})

@@ -139,7 +139,7 @@ def _declared_length(scope: MutableMapping[str, Any]) -> int | None:
 
 async def _send_too_large(send: Send, limit: int, *, web: bool) -> None:
     page = f"上传内容超过 {limit} 字节的上限，未做更改。"
-    await _send_problem(
+    await send_problem(
         send, 413, "payload_too_large", f"request body larger than {limit} bytes", page, web=web
     )
 
@@ -164,10 +164,10 @@ async def _send_refusal(
         await send({"type": "http.response.body", "body": b""})
         return
     extra = [(b"www-authenticate", b"Bearer")] if status == 401 else []
-    await _send_problem(send, status, code, detail, page, web=web, extra_headers=extra)
+    await send_problem(send, status, code, detail, page, web=web, extra_headers=extra)
 
 
-async def _send_problem(
+async def send_problem(
     send: Send,
     status: int,
     code: str,

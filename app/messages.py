@@ -163,6 +163,9 @@ SCENARIOS = {
     "scenario.branch_exists": "{field}: branch {branch} already exists",
     "scenario.opened_twice": "{field}: {branch} is opened twice",
     "scenario.closed_twice": "close: a branch is listed twice",
+    "scenario.name": "name: 1 to {max_length} characters, not only spaces",
+    "scenario.not_saved": "no saved scenario {scenario}",
+    "scenario.compare_count": "choose 1 to {most} saved scenarios to compare, not {count}",
 }
 SERVER = {
     "server.database_busy": (

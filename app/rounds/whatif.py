@@ -9,11 +9,12 @@ parameters. The only row written is the audit record.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from allocation.model import AllocationParams
 from allocation.report import distance_figures, unassigned_by_reason
@@ -69,17 +70,56 @@ def run_whatif(
 
 
 def read_live(engine: Engine, *, settings: Settings, scenario: Scenario) -> Live:
+    return read_lives(engine, settings=settings, scenarios=[scenario])[0]
+
+
+def read_lives(engine: Engine, *, settings: Settings, scenarios: list[Scenario]) -> list[Live]:
+    """The live pool and branches once, and each scenario's closures re-pooled, all read in one
+    transaction so every scenario sees the same moment."""
     lapsed = followup_rule(settings).cutoff(utcnow())
     with session_scope(engine) as session:
         branches = list(session.exec(select(Branch).order_by(col(Branch.id))))
-        check_references(scenario, codes=[b.code for b in branches])
-        closed = [b.id for b in branches if b.code in set(scenario.close) and b.id is not None]
-        return Live(
+        for scenario in scenarios:
+            check_references(scenario, codes=[b.code for b in branches])
+        base = Live(
             branches=[Branch(**b.model_dump()) for b in branches],  # detached copies
             held=branch_loads(session, stale_before=lapsed),
             pool=load_pool(session, lapsed_before=lapsed),
-            repooled=load_held(session, branch_ids=closed, lapsed_before=lapsed),
+            repooled=[],
         )
+        return [replace(base, repooled=_closed_leads(session, branches, scenario, lapsed))
+                for scenario in scenarios]  # fmt: skip
+
+
+def _closed_leads(
+    session: Session, branches: list[Branch], scenario: Scenario, lapsed: datetime
+) -> list[tuple[PoolLead, int]]:
+    closed = [b.id for b in branches if b.code in set(scenario.close) and b.id is not None]
+    return load_held(session, branch_ids=closed, lapsed_before=lapsed) if closed else []
+
+
+def run_side_by_side(
+    engine: Engine, *, settings: Settings, actor: str, scenarios: list[tuple[str, Scenario]]
+) -> dict[str, Any]:
+    """Several scenarios against one current plan (solved once), in the order given."""
+    lives = read_lives(engine, settings=settings, scenarios=[s for _, s in scenarios])
+    limit = settings.round_time_limit_seconds
+    current = _solve_side(current_instance(lives[0]), live=lives[0], scenario=None,
+                          time_limit_s=limit)  # fmt: skip
+    compared = []
+    for (name, scenario), live in zip(scenarios, lives, strict=True):
+        proposed = _solve_side(
+            _scenario_instance(live, scenario), live=live, scenario=scenario, time_limit_s=limit
+        )
+        result = _compare(live=live, current=current, proposed=proposed, scenario=scenario)
+        compared.append({"name": name, **result})
+    with session_scope(engine) as session:
+        audit.record(
+            session, actor=actor, action="round.whatif", entity_type="round",
+            detail={"compared": [{"name": c["name"], "assigned": c["scenario_plan"]["assigned"],
+                                  "changed_branch": c["changed_branch_total"]} for c in compared]},
+        )  # fmt: skip
+    return {"current": current.figures, "scenarios": compared}
 
 
 def current_instance(live: Live) -> Instance:

@@ -14,6 +14,7 @@ from app.tables.lead import Customer, Lead
 from app.tables.ownership import Ownership
 from app.tables.policy import SplitPolicyRow
 from app.tables.round import AllocationRound, RoundAssignment, RoundLock
+from app.tables.scenario import SavedScenario
 from app.tables.user import User
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "Ownership",
     "RoundAssignment",
     "RoundLock",
+    "SavedScenario",
     "SplitPolicyRow",
     "User",
 ]

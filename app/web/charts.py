@@ -61,6 +61,18 @@ class Dot:
     tone: str
     title: str
     kind: str = "dot"  # "dot" (a lead) or "site" (a branch, drawn as a square)
+    r: float = 0.0  # the radius of a sized dot (a cluster of leads); 0: the template's default
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+    tone: str
+    width: float
+    title: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +91,7 @@ class Plot:
     dots: list[Dot]
     provinces: tuple[str, ...] = ()  # SVG path data of the outline under the dots, if any
     inset: Inset | None = None
+    segments: tuple[Segment, ...] = ()  # lines under the dots (cluster -> branch)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +101,18 @@ class Point:
     tone: str
     title: str
     kind: str = "dot"
+    r: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A line between two places, e.g. from a cluster of leads to the branch they went to."""
+
+    start: tuple[float, float]  # lat, lon
+    end: tuple[float, float]
+    tone: str
+    width: float
+    title: str
 
 
 def geo_plot(
@@ -119,10 +144,12 @@ def geo_plot(
     return Plot(width=width, height=height, dots=dots)
 
 
-def china_plot(points: Sequence[Point], *, width: int = 560, pad: int = 10) -> Plot:
-    """Points on an outline of China's provinces (app/web/china_outline.py), the frame fixed
-    to the mainland so every map of the product reads the same; the South China Sea islands in
-    an inset at the bottom right."""
+def china_plot(
+    points: Sequence[Point], *, links: Sequence[Link] = (), width: int = 560, pad: int = 10
+) -> Plot:
+    """Points (and lines between places) on an outline of China's provinces
+    (app/web/china_outline.py), the frame fixed to the mainland so every map of the product
+    reads the same; the South China Sea islands in an inset at the bottom right."""
     west, east, south, north = MAINLAND
     squeeze = math.cos(math.radians((south + north) / 2))
     scale = (width - 2 * pad) / ((east - west) * squeeze)
@@ -131,13 +158,20 @@ def china_plot(points: Sequence[Point], *, width: int = 560, pad: int = 10) -> P
                  left=pad, top=pad)  # fmt: skip
     inset = _inset_frame(width=width, height=inner + 2 * pad, pad=pad)
     provinces, islands = outline_paths(main, inset)
-    dots = [Dot(x=round(min(max(main.x(p.lon), 0), width), 1),
-                y=round(min(max(main.y(p.lat), 0), inner + 2 * pad), 1),
-                tone=p.tone, title=p.title, kind=p.kind) for p in points]  # fmt: skip
+    height = inner + 2 * pad
+
+    def xy(lat: float, lon: float) -> tuple[float, float]:
+        x, y = min(max(main.x(lon), 0), width), min(max(main.y(lat), 0), height)
+        return round(x, 1), round(y, 1)
+
+    dots = [Dot(*xy(p.lat, p.lon), tone=p.tone, title=p.title, kind=p.kind, r=p.r)
+            for p in points]  # fmt: skip
+    segments = tuple(Segment(*xy(*k.start), *xy(*k.end), tone=k.tone, width=k.width,
+                             title=k.title) for k in links)  # fmt: skip
     box_width = (INSET[1] - INSET[0]) * inset.squeeze * inset.scale
     box = Inset(x=inset.left, y=inset.top, width=box_width, height=inset.height, islands=islands)
-    return Plot(width=width, height=round(inner + 2 * pad), dots=dots, provinces=tuple(provinces),
-                inset=box)  # fmt: skip
+    return Plot(width=width, height=round(height), dots=dots, provinces=tuple(provinces),
+                inset=box, segments=segments)  # fmt: skip
 
 
 def _inset_frame(*, width: float, height: float, pad: int) -> Frame:

@@ -219,6 +219,9 @@ SCENARIOS: dict[str, Template] = {
     "scenario.branch_exists": "{field}：营业部 {branch} 已存在",
     "scenario.opened_twice": "{field}：{branch} 重复新开",
     "scenario.closed_twice": "close：同一营业部列出了两次",
+    "scenario.name": "情景名称须为 1 至 {max_length} 个字符，且不能只有空格。",
+    "scenario.not_saved": "没有已保存的情景 {scenario}，可能已被删除。",
+    "scenario.compare_count": "请选择 1 至 {most} 个已保存的情景进行比较（当前选了 {count} 个）。",
 }
 SERVER = {
     "server.database_busy": "数据库正忙于另一项更改，本次未写入任何数据，请重试。",

@@ -110,6 +110,8 @@ MATRIX: tuple[tuple[str, str, str, tuple[Expected, ...]], ...] = (
     ("POST", "/hq/users/{username}/unlock", "plain",                 (LOGIN, 403, 403, 303, 403, 403, LOGIN, LOGIN)),
     ("GET", "/hq/whatif", "plain",                                   (LOGIN, 403, 403, 200, 403, 403, LOGIN, LOGIN)),
     ("POST", "/hq/whatif", "plain",                                  (LOGIN, 403, 403, 422, 403, 403, LOGIN, LOGIN)),
+    ("POST", "/hq/whatif/compare", "plain",                          (LOGIN, 403, 403, 422, 403, 403, LOGIN, LOGIN)),
+    ("POST", "/hq/whatif/{scenario_id}/delete", "plain",             (LOGIN, 403, 403, 422, 403, 403, LOGIN, LOGIN)),
     ("GET", "/hq/rounds", "plain",                                   (LOGIN, 403, 403, 200, 403, 200, LOGIN, LOGIN)),
     ("POST", "/hq/rounds", "new_round",                              (LOGIN, 403, 403, 303, 403, 403, LOGIN, LOGIN)),
     ("GET", "/hq/rounds/{round_id}", "round_preview",                (LOGIN, 403, 403, 200, 403, 200, LOGIN, LOGIN)),

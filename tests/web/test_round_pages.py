@@ -230,14 +230,35 @@ def test_the_hq_dashboard_links_the_latest_round(web: TestClient, pooled: None) 
     assert "发起新一轮分配" in home
 
 
-def test_the_map_samples_leads_when_a_round_is_large(
+def test_the_map_draws_every_located_lead_as_clusters_with_lines_to_their_branch(
+    web: TestClient, engine: Engine, pooled: None
+) -> None:
+    round_id = _start(web, sign_in(web, "hq1"))
+    page = web.get(f"/hq/rounds/{round_id}").text
+    plot = _section(page, "round-map", "</svg>")
+    with session_scope(engine) as session:
+        outcomes = session.exec(select(RoundAssignment, Lead).join(Lead)).all()
+    located = [(a, lead) for a, lead in outcomes if lead.lat is not None]
+    assigned = sum(a.branch_id is not None for a, _ in located)
+    counts = [int(n) for n in re.findall(r"<title>(\d+) 条线索 → ", plot)]
+    unassigned = [int(n) for n in re.findall(r"<title>(\d+) 条线索未分配</title>", plot)]
+    lines = plot.count("<line ")
+    assert lines >= 1
+    assert sum(counts) == 2 * assigned  # each assigned cluster: its dot and its line
+    assert sum(unassigned) == len(located) - assigned
+    assert f"图中为 {len(located)} / {len(located)} 条已定位线索" in page
+    assert 'class="outline"' in plot  # drawn over the provinces
+
+
+def test_the_map_draws_the_largest_clusters_when_there_are_many(
     web: TestClient, pooled: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("app.web.pages.round_charts.MAP_LEADS", 4)
+    monkeypatch.setattr("app.web.pages.round_charts.MAP_FLOWS", 1)
     round_id = _start(web, sign_in(web, "hq1"))
     plot = _section(web.get(f"/hq/rounds/{round_id}").text, "round-map", "</svg>")
-    assert 1 <= plot.count("<circle") <= 4
-    assert plot.count('<rect class="site') == 2
+    assert plot.count("<circle") == 1
+    assert plot.count("<line ") <= 1
+    assert plot.count('<rect class="site') == 2  # branches with leads this round, drawn or not
 
 
 def test_a_preview_refused_at_commit_no_longer_offers_commit(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from sqlmodel import select
 
 from app.config import Settings
 from app.db import session_scope
-from app.tables import Lead
+from app.tables import AuditRecord, Lead, SavedScenario
 from tests.web.helpers import sign_in
 from tests.web.round_data import import_pool
 
@@ -76,3 +77,99 @@ def test_scenario_errors_read_in_chinese_with_the_field_named(
 def test_the_page_is_for_hq_only(web: TestClient, pooled: None) -> None:
     sign_in(web, "aud1")
     assert web.get("/hq/whatif").status_code == 403
+
+
+def _save(web: TestClient, token: str, name: str, scenario: dict[str, object]) -> int:
+    saved = web.post(
+        "/hq/whatif",
+        data={"csrf_token": token, "scenario": json.dumps(scenario), "name": name,
+              "action": "save"},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert saved.status_code == 303, saved.text
+    location = saved.headers["location"]
+    assert location.endswith("&done=saved")
+    return int(location.split("load=")[1].split("&")[0])
+
+
+def test_hq_saves_a_scenario_loads_it_again_and_replaces_it_by_name(
+    web: TestClient, engine: Engine, pooled: None
+) -> None:
+    token = sign_in(web, "hq1")
+    first = _save(web, token, "深圳扩容", {"capacity": {"SZ-FT": 9}})
+    page = web.get(f"/hq/whatif?load={first}&done=saved").text
+    assert "情景已保存。" in page
+    assert '"SZ-FT": 9' in html.unescape(page.split('data-testid="scenario"')[1])
+    assert 'value="深圳扩容"' in page
+    again = _save(web, token, " 深圳扩容 ", {"capacity": {"SZ-FT": 11}})
+    assert again == first  # the same name (spaces trimmed) replaces the scenario
+    assert '"SZ-FT": 11' in html.unescape(web.get(f"/hq/whatif?load={first}").text)
+    with session_scope(engine) as session:
+        actions = [r.action for r in session.exec(select(AuditRecord))]
+    assert actions.count("whatif.save") == 2
+
+
+def test_a_scenario_that_does_not_parse_or_has_no_name_is_not_saved(
+    web: TestClient, engine: Engine, pooled: None
+) -> None:
+    token = sign_in(web, "hq1")
+    for name, text, said in (
+        ("坏情景", '{"capacity": {"SZ-FT": -1}}', "capacity.SZ-FT：须不小于 0"),
+        ("   ", "{}", "情景名称须为 1 至 100 个字符"),
+        ("x" * 101, "{}", "情景名称须为 1 至 100 个字符"),
+    ):
+        page = web.post("/hq/whatif", data={"csrf_token": token, "scenario": text, "name": name,
+                                            "action": "save"})  # fmt: skip
+        assert page.status_code == 422
+        assert said in page.text.split('data-testid="scenario-error">')[1].split("</div>")[0]
+        assert f'value="{name}"' in page.text  # what was typed is kept
+    with session_scope(engine) as session:
+        assert session.exec(select(SavedScenario)).all() == []
+
+
+def test_hq_compares_saved_scenarios_side_by_side(
+    web: TestClient, engine: Engine, pooled: None
+) -> None:
+    token = sign_in(web, "hq1")
+    closed = _save(web, token, "关闭福田", {"close": ["SZ-FT"]})
+    opened = _save(web, token, "新开北京", {"open": [
+        {"code": "BJ-HNW1", "name": "北京高净值中心", "lat": 39.9, "lon": 116.4, "capacity": 3,
+         "tiers": ["hnw"]}]})  # fmt: skip
+    page = web.post("/hq/whatif/compare",
+                    data={"csrf_token": token, "ids": [str(opened), str(closed)]})  # fmt: skip
+    assert page.status_code == 200, page.text
+    table = page.text[page.text.index('data-testid="side-by-side"') :].split("</table>")[0]
+    headers = table.split("</thead>")[0]
+    assert headers.index("新开北京") < headers.index("关闭福田")  # in the order chosen
+    changed = table.split("将改变营业部的线索")[1].split("</tr>")[0]
+    assert ">1</td>" in changed  # the new branch takes one hnw lead
+    with session_scope(engine) as session:
+        assert {x.status for x in session.exec(select(Lead))} == {"new"}
+        audit = session.exec(select(AuditRecord).where(AuditRecord.action == "round.whatif"))
+        compared = json.loads(audit.one().detail)["compared"]
+    assert [c["name"] for c in compared] == ["新开北京", "关闭福田"]
+
+
+def test_comparing_needs_one_to_four_scenarios(web: TestClient, pooled: None) -> None:
+    token = sign_in(web, "hq1")
+    ids = [str(_save(web, token, f"情景{k}", {"balance_weight": k})) for k in range(5)]
+    for chosen, count in (([], 0), (ids, 5)):
+        page = web.post("/hq/whatif/compare", data={"csrf_token": token, "ids": chosen})
+        assert page.status_code == 422
+        assert f"请选择 1 至 4 个已保存的情景进行比较（当前选了 {count} 个）" in page.text
+    gone = web.post("/hq/whatif/compare", data={"csrf_token": token, "ids": ["999"]})
+    assert gone.status_code == 404
+    assert "没有已保存的情景 999" in gone.text
+
+
+def test_hq_deletes_a_saved_scenario(web: TestClient, engine: Engine, pooled: None) -> None:
+    token = sign_in(web, "hq1")
+    saved = _save(web, token, "试一下", {})
+    deleted = web.post(f"/hq/whatif/{saved}/delete", data={"csrf_token": token},
+                       follow_redirects=False)  # fmt: skip
+    assert deleted.status_code == 303
+    assert "情景已删除。" in web.get(deleted.headers["location"]).text
+    assert web.get(f"/hq/whatif?load={saved}").status_code == 404
+    assert web.post(f"/hq/whatif/{saved}/delete", data={"csrf_token": token}).status_code == 404
+    with session_scope(engine) as session:
+        assert session.exec(select(SavedScenario)).all() == []

@@ -1,7 +1,7 @@
-"""The charts of a round's page: branch load vs capacity, distances, and leads on a plain map.
+"""The charts of a round's page: branch load vs capacity, distances, and where leads went.
 
-Everything is aggregated or sampled in SQL, so a round of a million leads draws as fast as a
-round of a hundred: bucket counts for the histogram, at most `MAP_LEADS` leads on the map.
+Everything is aggregated in SQL, so a round of a million leads draws as fast as a round of a
+hundred: bucket counts for the histogram, leads per (grid cell, branch) for the map.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from app.rounds.schemas import RoundRead
 from app.tables import Branch, Lead, RoundAssignment
 from app.web.charts import (
     Histogram,
+    Link,
     LoadBars,
     Plot,
     Point,
@@ -28,7 +29,6 @@ from app.web.charts import (
 )
 
 LOAD_ROWS = 60  # branches in the load chart (the busiest first); the rest are counted
-MAP_LEADS = 2_000  # leads drawn on the map at most (a sample keeps the page light)
 PALETTE = 10  # colour classes pal-0 .. pal-9 in app.css
 HISTOGRAM_BINS = 10
 
@@ -40,8 +40,9 @@ class RoundCharts:
     load_total: int
     distances: Histogram
     map: Plot
-    map_leads: int  # drawn
-    map_located: int  # located leads in the round (the sample is drawn from these)
+    map_leads: int  # located leads in the clusters drawn
+    map_located: int  # located leads in the round
+    map_limit: int  # clusters drawn at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,33 +112,38 @@ def _distance_chart(session: Session, rnd: RoundRead) -> Histogram:
     return histogram(counts, labels, ["mid"] * len(edges) + ["high"])
 
 
-def _located(session: Session, round_id: int) -> int:
+CELL_DEG = 0.5  # leads are clustered on a grid of this many degrees (about 50 km) per branch
+MAP_FLOWS = 600  # cluster -> branch lines drawn at most (the largest clusters first)
+
+
+@dataclass(frozen=True, slots=True)
+class Cluster:
+    """Located leads of one grid cell that went to one branch (None: unassigned)."""
+
+    branch_id: int | None
+    lat: float  # the leads' mean position
+    lon: float
+    leads: int
+
+
+def _clusters(session: Session, round_id: int) -> tuple[list[Cluster], int]:
+    """The `MAP_FLOWS` largest groups of located leads per (grid cell, branch), and how many
+    located leads the round has in all: one aggregate in SQL, however large the round."""
+    lat, lon = col(Lead.lat), col(Lead.lon)
+    cell = (func.round(lat / CELL_DEG), func.round(lon / CELL_DEG))
+    branch = col(RoundAssignment.branch_id)
+    leads = func.count()
     query = (
-        select(func.count())
-        .select_from(RoundAssignment)
+        sa_select(branch, func.avg(lat), func.avg(lon), leads, func.sum(leads).over())
         .join(Lead, col(Lead.id) == col(RoundAssignment.lead_id))
-        .where(col(RoundAssignment.round_id) == round_id, col(Lead.lat).is_not(None))
+        .where(col(RoundAssignment.round_id) == round_id, lat.is_not(None), lon.is_not(None))
+        .group_by(branch, *cell)
+        .order_by(leads.desc(), branch, *cell)
+        .limit(MAP_FLOWS)
     )
-    return int(session.exec(query).one())
-
-
-LeadRow = tuple[int, float, float, int | None, float | None]  # id, lat, lon, branch, km
-
-
-def _lead_sample(session: Session, round_id: int, located: int) -> list[LeadRow]:
-    """Every k-th lead by id (deterministic, spread over the whole pool), at most MAP_LEADS."""
-    step = max(1, math.ceil(located / MAP_LEADS))
-    query = (
-        sa_select(col(RoundAssignment.lead_id), col(Lead.lat), col(Lead.lon),
-                  col(RoundAssignment.branch_id), col(RoundAssignment.distance_km))
-        .join(Lead, col(Lead.id) == col(RoundAssignment.lead_id))
-        .where(col(RoundAssignment.round_id) == round_id, col(Lead.lat).is_not(None))
-        .where(col(Lead.lon).is_not(None))
-    )  # fmt: skip
-    if step > 1:
-        query = query.where(col(RoundAssignment.lead_id) % step == 0)
-    rows = session.execute(query.order_by(col(RoundAssignment.lead_id)).limit(MAP_LEADS)).all()
-    return [(lid, float(lat), float(lon), bid, d) for lid, lat, lon, bid, d in rows]
+    rows = session.execute(query).all()
+    located = int(rows[0][4]) if rows else 0
+    return [Cluster(b, float(la), float(lo), int(n)) for b, la, lo, n, _ in rows], located
 
 
 def colour_sites(sites: list[Site], *, neighbours: int = 6) -> dict[int, int]:
@@ -165,39 +171,57 @@ def _nearest(points: np.ndarray, point: np.ndarray, k: int) -> list[int]:
     return nearest
 
 
-def _lead_point(row: LeadRow, colours: dict[int, int], code_of: dict[int, str]) -> Point:
-    lead_id, lat, lon, branch_id, distance = row
-    if branch_id is None or branch_id not in colours:
-        return Point(lat, lon, "pal-none", f"#{lead_id} 未分配")
-    title = f"#{lead_id} → {code_of[branch_id]}" + (f" {distance:.1f} km" if distance else "")
-    return Point(lat, lon, f"pal-{colours[branch_id]}", title)
-
-
 def _site_point(site: Site, colour: int, load: int) -> Point:
     title = f"{site.code} {site.name}（本轮 {load} 条）"
     return Point(site.lat, site.lon, f"pal-{colour}", title, kind="site")
 
 
-def _map_chart(
-    session: Session, rnd: RoundRead, sites: dict[str, Site], located: int
-) -> tuple[Plot, int]:
-    sample = _lead_sample(session, rnd.id, located)
-    used = {bid for _, _, _, bid, _ in sample if bid is not None}
+def _map_chart(session: Session, rnd: RoundRead, sites: dict[str, Site]) -> tuple[Plot, int, int]:
+    """Lines from clusters of leads to the branch they went to, coloured by branch (issue
+    17.7: with 300 branches, ten colours alone cannot tell service areas apart; a line can)."""
+    shown, located = _clusters(session, rnd.id)
+    used = {c.branch_id for c in shown if c.branch_id is not None}
     loads = {str(b["code"]): int(b.get("load") or 0) for b in rnd.report.get("branches", [])}
     serving = [s for s in sites.values() if loads.get(s.code) or s.id in used]
     colours = colour_sites(serving)
-    code_of = {s.id: s.code for s in serving}
-    points = [_lead_point(row, colours, code_of) for row in sample]
+    by_id = {s.id: s for s in serving}
+    biggest = max((c.leads for c in shown), default=1)
+    links = [_link(c, by_id[c.branch_id], colours, biggest) for c in shown
+             if c.branch_id in by_id]  # fmt: skip
+    points = [_cluster_point(c, by_id, colours, biggest) for c in shown]
     points += [_site_point(s, colours[s.id], loads.get(s.code, 0)) for s in serving]
-    return china_plot(points, width=720), len(sample)
+    plot = china_plot(points, links=links, width=720)
+    return plot, sum(c.leads for c in shown), located
+
+
+def _share(leads: int, biggest: int) -> float:
+    """Line widths and dot areas grow with the square root, so small clusters stay visible."""
+    return math.sqrt(leads / biggest)
+
+
+def _link(c: Cluster, site: Site, colours: dict[int, int], biggest: int) -> Link:
+    width = round(0.6 + 2.6 * _share(c.leads, biggest), 2)
+    title = f"{c.leads} 条线索 → {site.code} {site.name}"
+    return Link((c.lat, c.lon), (site.lat, site.lon), f"pal-{colours[site.id]}", width, title)
+
+
+def _cluster_point(
+    c: Cluster, by_id: dict[int, Site], colours: dict[int, int], biggest: int
+) -> Point:
+    r = round(1.6 + 3.4 * _share(c.leads, biggest), 2)
+    site = by_id.get(c.branch_id) if c.branch_id is not None else None
+    if site is None:
+        return Point(c.lat, c.lon, "pal-none", f"{c.leads} 条线索未分配", r=r)
+    title = f"{c.leads} 条线索 → {site.code} {site.name}"
+    return Point(c.lat, c.lon, f"pal-{colours[site.id]}", title, r=r)
 
 
 def round_charts(session: Session, rnd: RoundRead) -> RoundCharts:
     sites = _sites(session)
     loads, load_total = _load_chart(rnd, sites)
-    located = _located(session, rnd.id)
-    plot, drawn = _map_chart(session, rnd, sites, located)
+    plot, drawn, located = _map_chart(session, rnd, sites)
     return RoundCharts(
         loads=loads, load_shown=len(loads.rows), load_total=load_total,
         distances=_distance_chart(session, rnd), map=plot, map_leads=drawn, map_located=located,
+        map_limit=MAP_FLOWS,
     )  # fmt: skip

@@ -10,6 +10,15 @@ document.addEventListener("submit", function (event) {
   }
   var busy = form.getAttribute("data-busy");
   if (busy) {
+    // A disabled button is left out of what the form sends: carry the clicked one's value.
+    var clicked = event.submitter;
+    if (clicked && clicked.name) {
+      var carried = document.createElement("input");
+      carried.type = "hidden";
+      carried.name = clicked.name;
+      carried.value = clicked.value;
+      form.appendChild(carried);
+    }
     form.querySelectorAll("button[type=submit]").forEach(function (button) {
       button.disabled = true;
       button.textContent = busy;
