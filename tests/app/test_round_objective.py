@@ -18,7 +18,9 @@ from app.db import session_scope
 from app.errors import InvalidInput
 from app.rounds.objective import RoundObjective, for_classes
 from app.rounds.replay import replay_round
+from app.rounds.scenario import scenario_from
 from app.rounds.service import RoundParams, run_round
+from app.rounds.whatif import run_whatif
 from app.tables import AllocationRound, RoundAssignment
 from tests.app.factories import login
 from tests.app.rounds_world import pooled, round_cli
@@ -145,3 +147,34 @@ def test_the_cli_runs_a_round_under_an_objective_and_refuses_an_unknown_one(
     refused = CliRunner().invoke(cli, ["round", "run", "--objective", "revenue"])
     assert refused.exit_code == 2
     assert "--objective must be one of" in refused.output
+
+
+def test_a_what_if_solves_the_scenario_under_its_objective_and_scores_both_plans(
+    engine: Engine,
+    settings: Settings,
+    pooled: dict[str, int],
+    funnel_world: dict[str, int],
+) -> None:
+    _short_of_room(engine)
+    scenario = scenario_from({"objective": "tier_priority", "tier_weights_km": {"hnw": 5000}})
+    result = run_whatif(engine, settings=settings, actor="hq1", scenario=scenario)
+    assert result["current"]["objective_mode"] == "distance"
+    assert result["current"]["value"] is None
+    proposed = result["scenario_plan"]
+    assert proposed["objective_mode"] == "tier_priority"
+    assert proposed["assigned_by_tier"]["hnw"] == result["current"]["assigned_by_tier"]["hnw"] + 1
+    # The current (distance) plan, credited by the scenario's weights: 5,000 km less.
+    assert result["current_value"]["value_km"] == proposed["value"]["value_km"] - 5000.0
+    valued = run_whatif(
+        engine,
+        settings=settings,
+        actor="hq1",
+        scenario=scenario_from({"objective": "expected_value"}),
+    )
+    assert (
+        valued["scenario_plan"]["value"]["expected_revenue_fen"]
+        >= (valued["current_value"]["expected_revenue_fen"])
+    )
+    for bad in ({"objective": "revenue"}, {"tier_weights_km": {"vip": 1}}, {"price_per_km_fen": 0}):
+        with pytest.raises(InvalidInput):
+            scenario_from(bad)
