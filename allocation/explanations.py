@@ -16,9 +16,9 @@ NEAREST_FULL = "plan.nearest_full"
 NEAREST_HAD_ROOM = "plan.nearest_had_room"
 CHEAPEST_FULL = "plan.cheapest_full"
 CHEAPEST_HAD_ROOM = "plan.cheapest_had_room"
-# Why a branch with room was passed over: the optimiser's two reasons, or a baseline's rule.
-LOAD_BALANCE, EQUAL_COST = "load_balance", "equal_cost"
-_WHY = {LOAD_BALANCE: "load balance", EQUAL_COST: "equal cost"}
+# Why a branch with room was passed over: the optimiser's reasons, or a baseline's rule.
+LOAD_BALANCE, EQUAL_COST, LEAD_VALUE = "load_balance", "equal_cost", "lead_value"
+_WHY = {LOAD_BALANCE: "load balance", EQUAL_COST: "equal cost", LEAD_VALUE: "lead value"}
 
 
 def unassigned(reason: Reason) -> Message:
@@ -32,10 +32,13 @@ def not_nearest(*, branch: str, full: bool, pairs: bool, why: str) -> Message:
     return message(CHEAPEST_HAD_ROOM if pairs else NEAREST_HAD_ROOM, branch=branch, why=why)
 
 
-def passed_over_because(*, method: Method, balance_weight: float) -> str:
+def passed_over_because(*, method: Method, balance_weight: float, valued: bool = False) -> str:
+    """`valued`: a value objective (issue 15.4) ranked the branches, not distance alone."""
     if method != "optimal":
         return method
-    return LOAD_BALANCE if balance_weight > 0 else EQUAL_COST
+    if balance_weight > 0:
+        return LOAD_BALANCE
+    return LEAD_VALUE if valued else EQUAL_COST
 
 
 ENGLISH = Catalogue(

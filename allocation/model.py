@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from allocation.errors import DuplicateKeyError, InvalidValueError, UnknownReferenceError
+from allocation.value import LeadValues, ObjectiveSpec, lead_values
 
 Status = Literal["optimal", "feasible", "infeasible"]
 Method = Literal["optimal", "greedy", "round_robin", "weighted_random"]
@@ -88,6 +89,7 @@ class LeadSpec:
     lon: float | None = None
     tier: str = DEFAULT_TIER
     region_code: str | None = None
+    channel: str = ""  # only the expected_value objective reads it
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,13 +265,17 @@ class PairTable:
 
 @dataclass(frozen=True)
 class AllocationProblem:
-    """One round's data: branches, leads, optional pairs (pair mode) and parameters."""
+    """One round's data: branches, leads, optional pairs (pair mode) and parameters.
+
+    `value` is the value-aware objective's table (allocation.value); None: distance only.
+    """
 
     tiers: tuple[str, ...]
     branches: BranchTable
     leads: LeadTable
     params: AllocationParams = field(default_factory=AllocationParams)
     pairs: PairTable | None = None
+    value: LeadValues | None = None
 
     def __post_init__(self) -> None:
         if self.branches.serves.shape != (self.branches.size, len(self.tiers)):
@@ -284,6 +290,25 @@ class AllocationProblem:
                 raise UnknownReferenceError("pair names an unknown lead", field="external_id")
             if int(p.branch.min()) < 0 or int(p.branch.max()) >= self.branches.size:
                 raise UnknownReferenceError("pair names an unknown branch", field="branch_code")
+        self._check_value()
+
+    def _check_value(self) -> None:
+        v = self.value
+        if v is None:
+            return
+        if self.pairs is not None:
+            raise InvalidValueError("value objectives apply to location mode, not pairs")
+        if len(v.lead_class) != self.leads.size or v.value_km.shape != (
+            len(v.class_tier),
+            self.branches.size,
+        ):
+            raise InvalidValueError("value table does not match the leads and branches")
+        if self.leads.size and not np.array_equal(v.class_tier[v.lead_class], self.leads.tier):
+            raise InvalidValueError("value classes do not match the lead tiers", field="tier")
+
+    @property
+    def objective(self) -> str:
+        return "distance" if self.value is None else self.value.mode
 
     @property
     def pair_mode(self) -> bool:
@@ -300,6 +325,7 @@ def build_problem(
     leads: Sequence[LeadSpec],
     pairs: Sequence[PairSpec] | None = None,
     params: AllocationParams | None = None,
+    objective: ObjectiveSpec | None = None,
 ) -> AllocationProblem:
     """Specs -> validated columnar problem (tier list = built-ins plus any other name seen)."""
     extra = {t for b in branches for t in b.tiers} | {lead.tier for lead in leads}
@@ -318,12 +344,20 @@ def build_problem(
         pair_table = pair_table_from_specs(
             pairs=pairs, lead_ids=lead_table.external_ids, branch_index=table.index()
         )
+    value = lead_values(
+        spec=objective or ObjectiveSpec(),
+        tiers=tiers,
+        branch_codes=table.codes,
+        lead_tier=lead_table.tier,
+        lead_channel=[x.channel for x in leads],
+    )
     return AllocationProblem(
         tiers=tiers,
         branches=table,
         leads=lead_table,
         params=params or AllocationParams(),
         pairs=pair_table,
+        value=value,
     )
 
 

@@ -68,7 +68,8 @@ class Plan:
     """Solver output: `branch[i]` is a branch index or -1; `reason[i]` 0 or a REASONS code.
 
     `nearest[i]` is the nearest eligible branch (or cheapest pair) when located, else -1.
-    objective = total cost of the assigned leads; lower_bound bounds objective + balance.
+    objective = total cost of the assigned leads (distance, or distance - value under a value
+    objective, allocation.value); lower_bound bounds objective + balance.
     """
 
     method: Method
@@ -101,9 +102,10 @@ class Plan:
     def gap(self) -> float | None:
         if self.lower_bound is None:
             return None
-        if self.total <= 0:
+        # A value objective's total may be negative (value above km): measure against |total|.
+        if self.total == 0 or (self.total < 0 and self.lower_bound >= self.total):
             return 0.0
-        return max(0.0, (self.total - self.lower_bound) / self.total)
+        return max(0.0, (self.total - self.lower_bound) / abs(self.total))
 
     def loads(self, *, problem: AllocationProblem) -> IntArray:
         """Capacity used per branch (by workload in pair mode)."""
@@ -168,7 +170,11 @@ def not_nearest_message(
     *, problem: AllocationProblem, plan: Plan, nearest: int, full: bool
 ) -> Message:
     """'nearest eligible branch X was full' (or, rarely, why it was passed over with room)."""
-    why = passed_over_because(method=plan.method, balance_weight=problem.params.balance_weight)
+    why = passed_over_because(
+        method=plan.method,
+        balance_weight=problem.params.balance_weight,
+        valued=problem.value is not None,
+    )
     return not_nearest(
         branch=problem.branches.codes[nearest], full=full, pairs=problem.pairs is not None, why=why
     )

@@ -12,6 +12,7 @@ from allocation.explanations import in_english, unassigned
 from allocation.model import REASONS, AllocationProblem
 from allocation.plan import Plan, not_nearest_message
 from allocation.shadow import ShadowPrice, shadow_prices, tolerance_km
+from allocation.value import plan_totals
 from coded_messages import Message
 
 FloatArray = NDArray[np.float64]
@@ -60,6 +61,10 @@ def round_report(
         "notes": list(plan.notes),
         # Issue 15.3: shadow prices are exact to within this many km (null: none computed).
         "shadow_price_tolerance_km": None if prices is None else round(tolerance_km(plan), 6),
+        # Issue 15.4: which objective ranked the plans, and what the plan is expected to bring.
+        "objective_mode": problem.objective,
+        "assigned_by_tier": assigned_by_tier(problem=problem, branch=plan.branch),
+        "value": value_figures(problem=problem, branch=plan.branch),
     }
     if baselines:
         report["baselines"] = {
@@ -80,6 +85,33 @@ def shadow_fields(price: ShadowPrice | None) -> dict[str, Any]:
         # The same change for at least this many more units; null: for every further unit.
         "shadow_price_holds_for": price.holds_for,
     }
+
+
+def assigned_by_tier(*, problem: AllocationProblem, branch: NDArray[np.int64]) -> dict[str, int]:
+    counts = np.bincount(problem.leads.tier[branch >= 0], minlength=len(problem.tiers))
+    return {tier: int(counts[t]) for t, tier in enumerate(problem.tiers)}
+
+
+def value_figures(
+    *, problem: AllocationProblem, branch: NDArray[np.int64]
+) -> dict[str, Any] | None:
+    """The value objective's parameters and the plan's totals (None under `distance`):
+    value_km is what the objective credited; expected conversions and revenue (fen) are the
+    sums of rate x lead and rate x mean revenue over the assigned leads (expected_value)."""
+    values = problem.value
+    if values is None:
+        return None
+    totals = plan_totals(values=values, branch=branch)
+    figures: dict[str, Any] = {"value_km": round(totals.value_km, 6)}
+    if values.mode == "tier_priority":
+        figures["tier_weights_km"] = dict(values.tier_weights_km or {})
+    else:
+        figures |= {
+            "price_per_km_fen": values.price_per_km_fen,
+            "expected_conversions": round(totals.expected_conversions, 6),
+            "expected_revenue_fen": round(totals.expected_revenue_fen),
+        }
+    return figures
 
 
 def unassigned_by_reason(plan: Plan) -> dict[str, int]:

@@ -48,9 +48,9 @@ IMPROVE_KM = 1e-3
 class ShadowPrice:
     """One more unit of capacity at a branch: km (cost units) saved and leads gained.
 
-    km_saved is the drop in total cost; it is negative when the unit takes in a lead that was
-    left out (the lead's distance is added). holds_for: the same change for at least this many
-    more units (None: for every further unit).
+    km_saved is the drop in total cost (km, or km - value under a value objective, issue 15.4);
+    it is negative when the unit takes in a lead that was left out (the lead's cost is added).
+    holds_for: the same change for at least this many more units (None: for every further unit).
     """
 
     km_saved: float
@@ -158,6 +158,8 @@ def _costs(*, problem: AllocationProblem, leads: IntArray) -> FloatArray:
     limit = problem.params.max_distance_km
     if limit is not None:
         ok &= dist <= limit
+    if problem.value is not None:  # issue 15.4: the cost is distance - value
+        dist = dist - problem.value.value_km[problem.value.lead_class[leads]]
     return np.where(ok, dist, np.inf)
 
 
@@ -232,4 +234,4 @@ def _closure(
 
 def _own_costs(*, problem: AllocationProblem, plan: Plan) -> FloatArray:
     """Each assigned lead's cost where it is (the plan's own figures); NaN when unassigned."""
-    return plan.distance_km if problem.pairs is None else plan.cost
+    return plan.distance_km if problem.pairs is None and problem.value is None else plan.cost

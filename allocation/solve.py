@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -24,6 +24,7 @@ from allocation.solvers.cardinality import augment_to_maximum
 from allocation.solvers.pair_flow import gap_pairs, rounding_slack, solve_pair_flow
 from allocation.solvers.screen import Screened, geometry, screen
 from allocation.solvers.transport import GAP_TOLERANCE, LocationInput, solve_locations
+from allocation.value import lead_value_km
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
@@ -107,14 +108,7 @@ def _locations(*, problem: AllocationProblem, screened: Screened, options: _Opti
     branch = np.full(problem.leads.size, -1, np.int64)
     if len(idx) == 0:
         return branch, 0.0, "optimal", (), 0
-    data = LocationInput(
-        geo=geometry(problem, leads=idx),
-        lat=problem.leads.lat[idx],
-        lon=problem.leads.lon[idx],
-        tier=problem.leads.tier[idx],
-        capacity=problem.branches.capacity,
-        balance_weight=problem.params.balance_weight,
-    )
+    data = _location_input(problem=problem, idx=idx)
     result = solve_locations(
         data=data,
         time_limit_s=options.time_limit_s,
@@ -130,8 +124,34 @@ def _locations(*, problem: AllocationProblem, screened: Screened, options: _Opti
     # The plan now leaves out the fewest leads possible, so each iteration's prices bound the
     # optimum at that count (weak duality holds for any prices).
     unassigned = int(np.count_nonzero(branch[idx] < 0))
-    bound = max(result.lower_bound, result.bound_with(unassigned), 0.0)
-    return branch, bound / 1000.0, status, notes, result.iterations
+    bound = max(result.lower_bound, result.bound_with(unassigned), 0.0) / 1000.0
+    if problem.value is not None:  # every plan of this count paid the reward per lead
+        bound -= problem.value.reward_km * (len(idx) - unassigned)
+    return branch, bound, status, notes, result.iterations
+
+
+def _location_input(*, problem: AllocationProblem, idx: IntArray) -> LocationInput:
+    """The flow's leads; under a value objective grouped by class, each class's arcs dearer by
+    (reward - value) so that no cost is negative."""
+    geo = geometry(problem, leads=idx)
+    data = LocationInput(
+        geo=geo,
+        lat=problem.leads.lat[idx],
+        lon=problem.leads.lon[idx],
+        tier=problem.leads.tier[idx],
+        capacity=problem.branches.capacity,
+        balance_weight=problem.params.balance_weight,
+    )
+    value = problem.value
+    if value is None:
+        return data
+    reward = value.reward_km
+    geo = replace(
+        geo,
+        eligible=geo.eligible[value.class_tier],
+        class_cost=(reward - value.value_km) * 1000.0,
+    )
+    return replace(data, geo=geo, tier=value.lead_class[idx], reward_m=reward * 1000.0)
 
 
 def _generalized(
@@ -207,6 +227,8 @@ def build_plan(
     reason[screened.active & (branch < 0)] = reason_code(Reason.CAPACITY_EXHAUSTED)
     distance = lead_distances(problem=problem, branch=branch)
     cost = distance if problem.pairs is None else pair_costs(problem=problem, branch=branch)
+    if problem.value is not None:
+        cost = distance - lead_value_km(values=problem.value, branch=branch)
     sent = branch >= 0
     loads = np.bincount(
         branch[sent],

@@ -3,9 +3,10 @@
 It shares no code with the solvers: distances come from the textbook haversine, loads from a
 plain count, the balance term from interpolating load^2/capacity at its breakpoints. It checks
 one branch per lead (by construction of the columns, plus index range), capacity by workload,
-eligibility (active, tier, listed pair, max distance, location), the per-lead distance and cost,
-the objective, the reasons given for unassigned leads, and that the bound is not above the
-plan's own value.
+eligibility (active, tier, listed pair, max distance, location), the per-lead distance and cost
+(under a value objective: distance minus the value table's entry for the lead's class and
+branch, looked up here from the problem's table), the objective, the reasons given for
+unassigned leads, and that the bound is not above the plan's own value.
 """
 
 from __future__ import annotations
@@ -92,6 +93,8 @@ def validate_plan(
     ]
     distance = _distances(problem=problem, branch=branch)
     cost = distance if problem.pairs is None else cost
+    if problem.value is not None:
+        cost = distance - _values_km(problem=problem, branch=branch)
     out += _figures(plan=plan, distance=distance, cost=cost, tolerance=tolerance)
     objective = float(np.nansum(np.where(branch >= 0, cost, 0.0)))
     balance = _balance(problem=problem, load=load, plan=plan)
@@ -186,6 +189,16 @@ def _distances(*, problem: AllocationProblem, branch: IntArray) -> FloatArray:
     return out
 
 
+def _values_km(*, problem: AllocationProblem, branch: IntArray) -> FloatArray:
+    """value_km[class of lead, its branch] per assigned lead, read from the problem's table."""
+    table = problem.value
+    assert table is not None
+    out = np.zeros(problem.leads.size)
+    i = np.flatnonzero(branch >= 0)
+    out[i] = table.value_km[table.lead_class[i], branch[i]]
+    return out
+
+
 def _figures(
     *, plan: Plan, distance: FloatArray, cost: FloatArray, tolerance: float
 ) -> list[Violation]:
@@ -226,7 +239,8 @@ def _totals(*, plan: Plan, objective: float, balance: float, tolerance: float) -
             )
         )
     bound = plan.lower_bound
-    if bound is not None and bound > (objective + balance) * (1 + tolerance) + 1e-6:
+    value = objective + balance  # negative when a value objective credits more than the km
+    if bound is not None and bound > value + tolerance * abs(value) + 1e-6:
         out.append(
             Violation(
                 "lower_bound",

@@ -30,6 +30,8 @@ from allocation.model import (
 )
 from allocation.plan import Plan
 from allocation.report import explanations
+from allocation.value import LeadValues, ObjectiveSpec, lead_values
+from allocation_files.rates_file import read_rates
 from allocation_files.reading import (
     Columns,
     check_each,
@@ -53,6 +55,8 @@ def load_problem(
     params: AllocationParams,
     resolver: Resolver | None = None,
     on_step: Callable[[str], None] | None = None,
+    objective: ObjectiveSpec | None = None,
+    rates: Path | None = None,
 ) -> AllocationProblem:
     """Read and validate the three files into one problem (InputFileError on bad input).
 
@@ -66,7 +70,9 @@ def load_problem(
         optional=("tiers", "region_code", "active"),
     )
     l_cols = read_columns(
-        leads, required=("external_id",), optional=("lat", "lon", "region_code", "mobile", "tier")
+        leads,
+        required=("external_id",),
+        optional=("lat", "lon", "region_code", "mobile", "tier", "channel"),
     )
     p_cols = None
     if pairs is not None:
@@ -80,9 +86,17 @@ def load_problem(
     table = _branch_table(b_cols, tiers=tiers)
     lead_table = _lead_table(l_cols, tiers=tiers, lead_tiers=lead_tiers, resolver=resolver)
     pair_table = None if p_cols is None else _pair_table(p_cols, leads=lead_table, branches=table)
+    value = _values(
+        objective=objective, rates=rates, tiers=tiers, branches=table, leads=lead_table, cols=l_cols
+    )
     try:
         problem = AllocationProblem(
-            tiers=tiers, branches=table, leads=lead_table, params=params, pairs=pair_table
+            tiers=tiers,
+            branches=table,
+            leads=lead_table,
+            params=params,
+            pairs=pair_table,
+            value=value,
         )
     except InvalidProblemError as exc:
         raise InputFileError(
@@ -90,6 +104,40 @@ def load_problem(
         ) from exc
     step("built the problem")
     return problem
+
+
+def _values(
+    *,
+    objective: ObjectiveSpec | None,
+    rates: Path | None,
+    tiers: tuple[str, ...],
+    branches: BranchTable,
+    leads: LeadTable,
+    cols: Columns,
+) -> LeadValues | None:
+    """The objective's value table; a rule it breaks names the rates file's line and column."""
+    spec = objective or ObjectiveSpec()
+    rate_cols = None
+    if rates is not None:
+        rows, rate_cols = read_rates(rates)
+        spec = ObjectiveSpec(
+            mode=spec.mode,
+            tier_weights_km=spec.tier_weights_km,
+            price_per_km_fen=spec.price_per_km_fen,
+            rates=rows,
+        )
+    try:
+        return lead_values(
+            spec=spec,
+            tiers=tiers,
+            branch_codes=branches.codes,
+            lead_tier=leads.tier,
+            lead_channel=[c.strip() for c in cols.get("channel") or [""] * len(cols)],
+        )
+    except InvalidProblemError as exc:
+        if rate_cols is not None and exc.record is not None:
+            raise rate_cols.error(row=exc.record, column=exc.field, message=str(exc)) from exc
+        raise
 
 
 def _branch_table(cols: Columns, *, tiers: tuple[str, ...]) -> BranchTable:

@@ -45,6 +45,10 @@ ROUNDS = {
     ),
     "round.no_longer_fits": "round {round} no longer fits: {problems}; run a new round",
     "round.preview_cancelled": "{why} (this preview was cancelled)",
+    "round.objective_out_of_range": (
+        "the objective's values are out of range: tier weights must be 0 to 100,000 km, and a"
+        " lead's expected value at most 100,000 km (raise the price per km)"
+    ),
     SAME_CUSTOMER: "same customer as lead {lead}",
     # What changed since the solve, one per branch (inside round.no_longer_fits).
     "branch.no_longer_serves": "branch {branch} no longer serves tier {tier}",

@@ -5,7 +5,8 @@
 bounds every branch with the group's centre and radius; only branches whose lower bound beats
 the best upper bound are evaluated for each member. With offset = branch prices this is the
 pricing step of the flow solver and yields the Lagrangian lower bound; with offset = 0 it finds
-each lead's nearest eligible branch.
+each lead's nearest eligible branch. A value-aware objective adds a cost per (class, branch)
+(`Geometry.class_cost`, shared by every member of a group) to the distance.
 """
 
 from __future__ import annotations
@@ -29,12 +30,22 @@ PRICING_THREADS = 2  # the reference machine has two cores
 
 @dataclass(frozen=True)
 class Geometry:
-    """Unit vectors of leads and branches, tier eligibility, and the distance limit (m)."""
+    """Unit vectors of leads and branches, eligibility per class (a tier, or a tier and channel
+    under a value objective), the distance limit (m), and the class cost (m) added to distance."""
 
     leads: FloatArray
     branches: FloatArray
-    eligible: BoolArray  # (tiers, branches)
+    eligible: BoolArray  # (classes, branches)
     limit_m: float  # inf when max_distance_km is not set
+    class_cost: FloatArray | None = None  # (classes, branches), >= 0; None: distance only
+
+    def extra(self, cls: IntArray, j: IntArray) -> FloatArray | float:
+        """Class cost of (class, branch) pairs; 0.0 in distance mode."""
+        return 0.0 if self.class_cost is None else self.class_cost[cls, j]
+
+    def extra_rows(self, cls: IntArray) -> FloatArray | float:
+        """Class cost rows (classes x every branch); 0.0 in distance mode."""
+        return 0.0 if self.class_cost is None else self.class_cost[cls]
 
 
 @dataclass(frozen=True)
@@ -123,7 +134,7 @@ def _candidates(
     eligible = geo.eligible[groups.tier[lo:hi]]
     reach_all = eligible & (dc + r <= geo.limit_m)
     reach_some = eligible & (dc - r <= geo.limit_m)
-    key = dc + offset
+    key = dc + geo.extra_rows(groups.tier[lo:hi]) + offset
     best = np.where(reach_all, key, np.inf).min(axis=1, initial=np.inf)
     upper = np.minimum(best + r[:, 0], cap)
     cand = reach_some & (key - r <= upper[:, None] + BOUND_TOLERANCE_M + slack)
@@ -195,7 +206,8 @@ def _evaluate_single(
     member = groups.members[_ranges(groups.start[gs], n)]
     jm = np.repeat(j, n)
     dist = paired_metres(geo.leads[member], geo.branches[jm])
-    val = np.where(dist <= geo.limit_m, dist + offset[jm], np.inf)
+    cost = dist + geo.extra(np.repeat(groups.tier[gs], n), jm)
+    val = np.where(dist <= geo.limit_m, cost + offset[jm], np.inf)
     better = val < out_value[member]
     out_value[member] = np.where(better, val, out_value[member])
     out_branch[member] = np.where(better, jm, out_branch[member])
@@ -236,7 +248,8 @@ def _evaluate_block(
     )
     j = cands.j[idx]
     dist = paired_metres(geo.leads[member[owner]], geo.branches[j])
-    val = np.where(dist <= geo.limit_m, dist + offset[j], np.inf)
+    cost = dist + geo.extra(np.repeat(groups.tier[gs], n)[owner], j)
+    val = np.where(dist <= geo.limit_m, cost + offset[j], np.inf)
     low = np.full(len(member), np.inf)
     np.minimum.at(low, owner, val)
     hit = (val == low[owner]) & np.isfinite(val)
@@ -316,7 +329,7 @@ def _ranges(starts: IntArray, lengths: IntArray) -> IntArray:
 
 
 def arc_means(*, geo: Geometry, groups: Groups, arc_g: IntArray, arc_j: IntArray) -> FloatArray:
-    """Mean member distance (m) of each (group, branch) arc: the exact cost of a whole group."""
+    """Mean member cost (m) of each (group, branch) arc: the exact cost of a whole group."""
     out = np.zeros(len(arc_g), np.float64)
     n = groups.counts[arc_g]
     for a, b in _blocks(sizes=n):
@@ -324,7 +337,7 @@ def arc_means(*, geo: Geometry, groups: Groups, arc_g: IntArray, arc_j: IntArray
         member = groups.members[_ranges(groups.start[arc_g[a:b]], lens)]
         dist = paired_metres(geo.leads[member], geo.branches[np.repeat(arc_j[a:b], lens)])
         out[a:b] = np.add.reduceat(dist, np.r_[0, np.cumsum(lens)[:-1]]) / lens
-    return out
+    return out + geo.extra(groups.tier[arc_g], arc_j)
 
 
 def nearest_arcs(*, geo: Geometry, groups: Groups, k: int) -> tuple[IntArray, IntArray]:
@@ -333,7 +346,7 @@ def nearest_arcs(*, geo: Geometry, groups: Groups, k: int) -> tuple[IntArray, In
     for lo, hi in _group_chunks(groups=groups, width=geo.branches.shape[0]):
         dc = matrix_metres(groups.centre[lo:hi], geo.branches)
         ok = geo.eligible[groups.tier[lo:hi]] & (dc + groups.radius[lo:hi, None] <= geo.limit_m)
-        dc = np.where(ok, dc, np.inf)
+        dc = np.where(ok, dc + geo.extra_rows(groups.tier[lo:hi]), np.inf)
         kk = min(k, dc.shape[1])
         idx = np.argpartition(dc, kk - 1, axis=1)[:, :kk] if kk else np.zeros((hi - lo, 0), int)
         rows = np.repeat(np.arange(lo, hi), kk)

@@ -7,6 +7,11 @@ solve the sparse group network, recover branch prices, price every lead against 
 give it an arc there. When no group splits and no arc is missing, every lead sits on a
 min-reduced-cost arc, the flow's value equals the weak-duality bound, and the plan is optimal.
 Groups only split, so the loop ends; the time limit stops it early with the bound reached.
+
+Under a value-aware objective `tier` is the lead's class (tier, or tier and channel) and every
+arc also costs the class's `geo.class_cost` at that branch: reward_m - value (m), never
+negative. Every plan of the maximum count pays reward_m per lead, so it ranks plans exactly as
+distance - value does, and the gap is measured on that (`reward_m` taken off again).
 """
 
 from __future__ import annotations
@@ -58,6 +63,7 @@ class LocationInput:
     tier: IntArray
     capacity: IntArray
     balance_weight: float
+    reward_m: float = 0.0  # per assigned lead, included in every cost (value objectives)
 
 
 @dataclass(frozen=True)
@@ -126,7 +132,10 @@ def solve_locations(
                 f"{len(state.arc_g)} arcs, cost {step.value / 1000:.1f}, "
                 f"bound {step.bound / 1000:.1f}, {time.monotonic() - started:.1f} s"
             )
-        proven = best_plan.value - best_bound <= gap_tolerance * max(best_plan.value, 1.0)
+        scale = abs(
+            best_plan.value - data.reward_m * (len(best_plan.branch) - best_plan.unassigned)
+        )
+        proven = best_plan.value - best_bound <= gap_tolerance * max(scale, 1.0)
         optimal = step.refined is None or proven
         if optimal or step.refined is None or 2 * time.monotonic() - started > deadline:
             break
@@ -171,6 +180,8 @@ def _better(step: _Step, than: _Step) -> bool:
 def _model(*, data: LocationInput) -> _Model:
     segs = balance_segments(capacity=data.capacity, weight=data.balance_weight)
     reach = min(math.pi * EARTH_RADIUS_M, data.geo.limit_m)
+    if data.geo.class_cost is not None:
+        reach += float(data.geo.class_cost.max(initial=0.0))
     penalty = big_m(n_branches=len(data.capacity), max_arc_cost=math.ceil(reach), segments=segs)
     return _Model(segs=segs, penalty=penalty)
 
@@ -209,8 +220,9 @@ def _iterate(*, data: LocationInput, model: _Model, state: _State) -> _Step:
 
 def _plan_value(*, data: LocationInput, branch: IntArray) -> float:
     """True cost + balance of a lead-level plan, in metres."""
-    sent = branch >= 0
-    cost = float(paired_metres(data.geo.leads[sent], data.geo.branches[branch[sent]]).sum())
+    sent = np.flatnonzero(branch >= 0)
+    metres = paired_metres(data.geo.leads[sent], data.geo.branches[branch[sent]])
+    cost = float((metres + data.geo.extra(data.tier[sent], branch[sent])).sum())
     load = np.bincount(branch[sent], minlength=len(data.capacity))
     balance = balance_penalty(load=load, capacity=data.capacity, weight=data.balance_weight)
     return cost + balance * UNITS_PER_COST
@@ -240,6 +252,7 @@ def _coarse_prices(*, data: LocationInput, segs: Segments, penalty: int) -> Floa
     groups = _cells(data=data, cell_deg=COARSE_DEGREES)
     arc_g, arc_j = nearest_arcs(geo=data.geo, groups=groups, k=COARSE_ARCS)
     dist = paired_metres(groups.centre[arc_g], data.geo.branches[arc_j])
+    dist = dist + data.geo.extra(groups.tier[arc_g], arc_j)
     solved = solve_transport(
         supply=groups.counts,
         arc_g=arc_g,

@@ -124,11 +124,7 @@ def _grouped(
     principal: Principal, query: FunnelQuery, overdue_before: datetime, dialect: str
 ) -> Any:
     acquired = func.coalesce(col(Lead.acquired_at), col(Lead.created_at))
-    revenue = (
-        select(col(RevenueEventRow.lead_id), func.sum(col(RevenueEventRow.amount_fen)).label("fen"))
-        .group_by(col(RevenueEventRow.lead_id))
-        .subquery()
-    )
+    revenue = revenue_by_lead()
     week = shanghai_week(acquired, dialect=dialect).label("week")
     key = _key(query.by).label("key")
     statement = (
@@ -146,10 +142,31 @@ def _grouped(
     return statement
 
 
+def revenue_by_lead() -> Any:
+    """Subquery (lead_id, fen): the revenue imported for each lead."""
+    return (
+        select(col(RevenueEventRow.lead_id), func.sum(col(RevenueEventRow.amount_fen)).label("fen"))
+        .group_by(col(RevenueEventRow.lead_id))
+        .subquery()
+    )
+
+
+def was_assigned() -> ColumnElement[bool]:
+    """The lead reached a branch (an assignment time, or a status at or past assigned)."""
+    return or_(col(Lead.assigned_at).is_not(None), _status_in("assigned", "contacted", "converted"))
+
+
+def was_converted() -> ColumnElement[bool]:
+    return _status_in("converted")
+
+
+def count_of(condition: ColumnElement[bool]) -> ColumnElement[Any]:
+    return _count(condition)
+
+
 def _stage_columns(revenue_fen: Any, overdue_before: datetime, dialect: str) -> list[Any]:
     """One aggregate per field of `Stages`, each over the group's leads."""
-    assigned = or_(col(Lead.assigned_at).is_not(None),
-                   _status_in("assigned", "contacted", "converted"))  # fmt: skip
+    assigned = was_assigned()
     contacted = or_(col(Lead.contacted_at).is_not(None), _status_in("contacted", "converted"))
     timed = and_(col(Lead.contacted_at).is_not(None), col(Lead.assigned_at).is_not(None),
                  col(Lead.contacted_at) >= col(Lead.assigned_at))  # fmt: skip
@@ -160,7 +177,7 @@ def _stage_columns(revenue_fen: Any, overdue_before: datetime, dialect: str) -> 
         func.count().label("acquired"),
         _count(assigned).label("assigned"),
         _count(contacted).label("contacted"),
-        _count(_status_in("converted")).label("converted"),
+        _count(was_converted()).label("converted"),
         func.coalesce(func.sum(revenue_fen), 0).label("revenue_fen"),
         _count(timed).label("timed_contacts"),
         func.coalesce(func.sum(case((timed, took), else_=0.0)), 0.0).label("contact_seconds"),

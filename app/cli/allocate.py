@@ -18,6 +18,7 @@ from allocation.plan import Plan
 from allocation.report import round_report
 from allocation.solve import METHODS, solve
 from allocation.validate import assert_valid
+from allocation.value import DEFAULT_PRICE_PER_KM_FEN, OBJECTIVES, ObjectiveSpec
 from allocation_files.problem_files import Resolver, load_problem, write_outputs
 
 BASELINE_LIMIT = 100_000  # above this many leads the report skips the (sequential) baselines
@@ -36,11 +37,29 @@ def allocate(
     ] = 60.0,
     method: Annotated[str, typer.Option("--method", help="|".join(METHODS))] = "optimal",
     seed: Annotated[int, typer.Option("--seed", help="seed for weighted_random")] = 0,
+    objective: Annotated[
+        str, typer.Option("--objective", help="|".join(OBJECTIVES) + " (issue 15.4)")
+    ] = "distance",
+    tier_weights: Annotated[
+        str | None,
+        typer.Option(
+            "--tier-weights", help="tier_priority: km per tier, e.g. hnw=1000,affluent=100"
+        ),
+    ] = None,
+    rates: Annotated[
+        Path | None, typer.Option("--rates", help="RATES.csv (expected_value)")
+    ] = None,
+    price_per_km_fen: Annotated[
+        int, typer.Option("--price-per-km-fen", min=1, help="expected_value: fen worth one km")
+    ] = DEFAULT_PRICE_PER_KM_FEN,
 ) -> None:
     """Allocate leads to branches offline: CSV in, ASSIGNMENTS.csv and REPORT.json out."""
     if method not in METHODS:
         _fail(f"--method must be one of {', '.join(METHODS)}", code=2)
-    _check_outputs(out=out, report=report, inputs=(branches, leads, pairs))
+    spec = _objective(
+        mode=objective, tier_weights=tier_weights, rates=rates, price_per_km_fen=price_per_km_fen
+    )
+    _check_outputs(out=out, report=report, inputs=(branches, leads, pairs, rates))
     try:
         run_allocation(
             branches=branches,
@@ -52,6 +71,8 @@ def allocate(
             time_limit_s=time_limit,
             method=method,
             seed=seed,
+            objective=spec,
+            rates=rates,
         )
     except (InputFileError, InvalidProblemError) as exc:
         _fail(str(exc), code=2)
@@ -59,6 +80,34 @@ def allocate(
         raise
     except Exception as exc:
         _fail(f"internal failure: {type(exc).__name__}: {exc}", code=1)
+
+
+def _objective(
+    *, mode: str, tier_weights: str | None, rates: Path | None, price_per_km_fen: int
+) -> ObjectiveSpec:
+    """The objective options, checked before anything is read."""
+    if mode not in OBJECTIVES:
+        _fail(f"--objective must be one of {', '.join(OBJECTIVES)}", code=2)
+    if tier_weights is not None and mode != "tier_priority":
+        _fail("--tier-weights applies to --objective tier_priority", code=2)
+    if rates is not None and mode != "expected_value":
+        _fail("--rates applies to --objective expected_value", code=2)
+    if mode == "expected_value" and rates is None:
+        _fail("--objective expected_value needs --rates RATES.csv", code=2)
+    weights = None if tier_weights is None else _weights(tier_weights)
+    return ObjectiveSpec(mode=mode, tier_weights_km=weights, price_per_km_fen=price_per_km_fen)
+
+
+def _weights(text: str) -> dict[str, float]:
+    """'hnw=1000,affluent=100' -> {tier: km}; tiers not named weigh 0 (the core checks ranges)."""
+    out: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, _, number = part.partition("=")
+        try:
+            out[name.strip()] = float(number)
+        except ValueError:
+            _fail(f"--tier-weights: {part!r} is not tier=km", code=2)
+    return out
 
 
 def _check_outputs(*, out: Path, report: Path | None, inputs: tuple[Path | None, ...]) -> None:
@@ -91,6 +140,8 @@ def run_allocation(
     time_limit_s: float,
     method: str,
     seed: int,
+    objective: ObjectiveSpec | None = None,
+    rates: Path | None = None,
 ) -> Plan:
     """The job: read -> solve -> validate -> report -> write, timing each step on stderr."""
     clock = _Clock()
@@ -101,6 +152,8 @@ def run_allocation(
         params=params,
         resolver=_resolver(),
         on_step=clock.lap,
+        objective=objective,
+        rates=rates,
     )
     plan = solve(problem, method=method, time_limit_s=time_limit_s, seed=seed, progress=_progress)
     clock.lap(f"solved: {plan.status}, {plan.assigned} assigned, gap {plan.gap}")

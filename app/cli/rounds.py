@@ -24,15 +24,28 @@ def round_run(
     balance_weight: Annotated[float, typer.Option(min=0)] = 0.0,
     max_distance_km: Annotated[float | None, typer.Option(min=0)] = None,
     time_limit: Annotated[float, typer.Option(min=1, help="Solver time limit, seconds.")] = 60.0,
+    objective: Annotated[
+        str, typer.Option(help="distance|tier_priority|expected_value (issue 15.4)")
+    ] = "distance",
+    price_per_km_fen: Annotated[
+        int, typer.Option(min=1, help="expected_value: fen of expected revenue worth one km")
+    ] = 1000,
 ) -> None:
     """Solve a round over the current pool (a preview unless --commit)."""
+    from allocation.value import OBJECTIVES
+    from app.rounds.objective import RoundObjective
     from app.rounds.queries import read_round
     from app.rounds.service import RoundParams, run_round
 
+    if objective not in OBJECTIVES:
+        raise fail(f"--objective must be one of {', '.join(OBJECTIVES)}", code=2)
     settings = get_settings()
     engine = make_engine(settings)
     params = RoundParams(
-        balance_weight=balance_weight, max_distance_km=max_distance_km, time_limit_s=time_limit
+        balance_weight=balance_weight,
+        max_distance_km=max_distance_km,
+        time_limit_s=time_limit,
+        objective=RoundObjective(mode=objective, price_per_km_fen=price_per_km_fen),
     )
     with refusals_exit():
         round_id = run_round(

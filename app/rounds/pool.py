@@ -34,6 +34,7 @@ class PoolLead:
     customer_id: int | None = None
     # The customer's tier over all its leads, pooled or not (set for customers with several).
     customer_tier: str | None = None
+    channel: str = ""  # what the expected-value objective's rates are kept by
 
     @property
     def excluded_branch_id(self) -> int | None:
@@ -70,6 +71,7 @@ def load_pool(session: Session, *, lapsed_before: datetime) -> list[PoolLead]:
             col(Lead.status),
             col(Lead.branch_id),
             col(Lead.customer_id),
+            col(Lead.channel),
         )
         .where(pool_condition(deadline=deadline))
         .order_by(col(Lead.id))
@@ -85,6 +87,7 @@ def load_pool(session: Session, *, lapsed_before: datetime) -> list[PoolLead]:
             stale_branch_id=row[7] if row[6] == "assigned" else None,
             customer_id=row[8],
             customer_tier=customer_tier(tiers[row[8]]) if row[8] in tiers else None,
+            channel=row[9],
         )
         for row in session.execute(query)
     ]

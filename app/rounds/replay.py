@@ -67,4 +67,5 @@ def _lead_spec(lead: Lead, lead_class: str | None) -> LeadSpec:
         lon=lead.lon,
         tier=lead_class or lead.tier,
         region_code=lead.region_code,
+        channel=lead.channel,
     )

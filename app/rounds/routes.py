@@ -12,6 +12,7 @@ from app.db import session_scope
 from app.deps import SessionDep, SettingsDep
 from app.ids import RoundId
 from app.rounds import queries, service
+from app.rounds.objective import RoundObjective
 from app.rounds.scenario import scenario_from
 from app.rounds.schemas import AssignmentList, RoundCreate, RoundRead
 from app.rounds.whatif import run_whatif
@@ -26,8 +27,15 @@ async def create_round(
     body: RoundCreate, principal: HQ, request: Request, settings: SettingsDep
 ) -> RoundRead:
     # The round manages its own transactions (lock, solve, store, commit): see rounds/service.py.
+    objective = RoundObjective(
+        mode=body.objective,
+        tier_weights_km=body.tier_weights_km,
+        price_per_km_fen=body.price_per_km_fen,
+    )
     params = service.RoundParams(
-        balance_weight=body.balance_weight, max_distance_km=body.max_distance_km
+        balance_weight=body.balance_weight,
+        max_distance_km=body.max_distance_km,
+        objective=objective,
     )
     round_id = await run_in_threadpool(
         service.run_round,

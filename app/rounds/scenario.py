@@ -3,7 +3,9 @@
 Keys (contract §9): `capacity` {code: n} (the branch's total capacity, counted like every other
 capacity: customers in follow-up), `close` [codes] (their open leads go back to the pool),
 `open` [{code, name, lat, lon, capacity, tiers}], `tiers` {code: "mass|affluent"} ("" = all),
-`max_distance_km`, `balance_weight`. Every error names the field it is about.
+`max_distance_km`, `balance_weight`, and the objective of issue 15.4: `objective`
+(distance|tier_priority|expected_value), `tier_weights_km` {tier: km}, `price_per_km_fen`.
+Every error names the field it is about.
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ import json
 import math
 import re
 from collections.abc import Iterable
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import ErrorDetails
 
-from allocation.model import BRANCH_CODE, MAX_WEIGHT
+from allocation.model import BRANCH_CODE, BUILT_IN_TIERS, MAX_WEIGHT
+from allocation.value import DEFAULT_PRICE_PER_KM_FEN, MAX_VALUE_KM
 from app.errors import InvalidInput
 from coded_messages import Message, message
 
@@ -68,12 +71,23 @@ class Scenario(BaseModel):
     tiers: dict[Code, TierList] = {}
     max_distance_km: float | None = Field(default=None, gt=0, le=20_000)
     balance_weight: float = Field(default=0.0, ge=0, le=MAX_WEIGHT)
+    objective: Literal["distance", "tier_priority", "expected_value"] = "distance"
+    tier_weights_km: dict[str, Annotated[float, Field(ge=0, le=MAX_VALUE_KM)]] | None = None
+    price_per_km_fen: int = Field(default=DEFAULT_PRICE_PER_KM_FEN, ge=1, le=10**9)
 
     @field_validator("max_distance_km", "balance_weight")
     @classmethod
     def _finite(cls, value: float | None) -> float | None:
         if value is not None and not math.isfinite(value):
             raise ValueError("must be a finite number")
+        return value
+
+    @field_validator("tier_weights_km")
+    @classmethod
+    def _tiers(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        for tier in value or {}:
+            if tier not in BUILT_IN_TIERS:
+                raise ValueError(f"unknown tier {tier!r}; use {', '.join(BUILT_IN_TIERS)}")
         return value
 
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from allocation.model import BUILT_IN_TIERS
+from allocation.value import DEFAULT_PRICE_PER_KM_FEN, MAX_VALUE_KM
 
 
 class RoundCreate(BaseModel):
@@ -15,12 +18,26 @@ class RoundCreate(BaseModel):
     balance_weight: float = Field(default=0.0, ge=0, le=1_000_000)
     max_distance_km: float | None = Field(default=None, gt=0, le=20_000)
     commit: bool = False
+    # Issue 15.4 (contract §5): what the plan maximises after the number of leads assigned.
+    objective: Literal["distance", "tier_priority", "expected_value"] = "distance"
+    tier_weights_km: dict[str, float] | None = None  # tier_priority; default mass 0/100/1000
+    price_per_km_fen: int = Field(default=DEFAULT_PRICE_PER_KM_FEN, ge=1, le=10**9)
 
     @field_validator("balance_weight", "max_distance_km")
     @classmethod
     def _finite(cls, value: float | None) -> float | None:
         if value is not None and not math.isfinite(value):
             raise ValueError("must be a finite number")
+        return value
+
+    @field_validator("tier_weights_km")
+    @classmethod
+    def _weights(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        for tier, km in (value or {}).items():
+            if tier not in BUILT_IN_TIERS:
+                raise ValueError(f"unknown tier {tier!r}; use {', '.join(BUILT_IN_TIERS)}")
+            if not (math.isfinite(km) and 0 <= km <= MAX_VALUE_KM):
+                raise ValueError(f"a tier weight is 0 to {MAX_VALUE_KM:g} km")
         return value
 
 

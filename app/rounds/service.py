@@ -9,26 +9,37 @@ transaction: assignments, ownership intervals and the round status change togeth
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from allocation.errors import InvalidProblemError
 from allocation.model import AllocationParams
 from app import audit
 from app.bulk import copy_rows, refresh_statistics
 from app.config import Settings
 from app.db import session_scope
-from app.errors import Conflict, NotFound, StalePreview
+from app.errors import Conflict, InvalidInput, NotFound, StalePreview
 from app.messages import in_english, params_json
 from app.ownership.deadline import followup_rule
 from app.rounds import committing
 from app.rounds.lock import round_lock
+from app.rounds.objective import RoundObjective, objective_spec
 from app.rounds.pool import load_pool, remaining_capacity
-from app.rounds.solving import Outcome, SolvedPool, build_instance, snapshot, solve_instance
+from app.rounds.solving import (
+    Instance,
+    Outcome,
+    SolvedPool,
+    build_instance,
+    snapshot,
+    solve_instance,
+)
 from app.tables import AllocationRound, Branch
 from app.tables.base import utcnow
 from coded_messages import Message, message
+
+OBJECTIVE_FIELDS = ("tier_weights", "price_per_km")  # the core's fields of a bad objective
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +47,7 @@ class RoundParams:
     balance_weight: float = 0.0
     max_distance_km: float | None = None
     time_limit_s: float = 60.0
+    objective: RoundObjective = field(default_factory=RoundObjective)
 
 
 def run_round(
@@ -49,17 +61,18 @@ def run_round(
             lapsed_before = followup_rule(settings).cutoff(now)
             pool = load_pool(session, lapsed_before=lapsed_before)
             capacities = remaining_capacity(session, lapsed_before=lapsed_before)
+            objective = objective_spec(session, params.objective)
         core_params = AllocationParams(
             balance_weight=params.balance_weight, max_distance_km=params.max_distance_km
         )
         instance = build_instance(
-            branches=branches, capacities=capacities, pool=pool, params=core_params
+            branches=branches,
+            capacities=capacities,
+            pool=pool,
+            params=core_params,
+            objective=objective,
         )
-        solved = solve_instance(
-            instance,
-            time_limit_s=min(params.time_limit_s, settings.round_time_limit_seconds),
-            baseline_max_leads=settings.round_baseline_max_leads,
-        )
+        solved = _solved(instance, params=params, settings=settings)
         with session_scope(engine) as session:
             round_id = _store(
                 session, actor=actor, params=params, solved=solved, instance=snapshot(instance)
@@ -67,6 +80,19 @@ def run_round(
         if commit:
             _commit_or_cancel(engine, settings=settings, actor=actor, round_id=round_id)
     return round_id
+
+
+def _solved(instance: Instance, *, params: RoundParams, settings: Settings) -> SolvedPool:
+    try:
+        return solve_instance(
+            instance,
+            time_limit_s=min(params.time_limit_s, settings.round_time_limit_seconds),
+            baseline_max_leads=settings.round_baseline_max_leads,
+        )
+    except InvalidProblemError as exc:
+        if exc.field not in OBJECTIVE_FIELDS:
+            raise
+        raise InvalidInput(message("round.objective_out_of_range")) from exc
 
 
 def commit_round(engine: Engine, *, settings: Settings, actor: str, round_id: int) -> None:

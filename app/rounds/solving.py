@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from allocation.model import (
@@ -24,8 +24,10 @@ from allocation.plan import Plan
 from allocation.report import explanation_messages, round_report
 from allocation.solve import solve
 from allocation.validate import assert_valid
+from allocation.value import ObjectiveSpec
 from app.messages import SAME_CUSTOMER
 from app.rounds.exclusions import apply_exclusions
+from app.rounds.objective import for_classes, spec_from_json, spec_json
 from app.rounds.pool import PoolLead, split_by_customer
 from app.tables import Branch
 from coded_messages import Message, message
@@ -52,9 +54,13 @@ class Instance:
     leads: list[LeadSpec]  # external_id = str(lead id)
     followers: dict[int, int]
     params: AllocationParams
+    objective: ObjectiveSpec = field(default_factory=ObjectiveSpec)
 
     def problem(self) -> AllocationProblem:
-        return build_problem(branches=self.branches, leads=self.leads, params=self.params)
+        objective = for_classes(self.objective, {x.tier for x in self.leads})
+        return build_problem(
+            branches=self.branches, leads=self.leads, params=self.params, objective=objective
+        )
 
 
 @dataclass(frozen=True)
@@ -70,12 +76,18 @@ def build_instance(
     capacities: dict[int, int],
     pool: list[PoolLead],
     params: AllocationParams,
+    objective: ObjectiveSpec | None = None,
 ) -> Instance:
     representatives, followers = split_by_customer(pool)
     specs = [_branch_spec(b, capacities.get(b.id or 0, 0)) for b in branches]
     leads = [
         LeadSpec(
-            external_id=str(p.id), lat=p.lat, lon=p.lon, tier=p.tier, region_code=p.region_code
+            external_id=str(p.id),
+            lat=p.lat,
+            lon=p.lon,
+            tier=p.tier,
+            region_code=p.region_code,
+            channel=p.channel,
         )
         for p in representatives
     ]
@@ -86,7 +98,8 @@ def build_instance(
         if p.excluded_branch_id in code_of
     }
     specs, leads = apply_exclusions(specs, leads, excluded)
-    return Instance(specs, [b.id or 0 for b in branches], leads, followers, params)
+    ids = [b.id or 0 for b in branches]
+    return Instance(specs, ids, leads, followers, params, objective or ObjectiveSpec())
 
 
 def solve_instance(
@@ -113,6 +126,7 @@ def snapshot(instance: Instance) -> dict[str, Any]:
         "branch_ids": instance.branch_ids,
         "balance_weight": instance.params.balance_weight,
         "max_distance_km": instance.params.max_distance_km,
+        "objective": spec_json(instance.objective),
     }
 
 
@@ -121,7 +135,8 @@ def instance_from_snapshot(data: dict[str, Any], *, leads: list[LeadSpec]) -> In
     params = AllocationParams(
         balance_weight=data["balance_weight"], max_distance_km=data["max_distance_km"]
     )
-    return Instance(branches, list(data["branch_ids"]), leads, {}, params)
+    objective = spec_from_json(data.get("objective"))
+    return Instance(branches, list(data["branch_ids"]), leads, {}, params, objective)
 
 
 def _branch_spec(branch: Branch, capacity: int) -> BranchSpec:

@@ -17,9 +17,17 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from allocation.model import AllocationParams
-from allocation.report import distance_figures, unassigned_by_reason
+from allocation.plan import Plan
+from allocation.report import (
+    assigned_by_tier,
+    distance_figures,
+    unassigned_by_reason,
+    value_figures,
+)
 from allocation.solve import solve
+from allocation.value import ObjectiveSpec, RateSpec
 from app import audit
+from app.analytics.rates import history_cells, learned_rates
 from app.config import Settings
 from app.db import session_scope
 from app.ownership.deadline import followup_rule
@@ -39,6 +47,7 @@ class Live:
     held: dict[int, int]  # branch id -> customers in follow-up (lapsing ones excluded)
     pool: list[PoolLead]
     repooled: list[tuple[PoolLead, int]]  # open leads of closed branches, with their holder
+    rates: tuple[RateSpec, ...] = ()  # learned from history when a scenario asks expected_value
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,7 @@ class _Side:
     figures: dict[str, Any]
     loads: dict[str, int]  # branch code -> customers held after the plan
     capacity: dict[str, int]
+    plan: Plan
 
 
 def run_whatif(
@@ -86,9 +96,24 @@ def read_lives(engine: Engine, *, settings: Settings, scenarios: list[Scenario])
             held=branch_loads(session, stale_before=lapsed),
             pool=load_pool(session, lapsed_before=lapsed),
             repooled=[],
+            rates=_rates(session, scenarios),
         )
         return [replace(base, repooled=_closed_leads(session, branches, scenario, lapsed))
                 for scenario in scenarios]  # fmt: skip
+
+
+def _rates(session: Session, scenarios: list[Scenario]) -> tuple[RateSpec, ...]:
+    wanted = any(s.objective == "expected_value" for s in scenarios)
+    return learned_rates(history_cells(session)) if wanted else ()
+
+
+def objective_of(scenario: Scenario, live: Live) -> ObjectiveSpec:
+    return ObjectiveSpec(
+        mode=scenario.objective,
+        tier_weights_km=scenario.tier_weights_km,
+        price_per_km_fen=scenario.price_per_km_fen,
+        rates=live.rates if scenario.objective == "expected_value" else (),
+    )
 
 
 def _closed_leads(
@@ -153,7 +178,8 @@ def _scenario_instance(live: Live, scenario: Scenario) -> Instance:
         balance_weight=scenario.balance_weight, max_distance_km=scenario.max_distance_km
     )
     pool = live.pool + [lead for lead, _holder in live.repooled]
-    return build_instance(branches=branches, capacities=room, pool=pool, params=params)
+    return build_instance(branches=branches, capacities=room, pool=pool, params=params,
+                          objective=objective_of(scenario, live))  # fmt: skip
 
 
 def _solve_side(
@@ -187,8 +213,18 @@ def _solve_side(
         "objective": round(plan.total, 6),
         "solve_seconds": round(plan.solve_seconds, 3),
         **distance_figures(problem=problem, plan=plan),
+        "objective_mode": problem.objective,
+        "assigned_by_tier": assigned_by_tier(problem=problem, branch=plan.branch),
+        "value": value_figures(problem=problem, branch=plan.branch),
     }
-    return _Side(instance, branch, figures, loads, capacity)
+    return _Side(instance, branch, figures, loads, capacity, plan)
+
+
+def _current_value(current: _Side, objective: ObjectiveSpec) -> dict[str, Any] | None:
+    if objective.mode == "distance":
+        return None
+    problem = replace(current.instance, objective=objective).problem()
+    return value_figures(problem=problem, branch=current.plan.branch)
 
 
 def _compare(*, live: Live, current: _Side, proposed: _Side, scenario: Scenario) -> dict[str, Any]:
@@ -216,6 +252,8 @@ def _compare(*, live: Live, current: _Side, proposed: _Side, scenario: Scenario)
             }
             for code in codes
         ],
+        # The current plan scored by the scenario's objective (null under distance).
+        "current_value": _current_value(current, objective_of(scenario, live)),
         "repooled": len(live.repooled),
         "changed_branch_total": len(changes),
         "changed_branch": changes[:CHANGES_LISTED],

@@ -58,6 +58,15 @@ def round_status_label(code: str | None) -> str:
     return ROUND_STATUSES.get(code or "", code or "—")
 
 
+OBJECTIVES = {"distance": "总距离最短", "tier_priority": "客户等级优先",
+              "expected_value": "期望成交价值"}  # fmt: skip
+
+
+def objective_label(code: str | None) -> str:
+    """A round's objective (issue 15.4); rounds solved before it ranked by distance."""
+    return OBJECTIVES.get(code or "distance", code or "—")
+
+
 def solver_label(code: str | None) -> str:
     return SOLVER_STATUSES.get(code or "", code or "—")
 
@@ -188,6 +197,7 @@ FILTERS = {
     "km": km,
     "share": share,
     "round_status_label": round_status_label,
+    "objective_label": objective_label,
     "solver_label": solver_label,
     "reason_label": reason_label,
 }

@@ -17,8 +17,9 @@ from app.messages import ENGLISH, SAME_CUSTOMER
 from app.web.labels import REASONS, round_status_label, status_label, tier_label
 from coded_messages import Catalogue, Message, Template
 
-WHY = {"load_balance": "负载均衡", "equal_cost": "成本相同", "greedy": "贪心规则",
-       "round_robin": "轮询规则", "weighted_random": "加权随机规则"}  # fmt: skip
+WHY = {"load_balance": "负载均衡", "equal_cost": "成本相同", "lead_value": "线索价值",
+       "greedy": "贪心规则", "round_robin": "轮询规则",
+       "weighted_random": "加权随机规则"}  # fmt: skip
 
 EXPLANATIONS = {
     **{f"plan.{reason}": label for reason, label in REASONS.items()},
@@ -52,6 +53,10 @@ BRANCHES = {
 }
 ROUNDS = {
     "round.busy": "另一轮分配正在求解或提交，请等它完成后再试。",
+    "round.objective_out_of_range": (
+        "目标参数超出范围：客户等级权重须在 0 至 100000 公里之间，"
+        "单条线索的期望价值不得超过 100000 公里（请提高每公里价格）。"
+    ),
     "round.not_solved": "只有待提交的预览才能提交；本轮状态为“{round_status}”。",
     "round.not_cancellable": "本轮状态为“{round_status}”，不能再取消。",
     # What made a preview stale; round.preview_cancelled says the rest.

@@ -8,9 +8,11 @@ from fastapi import Form, Query, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
+from allocation.value import DEFAULT_PRICE_PER_KM_FEN
 from app.auth import Principal
 from app.deps import SessionDep, SettingsDep
 from app.ids import RoundId
+from app.rounds.objective import RoundObjective
 from app.rounds.service import RoundParams, cancel_round, commit_round, run_round
 from app.web.pages.rounds import round_list, round_page
 from app.web.routes.base import page_router
@@ -26,6 +28,8 @@ ShowParam = Annotated[str, Query(pattern="^(all|unassigned)$")]
 WeightField = Annotated[float, Form(ge=0, le=1_000_000, allow_inf_nan=False)]
 DistanceField = Annotated[float | None, Form(gt=0, le=20_000, allow_inf_nan=False)]
 ModeField = Annotated[str, Form(pattern="^(preview|commit)$")]
+ObjectiveField = Annotated[str, Form(pattern="^(distance|tier_priority|expected_value)$")]
+PriceField = Annotated[int, Form(ge=1, le=10**9)]
 
 
 def _to_round(round_id: int, done: str) -> Response:
@@ -45,8 +49,14 @@ def start_round(
     mode: ModeField,
     balance_weight: WeightField = 0.0,
     max_distance_km: DistanceField = None,
+    objective: ObjectiveField = "distance",
+    price_per_km_fen: PriceField = DEFAULT_PRICE_PER_KM_FEN,
 ) -> Response:
-    params = RoundParams(balance_weight=balance_weight, max_distance_km=max_distance_km)
+    params = RoundParams(
+        balance_weight=balance_weight,
+        max_distance_km=max_distance_km,
+        objective=RoundObjective(mode=objective, price_per_km_fen=price_per_km_fen),
+    )
     # Runs in the thread pool: the solver may take a while.
     round_id = run_round(
         request.app.state.engine, settings=settings, actor=principal.username,
