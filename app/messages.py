@@ -68,6 +68,38 @@ LEDGER_WORK = {
         "(O2O_MAX_EXPORT_ROWS); export it with `o2o ledger export`"
     ),
 }
+# Reversals, reclassifications and the second approval above O2O_CORRECTION_APPROVAL_FEN.
+CORRECTIONS = {
+    "ledger.no_entry": "no journal entry {entry}",
+    "ledger.reversal_of_reversal": (
+        "entry {entry} is itself a reversal; post the intended entry instead"
+    ),
+    "ledger.already_reversed": "entry {entry} was already reversed by entry {by}",
+    "ledger.reclassified_later": (
+        "entry {entry} cannot be reversed: event {event} was reclassified by entry {later}; "
+        "reverse entry {later} first"
+    ),
+    "ledger.no_event": "no revenue event {event!r}",
+    "ledger.no_branch": "no branch with code {branch!r}",
+    "ledger.already_reclassified": "event {event} is not in suspense: it was already reclassified",
+    "ledger.credited_elsewhere": "event {event} is not in suspense (credited to {accounts})",
+    "ledger.credit_reversed": "event {event} is not in suspense (its credit was reversed)",
+    "ledger.not_plain_suspense": "event {event}: its postings are not a plain suspense credit",
+    "ledger.bad_reason": "a reason is required: printable text of at most 200 characters",
+    "ledger.posted_concurrently": (
+        "the same correction was posted concurrently; nothing was written"
+    ),
+    "ledger.write_busy": "another ledger write is in progress; retry",
+    "correction.unknown": "no correction request {request}",
+    "correction.decided": "correction request {request} was already {state}",
+    "correction.own_request": (
+        "correction request {request} is your own: another finance user must approve or "
+        "reject it"
+    ),
+    "correction.already_requested": (
+        "a {kind} of {target} already waits for approval (request {request})"
+    ),
+}
 # Bad rows of an import file (any importer's CSV reading; the revenue file's cells and leads).
 IMPORTS = {
     "import.too_many_cells": "{cells} cells but {columns} columns in the header",
@@ -206,6 +238,7 @@ APP = Catalogue(
         **BRANCHES,
         **ROUNDS,
         **LEDGER_WORK,
+        **CORRECTIONS,
         **IMPORTS,
         **SCENARIOS,
         **SERVER,

@@ -33,14 +33,14 @@ class CorrectionRequestRow(SQLModel, table=True):
         CheckConstraint("(status = 'approved') = (entry_id IS NOT NULL)", name="approved_posts"),
         # The second pair of eyes, in the database: nobody decides their own request.
         CheckConstraint("decided_by <> requested_by", name="four_eyes"),
-        Index(
+        Index(  # one pending request per correction
             "uq_ledger_correction_request_pending",
             "kind",
             "target",
             unique=True,
             sqlite_where=text(PENDING),
             postgresql_where=text(PENDING),
-        ),  # fmt: skip
+        ),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigIntKey, primary_key=True))

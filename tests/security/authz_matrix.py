@@ -66,6 +66,9 @@ MATRIX: tuple[tuple[str, str, str, tuple[Expected, ...]], ...] = (
     ("POST", "/api/v1/ledger/policies", "new_policy",                (401, 403, 403, 403, 201, 403, 401, 401)),
     ("POST", "/api/v1/ledger/entries/{entry_id}/reverse", "fresh_entry", (401, 403, 403, 403, 201, 403, 401, 401)),
     ("POST", "/api/v1/ledger/events/{event_id}/reclassify", "suspense_event", (401, 403, 403, 403, 201, 403, 401, 401)),
+    ("GET", "/api/v1/ledger/corrections", "plain",                   (401, 403, 403, 403, 200, 200, 401, 401)),
+    ("POST", "/api/v1/ledger/corrections/{request_id}/approve", "pending_correction", (401, 403, 403, 403, 201, 403, 401, 401)),
+    ("POST", "/api/v1/ledger/corrections/{request_id}/reject", "pending_correction", (401, 403, 403, 403, 200, 403, 401, 401)),
     # --- channel systems: a channel key (X-API-Key), never a staff token or cookie ---
     ("POST", "/api/v1/intake/leads", "intake_batch",                 (401, 401, 401, 401, 401, 401, 401, 401)),
     # --- public: health, API documentation, static files ---

@@ -16,7 +16,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from starlette.routing import Mount
 
+from app.clock import utcnow
+from app.db import session_scope
+from app.journal import approvals
 from app.main import create_app
+from app.tables import CorrectionRequestRow
 from app.rounds.service import RoundParams, run_round
 from tests.app.factories import PASSWORD
 from tests.conftest import settings_for
@@ -187,6 +191,20 @@ def _suspense_event(world: SecurityWorld, row: Row, actor: Actor, cache: dict[st
     return Call(row.path.format(event_id=event_id), json=body)
 
 
+def _pending_correction(
+    world: SecurityWorld, row: Row, actor: Actor, cache: dict[str, Any]
+) -> Call:
+    """A suspense reclassification another finance user asked for, waiting for approval."""
+    event_id = world.post_revenue("C1")
+    asked = approvals.Correction(kind=approvals.RECLASSIFY, target=event_id, reason="补录归属",
+                                 branch_code=BRANCH_A)  # fmt: skip
+    with session_scope(world.engine) as session:
+        request = approvals.ask(session, correction=asked, actor="fin-other", now=utcnow(),
+                                above_fen=0)  # fmt: skip
+    assert isinstance(request, CorrectionRequestRow)  # above 0 fen every correction waits
+    return Call(row.path.format(request_id=request.id), json={})
+
+
 def _intake_batch(world: SecurityWorld, row: Row, actor: Actor, cache: dict[str, Any]) -> Call:
     """A valid batch sent with staff credentials only: channel keys are not staff tokens."""
     return Call(row.path, json={"leads": [{"external_id": world.unique("W")}]})
@@ -219,6 +237,7 @@ RECIPES: dict[str, Recipe] = {
     "new_policy": _new_policy,
     "fresh_entry": _fresh_entry,
     "suspense_event": _suspense_event,
+    "pending_correction": _pending_correction,
     "intake_batch": _intake_batch,
 }
 
