@@ -93,12 +93,17 @@ CORRECTIONS = {
     "correction.unknown": "no correction request {request}",
     "correction.decided": "correction request {request} was already {state}",
     "correction.own_request": (
-        "correction request {request} is your own: another finance user must approve or "
-        "reject it"
+        "correction request {request} is your own: another finance user must approve or reject it"
     ),
     "correction.already_requested": (
-        "a {kind} of {target} already waits for approval (request {request})"
+        "a {correction} of {target} already waits for approval (request {request})"
     ),
+    "suspense.never_owned": "the customer was never assigned to a branch",
+    "suspense.before_owner": (
+        "it occurred before the customer was assigned ({branch} since {since})"
+    ),
+    "suspense.between_owners": "it occurred while the customer was back in the pool",
+    "suspense.bad_amount": "minimum amount: yuan with at most two decimals, e.g. 1000 or 99.50",
 }
 # Bad rows of an import file (any importer's CSV reading; the revenue file's cells and leads).
 IMPORTS = {

@@ -114,7 +114,7 @@ def _store(
         )
     ).first()
     if waiting is not None:
-        raise Conflict(message("correction.already_requested", kind=correction.kind,
+        raise Conflict(message("correction.already_requested", correction=correction.kind,
                                target=correction.target, request=waiting))  # fmt: skip
     row = CorrectionRequestRow(
         kind=correction.kind, target=correction.target, branch_code=correction.branch_code,

@@ -14,7 +14,7 @@ from app import audit_chain
 from app.config import Settings
 from app.errors import AppError, Conflict, FileRejected, InvalidInput, NotFound
 from app.imports.csvfile import ErrorCollector
-from app.journal import approvals, closing, verify
+from app.journal import approvals, closing, suspense, verify
 from app.journal.export import period_file
 from app.journal.policies import versions
 from app.journal.policies.policy_file import draft_from, read_policy_file
@@ -197,6 +197,18 @@ def reverse_entry(
         kind=approvals.REVERSE, target=str(entry_id), reason=_reason(reason)
     )
     return _ask(session, asked, actor=actor, settings=settings, now=now)
+
+
+def reverse_event_credit(
+    session: Session, *, event_id: str, reason: str, actor: str, settings: Settings,
+    now: datetime | None = None,
+) -> EntryRead | CorrectionRequestRead:  # fmt: skip
+    """The suspense workbench's reversal: the mirror of the event's crediting entry."""
+    entry_id = suspense.credit_of(session, event_id=event_id)
+    if entry_id is None:
+        raise NotFound(message("ledger.no_event", event=event_id))
+    return reverse_entry(session, entry_id=entry_id, reason=reason, actor=actor,
+                         settings=settings, now=now)  # fmt: skip
 
 
 def reclassify_event(

@@ -146,6 +146,10 @@ REVENUE_TYPES = {
 }
 
 
+def revenue_type_label(code: str) -> str:
+    return REVENUE_TYPES.get(code, code)
+
+
 def yuan(fen: int | None) -> str:
     """Integer fen as yuan, exactly (no float on the way): 1234567 -> '¥12,345.67'."""
     if fen is None:
@@ -174,6 +178,7 @@ FILTERS = {
     "n": n,
     "yuan": yuan,
     "account_label": account_label,
+    "revenue_type_label": revenue_type_label,
     "megabytes": megabytes,
     "pct": pct,
     "action_label": action_label,

@@ -227,6 +227,38 @@ FUNNEL = {
     "funnel.too_long": "一次最多查看 {max} 天，请缩短日期范围。",
     "funnel.bad_date": "日期格式应为 年-月-日，例如 2026-11-09。",
 }
+# What a correction is, and the state a decided request is in.
+KINDS = {"reverse": "冲销", "reclassify": "重分类"}
+STATES = {"pending": "待复核", "approved": "已批准", "rejected": "已驳回", "decided": "已处理"}
+CORRECTIONS = {
+    "ledger.no_entry": "没有编号为 {entry} 的分录。",
+    "ledger.reversal_of_reversal": (
+        "分录 {entry} 本身就是冲销分录，不能再冲销；请直接登记正确的分录。"
+    ),
+    "ledger.already_reversed": "分录 {entry} 已被分录 {by} 冲销。",
+    "ledger.reclassified_later": (
+        "分录 {entry} 不能冲销：事件 {event} 之后已由分录 {later} 重分类，请先冲销分录 {later}。"
+    ),
+    "ledger.no_event": "没有事件编号为 {event} 的收入。",
+    "ledger.no_branch": "没有代码为 {branch} 的营业部。",
+    "ledger.already_reclassified": "事件 {event} 已不在待认领账户：它已被重分类。",
+    "ledger.credited_elsewhere": "事件 {event} 不在待认领账户（已记入 {accounts}）。",
+    "ledger.credit_reversed": "事件 {event} 不在待认领账户（其入账已冲销）。",
+    "ledger.not_plain_suspense": "事件 {event} 的分录不是单纯的待认领入账，不能自动重分类。",
+    "ledger.bad_reason": "请填写原因：不超过 200 个字符的可打印文字。",
+    "ledger.posted_concurrently": "同一更正已由他人同时登记，本次未写入任何数据。",
+    "ledger.write_busy": "另一项台账写入正在进行，请稍后重试。",
+    "correction.unknown": "没有编号为 {request} 的更正申请。",
+    "correction.decided": "更正申请 #{request} {state}，不能再处理。",
+    "correction.own_request": "更正申请 #{request} 是您本人提交的，须由另一位财务人员批准或驳回。",
+    "correction.already_requested": (
+        "{target} 的{correction}已有待复核的申请 #{request}，请等待复核。"
+    ),
+    "suspense.never_owned": "客户从未分配给营业部",
+    "suspense.before_owner": "收入发生时客户尚未分配（{since} 起归属 {branch}）",
+    "suspense.between_owners": "收入发生时客户已退回线索池，无归属营业部",
+    "suspense.bad_amount": "最小金额应为元，最多两位小数，例如 1000 或 99.50。",
+}
 AUDIT_LOG = {
     "audit.reversed": "结束日期早于开始日期，请调整日期范围。",
     "audit.bad_lead": "线索编号应为数字，例如 1024。",
@@ -263,6 +295,7 @@ CHINESE = Catalogue(
         **SERVER,
         **FUNNEL,
         **AUDIT_LOG,
+        **CORRECTIONS,
         **USERS,
         **ACCESS,
     },
@@ -276,6 +309,8 @@ CHINESE = Catalogue(
         "source": lambda source: {"scenario": "情景"}.get(source, source),
         "what": lambda what: WHAT.get(what, what),
         "which": lambda which: {"start": "开始", "end": "结束"}.get(which, which),
+        "correction": lambda kind: KINDS.get(kind, kind),
+        "state": lambda state: STATES.get(state, state),
     },
     separator="；",
 )

@@ -20,8 +20,8 @@ from app.clock import utcnow
 from app.db import session_scope
 from app.journal import approvals
 from app.main import create_app
-from app.tables import CorrectionRequestRow
 from app.rounds.service import RoundParams, run_round
+from app.tables import CorrectionRequestRow
 from tests.app.factories import PASSWORD
 from tests.conftest import settings_for
 from tests.security.authz_matrix import LOGIN, ROLES, Expected, Row, rows
@@ -188,7 +188,8 @@ def _suspense_event(world: SecurityWorld, row: Row, actor: Actor, cache: dict[st
     """Revenue of a lead nobody owned (in suspense), to be reclassified to branch A."""
     event_id = world.post_revenue("C1")
     body = {"branch_code": BRANCH_A, "reason": "补录归属"}
-    return Call(row.path.format(event_id=event_id), json=body)
+    form = {"event": event_id, "branch": BRANCH_A, "reason": "补录归属"}  # the workbench's form
+    return Call(row.path.format(event_id=event_id), json=body, data=form)
 
 
 def _pending_correction(

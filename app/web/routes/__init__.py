@@ -14,6 +14,7 @@ from app.web.routes import (
     imports,
     leads,
     rounds,
+    suspense,
     users,
     whatif,
 )
@@ -22,5 +23,18 @@ from app.web.routes.base import WEB_TAG
 __all__ = ["WEB_TAG", "router"]
 
 router = APIRouter()
-for _module in (auth, home, leads, hq, imports, users, rounds, whatif, analytics, audit, finance):
+for _module in (
+    auth,
+    home,
+    leads,
+    hq,
+    imports,
+    users,
+    rounds,
+    whatif,
+    analytics,
+    audit,
+    finance,
+    suspense,
+):
     router.include_router(_module.router)
