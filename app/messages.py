@@ -105,6 +105,31 @@ CORRECTIONS = {
     "suspense.between_owners": "it occurred while the customer was back in the pool",
     "suspense.bad_amount": "minimum amount: yuan with at most two decimals, e.g. 1000 or 99.50",
 }
+# A split-policy file or form (app/journal/policies): its fields, then the book's rules.
+POLICIES = {
+    "policy.file_type": "policy file must end in .json or .csv",
+    "policy.no_policy": "the file holds no policy",
+    "policy.not_json": "not a UTF-8 JSON document ({detail})",
+    "policy.not_object": "each policy must be a JSON object",
+    "policy.required": "required field is missing",
+    "policy.not_text": "must be text",
+    "policy.bps_type": "must be a whole number of basis points",
+    "policy.not_bps": "{text!r} is not a whole number of basis points (0 to {max})",
+    "policy.bps_too_large": "{value} bp is more than {max} bp (100%)",
+    "policy.not_overlay": "{text!r} is not a whole non-negative number of basis points",
+    "policy.bad_reason": "must be printable text of at most {max} characters",
+    "policy.exists": "policy {policy!r} already exists",
+    "policy.twice": "policy {policy!r} is given twice",
+    "policy.same_start": "{other!r} already starts then for {revenue_type}",
+    "policy.in_closed_period": (
+        "starts in the closed period {period} or earlier; the policies of a closed period never "
+        "change (start at {first_open} or later)"
+    ),
+    "policy.credited": (
+        "{count} {revenue_type} event(s) from {since} are already credited (the latest at "
+        "{latest}); a policy cannot re-split credited revenue: start it after them"
+    ),
+}
 # Bad rows of an import file (any importer's CSV reading; the revenue file's cells and leads).
 IMPORTS = {
     "import.too_many_cells": "{cells} cells but {columns} columns in the header",
@@ -244,6 +269,7 @@ APP = Catalogue(
         **ROUNDS,
         **LEDGER_WORK,
         **CORRECTIONS,
+        **POLICIES,
         **IMPORTS,
         **SCENARIOS,
         **SERVER,

@@ -14,7 +14,13 @@ from allocation.explanations import unassigned
 from allocation.model import Reason
 from app.errors import AppError
 from app.messages import ENGLISH, SAME_CUSTOMER
-from app.web.labels import REASONS, round_status_label, status_label, tier_label
+from app.web.labels import (
+    REASONS,
+    revenue_type_label,
+    round_status_label,
+    status_label,
+    tier_label,
+)
 from coded_messages import Catalogue, Message, Template
 
 WHY = {"load_balance": "负载均衡", "equal_cost": "成本相同", "greedy": "贪心规则",
@@ -259,6 +265,32 @@ CORRECTIONS = {
     "suspense.between_owners": "收入发生时客户已退回线索池，无归属营业部",
     "suspense.bad_amount": "最小金额应为元，最多两位小数，例如 1000 或 99.50。",
 }
+POLICIES = {
+    "policy.file_type": "分成政策文件须为 .json 或 .csv",
+    "policy.no_policy": "文件中没有任何分成政策",
+    "policy.not_json": "不是 UTF-8 编码的 JSON 文档",
+    "policy.not_object": "每条分成政策须为一个 JSON 对象",
+    "policy.required": "必填项为空",
+    "policy.not_text": "须为文字",
+    "policy.bps_type": "须为整数基点",
+    "policy.not_bps": "“{text}”不是 0 至 {max} 的整数基点",
+    "policy.bps_too_large": "{value} 基点超过 {max} 基点（100%）",
+    "policy.not_overlay": "“{text}”不是非负整数基点",
+    "policy.bad_reason": "须为不超过 {max} 个字符的可打印文字",
+    "policy.exists": "分成政策 {policy} 已存在，请换一个编号",
+    "policy.twice": "分成政策 {policy} 在文件中出现了两次",
+    "policy.same_start": "{revenue_type}已有分成政策 {other} 从同一时间开始",
+    "policy.in_closed_period": (
+        "生效时间落在已结账的 {period} 或更早：已结账月份的政策不能更改"
+        "（请从 {first_open} 或之后开始）"
+    ),
+    "policy.credited": (
+        "自 {since} 起已有 {count} 笔{revenue_type}收入入账（最近一笔 {latest}）："
+        "新政策不能重新分配已入账的收入，请从其后开始"
+    ),
+    "ledger.policy_shares": "营业部与总部线上的分成合计 {total} 基点，须恰好为 {expected} 基点",
+    "ledger.policies_overlap": "分成政策 {first} 与 {second} 在{revenue_type}上的有效期重叠",
+}
 AUDIT_LOG = {
     "audit.reversed": "结束日期早于开始日期，请调整日期范围。",
     "audit.bad_lead": "线索编号应为数字，例如 1024。",
@@ -296,6 +328,7 @@ CHINESE = Catalogue(
         **FUNNEL,
         **AUDIT_LOG,
         **CORRECTIONS,
+        **POLICIES,
         **USERS,
         **ACCESS,
     },
@@ -310,6 +343,7 @@ CHINESE = Catalogue(
         "what": lambda what: WHAT.get(what, what),
         "which": lambda which: {"start": "开始", "end": "结束"}.get(which, which),
         "correction": lambda kind: KINDS.get(kind, kind),
+        "revenue_type": revenue_type_label,
         "state": lambda state: STATES.get(state, state),
     },
     separator="；",
