@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
@@ -176,14 +177,21 @@ def add_policy_file(
 
 
 def add_policy(session: Session, *, body: PolicyCreate, actor: str) -> PolicyRead:
-    errors = ErrorCollector(file="request")
+    """The API's one version: refusals as one English line (`column: reason; ...`)."""
     try:
-        draft = draft_from(body.model_dump(), line=1, errors=errors)
-        errors.raise_if_any()
-        assert draft is not None  # no error was collected
-        versions.add_policies(session, drafts=[draft], errors=errors, actor=actor)
+        return add_policy_fields(session, values=body.model_dump(), actor=actor)
     except FileRejected as exc:
         raise InvalidInput("; ".join(f"{e.column}: {e.reason}" for e in exc.errors)) from None
+
+
+def add_policy_fields(session: Session, *, values: Mapping[str, Any], actor: str) -> PolicyRead:
+    """Store one version from its fields (the API's body, the finance page's form), or raise
+    FileRejected naming each bad field as a code (the page says it beside the field)."""
+    errors = ErrorCollector(file="request")
+    draft = draft_from(values, line=1, errors=errors)
+    errors.raise_if_any()
+    assert draft is not None  # no error was collected
+    versions.add_policies(session, drafts=[draft], errors=errors, actor=actor)
     return next(p for p in list_policies(session).items if p.policy_id == draft.policy_id)
 
 

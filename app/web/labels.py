@@ -146,6 +146,12 @@ REVENUE_TYPES = {
 }
 
 
+def bps(value: int) -> str:
+    """Basis points as a percentage, exactly: 7000 -> '70%', 3333 -> '33.33%'."""
+    whole, rest = divmod(value, 100)
+    return f"{whole}%" if rest == 0 else f"{whole}.{rest:02d}".rstrip("0") + "%"
+
+
 def revenue_type_label(code: str) -> str:
     return REVENUE_TYPES.get(code, code)
 
@@ -179,6 +185,7 @@ FILTERS = {
     "yuan": yuan,
     "account_label": account_label,
     "revenue_type_label": revenue_type_label,
+    "bps": bps,
     "megabytes": megabytes,
     "pct": pct,
     "action_label": action_label,

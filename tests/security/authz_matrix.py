@@ -125,6 +125,10 @@ MATRIX: tuple[tuple[str, str, str, tuple[Expected, ...]], ...] = (
     ("GET", "/finance/ledger", "plain",                              (LOGIN, 403, 403, 403, 200, 200, LOGIN, LOGIN)),
     ("POST", "/finance/close", "next_period",                        (LOGIN, 403, 403, 403, 303, 403, LOGIN, LOGIN)),
     ("GET", "/finance/kpi", "plain",                                 (LOGIN, 403, 403, 200, 200, 200, LOGIN, LOGIN)),
+    # A bodiless form from finance gets as far as validation; a revenue file is no policy file.
+    ("GET", "/finance/policies", "plain",                            (LOGIN, 403, 403, 403, 200, 200, LOGIN, LOGIN)),
+    ("POST", "/finance/policies", "plain",                           (LOGIN, 403, 403, 403, 422, 403, LOGIN, LOGIN)),
+    ("POST", "/finance/policies/upload", "revenue_file",             (LOGIN, 403, 403, 403, 422, 403, LOGIN, LOGIN)),
     ("GET", "/finance/suspense", "plain",                            (LOGIN, 403, 403, 403, 200, 200, LOGIN, LOGIN)),
     ("POST", "/finance/suspense/reclassify", "suspense_event",       (LOGIN, 403, 403, 403, 303, 403, LOGIN, LOGIN)),
     ("POST", "/finance/suspense/reverse", "suspense_event",          (LOGIN, 403, 403, 403, 303, 403, LOGIN, LOGIN)),

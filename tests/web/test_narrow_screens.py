@@ -17,7 +17,7 @@ PAGES = {
     "hq1": ("/", "/hq/branches", "/hq/pool", "/hq/leads", "/hq/rounds", "/hq/whatif",
             "/analytics/funnel", "/audit", "/hq/users"),
     "fin1": ("/", "/finance/ledger", "/finance/imports", "/finance/statements", "/finance/kpi",
-             "/finance/suspense"),
+             "/finance/suspense", "/finance/policies"),
 }  # fmt: skip
 WIDTHS = (960, 390)
 SIDEWAYS = "document.documentElement.scrollWidth - window.innerWidth"

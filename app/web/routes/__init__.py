@@ -13,6 +13,7 @@ from app.web.routes import (
     hq,
     imports,
     leads,
+    policies,
     rounds,
     suspense,
     users,
@@ -36,5 +37,6 @@ for _module in (
     audit,
     finance,
     suspense,
+    policies,
 ):
     router.include_router(_module.router)
