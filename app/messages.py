@@ -182,6 +182,9 @@ IMPORTS = {
     "lead.not_id_number": "not a valid 18-digit resident ID number (checksum or date wrong)",
     "lead.repeated": "'{external_id}' in channel '{channel}' repeats line {first}",
     "branch.duplicate_code": "duplicate code '{branch}' (first on line {first})",
+    "branch.exists": "branch {branch} already exists",
+    "branch.unknown": "no branch {branch!r}",
+    "branch.already_inactive": "branch {branch} is already inactive",
     "branch.below_load": (
         "{capacity} is below the {held} customers branch {branch} holds in follow-up; "
         "transfer or return some first"

@@ -155,6 +155,9 @@ IMPORTS = {
     "lead.not_id_number": "不是有效的 18 位居民身份证号（校验位或日期有误）",
     "lead.repeated": "渠道 {channel} 的 external_id {external_id} 与第 {first} 行重复",
     "branch.duplicate_code": "营业部代码 {branch} 重复（首次出现在第 {first} 行）",
+    "branch.exists": "营业部代码 {branch} 已存在，请换一个代码",
+    "branch.unknown": "没有代码为 {branch} 的营业部。",
+    "branch.already_inactive": "营业部 {branch} 已经停用。",
     "branch.below_load": (
         "容量 {capacity} 低于营业部 {branch} 正在跟进的 {held} 位客户：请先转派或退回部分客户"
     ),

@@ -93,6 +93,10 @@ MATRIX: tuple[tuple[str, str, str, tuple[Expected, ...]], ...] = (
     ("POST", "/leads/{lead_id}/transfer", "fresh_lead_a",            (LOGIN, 403, 403, 303, 403, 403, LOGIN, LOGIN)),
     ("POST", "/leads/{lead_id}/reveal", "fresh_lead_a",              (LOGIN, 200, 404, 200, 403, 403, LOGIN, LOGIN)),
     ("GET", "/hq/branches", "plain",                                 (LOGIN, 403, 403, 200, 403, 200, LOGIN, LOGIN)),
+    # A bodiless form from HQ gets as far as validation.
+    ("POST", "/hq/branches", "plain",                                (LOGIN, 403, 403, 422, 403, 403, LOGIN, LOGIN)),
+    ("POST", "/hq/branches/{code}/capacity", "fresh_branch",         (LOGIN, 403, 403, 303, 403, 403, LOGIN, LOGIN)),
+    ("POST", "/hq/branches/{code}/deactivate", "fresh_branch",       (LOGIN, 403, 403, 303, 403, 403, LOGIN, LOGIN)),
     ("GET", "/hq/leads", "plain",                                    (LOGIN, 403, 403, 200, 403, 200, LOGIN, LOGIN)),
     ("GET", "/hq/pool", "plain",                                     (LOGIN, 403, 403, 200, 403, 200, LOGIN, LOGIN)),
     ("GET", "/hq/imports", "plain",                                  (LOGIN, 403, 403, 200, 403, 403, LOGIN, LOGIN)),

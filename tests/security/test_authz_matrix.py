@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from starlette.routing import Mount
 
+from app.branches.service import create_branch
 from app.clock import utcnow
 from app.db import session_scope
 from app.journal import approvals
@@ -206,6 +207,15 @@ def _pending_correction(
     return Call(row.path.format(request_id=request.id), json={})
 
 
+def _fresh_branch(world: SecurityWorld, row: Row, actor: Actor, cache: dict[str, Any]) -> Call:
+    """A new branch of its own, so that deactivating it changes nothing another row uses."""
+    code = world.unique("BR")
+    fields = {"code": code, "name": "测试营业部", "lat": "23.1", "lon": "113.3", "capacity": "5"}
+    with session_scope(world.engine) as session:
+        create_branch(session, fields=fields, actor="test")
+    return Call(row.path.format(code=code), data={"capacity": "6"})
+
+
 def _intake_batch(world: SecurityWorld, row: Row, actor: Actor, cache: dict[str, Any]) -> Call:
     """A valid batch sent with staff credentials only: channel keys are not staff tokens."""
     return Call(row.path, json={"leads": [{"external_id": world.unique("W")}]})
@@ -239,6 +249,7 @@ RECIPES: dict[str, Recipe] = {
     "fresh_entry": _fresh_entry,
     "suspense_event": _suspense_event,
     "pending_correction": _pending_correction,
+    "fresh_branch": _fresh_branch,
     "intake_batch": _intake_batch,
 }
 

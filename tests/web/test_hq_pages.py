@@ -33,7 +33,7 @@ def test_the_branch_table_shows_capacity_tiers_status_and_open_load(
     add_lead(engine, external_id="3", branch_id=sz, status="converted")  # no longer open
     sign_in(web, "hq1")
     page = web.get("/hq/branches").text
-    name, place, capacity, load, bar, tiers, active = _cells(_row(page, "SZ-FT"))
+    name, place, capacity, load, bar, tiers, active, _manage = _cells(_row(page, "SZ-FT"))
     assert (name, capacity, load, tiers, active) == ("深圳福田营业部", "100", "2", "全部", "启用")
     assert place == "深圳市 福田区"
     assert "2%" in bar

@@ -7,11 +7,9 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from app.errors import FileRejected
 from app.journal import service
 from app.journal.schemas import PolicyRead
 from app.web.labels import REVENUE_TYPES
-from app.web.messages import in_chinese
 
 # The form's fields, in the order of the form; an error of any other column ("*": the version
 # as a whole, such as shares not totalling 100%) is said above the form.
@@ -29,13 +27,3 @@ def policies_view(session: Session) -> PoliciesView:
     policies = service.list_policies(session).items
     ordered = sorted(policies, key=lambda p: (p.revenue_type, p.valid_from), reverse=True)
     return PoliciesView(policies=ordered, revenue_types=REVENUE_TYPES)
-
-
-def field_errors(refused: FileRejected) -> dict[str, list[str]]:
-    """Each refused field's messages in Chinese; "*" for what is not one field's fault."""
-    found: dict[str, list[str]] = {}
-    for error in refused.errors:
-        column = error.column if error.column in FIELDS else "*"
-        said = in_chinese(error.said) if error.said else error.reason
-        found.setdefault(column, []).append(said)
-    return found

@@ -8,6 +8,7 @@ from app.web.routes import (
     analytics,
     audit,
     auth,
+    branches,
     finance,
     home,
     hq,
@@ -38,5 +39,6 @@ for _module in (
     finance,
     suspense,
     policies,
+    branches,
 ):
     router.include_router(_module.router)

@@ -21,8 +21,9 @@ from app.db import session_scope
 from app.deps import SessionDep
 from app.errors import AppError, FileRejected
 from app.journal import http_files, service
+from app.web.form_fields import field_errors
 from app.web.messages import error_text
-from app.web.pages.policies import field_errors, policies_view
+from app.web.pages.policies import FIELDS, policies_view
 from app.web.routes.base import page_router
 from app.web.session import form_roles, page_roles
 from app.web.templating import render
@@ -53,7 +54,7 @@ def add(request: Request, fin: FinanceForm, policy_id: Field, revenue_type: Fiel
         with session_scope(request.app.state.engine) as session:
             service.add_policy_fields(session, values=form, actor=fin.username)
     except FileRejected as refused:
-        context = {"form": form, "errors": field_errors(refused)}
+        context = {"form": form, "errors": field_errors(refused, fields=FIELDS)}
         return _refused(request, context, refused.status)
     except AppError as refused:  # the ledger busy with another write
         return _refused(request, {"form": form, "errors": {"*": [error_text(refused)]}},
