@@ -248,6 +248,12 @@ AUDIT_LOG = {
     "audit.bad_date": "{which}: not a date (YYYY-MM-DD): {text!r}",
     "audit.too_many": "{total} records match; export at most {max}: narrow the search",
 }
+# A page form's field (app/web/form_fields.py).
+FORMS = {
+    "form.not_number": "{text!r} is not a number",
+    "form.out_of_range": "{text!r}: must be from {low} to {high}",
+    "form.text_needed": "required: at most {max} characters",
+}
 USERS = {
     "user.bad_username": "username must be 3-64 letters, digits or _ . @ -",
     "user.bad_role": "role must be one of {roles}",
@@ -279,6 +285,7 @@ APP = Catalogue(
         **FUNNEL,
         **AUDIT_LOG,
         **USERS,
+        **FORMS,
         **ACCESS,
     }
 )

@@ -300,6 +300,11 @@ AUDIT_LOG = {
     "audit.bad_date": "{which}日期格式应为 年-月-日，例如 2026-11-09。",
     "audit.too_many": "共有 {total} 条记录符合条件，一次最多导出 {max} 条：请缩小查询范围。",
 }
+FORMS = {
+    "form.not_number": "“{text}”不是数字，请重新填写。",
+    "form.out_of_range": "“{text}”超出范围：须在 {low} 至 {high} 之间。",
+    "form.text_needed": "请填写此项（不超过 {max} 个字符）。",
+}
 USERS = {
     "user.bad_username": "用户名应为 3–64 个字母、数字或 _ . @ -。",
     "user.bad_role": "请选择角色：总部、营业部、财务或审计。",
@@ -333,6 +338,7 @@ CHINESE = Catalogue(
         **CORRECTIONS,
         **POLICIES,
         **USERS,
+        **FORMS,
         **ACCESS,
     },
     values={
