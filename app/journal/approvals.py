@@ -44,6 +44,7 @@ def ask(
 ) -> stored_entry.StoredEntry | CorrectionRequestRow:
     """Post the correction, or store it for approval when it moves more than `above_fen`."""
     period_lock.take_posting_lock(session)
+    _refuse_if_waiting(session, correction)  # even below the line (the line may have moved)
     amount = _amount(session, correction)
     if amount <= above_fen:
         return _post(session, correction, actor=actor, now=now)
@@ -103,9 +104,7 @@ def _post(
     )  # fmt: skip
 
 
-def _store(
-    session: Session, correction: Correction, *, amount: int, actor: str, now: datetime
-) -> CorrectionRequestRow:
+def _refuse_if_waiting(session: Session, correction: Correction) -> None:
     waiting = session.exec(
         select(CorrectionRequestRow.id).where(
             CorrectionRequestRow.kind == correction.kind,
@@ -116,6 +115,11 @@ def _store(
     if waiting is not None:
         raise Conflict(message("correction.already_requested", correction=correction.kind,
                                target=correction.target, request=waiting))  # fmt: skip
+
+
+def _store(
+    session: Session, correction: Correction, *, amount: int, actor: str, now: datetime
+) -> CorrectionRequestRow:
     row = CorrectionRequestRow(
         kind=correction.kind, target=correction.target, branch_code=correction.branch_code,
         amount_fen=amount, reason=correction.reason, requested_by=actor, requested_at=now,

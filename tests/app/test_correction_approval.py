@@ -3,6 +3,7 @@ the service, the API and the CLI (the pages: tests/web/test_suspense_pages.py)."
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -106,6 +107,9 @@ def test_a_rejected_request_posts_nothing_and_a_request_is_asked_once(
     assert isinstance(asked, CorrectionRequestRead)
     with pytest.raises(Conflict, match="already waits for approval"):
         _reclassify(ledger_engine, low, "C-2", actor="fin2")
+    raised = low.model_copy(update={"correction_approval_fen": 10**9})  # the line moved
+    with pytest.raises(Conflict, match="already waits for approval"):
+        _reclassify(ledger_engine, raised, "C-2", actor="fin2")
     rejected = _decide(ledger_engine, asked.id, actor="fin2", approve=False)
     assert isinstance(rejected, CorrectionRequestRead)
     assert rejected.status == "rejected"
@@ -212,3 +216,30 @@ def test_on_the_command_line_the_same_login_cannot_approve_its_own_request(
     assert approved.exit_code == 0, approved.output
     listed = runner.invoke(o2o(), ["ledger", "corrections"])
     assert "1\tapproved\treclassify\tC-1\tSZ-FT\t1234\tcli:ann\tcli:bob" in listed.output
+
+
+def test_concurrent_approvals_of_one_request_post_exactly_once(
+    ledger_engine: Engine, tmp_path: Path, low: Settings
+) -> None:
+    import_csv(ledger_engine, tmp_path, EVENTS)
+    asked = _reclassify(ledger_engine, low, "C-1")
+    assert isinstance(asked, CorrectionRequestRead)
+    outcomes: list[str] = []
+    start = threading.Barrier(4)
+
+    def attempt(approver: str) -> None:
+        start.wait()
+        try:
+            _decide(ledger_engine, asked.id, actor=approver)
+            outcomes.append("posted")
+        except Conflict:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=attempt, args=(f"fin{n}",)) for n in range(2, 6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["posted", "refused", "refused", "refused"]
+    assert _adjustments(ledger_engine) == 1
+    assert [r.status for r in _listed(ledger_engine)] == ["approved"]
