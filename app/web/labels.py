@@ -41,6 +41,15 @@ ACTIONS = {
     "followup.run": "定时收回超时线索",
     "lead.transferred": "总部转派",
     "lead.reveal_mobile": "查看完整号码",
+    "ledger.reverse": "冲销分录",
+    "ledger.reclassify": "待认领收入重分类",
+    "ledger.correction_request": "提交更正待复核",
+    "ledger.correction_approve": "批准更正",
+    "ledger.correction_reject": "驳回更正",
+    "ledger.policy.add": "新增分成政策",
+    "branch.create": "新建营业部",
+    "branch.capacity": "修改营业部容量",
+    "branch.deactivate": "停用营业部",
 }
 
 
