@@ -123,6 +123,7 @@ def test_above_the_threshold_another_finance_user_must_approve(
     page = desk.get("/finance/suspense").text
     assert "待复核 #1" in _row(page, "S-BIG")
     assert "您提交的申请，等待另一位财务人员复核" in page
+    assert "1 项更正待复核" in desk.get("/").text  # the finance home points at it
     own = desk.post("/finance/suspense/requests/1/approve", data={"csrf_token": token})
     assert own.status_code == 403
     assert "是您本人提交的，须由另一位财务人员批准或驳回" in own.text
