@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     # point, a total pasted as a row): 100 million yuan. With max_import_rows rows at most,
     # a file's totals stay far inside 64-bit fen (the importer checks that too).
     max_revenue_amount_fen: int = Field(default=DEFAULT_MAX_REVENUE_AMOUNT_FEN, ge=1, le=2**63 - 1)
+    # A reversal or suspense reclassification moving more than this many fen waits for a
+    # second finance user's approval (app/journal/approvals.py); 0: every correction does.
+    # 50,000 yuan by default.
+    correction_approval_fen: int = Field(default=5_000_000, ge=0, le=2**63 - 1)
     max_export_rows: int = Field(default=2_000_000, ge=1)
     round_time_limit_seconds: float = Field(default=60.0, ge=1, le=3600)
     # Scenario sweeps (issue 15.2) run their solves on this Ray cluster ("ray://host:10001",

@@ -72,6 +72,68 @@ LEDGER_WORK = {
         "(O2O_MAX_EXPORT_ROWS); export it with `o2o ledger export`"
     ),
 }
+# Reversals, reclassifications and the second approval above O2O_CORRECTION_APPROVAL_FEN.
+CORRECTIONS = {
+    "ledger.no_entry": "no journal entry {entry}",
+    "ledger.reversal_of_reversal": (
+        "entry {entry} is itself a reversal; post the intended entry instead"
+    ),
+    "ledger.already_reversed": "entry {entry} was already reversed by entry {by}",
+    "ledger.reclassified_later": (
+        "entry {entry} cannot be reversed: event {event} was reclassified by entry {later}; "
+        "reverse entry {later} first"
+    ),
+    "ledger.no_event": "no revenue event {event!r}",
+    "ledger.no_branch": "no branch with code {branch!r}",
+    "ledger.already_reclassified": "event {event} is not in suspense: it was already reclassified",
+    "ledger.credited_elsewhere": "event {event} is not in suspense (credited to {accounts})",
+    "ledger.credit_reversed": "event {event} is not in suspense (its credit was reversed)",
+    "ledger.not_plain_suspense": "event {event}: its postings are not a plain suspense credit",
+    "ledger.bad_reason": "a reason is required: printable text of at most 200 characters",
+    "ledger.posted_concurrently": (
+        "the same correction was posted concurrently; nothing was written"
+    ),
+    "ledger.write_busy": "another ledger write is in progress; retry",
+    "correction.unknown": "no correction request {request}",
+    "correction.decided": "correction request {request} was already {state}",
+    "correction.own_request": (
+        "correction request {request} is your own: another finance user must approve or reject it"
+    ),
+    "correction.already_requested": (
+        "a {correction} of {target} already waits for approval (request {request})"
+    ),
+    "suspense.never_owned": "the customer was never assigned to a branch",
+    "suspense.before_owner": (
+        "it occurred before the customer was assigned ({branch} since {since})"
+    ),
+    "suspense.between_owners": "it occurred while the customer was back in the pool",
+    "suspense.bad_amount": "minimum amount: yuan with at most two decimals, e.g. 1000 or 99.50",
+}
+# A split-policy file or form (app/journal/policies): its fields, then the book's rules.
+POLICIES = {
+    "policy.file_type": "policy file must end in .json or .csv",
+    "policy.no_policy": "the file holds no policy",
+    "policy.not_json": "not a UTF-8 JSON document ({detail})",
+    "policy.not_object": "each policy must be a JSON object",
+    "policy.required": "required field is missing",
+    "policy.not_text": "must be text",
+    "policy.bps_type": "must be a whole number of basis points",
+    "policy.not_bps": "{text!r} is not a whole number of basis points (0 to {max})",
+    "policy.bps_too_large": "{value} bp is more than {max} bp (100%)",
+    "policy.not_overlay": "{text!r} is not a whole non-negative number of basis points",
+    "policy.bad_reason": "must be printable text of at most {max} characters",
+    "policy.exists": "policy {policy!r} already exists",
+    "policy.twice": "policy {policy!r} is given twice",
+    "policy.same_start": "{other!r} already starts then for {revenue_type}",
+    "policy.in_closed_period": (
+        "starts in the closed period {period} or earlier; the policies of a closed period never "
+        "change (start at {first_open} or later)"
+    ),
+    "policy.credited": (
+        "{count} {revenue_type} event(s) from {since} are already credited (the latest at "
+        "{latest}); a policy cannot re-split credited revenue: start it after them"
+    ),
+}
 # Bad rows of an import file (any importer's CSV reading; the revenue file's cells and leads).
 IMPORTS = {
     "import.too_many_cells": "{cells} cells but {columns} columns in the header",
@@ -124,6 +186,9 @@ IMPORTS = {
     "lead.not_id_number": "not a valid 18-digit resident ID number (checksum or date wrong)",
     "lead.repeated": "'{external_id}' in channel '{channel}' repeats line {first}",
     "branch.duplicate_code": "duplicate code '{branch}' (first on line {first})",
+    "branch.exists": "branch {branch} already exists",
+    "branch.unknown": "no branch {branch!r}",
+    "branch.already_inactive": "branch {branch} is already inactive",
     "branch.below_load": (
         "{capacity} is below the {held} customers branch {branch} holds in follow-up; "
         "transfer or return some first"
@@ -190,6 +255,12 @@ AUDIT_LOG = {
     "audit.bad_date": "{which}: not a date (YYYY-MM-DD): {text!r}",
     "audit.too_many": "{total} records match; export at most {max}: narrow the search",
 }
+# A page form's field (app/web/form_fields.py).
+FORMS = {
+    "form.not_number": "{text!r} is not a number",
+    "form.out_of_range": "{text!r}: must be from {low} to {high}",
+    "form.text_needed": "required: at most {max} characters",
+}
 USERS = {
     "user.bad_username": "username must be 3-64 letters, digits or _ . @ -",
     "user.bad_role": "role must be one of {roles}",
@@ -221,12 +292,15 @@ APP = Catalogue(
         **BRANCHES,
         **ROUNDS,
         **LEDGER_WORK,
+        **CORRECTIONS,
+        **POLICIES,
         **IMPORTS,
         **SCENARIOS,
         **SERVER,
         **FUNNEL,
         **AUDIT_LOG,
         **USERS,
+        **FORMS,
         **ACCESS,
         **NOTICES,
     }

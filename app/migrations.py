@@ -18,6 +18,7 @@ HAND_MANAGED_INDEXES = frozenset(
         "ix_ownership_owner_key",
         "ix_journal_posting_branch_account",
         "ix_journal_entry_event_id",
+        "ix_journal_posting_suspense",
     }
 )
 # Constraints the models declare for SQLite's foreign keys; PostgreSQL, which checks those

@@ -33,6 +33,7 @@ class UploadRoute:
 UPLOAD_ROUTES = {
     ("POST", "/api/v1/ledger/revenue-imports"): UploadRoute("bearer", frozenset({"finance"})),
     ("POST", "/finance/imports"): UploadRoute("cookie", frozenset({"finance"})),
+    ("POST", "/finance/policies/upload"): UploadRoute("cookie", frozenset({"finance"})),
     ("POST", "/api/v1/imports/leads"): UploadRoute("bearer", frozenset({"hq"})),
     ("POST", "/api/v1/imports/branches"): UploadRoute("bearer", frozenset({"hq"})),
     ("POST", "/hq/imports/leads"): UploadRoute("cookie", frozenset({"hq"})),

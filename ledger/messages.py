@@ -34,6 +34,10 @@ ENGLISH = Catalogue(
         "ledger.no_such_period": "no such period {year}-{month}",
         "ledger.period_already_closed": "period {period} is already closed",
         "ledger.period_not_ended": "period {period} has not ended yet",
+        "ledger.policy_shares": (
+            "policy {policy!r}: shares total {total} bp, expected exactly {expected}"
+        ),
+        "ledger.policies_overlap": "policies {first!r} and {second!r} overlap for {revenue_type}",
         "ledger.closed_and_current_closed": (
             "period {period} is closed and so is the current {current}"
         ),

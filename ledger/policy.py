@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from coded_messages import message
 from ledger.errors import InvalidPolicyError, OverlappingPoliciesError
 from ledger.money import require_int
 from ledger.revenue import RevenueType, require_aware, require_id
@@ -51,10 +52,11 @@ class SplitPolicy:
         if any(require_int(bps, what="bps") < 0 for bps in shares):
             raise InvalidPolicyError(f"policy {self.policy_id!r}: negative basis points")
         if self.branch_bps + self.hq_online_bps != BPS_TOTAL:
+            total = self.branch_bps + self.hq_online_bps
             raise InvalidPolicyError(
-                f"policy {self.policy_id!r}: shares total "
-                f"{self.branch_bps + self.hq_online_bps} bp, expected exactly {BPS_TOTAL}"
-            )
+                message("ledger.policy_shares", policy=self.policy_id, total=total,
+                        expected=BPS_TOTAL)
+            )  # fmt: skip
 
     @property
     def is_default_rule(self) -> bool:
@@ -89,9 +91,9 @@ class PolicyBook:
             for second in self.policies[index + 1 :]:
                 if first.revenue_type is second.revenue_type and _overlap(first, second):
                     raise OverlappingPoliciesError(
-                        f"policies {first.policy_id!r} and {second.policy_id!r} overlap "
-                        f"for {first.revenue_type}"
-                    )
+                        message("ledger.policies_overlap", first=first.policy_id,
+                                second=second.policy_id, revenue_type=first.revenue_type.value)
+                    )  # fmt: skip
 
     def with_policy(self, policy: SplitPolicy) -> PolicyBook:
         """A new book with ``policy`` added, refusing it if it overlaps an existing one."""

@@ -24,7 +24,7 @@ from app.imports.fields import (
 )
 from app.imports.report import ImportReport
 from app.imports.source import Reading, open_rows
-from app.ownership.holdings import branch_loads
+from app.ownership.holdings import below_load, branch_loads
 from app.ownership.repool import repool_ineligible
 from app.tables import Branch
 from app.tables.base import utcnow
@@ -66,7 +66,7 @@ def import_branches(
     for row in rows:
         branch = existing.get(row.code)
         if branch is None:
-            session.add(Branch.model_validate(_as_dict(row)))
+            session.add(Branch.model_validate(as_dict(row)))
             inserted += 1
         elif _apply(branch, row):
             updated += 1
@@ -99,14 +99,14 @@ def _check_capacity_above_load(
     existing: dict[str, Branch],
     file: str,
 ) -> None:
-    """Capacity is a hard limit: it may not drop below the customers a branch holds now."""
+    """Capacity may not drop below the customers a branch holds now (`holdings.below_load`)."""
     errors = ErrorCollector(file=file)
     loads = branch_loads(session)
     for row in rows:
         branch = existing.get(row.code)
         held = loads.get(branch.id or 0, 0) if branch is not None else 0
-        if row.active and row.capacity < held:
-            below = message("branch.below_load", capacity=row.capacity, held=held, branch=row.code)
+        below = below_load(branch_code=row.code, capacity=row.capacity, held=held)
+        if row.active and below is not None:
             errors.add(lines[row.code], "capacity", below)
     errors.raise_if_any()
 
@@ -117,7 +117,7 @@ def _validated_rows(rows: Iterable[CsvRow], *, file: str) -> tuple[list[BranchRo
     seen: dict[str, int] = {}
     valid: list[BranchRow] = []
     for row in rows:
-        parsed = _parse(row, errors)
+        parsed = parse_branch(row, errors)
         if parsed is None:
             continue
         if parsed.code in seen:
@@ -131,7 +131,9 @@ def _validated_rows(rows: Iterable[CsvRow], *, file: str) -> tuple[list[BranchRo
     return valid, seen
 
 
-def _parse(row: CsvRow, errors: ErrorCollector) -> BranchRow | None:
+def parse_branch(row: CsvRow, errors: ErrorCollector) -> BranchRow | None:
+    """One branch's cells parsed (a file's row, or the branches page's form); each bad cell
+    goes to `errors` and gives None."""
     cells: dict[str, object] = {}
     parsers: dict[str, Callable[[str], object]] = {
         "code": parse_code,
@@ -159,13 +161,13 @@ def _required_text(value: str, max_length: int) -> str:
     return parse_text(value, max_length=max_length)
 
 
-def _as_dict(row: BranchRow) -> dict[str, object]:
+def as_dict(row: BranchRow) -> dict[str, object]:
     return {name: getattr(row, name) for name in BranchRow.__slots__}
 
 
 def _apply(branch: Branch, row: BranchRow) -> bool:
     """Copy changed fields onto the branch; True when anything changed."""
-    changes = {k: v for k, v in _as_dict(row).items() if getattr(branch, k) != v}
+    changes = {k: v for k, v in as_dict(row).items() if getattr(branch, k) != v}
     for key, value in changes.items():
         setattr(branch, key, value)
     if changes:

@@ -1,4 +1,4 @@
-"""`o2o import revenue` and `o2o ledger close|export|verify|policy ...`: the commission ledger
+"""`o2o import revenue` and `o2o ledger close|export|verify|policy|reverse|approve ...`: the
 from the terminal (the shell around it is app/journal)."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import typer
 from app.cli.jobs import ProgressPrinter, cli_actor, refusals_exit
 from app.config import get_settings
 from app.db import make_engine, session_scope
+from app.journal.schemas import CorrectionRequestRead
 
 ledger_cli = typer.Typer(help="Commission ledger: periods, exports, verification.",
                          no_args_is_help=True)  # fmt: skip
@@ -142,12 +143,19 @@ def reverse_cmd(
     entry: Annotated[int, typer.Option(help="Journal entry id to reverse.")],
     reason: ReasonOption,
 ) -> None:
-    """Post the mirror of an entry (in the open month if its month is closed)."""
+    """Post the mirror of an entry (in the open month if its month is closed); above
+    O2O_CORRECTION_APPROVAL_FEN, ask another finance user to approve it."""
     from app.journal import service
 
-    with refusals_exit(), session_scope(make_engine(get_settings())) as session:
-        done = service.reverse_entry(session, entry_id=entry, reason=reason, actor=cli_actor())
-    typer.echo(f"entry {entry} reversed by entry {done.id} in {done.period}")
+    settings = get_settings()
+    with refusals_exit(), session_scope(make_engine(settings)) as session:
+        done = service.reverse_entry(
+            session, entry_id=entry, reason=reason, actor=cli_actor(), settings=settings
+        )
+    if isinstance(done, CorrectionRequestRead):
+        _echo_pending(done)
+    else:
+        typer.echo(f"entry {entry} reversed by entry {done.id} in {done.period}")
 
 
 @ledger_cli.command("reclassify")
@@ -156,12 +164,63 @@ def reclassify_cmd(
     branch: Annotated[str, typer.Option(help="Code of the branch that should get it.")],
     reason: ReasonOption,
 ) -> None:
-    """Move an event's suspense:unowned credit to a branch with a new adjustment entry."""
+    """Move an event's suspense:unowned credit to a branch with a new adjustment entry;
+    above O2O_CORRECTION_APPROVAL_FEN, ask another finance user to approve it."""
+    from app.journal import service
+
+    settings = get_settings()
+    with refusals_exit(), session_scope(make_engine(settings)) as session:
+        done = service.reclassify_event(
+            session, event_id=event, branch_code=branch, reason=reason, actor=cli_actor(),
+            settings=settings,
+        )  # fmt: skip
+    if isinstance(done, CorrectionRequestRead):
+        _echo_pending(done)
+        return
+    moved = ", ".join(f"{p.account} {p.amount:+d}" for p in done.postings)
+    typer.echo(f"event {event} reclassified by entry {done.id} in {done.period}: {moved}")
+
+
+def _echo_pending(request: CorrectionRequestRead) -> None:
+    typer.echo(
+        f"request {request.id}: {request.kind} of {request.target} ({request.amount_fen} fen) "
+        "waits for another finance user: o2o ledger approve --request "
+        f"{request.id}"
+    )
+
+
+RequestOption = Annotated[int, typer.Option(help="Correction request id.")]
+
+
+@ledger_cli.command("approve")
+def approve_cmd(request: RequestOption) -> None:
+    """Post a pending correction (never your own request: the CLI user is cli:<login>)."""
     from app.journal import service
 
     with refusals_exit(), session_scope(make_engine(get_settings())) as session:
-        done = service.reclassify_event(
-            session, event_id=event, branch_code=branch, reason=reason, actor=cli_actor()
-        )
-    moved = ", ".join(f"{p.account} {p.amount:+d}" for p in done.postings)
-    typer.echo(f"event {event} reclassified by entry {done.id} in {done.period}: {moved}")
+        done = service.approve_correction(session, request_id=request, actor=cli_actor())
+    typer.echo(f"request {request} approved: entry {done.id} in {done.period}")
+
+
+@ledger_cli.command("reject")
+def reject_cmd(request: RequestOption) -> None:
+    """Close a pending correction without posting it (never your own request)."""
+    from app.journal import service
+
+    with refusals_exit(), session_scope(make_engine(get_settings())) as session:
+        service.reject_correction(session, request_id=request, actor=cli_actor())
+    typer.echo(f"request {request} rejected")
+
+
+@ledger_cli.command("corrections")
+def corrections_cmd(
+    pending: Annotated[bool, typer.Option(help="Only those waiting for approval.")] = False,
+) -> None:
+    """Correction requests: id, state, kind, target, fen, who asked, who decided."""
+    from app.journal import service
+
+    with refusals_exit(), session_scope(make_engine(get_settings())) as session:
+        found = service.list_corrections(session, pending_only=pending)
+    for r in found.items:
+        typer.echo(f"{r.id}\t{r.status}\t{r.kind}\t{r.target}\t{r.branch_code or '-'}\t"
+                   f"{r.amount_fen}\t{r.requested_by}\t{r.decided_by or '-'}")  # fmt: skip

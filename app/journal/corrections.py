@@ -18,6 +18,7 @@ prior-period adjustment. Both are audited in the same transaction.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import text
@@ -30,6 +31,7 @@ from app.journal.policies import versions
 from app.journal.store import period_lock, stored_entry
 from app.tables import Branch
 from app.tables.journal import RevenueEventRow
+from coded_messages import Message, message
 from ledger.accounts import REVENUE_KINDS, SUSPENSE_UNOWNED
 from ledger.adjustments import adjustment_key, difference_entry
 from ledger.crediting import credit_revenue, revenue_entry_key
@@ -64,16 +66,8 @@ def reverse_entry(
 ) -> stored_entry.StoredEntry:
     """Post the mirror of entry ``entry_id``, at most once."""
     period_lock.take_posting_lock(session)
-    original = stored_entry.load_entry(session, entry_id=entry_id, lock=True)
-    if original is None:
-        raise NotFound(f"no journal entry {entry_id}")
-    if original.entry.kind is EntryKind.REVERSAL:
-        raise Conflict(f"entry {entry_id} is itself a reversal; post the intended entry instead")
+    original = _reversible(session, entry_id=entry_id)
     key = original.entry.business_key
-    done = session.execute(text(_REVERSED_BY), {"key": key}).scalar()
-    if done is not None:
-        raise Conflict(f"entry {entry_id} was already reversed by entry {done}")
-    _refuse_if_reclassified_later(session, entry_id=entry_id, event_id=original.entry.event_id)
     mirror = reversal(original.entry, memo=f"reversal of entry {entry_id}: {reason}")
     written = _write(session, entry=mirror, now=now)
     audit.record(
@@ -83,6 +77,26 @@ def reverse_entry(
                 "period": str(written.period), "reason": reason},
     )  # fmt: skip
     return written
+
+
+def reversal_amount(session: Session, *, entry_id: int) -> int:
+    """The money (fen) a reversal of the entry would move, refused as `reverse_entry` would
+    refuse it: what the approval threshold is compared with."""
+    legs = _reversible(session, entry_id=entry_id).entry.postings
+    return sum(p.amount for p in legs if p.unit is Unit.CNY and p.amount > 0)
+
+
+def _reversible(session: Session, *, entry_id: int) -> stored_entry.StoredEntry:
+    original = stored_entry.load_entry(session, entry_id=entry_id, lock=True)
+    if original is None:
+        raise NotFound(message("ledger.no_entry", entry=entry_id))
+    if original.entry.kind is EntryKind.REVERSAL:
+        raise Conflict(message("ledger.reversal_of_reversal", entry=entry_id))
+    done = session.execute(text(_REVERSED_BY), {"key": original.entry.business_key}).scalar()
+    if done is not None:
+        raise Conflict(message("ledger.already_reversed", entry=entry_id, by=int(done)))
+    _refuse_if_reclassified_later(session, entry_id=entry_id, event_id=original.entry.event_id)
+    return original
 
 
 def _refuse_if_reclassified_later(session: Session, *, entry_id: int, event_id: str | None) -> None:
@@ -95,10 +109,8 @@ def _refuse_if_reclassified_later(session: Session, *, entry_id: int, event_id: 
     params = {"event": event_id, "entry": entry_id}
     later = session.execute(text(_STANDING_RECLASSIFICATIONS), params).scalars().first()
     if later is not None:
-        raise Conflict(
-            f"entry {entry_id} cannot be reversed: event {event_id} was reclassified by entry "
-            f"{later}; reverse entry {later} first"
-        )
+        said = message("ledger.reclassified_later", entry=entry_id, event=event_id, later=later)
+        raise Conflict(said)
 
 
 def reclassify_event(
@@ -106,24 +118,42 @@ def reclassify_event(
 ) -> stored_entry.StoredEntry:
     """Move event ``event_id``'s suspense balance to ``branch_code``."""
     period_lock.take_posting_lock(session)
-    event = _event(session, event_id)
-    _require_branch(session, branch_code)
-    _lock_credit(session, event_id=event_id)
-    booked = _booked_money(session, event_id=event_id)
-    parked = -sum(p.amount for p in booked if p.account == SUSPENSE_UNOWNED)
-    if parked == 0:
-        raise Conflict(_not_in_suspense(session, event_id=event_id, booked=booked))
+    parked = _parked(session, event_id=event_id, branch_code=branch_code)
     entry = _reclassification(
-        session, event=event, branch_code=branch_code, booked=booked, reason=reason
+        session, event=parked.event, branch_code=branch_code, booked=parked.booked, reason=reason
     )
     written = _write(session, entry=entry, now=now)
     audit.record(
         session, actor=actor, action="ledger.reclassify", entity_type="revenue_event",
         entity_id=event_id,
-        detail={"entry_id": written.entry_id, "branch_code": branch_code, "amount_fen": parked,
-                "period": str(written.period), "reason": reason},
+        detail={"entry_id": written.entry_id, "branch_code": branch_code,
+                "amount_fen": parked.fen, "period": str(written.period), "reason": reason},
     )  # fmt: skip
     return written
+
+
+def reclassification_amount(session: Session, *, event_id: str, branch_code: str) -> int:
+    """The money (fen, either sign counted) a reclassification would move out of suspense,
+    refused as `reclassify_event` would refuse it."""
+    return abs(_parked(session, event_id=event_id, branch_code=branch_code).fen)
+
+
+@dataclass(frozen=True, slots=True)
+class _Parked:
+    event: RevenueEvent
+    booked: list[Posting]
+    fen: int  # what the event left in suspense (a credit is positive)
+
+
+def _parked(session: Session, *, event_id: str, branch_code: str) -> _Parked:
+    event = _event(session, event_id)
+    _require_branch(session, branch_code)
+    _lock_credit(session, event_id=event_id)
+    booked = _booked_money(session, event_id=event_id)
+    fen = -sum(p.amount for p in booked if p.account == SUSPENSE_UNOWNED)
+    if fen == 0:
+        raise Conflict(_not_in_suspense(session, event_id=event_id, booked=booked))
+    return _Parked(event=event, booked=booked, fen=fen)
 
 
 def _reclassification(
@@ -145,7 +175,7 @@ def _reclassification(
     # Only revenue-side accounts may move: anything else means the event was not simply
     # parked in suspense (e.g. its credit was partly reversed by hand).
     if entry is None or any(p.account.kind not in REVENUE_KINDS for p in entry.postings):
-        raise Conflict(f"event {event.event_id}: its postings are not a plain suspense credit")
+        raise Conflict(message("ledger.not_plain_suspense", event=event.event_id))
     return entry
 
 
@@ -158,7 +188,7 @@ def _write(session: Session, *, entry: JournalEntry, now: datetime) -> stored_en
 def _event(session: Session, event_id: str) -> RevenueEvent:
     row = session.exec(select(RevenueEventRow).where(RevenueEventRow.event_id == event_id)).first()
     if row is None:
-        raise NotFound(f"no revenue event {event_id!r}")
+        raise NotFound(message("ledger.no_event", event=event_id))
     return RevenueEvent(
         event_id=row.event_id, external_id=row.external_id,
         revenue_type=RevenueType(row.revenue_type), amount_fen=row.amount_fen,
@@ -168,7 +198,7 @@ def _event(session: Session, event_id: str) -> RevenueEvent:
 
 def _require_branch(session: Session, branch_code: str) -> None:
     if session.exec(select(Branch.id).where(Branch.code == branch_code)).first() is None:
-        raise InvalidInput(f"no branch with code {branch_code!r}")
+        raise InvalidInput(message("ledger.no_branch", branch=branch_code))
 
 
 def _lock_credit(session: Session, *, event_id: str) -> None:
@@ -189,11 +219,12 @@ def _booked_money(session: Session, *, event_id: str) -> list[Posting]:
     return legs
 
 
-def _not_in_suspense(session: Session, *, event_id: str, booked: list[Posting]) -> str:
+def _not_in_suspense(session: Session, *, event_id: str, booked: list[Posting]) -> Message:
     adjusted = session.execute(text(_ADJUSTMENTS), {"event": event_id}).scalar_one()
     if int(adjusted):
-        return f"event {event_id} is not in suspense: it was already reclassified"
+        return message("ledger.already_reclassified", event=event_id)
     held = balances(booked)
     owners = sorted(a.code for a, total in held.items() if total and a.kind in REVENUE_KINDS)
-    where = f"credited to {', '.join(owners)}" if owners else "its credit was reversed"
-    return f"event {event_id} is not in suspense ({where})"
+    if owners:
+        return message("ledger.credited_elsewhere", event=event_id, accounts=", ".join(owners))
+    return message("ledger.credit_reversed", event=event_id)

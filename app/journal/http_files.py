@@ -1,4 +1,4 @@
-"""The ledger's files over HTTP: a revenue upload in, an export download out.
+"""The ledger's files over HTTP: a revenue or policy upload in, an export download out.
 
 The API (app/journal/routes.py) and the finance pages (app/web/routes/finance.py) both call
 these, so neither route calls the other and the two surfaces cannot drift apart.
@@ -18,7 +18,7 @@ from starlette.background import BackgroundTask
 from app.config import Settings
 from app.imports.uploads import save_upload, upload_name
 from app.journal import service
-from app.journal.schemas import RevenueImportRead
+from app.journal.schemas import PolicyList, RevenueImportRead
 
 MEDIA = {
     "csv": "text/csv; charset=utf-8",
@@ -36,6 +36,20 @@ def import_uploaded_revenue(
             session, path=path, actor=actor, file_name=upload_name(upload, default="upload.csv"),
             batch_rows=settings.import_batch_rows,
         )  # fmt: skip
+
+
+# A policy file holds a few versions: read whole, so kept small whatever the upload limit.
+POLICY_FILE_MAX_BYTES = 1024 * 1024
+
+
+def add_uploaded_policies(session: Session, *, upload: UploadFile, actor: str) -> PolicyList:
+    """Save a JSON or CSV policy file (its suffix says which) and store all its versions or
+    none (FileRejected names each bad field)."""
+    name = upload_name(upload, default="policies.csv")
+    suffix = Path(name).suffix.lower()[:8]
+    with tempfile.TemporaryDirectory(prefix="o2o-policies-") as folder:
+        path = save_upload(upload, Path(folder) / f"upload{suffix}", limit=POLICY_FILE_MAX_BYTES)
+        return service.add_policy_file(session, path=path, actor=actor, file_name=name)
 
 
 def export_download(

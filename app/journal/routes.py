@@ -1,5 +1,6 @@
 """HTTP: finance imports revenue, closes months, downloads exports, adds split policies,
-reverses entries and reclassifies suspense; auditors read."""
+reverses entries and reclassifies suspense (above a threshold, with a second finance user's
+approval); auditors read."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from app.deps import SessionDep, SettingsDep
 from app.journal import http_files, service
 from app.journal.schemas import (
     CloseRead,
+    CorrectionRequestList,
+    CorrectionRequestRead,
     EntryRead,
     PolicyCreate,
     PolicyList,
@@ -107,20 +110,61 @@ def add_policy(body: PolicyCreate, principal: Finance, session: SessionDep) -> P
     return service.add_policy(session, body=body, actor=principal.username)
 
 
-@router.post("/entries/{entry_id}/reverse", response_model=EntryRead, status_code=201)
+# Above O2O_CORRECTION_APPROVAL_FEN a correction is stored for a second finance user: 202.
+_PENDING: dict[int | str, dict[str, Any]] = {
+    202: {"model": CorrectionRequestRead, "description": "Waiting for a second finance user"}
+}
+
+
+@router.post("/entries/{entry_id}/reverse", response_model=EntryRead | CorrectionRequestRead,
+             status_code=201, responses=_PENDING)  # fmt: skip
 def reverse_entry(
-    entry_id: int, body: ReverseCreate, principal: Finance, session: SessionDep
-) -> EntryRead:
-    return service.reverse_entry(
-        session, entry_id=entry_id, reason=body.reason, actor=principal.username
-    )
-
-
-@router.post("/events/{event_id}/reclassify", response_model=EntryRead, status_code=201)
-def reclassify_event(
-    event_id: str, body: ReclassifyCreate, principal: Finance, session: SessionDep
-) -> EntryRead:
-    return service.reclassify_event(
-        session, event_id=event_id, branch_code=body.branch_code, reason=body.reason,
-        actor=principal.username,
+    entry_id: int, body: ReverseCreate, principal: Finance, session: SessionDep,
+    settings: SettingsDep, response: Response,
+) -> EntryRead | CorrectionRequestRead:  # fmt: skip
+    done = service.reverse_entry(
+        session, entry_id=entry_id, reason=body.reason, actor=principal.username,
+        settings=settings,
     )  # fmt: skip
+    return _pending_is_accepted(done, response)
+
+
+@router.post("/events/{event_id}/reclassify", response_model=EntryRead | CorrectionRequestRead,
+             status_code=201, responses=_PENDING)  # fmt: skip
+def reclassify_event(
+    event_id: str, body: ReclassifyCreate, principal: Finance, session: SessionDep,
+    settings: SettingsDep, response: Response,
+) -> EntryRead | CorrectionRequestRead:  # fmt: skip
+    done = service.reclassify_event(
+        session, event_id=event_id, branch_code=body.branch_code, reason=body.reason,
+        actor=principal.username, settings=settings,
+    )  # fmt: skip
+    return _pending_is_accepted(done, response)
+
+
+def _pending_is_accepted(
+    done: EntryRead | CorrectionRequestRead, response: Response
+) -> EntryRead | CorrectionRequestRead:
+    if isinstance(done, CorrectionRequestRead):
+        response.status_code = 202
+    return done
+
+
+@router.get("/corrections", response_model=CorrectionRequestList)
+def list_corrections(
+    principal: Reader, session: SessionDep, pending: bool = False
+) -> CorrectionRequestList:
+    return service.list_corrections(session, pending_only=pending)
+
+
+@router.post("/corrections/{request_id}/approve", response_model=EntryRead, status_code=201)
+def approve_correction(request_id: int, principal: Finance, session: SessionDep) -> EntryRead:
+    """Post a pending correction; refused (403) to the finance user who asked for it."""
+    return service.approve_correction(session, request_id=request_id, actor=principal.username)
+
+
+@router.post("/corrections/{request_id}/reject", response_model=CorrectionRequestRead)
+def reject_correction(
+    request_id: int, principal: Finance, session: SessionDep
+) -> CorrectionRequestRead:
+    return service.reject_correction(session, request_id=request_id, actor=principal.username)

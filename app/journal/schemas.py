@@ -110,3 +110,26 @@ class EntryRead(BaseModel):
     prior_period_adjustment: bool
     memo: str
     postings: list[PostingRead]
+
+
+class CorrectionRequestRead(BaseModel):
+    """A correction above O2O_CORRECTION_APPROVAL_FEN: pending until another finance user
+    approves it (then `entry_id` is the entry posted) or rejects it."""
+
+    id: int
+    kind: str  # reverse | reclassify
+    target: str  # the entry id reversed, or the event id reclassified
+    branch_code: str | None
+    amount_fen: int
+    reason: str
+    requested_by: str
+    requested_at: datetime
+    status: str  # pending | approved | rejected
+    decided_by: str | None
+    decided_at: datetime | None
+    entry_id: int | None
+
+
+class CorrectionRequestList(BaseModel):
+    items: list[CorrectionRequestRead]
+    total: int

@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
 from app import audit_chain
+from app.config import Settings
 from app.errors import AppError, Conflict, FileRejected, InvalidInput, NotFound
 from app.imports.csvfile import ErrorCollector
-from app.journal import closing, corrections, verify
+from app.journal import approvals, closing, suspense, verify
 from app.journal.export import period_file
 from app.journal.policies import versions
 from app.journal.policies.policy_file import draft_from, read_policy_file
 from app.journal.revenue_import import importer
 from app.journal.schemas import (
     CloseRead,
+    CorrectionRequestList,
+    CorrectionRequestRead,
     EntryRead,
     PolicyCreate,
     PolicyList,
@@ -31,6 +35,7 @@ from app.journal.schemas import (
 )
 from app.journal.store import stored_entry
 from app.tables.base import utcnow
+from app.tables.correction import CorrectionRequestRow
 from app.tables.journal import StatementRow
 from coded_messages import message
 from ledger.errors import InvalidPeriodError, LedgerError, PeriodClosedError
@@ -172,43 +177,107 @@ def add_policy_file(
 
 
 def add_policy(session: Session, *, body: PolicyCreate, actor: str) -> PolicyRead:
-    errors = ErrorCollector(file="request")
+    """The API's one version: refusals as one English line (`column: reason; ...`)."""
     try:
-        draft = draft_from(body.model_dump(), line=1, errors=errors)
-        errors.raise_if_any()
-        assert draft is not None  # no error was collected
-        versions.add_policies(session, drafts=[draft], errors=errors, actor=actor)
+        return add_policy_fields(session, values=body.model_dump(), actor=actor)
     except FileRejected as exc:
         raise InvalidInput("; ".join(f"{e.column}: {e.reason}" for e in exc.errors)) from None
+
+
+def add_policy_fields(session: Session, *, values: Mapping[str, Any], actor: str) -> PolicyRead:
+    """Store one version from its fields (the API's body, the finance page's form), or raise
+    FileRejected naming each bad field as a code (the page says it beside the field)."""
+    errors = ErrorCollector(file="request")
+    draft = draft_from(values, line=1, errors=errors)
+    errors.raise_if_any()
+    assert draft is not None  # no error was collected
+    versions.add_policies(session, drafts=[draft], errors=errors, actor=actor)
     return next(p for p in list_policies(session).items if p.policy_id == draft.policy_id)
 
 
 def reverse_entry(
-    session: Session, *, entry_id: int, reason: str, actor: str, now: datetime | None = None
-) -> EntryRead:
-    with _correction_errors():
-        written = corrections.reverse_entry(
-            session, entry_id=entry_id, reason=_reason(reason), actor=actor, now=now or utcnow()
-        )
-    return _entry_read(written)
+    session: Session, *, entry_id: int, reason: str, actor: str, settings: Settings,
+    now: datetime | None = None,
+) -> EntryRead | CorrectionRequestRead:  # fmt: skip
+    """Reverse the entry, or ask a second finance user to when it moves more than the
+    approval threshold (`app.journal.approvals`)."""
+    asked = approvals.Correction(
+        kind=approvals.REVERSE, target=str(entry_id), reason=_reason(reason)
+    )
+    return _ask(session, asked, actor=actor, settings=settings, now=now)
+
+
+def reverse_event_credit(
+    session: Session, *, event_id: str, reason: str, actor: str, settings: Settings,
+    now: datetime | None = None,
+) -> EntryRead | CorrectionRequestRead:  # fmt: skip
+    """The suspense workbench's reversal: the mirror of the event's crediting entry."""
+    entry_id = suspense.credit_of(session, event_id=event_id)
+    if entry_id is None:
+        raise NotFound(message("ledger.no_event", event=event_id))
+    return reverse_entry(session, entry_id=entry_id, reason=reason, actor=actor,
+                         settings=settings, now=now)  # fmt: skip
 
 
 def reclassify_event(
     session: Session, *, event_id: str, branch_code: str, reason: str, actor: str,
-    now: datetime | None = None,
-) -> EntryRead:  # fmt: skip
+    settings: Settings, now: datetime | None = None,
+) -> EntryRead | CorrectionRequestRead:  # fmt: skip
+    """Move the event's suspense balance to the branch, or ask a second finance user to."""
+    asked = approvals.Correction(kind=approvals.RECLASSIFY, target=event_id,
+                                 reason=_reason(reason), branch_code=branch_code)  # fmt: skip
+    return _ask(session, asked, actor=actor, settings=settings, now=now)
+
+
+def _ask(
+    session: Session, asked: approvals.Correction, *, actor: str, settings: Settings,
+    now: datetime | None,
+) -> EntryRead | CorrectionRequestRead:  # fmt: skip
     with _correction_errors():
-        written = corrections.reclassify_event(
-            session, event_id=event_id, branch_code=branch_code, reason=_reason(reason),
-            actor=actor, now=now or utcnow(),
-        )  # fmt: skip
-    return _entry_read(written)
+        done = approvals.ask(session, correction=asked, actor=actor, now=now or utcnow(),
+                             above_fen=settings.correction_approval_fen)  # fmt: skip
+    if isinstance(done, CorrectionRequestRow):
+        return correction_read(done)
+    return _entry_read(done)
+
+
+def approve_correction(
+    session: Session, *, request_id: int, actor: str, now: datetime | None = None
+) -> EntryRead:
+    with _correction_errors():
+        posted = approvals.approve(session, request_id=request_id, actor=actor, now=now or utcnow())
+    return _entry_read(posted)
+
+
+def reject_correction(
+    session: Session, *, request_id: int, actor: str, now: datetime | None = None
+) -> CorrectionRequestRead:
+    row = approvals.reject(session, request_id=request_id, actor=actor, now=now or utcnow())
+    return correction_read(row)
+
+
+def list_corrections(
+    session: Session, *, pending_only: bool = False, limit: int = 200
+) -> CorrectionRequestList:
+    items = [correction_read(r) for r in approvals.requests(session, pending_only=pending_only,
+                                                              limit=limit)]  # fmt: skip
+    return CorrectionRequestList(items=items, total=len(items))
+
+
+def correction_read(row: CorrectionRequestRow) -> CorrectionRequestRead:
+    assert row.id is not None  # flushed
+    return CorrectionRequestRead(
+        id=row.id, kind=row.kind, target=row.target, branch_code=row.branch_code,
+        amount_fen=row.amount_fen, reason=row.reason, requested_by=row.requested_by,
+        requested_at=row.requested_at, status=row.status, decided_by=row.decided_by,
+        decided_at=row.decided_at, entry_id=row.entry_id,
+    )  # fmt: skip
 
 
 def _reason(text: str) -> str:
     reason = text.strip()
     if not reason or len(reason) > 200 or not reason.isprintable():
-        raise InvalidInput("a reason is required: printable text of at most 200 characters")
+        raise InvalidInput(message("ledger.bad_reason"))
     return reason
 
 
@@ -218,14 +287,14 @@ def _correction_errors() -> Iterator[None]:
     try:
         yield
     except PeriodClosedError as exc:
-        raise Conflict(str(exc)) from None
+        raise Conflict(exc.said or str(exc)) from None
     except LedgerError as exc:
-        raise InvalidInput(str(exc)) from None
+        raise InvalidInput(exc.said or str(exc)) from None
     except IntegrityError:
-        raise Conflict("the same correction was posted concurrently; nothing was written") from None
+        raise Conflict(message("ledger.posted_concurrently")) from None
     except OperationalError as exc:
         if "locked" in str(exc.orig):
-            raise Conflict("another ledger write is in progress; retry") from None
+            raise Conflict(message("ledger.write_busy")) from None
         raise
 
 

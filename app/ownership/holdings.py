@@ -109,6 +109,15 @@ def branch_load(session: Session, branch_id: int) -> int:
     return int(session.exec(query).one())
 
 
+def below_load(*, branch_code: str, capacity: int, held: int) -> Message | None:
+    """Capacity is a hard limit: a branch may not be given less room than the customers it
+    holds now (`held`, counted by `branch_load(s)`). The one rule a capacity change obeys,
+    whether it comes from a branch file or the branches page."""
+    if capacity >= held:
+        return None
+    return message("branch.below_load", capacity=capacity, held=held, branch=branch_code)
+
+
 def lock_branch(session: Session, branch_id: int) -> Branch:
     """Read a branch for update: two transfers into its last free place cannot both pass."""
     return session.exec(select(Branch).where(Branch.id == branch_id).with_for_update()).one()

@@ -10,6 +10,7 @@ from app.tables import journal  # noqa: F401  (ledger tables, app/tables/journal
 from app.tables.audit import AuditRecord, AuditSeal, AuditSealMark
 from app.tables.branch import Branch
 from app.tables.channel import ChannelKey
+from app.tables.correction import CorrectionRequestRow
 from app.tables.lead import Customer, Lead
 from app.tables.notification import DeadlineWarning, Notification, NotificationOutbox
 from app.tables.ownership import Ownership
@@ -25,6 +26,7 @@ __all__ = [
     "AuditSealMark",
     "Branch",
     "ChannelKey",
+    "CorrectionRequestRow",
     "Customer",
     "DeadlineWarning",
     "Lead",

@@ -41,6 +41,15 @@ ACTIONS = {
     "followup.run": "定时收回超时线索",
     "lead.transferred": "总部转派",
     "lead.reveal_mobile": "查看完整号码",
+    "ledger.reverse": "冲销分录",
+    "ledger.reclassify": "待认领收入重分类",
+    "ledger.correction_request": "提交更正待复核",
+    "ledger.correction_approve": "批准更正",
+    "ledger.correction_reject": "驳回更正",
+    "ledger.policy.add": "新增分成政策",
+    "branch.create": "新建营业部",
+    "branch.capacity": "修改营业部容量",
+    "branch.deactivate": "停用营业部",
 }
 
 
@@ -155,6 +164,16 @@ REVENUE_TYPES = {
 }
 
 
+def bps(value: int) -> str:
+    """Basis points as a percentage, exactly: 7000 -> '70%', 3333 -> '33.33%'."""
+    whole, rest = divmod(value, 100)
+    return f"{whole}%" if rest == 0 else f"{whole}.{rest:02d}".rstrip("0") + "%"
+
+
+def revenue_type_label(code: str) -> str:
+    return REVENUE_TYPES.get(code, code)
+
+
 def yuan(fen: int | None) -> str:
     """Integer fen as yuan, exactly (no float on the way): 1234567 -> '¥12,345.67'."""
     if fen is None:
@@ -183,6 +202,8 @@ FILTERS = {
     "n": n,
     "yuan": yuan,
     "account_label": account_label,
+    "revenue_type_label": revenue_type_label,
+    "bps": bps,
     "megabytes": megabytes,
     "pct": pct,
     "action_label": action_label,

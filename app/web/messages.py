@@ -14,7 +14,13 @@ from allocation.explanations import unassigned
 from allocation.model import Reason
 from app.errors import AppError
 from app.messages import ENGLISH, SAME_CUSTOMER
-from app.web.labels import REASONS, round_status_label, status_label, tier_label
+from app.web.labels import (
+    REASONS,
+    revenue_type_label,
+    round_status_label,
+    status_label,
+    tier_label,
+)
 from coded_messages import Catalogue, Message, Template
 
 WHY = {"load_balance": "负载均衡", "equal_cost": "成本相同", "lead_value": "线索价值",
@@ -154,6 +160,9 @@ IMPORTS = {
     "lead.not_id_number": "不是有效的 18 位居民身份证号（校验位或日期有误）",
     "lead.repeated": "渠道 {channel} 的 external_id {external_id} 与第 {first} 行重复",
     "branch.duplicate_code": "营业部代码 {branch} 重复（首次出现在第 {first} 行）",
+    "branch.exists": "营业部代码 {branch} 已存在，请换一个代码",
+    "branch.unknown": "没有代码为 {branch} 的营业部。",
+    "branch.already_inactive": "营业部 {branch} 已经停用。",
     "branch.below_load": (
         "容量 {capacity} 低于营业部 {branch} 正在跟进的 {held} 位客户：请先转派或退回部分客户"
     ),
@@ -235,11 +244,74 @@ FUNNEL = {
     "funnel.too_long": "一次最多查看 {max} 天，请缩短日期范围。",
     "funnel.bad_date": "日期格式应为 年-月-日，例如 2026-11-09。",
 }
+# What a correction is, and the state a decided request is in.
+KINDS = {"reverse": "冲销", "reclassify": "重分类"}
+STATES = {"pending": "待复核", "approved": "已批准", "rejected": "已驳回", "decided": "已处理"}
+CORRECTIONS = {
+    "ledger.no_entry": "没有编号为 {entry} 的分录。",
+    "ledger.reversal_of_reversal": (
+        "分录 {entry} 本身就是冲销分录，不能再冲销；请直接登记正确的分录。"
+    ),
+    "ledger.already_reversed": "分录 {entry} 已被分录 {by} 冲销。",
+    "ledger.reclassified_later": (
+        "分录 {entry} 不能冲销：事件 {event} 之后已由分录 {later} 重分类，请先冲销分录 {later}。"
+    ),
+    "ledger.no_event": "没有事件编号为 {event} 的收入。",
+    "ledger.no_branch": "没有代码为 {branch} 的营业部。",
+    "ledger.already_reclassified": "事件 {event} 已不在待认领账户：它已被重分类。",
+    "ledger.credited_elsewhere": "事件 {event} 不在待认领账户（已记入 {accounts}）。",
+    "ledger.credit_reversed": "事件 {event} 不在待认领账户（其入账已冲销）。",
+    "ledger.not_plain_suspense": "事件 {event} 的分录不是单纯的待认领入账，不能自动重分类。",
+    "ledger.bad_reason": "请填写原因：不超过 200 个字符的可打印文字。",
+    "ledger.posted_concurrently": "同一更正已由他人同时登记，本次未写入任何数据。",
+    "ledger.write_busy": "另一项台账写入正在进行，请稍后重试。",
+    "correction.unknown": "没有编号为 {request} 的更正申请。",
+    "correction.decided": "更正申请 #{request} {state}，不能再处理。",
+    "correction.own_request": "更正申请 #{request} 是您本人提交的，须由另一位财务人员批准或驳回。",
+    "correction.already_requested": (
+        "{target} 的{correction}已有待复核的申请 #{request}，请等待复核。"
+    ),
+    "suspense.never_owned": "客户从未分配给营业部",
+    "suspense.before_owner": "收入发生时客户尚未分配（{since} 起归属 {branch}）",
+    "suspense.between_owners": "收入发生时客户已退回线索池，无归属营业部",
+    "suspense.bad_amount": "最小金额应为元，最多两位小数，例如 1000 或 99.50。",
+}
+POLICIES = {
+    "policy.file_type": "分成政策文件须为 .json 或 .csv",
+    "policy.no_policy": "文件中没有任何分成政策",
+    "policy.not_json": "不是 UTF-8 编码的 JSON 文档",
+    "policy.not_object": "每条分成政策须为一个 JSON 对象",
+    "policy.required": "必填项为空",
+    "policy.not_text": "须为文字",
+    "policy.bps_type": "须为整数基点",
+    "policy.not_bps": "“{text}”不是 0 至 {max} 的整数基点",
+    "policy.bps_too_large": "{value} 基点超过 {max} 基点（100%）",
+    "policy.not_overlay": "“{text}”不是非负整数基点",
+    "policy.bad_reason": "须为不超过 {max} 个字符的可打印文字",
+    "policy.exists": "分成政策 {policy} 已存在，请换一个编号",
+    "policy.twice": "分成政策 {policy} 在文件中出现了两次",
+    "policy.same_start": "{revenue_type}已有分成政策 {other} 从同一时间开始",
+    "policy.in_closed_period": (
+        "生效时间落在已结账的 {period} 或更早：已结账月份的政策不能更改"
+        "（请从 {first_open} 或之后开始）"
+    ),
+    "policy.credited": (
+        "自 {since} 起已有 {count} 笔{revenue_type}收入入账（最近一笔 {latest}）："
+        "新政策不能重新分配已入账的收入，请从其后开始"
+    ),
+    "ledger.policy_shares": "营业部与总部线上的分成合计 {total} 基点，须恰好为 {expected} 基点",
+    "ledger.policies_overlap": "分成政策 {first} 与 {second} 在{revenue_type}上的有效期重叠",
+}
 AUDIT_LOG = {
     "audit.reversed": "结束日期早于开始日期，请调整日期范围。",
     "audit.bad_lead": "线索编号应为数字，例如 1024。",
     "audit.bad_date": "{which}日期格式应为 年-月-日，例如 2026-11-09。",
     "audit.too_many": "共有 {total} 条记录符合条件，一次最多导出 {max} 条：请缩小查询范围。",
+}
+FORMS = {
+    "form.not_number": "“{text}”不是数字，请重新填写。",
+    "form.out_of_range": "“{text}”超出范围：须在 {low} 至 {high} 之间。",
+    "form.text_needed": "请填写此项（不超过 {max} 个字符）。",
 }
 USERS = {
     "user.bad_username": "用户名应为 3–64 个字母、数字或 _ . @ -。",
@@ -278,7 +350,10 @@ CHINESE = Catalogue(
         **SERVER,
         **FUNNEL,
         **AUDIT_LOG,
+        **CORRECTIONS,
+        **POLICIES,
         **USERS,
+        **FORMS,
         **ACCESS,
         **NOTICES,
     },
@@ -293,6 +368,9 @@ CHINESE = Catalogue(
         "what": lambda what: WHAT.get(what, what),
         "which": lambda which: {"start": "开始", "end": "结束"}.get(which, which),
         "via": lambda via: VIA.get(via, via),
+        "correction": lambda kind: KINDS.get(kind, kind),
+        "revenue_type": revenue_type_label,
+        "state": lambda state: STATES.get(state, state),
     },
     separator="；",
 )

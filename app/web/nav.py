@@ -49,6 +49,8 @@ NAV: tuple[NavItem, ...] = (
     NavItem("台账与结账", "/finance/ledger", ("finance", "auditor"), "财务"),
     NavItem("收入导入", "/finance/imports", ("finance", "auditor"), "财务"),
     NavItem("对账单", "/finance/statements", ("finance", "auditor"), "财务"),
+    NavItem("待认领收入", "/finance/suspense", ("finance", "auditor"), "财务"),
+    NavItem("分成政策", "/finance/policies", ("finance", "auditor"), "财务"),
     NavItem("渠道 KPI", "/finance/kpi", ("finance", "auditor", "hq"), "财务"),
 )
 

@@ -10,6 +10,11 @@ from app.db import session_scope
 from app.journal import service
 from app.journal.schemas import EntryRead
 from tests.app.ledger_world import HEADER, scalar
+from tests.conftest import settings_for
+
+# The corrections read only the approval threshold of the settings: the default, far above
+# the amounts here (tests/app/test_correction_approval.py lowers it).
+DEFAULTS = settings_for("sqlite://")
 
 # C1 never had an owner, so C-events sit in suspense:unowned.
 EVENTS = HEADER + (
@@ -26,8 +31,11 @@ def reclassify(
     engine: Engine, event_id: str, branch: str = "SZ-FT", *, now: datetime = NOVEMBER
 ) -> EntryRead:
     with session_scope(engine) as session:
-        return service.reclassify_event(session, event_id=event_id, branch_code=branch,
-                                        reason="customer was SZ-FT's", actor="fin1", now=now)  # fmt: skip
+        done = service.reclassify_event(session, event_id=event_id, branch_code=branch,
+                                        reason="customer was SZ-FT's", actor="fin1",
+                                        settings=DEFAULTS, now=now)  # fmt: skip
+    assert isinstance(done, EntryRead)
+    return done
 
 
 def entry_id(engine: Engine, key: str) -> int:
@@ -37,6 +45,13 @@ def entry_id(engine: Engine, key: str) -> int:
 
 
 def reverse(engine: Engine, entry: int, *, now: datetime = NOVEMBER) -> EntryRead:
+    return reverse_as(engine, entry, actor="fin1", now=now)
+
+
+def reverse_as(engine: Engine, entry: int, *, actor: str, now: datetime = NOVEMBER,
+               reason: str = "wrong customer") -> EntryRead:  # fmt: skip
     with session_scope(engine) as session:
-        return service.reverse_entry(session, entry_id=entry, reason="wrong customer",
-                                     actor="fin1", now=now)  # fmt: skip
+        done = service.reverse_entry(session, entry_id=entry, reason=reason, actor=actor,
+                                     settings=DEFAULTS, now=now)  # fmt: skip
+    assert isinstance(done, EntryRead)
+    return done

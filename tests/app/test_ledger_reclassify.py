@@ -10,12 +10,12 @@ from sqlalchemy.engine import Engine
 
 from app.db import session_scope
 from app.errors import Conflict, InvalidInput, NotFound
-from app.journal import closing, service
+from app.journal import closing
 from app.journal.schemas import EntryRead
 from app.journal.store import stored_entry
 from ledger.entries import reversal
 from ledger.periods import Period
-from tests.app.ledger_corrections import DECEMBER, EVENTS, NOVEMBER, reclassify
+from tests.app.ledger_corrections import DECEMBER, EVENTS, NOVEMBER, reclassify, reverse_as
 from tests.app.ledger_world import (
     SPLIT,
     add_policies,
@@ -92,9 +92,7 @@ def test_a_reversed_reclassification_can_be_redone_to_another_branch(
 ) -> None:
     import_csv(ledger_engine, tmp_path, EVENTS)
     wrong = reclassify(ledger_engine, "C-1", "BJ-CY")
-    with session_scope(ledger_engine) as session:
-        service.reverse_entry(session, entry_id=wrong.id, reason="wrong branch", actor="fin1",
-                              now=NOVEMBER)  # fmt: skip
+    reverse_as(ledger_engine, wrong.id, actor="fin1", reason="wrong branch")
     right = reclassify(ledger_engine, "C-1", "SZ-FT")
     assert right.business_key == "adjustment:C-1:2"
     after = balances(ledger_engine, "e.event_id = 'C-1'")
@@ -149,9 +147,7 @@ def _credit_id(engine: Engine, event_id: str) -> int:
 
 
 def _reverse(engine: Engine, entry_id: int) -> EntryRead:
-    with session_scope(engine) as session:
-        return service.reverse_entry(session, entry_id=entry_id, reason="wrong amount",
-                                     actor="fin1", now=NOVEMBER)  # fmt: skip
+    return reverse_as(engine, entry_id, actor="fin1", reason="wrong amount")
 
 
 def test_a_credit_is_not_reversed_under_its_reclassification(

@@ -14,7 +14,7 @@ from app.db import session_scope
 from app.errors import AppError, Conflict, NotFound
 from app.journal import closing, service
 from ledger.periods import Period
-from tests.app.ledger_corrections import entry_id, reverse
+from tests.app.ledger_corrections import DEFAULTS, entry_id, reverse
 from tests.app.ledger_world import HEADER, balances, findings, import_csv, scalar
 
 OCTOBER = HEADER + (
@@ -72,7 +72,8 @@ def test_an_entry_is_reversed_at_most_once_and_a_reversal_never(
     with pytest.raises(NotFound, match="no journal entry 999"):
         reverse(ledger_engine, 999)
     with pytest.raises(AppError, match="reason is required"), session_scope(ledger_engine) as s:
-        service.reverse_entry(s, entry_id=original, reason="  ", actor="fin1", now=NOVEMBER)
+        service.reverse_entry(s, entry_id=original, reason="  ", actor="fin1", now=NOVEMBER,
+                              settings=DEFAULTS)  # fmt: skip
     assert scalar(ledger_engine, "SELECT COUNT(*) FROM journal_entry WHERE kind = 'reversal'") == 1
     assert findings(ledger_engine) == []
 

@@ -71,6 +71,9 @@ MATRIX: tuple[tuple[str, str, str, tuple[Expected, ...]], ...] = (
     ("POST", "/api/v1/ledger/policies", "new_policy",                (401, 403, 403, 403, 201, 403, 401, 401)),
     ("POST", "/api/v1/ledger/entries/{entry_id}/reverse", "fresh_entry", (401, 403, 403, 403, 201, 403, 401, 401)),
     ("POST", "/api/v1/ledger/events/{event_id}/reclassify", "suspense_event", (401, 403, 403, 403, 201, 403, 401, 401)),
+    ("GET", "/api/v1/ledger/corrections", "plain",                   (401, 403, 403, 403, 200, 200, 401, 401)),
+    ("POST", "/api/v1/ledger/corrections/{request_id}/approve", "pending_correction", (401, 403, 403, 403, 201, 403, 401, 401)),
+    ("POST", "/api/v1/ledger/corrections/{request_id}/reject", "pending_correction", (401, 403, 403, 403, 200, 403, 401, 401)),
     # --- channel systems: a channel key (X-API-Key), never a staff token or cookie ---
     ("POST", "/api/v1/intake/leads", "intake_batch",                 (401, 401, 401, 401, 401, 401, 401, 401)),
     # --- public: health, API documentation, static files ---
@@ -98,6 +101,10 @@ MATRIX: tuple[tuple[str, str, str, tuple[Expected, ...]], ...] = (
     ("POST", "/leads/{lead_id}/transfer", "fresh_lead_a",            (LOGIN, 403, 403, 303, 403, 403, LOGIN, LOGIN)),
     ("POST", "/leads/{lead_id}/reveal", "fresh_lead_a",              (LOGIN, 200, 404, 200, 403, 403, LOGIN, LOGIN)),
     ("GET", "/hq/branches", "plain",                                 (LOGIN, 403, 403, 200, 403, 200, LOGIN, LOGIN)),
+    # A bodiless form from HQ gets as far as validation.
+    ("POST", "/hq/branches", "plain",                                (LOGIN, 403, 403, 422, 403, 403, LOGIN, LOGIN)),
+    ("POST", "/hq/branches/{code}/capacity", "fresh_branch",         (LOGIN, 403, 403, 303, 403, 403, LOGIN, LOGIN)),
+    ("POST", "/hq/branches/{code}/deactivate", "fresh_branch",       (LOGIN, 403, 403, 303, 403, 403, LOGIN, LOGIN)),
     ("GET", "/hq/leads", "plain",                                    (LOGIN, 403, 403, 200, 403, 200, LOGIN, LOGIN)),
     ("GET", "/hq/pool", "plain",                                     (LOGIN, 403, 403, 200, 403, 200, LOGIN, LOGIN)),
     ("GET", "/hq/imports", "plain",                                  (LOGIN, 403, 403, 200, 403, 403, LOGIN, LOGIN)),
@@ -132,6 +139,15 @@ MATRIX: tuple[tuple[str, str, str, tuple[Expected, ...]], ...] = (
     ("GET", "/finance/ledger", "plain",                              (LOGIN, 403, 403, 403, 200, 200, LOGIN, LOGIN)),
     ("POST", "/finance/close", "next_period",                        (LOGIN, 403, 403, 403, 303, 403, LOGIN, LOGIN)),
     ("GET", "/finance/kpi", "plain",                                 (LOGIN, 403, 403, 200, 200, 200, LOGIN, LOGIN)),
+    # A bodiless form from finance gets as far as validation; a revenue file is no policy file.
+    ("GET", "/finance/policies", "plain",                            (LOGIN, 403, 403, 403, 200, 200, LOGIN, LOGIN)),
+    ("POST", "/finance/policies", "plain",                           (LOGIN, 403, 403, 403, 422, 403, LOGIN, LOGIN)),
+    ("POST", "/finance/policies/upload", "revenue_file",             (LOGIN, 403, 403, 403, 422, 403, LOGIN, LOGIN)),
+    ("GET", "/finance/suspense", "plain",                            (LOGIN, 403, 403, 403, 200, 200, LOGIN, LOGIN)),
+    ("POST", "/finance/suspense/reclassify", "suspense_event",       (LOGIN, 403, 403, 403, 303, 403, LOGIN, LOGIN)),
+    ("POST", "/finance/suspense/reverse", "suspense_event",          (LOGIN, 403, 403, 403, 303, 403, LOGIN, LOGIN)),
+    ("POST", "/finance/suspense/requests/{request_id}/approve", "pending_correction", (LOGIN, 403, 403, 403, 303, 403, LOGIN, LOGIN)),
+    ("POST", "/finance/suspense/requests/{request_id}/reject", "pending_correction", (LOGIN, 403, 403, 403, 303, 403, LOGIN, LOGIN)),
     ("GET", "/finance/statements", "plain",                          (LOGIN, 403, 403, 403, 200, 200, LOGIN, LOGIN)),
     ("GET", "/finance/statements/{period}/{branch_code}", "statement_a", (LOGIN, 403, 403, 403, 200, 200, LOGIN, LOGIN)),
     ("GET", "/finance/export", "closed_period_query",                (LOGIN, 403, 403, 403, 200, 200, LOGIN, LOGIN)),

@@ -17,11 +17,14 @@ from sqlalchemy import func, text, update
 from sqlmodel import col, select
 from starlette.routing import Mount
 
+from app.branches.service import create_branch
+from app.clock import utcnow
 from app.db import session_scope
+from app.journal import approvals
 from app.main import create_app
 from app.notifications.service import notify_assigned
 from app.rounds.service import RoundParams, run_round
-from app.tables import Notification, NotificationOutbox
+from app.tables import CorrectionRequestRow, Notification, NotificationOutbox
 from tests.app.factories import PASSWORD
 from tests.conftest import settings_for
 from tests.security.authz_matrix import LOGIN, ROLES, Expected, Row, rows
@@ -206,7 +209,31 @@ def _suspense_event(world: SecurityWorld, row: Row, actor: Actor, cache: dict[st
     """Revenue of a lead nobody owned (in suspense), to be reclassified to branch A."""
     event_id = world.post_revenue("C1")
     body = {"branch_code": BRANCH_A, "reason": "补录归属"}
-    return Call(row.path.format(event_id=event_id), json=body)
+    form = {"event": event_id, "branch": BRANCH_A, "reason": "补录归属"}  # the workbench's form
+    return Call(row.path.format(event_id=event_id), json=body, data=form)
+
+
+def _pending_correction(
+    world: SecurityWorld, row: Row, actor: Actor, cache: dict[str, Any]
+) -> Call:
+    """A suspense reclassification another finance user asked for, waiting for approval."""
+    event_id = world.post_revenue("C1")
+    asked = approvals.Correction(kind=approvals.RECLASSIFY, target=event_id, reason="补录归属",
+                                 branch_code=BRANCH_A)  # fmt: skip
+    with session_scope(world.engine) as session:
+        request = approvals.ask(session, correction=asked, actor="fin-other", now=utcnow(),
+                                above_fen=0)  # fmt: skip
+    assert isinstance(request, CorrectionRequestRow)  # above 0 fen every correction waits
+    return Call(row.path.format(request_id=request.id), json={})
+
+
+def _fresh_branch(world: SecurityWorld, row: Row, actor: Actor, cache: dict[str, Any]) -> Call:
+    """A new branch of its own, so that deactivating it changes nothing another row uses."""
+    code = world.unique("BR")
+    fields = {"code": code, "name": "测试营业部", "lat": "23.1", "lon": "113.3", "capacity": "5"}
+    with session_scope(world.engine) as session:
+        create_branch(session, fields=fields, actor="test")
+    return Call(row.path.format(code=code), data={"capacity": "6"})
 
 
 def _intake_batch(world: SecurityWorld, row: Row, actor: Actor, cache: dict[str, Any]) -> Call:
@@ -241,6 +268,8 @@ RECIPES: dict[str, Recipe] = {
     "new_policy": _new_policy,
     "fresh_entry": _fresh_entry,
     "suspense_event": _suspense_event,
+    "pending_correction": _pending_correction,
+    "fresh_branch": _fresh_branch,
     "intake_batch": _intake_batch,
     "fresh_notice_a": _fresh_notice_a,
     "fresh_dead_letter": _fresh_dead_letter,

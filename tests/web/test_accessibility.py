@@ -22,8 +22,9 @@ PAGES = {
     "hq1": ("/", "/hq/branches", "/hq/pool", "/hq/leads", "/hq/rounds", "/hq/whatif",
             "/hq/imports", "/hq/users", "/hq/notifications", "/analytics/funnel", "/audit",
             "/leads/{own}"),
-    "fin1": ("/", "/finance/ledger", "/finance/imports", "/finance/statements", "/finance/kpi"),
-    "aud1": ("/", "/audit"),
+    "fin1": ("/", "/finance/ledger", "/finance/imports", "/finance/statements", "/finance/kpi",
+             "/finance/suspense", "/finance/policies"),
+    "aud1": ("/", "/audit", "/finance/suspense"),
 }  # fmt: skip
 WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
 BLOCKING = ("serious", "critical")

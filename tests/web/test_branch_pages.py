@@ -113,13 +113,13 @@ def test_returning_without_a_reason_or_twice_is_refused_with_a_page(
     token = sign_in(web, "sz1")
     blank = web.post(f"/leads/{lead_id}/return", data={"csrf_token": token, "reason": ""})
     assert blank.status_code == 422
-    assert "输入内容无效" in blank.text
+    assert 'data-testid="error-reason">请填写此项（不超过 500 个字符）。<' in blank.text
     spaces = web.post(f"/leads/{lead_id}/return", data={"csrf_token": token, "reason": "   "})
     assert spaces.status_code == 422
     assert _lead(engine, lead_id).status == "assigned"
     late = web.post(f"/leads/{converted}/return", data={"csrf_token": token, "reason": "x"})
     assert late.status_code == 409
-    assert "操作与当前状态冲突" in late.text
+    assert "当前为“已转化”，不能退回线索池" in late.text
 
 
 def test_a_refused_return_says_why_in_chinese(
@@ -131,13 +131,14 @@ def test_a_refused_return_says_why_in_chinese(
     token = sign_in(web, "sz1")
     refused = web.post(f"/leads/{converted}/return", data={"csrf_token": token, "reason": "x"})
     assert refused.status_code == 409
-    detail = _error_detail(refused.text)
+    detail = _lead_error(refused.text)
     assert detail == f"线索 #{converted} 当前为“已转化”，不能退回线索池。"
 
 
-def _error_detail(html: str) -> str:
-    match = re.search(r'<div class="error-detail">(.*?)</div>', html)
-    assert match, "no detail on the error page"
+def _lead_error(html: str) -> str:
+    """The refusal said on the lead's page itself (no error page: the way on is right there)."""
+    match = re.search(r'data-testid="lead-error">(.*?)</div>', html)
+    assert match, "no refusal on the lead page"
     return match.group(1).replace("&#34;", '"')
 
 

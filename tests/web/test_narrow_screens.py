@@ -20,7 +20,8 @@ PAGES = {
     "sz1": ("/", "/inbox", "/leads/{own}", "/analytics/funnel"),
     "hq1": ("/", "/hq/branches", "/hq/pool", "/hq/leads", "/hq/rounds", "/hq/whatif",
             "/analytics/funnel", "/audit", "/hq/users", "/hq/notifications"),
-    "fin1": ("/", "/finance/ledger", "/finance/imports", "/finance/statements", "/finance/kpi"),
+    "fin1": ("/", "/finance/ledger", "/finance/imports", "/finance/statements", "/finance/kpi",
+             "/finance/suspense", "/finance/policies"),
 }  # fmt: skip
 WIDTHS = (960, 390)
 SIDEWAYS = "document.documentElement.scrollWidth - window.innerWidth"

@@ -12,7 +12,7 @@ from tests.web.helpers import add_lead, sign_in
 
 HQ_PAGES = {"/hq/branches", "/hq/pool", "/hq/leads", "/hq/rounds", "/hq/notifications", "/audit"}
 FINANCE_PAGES = {"/finance/ledger", "/finance/imports", "/finance/statements",
-                 "/finance/export?period=2026-10"}  # fmt: skip
+                 "/finance/export?period=2026-10", "/finance/suspense", "/finance/policies"}  # fmt: skip
 FUNNEL = "/analytics/funnel"
 HQ_ONLY_PAGES = {"/hq/imports", "/hq/imports/templates/leads.csv",
                  "/hq/imports/templates/branches.csv"}  # fmt: skip
@@ -114,6 +114,15 @@ FORMS = {
     "/finance/close": {"fin1"},
     "/inbox/notifications/{notification_id}/read": {"sz1"},
     "/hq/notifications/{delivery_id}/retry": {"hq1"},
+    "/finance/suspense/reclassify": {"fin1"},
+    "/finance/suspense/reverse": {"fin1"},
+    "/finance/suspense/requests/{request_id}/approve": {"fin1"},
+    "/finance/suspense/requests/{request_id}/reject": {"fin1"},
+    "/finance/policies": {"fin1"},
+    "/finance/policies/upload": {"fin1"},
+    "/hq/branches": {"hq1"},
+    "/hq/branches/{code}/capacity": {"hq1"},
+    "/hq/branches/{code}/deactivate": {"hq1"},
 }
 
 
@@ -121,7 +130,8 @@ def _form_routes() -> set[str]:
     paths: set[str] = set()
     modules = (web_routes.auth, web_routes.home, web_routes.leads, web_routes.hq,
                web_routes.imports, web_routes.rounds, web_routes.finance, web_routes.users,
-               web_routes.notifications)  # fmt: skip
+               web_routes.notifications, web_routes.suspense, web_routes.policies,
+               web_routes.branches)  # fmt: skip
     for module in modules:
         for route in module.router.routes:
             if isinstance(route, APIRoute) and "POST" in (route.methods or set()):
@@ -142,6 +152,6 @@ def test_every_form_is_denied_to_the_roles_it_is_not_for(
                 continue
             # The role is checked before anything is looked up: round 1 need not exist.
             url = path.format(lead_id=lead_id, round_id=1, username="sz1", notification_id=1,
-                              delivery_id=1)  # fmt: skip
+                              delivery_id=1, request_id=1, code="SZ-FT")  # fmt: skip
             response = web.post(url, data={"csrf_token": token})
             assert response.status_code == 403, (username, path)

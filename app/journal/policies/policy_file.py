@@ -18,6 +18,7 @@ from typing import Any
 
 from app.errors import FileRejected, RowError
 from app.imports.csvfile import ErrorCollector, open_text, read_rows
+from coded_messages import Message, message
 from ledger.errors import LedgerError
 from ledger.periods import parse_timestamp
 from ledger.revenue import RevenueType, parse_revenue_type, require_id
@@ -53,10 +54,10 @@ def read_policy_file(path: Path, *, errors: ErrorCollector) -> list[PolicyDraft]
             rows = read_rows(stream, file=file, required=REQUIRED)
             items = [(row.line, dict(row.values)) for row in rows]
     else:
-        raise _rejected(file, 1, "*", "policy file must end in .json or .csv")
+        raise _rejected(file, 1, "*", message("policy.file_type"))
     drafts = [draft_from(values, line=line, errors=errors) for line, values in items]
     if not items:
-        errors.add(1, "*", "the file holds no policy")
+        errors.add(1, "*", message("policy.no_policy"))
     return [draft for draft in drafts if draft is not None]
 
 
@@ -64,16 +65,24 @@ def _json_items(path: Path, *, file: str) -> list[tuple[int, Mapping[str, Any]]]
     try:
         data = json.loads(path.read_text(encoding="utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _rejected(file, 1, "*", f"not a UTF-8 JSON document ({exc})") from None
+        raise _rejected(file, 1, "*", message("policy.not_json", detail=str(exc))) from None
     items = data if isinstance(data, list) else [data]
     for number, item in enumerate(items, start=1):
         if not isinstance(item, dict):
-            raise _rejected(file, number, "*", "each policy must be a JSON object")
+            raise _rejected(file, number, "*", message("policy.not_object"))
     return list(enumerate(items, start=1))
 
 
-def _rejected(file: str, line: int, column: str, reason: str) -> FileRejected:
-    return FileRejected(file=file, errors=[RowError(file, line, column, reason)], total_errors=1)
+def _rejected(file: str, line: int, column: str, reason: Message) -> FileRejected:
+    return FileRejected(file=file, errors=[RowError.of(file, line, column, reason)], total_errors=1)
+
+
+class _Refused(ValueError):
+    """A field's value refused, said as a code (the pages say it in Chinese)."""
+
+    def __init__(self, said: Message) -> None:
+        super().__init__(said.code)
+        self.said = said
 
 
 def draft_from(
@@ -87,12 +96,12 @@ def draft_from(
             found[field] = _DEFAULTS[field]
             continue
         if raw is None or raw == "":
-            errors.add(line, field, "required field is missing")
+            errors.add(line, field, message("policy.required"))
             continue
         try:
             found[field] = parse(raw)
-        except (LedgerError, ValueError, TypeError) as exc:
-            errors.add(line, field, str(exc))
+        except (_Refused, LedgerError) as exc:
+            errors.add(line, field, exc.said or str(exc))
     if len(found) != len(_PARSERS):
         return None
     return PolicyDraft(line=line, **found)
@@ -100,7 +109,7 @@ def draft_from(
 
 def _text(raw: Any) -> str:
     if not isinstance(raw, str):
-        raise ValueError("must be text")
+        raise _Refused(message("policy.not_text"))
     return raw.strip()
 
 
@@ -119,30 +128,30 @@ def _valid_from(raw: Any) -> datetime:
 def _bps(raw: Any) -> int:
     """Whole basis points 0..10,000 given as a JSON integer or a decimal digit string."""
     if isinstance(raw, bool) or not isinstance(raw, int | str):
-        raise ValueError("must be a whole number of basis points")
+        raise _Refused(message("policy.bps_type"))
     text = raw.strip() if isinstance(raw, str) else str(raw)
     if not text.isdigit() or not text.isascii():
-        raise ValueError(f"{raw!r} is not a whole number of basis points (0 to {BPS_TOTAL})")
+        raise _Refused(message("policy.not_bps", text=raw, max=BPS_TOTAL))
     value = int(text)
     if value > BPS_TOTAL:
-        raise ValueError(f"{value} bp is more than {BPS_TOTAL} bp (100%)")
+        raise _Refused(message("policy.bps_too_large", value=value, max=BPS_TOTAL))
     return value
 
 
 def _overlay_bps(raw: Any) -> int:
     """Overlay points per 10,000 fen: any whole non-negative number (not a share)."""
     if isinstance(raw, bool) or not isinstance(raw, int | str):
-        raise ValueError("must be a whole number of basis points")
+        raise _Refused(message("policy.bps_type"))
     text = raw.strip() if isinstance(raw, str) else str(raw)
     if not text.isdigit() or not text.isascii() or len(text) > 9:
-        raise ValueError(f"{raw!r} is not a whole non-negative number of basis points")
+        raise _Refused(message("policy.not_overlay", text=raw))
     return int(text)
 
 
 def _reason(raw: Any) -> str:
     reason = _text(raw)
     if len(reason) > MAX_REASON or not reason.isprintable():
-        raise ValueError(f"must be printable text of at most {MAX_REASON} characters")
+        raise _Refused(message("policy.bad_reason", max=MAX_REASON))
     return reason
 
 

@@ -27,6 +27,7 @@ from app.journal.policies.policy_file import PolicyDraft
 from app.journal.store import period_lock
 from app.tables.journal import RevenueEventRow
 from app.tables.policy import SplitPolicyRow
+from coded_messages import message
 from ledger.errors import LedgerError
 from ledger.periods import format_timestamp
 from ledger.policy import PolicyBook, SplitPolicy
@@ -82,7 +83,7 @@ def add_policies(
     try:
         book_of([*existing, *drafts])
     except LedgerError as exc:
-        errors.add(drafts[0].line if drafts else 1, "*", str(exc))
+        errors.add(drafts[0].line if drafts else 1, "*", exc.said or str(exc))
     errors.raise_if_any()
     added = [_row(draft, actor=actor) for draft in drafts]
     session.add_all(added)
@@ -107,12 +108,12 @@ def _check_draft(
     try:
         to_core(draft, valid_to=None)
     except LedgerError as exc:
-        errors.add(draft.line, "*", str(exc))
+        errors.add(draft.line, "*", exc.said or str(exc))
         return
     if any(r.policy_id == draft.policy_id for r in existing):
-        errors.add(draft.line, "policy_id", f"policy {draft.policy_id!r} already exists")
+        errors.add(draft.line, "policy_id", message("policy.exists", policy=draft.policy_id))
     if sum(d.policy_id == draft.policy_id for d in drafts) > 1:
-        errors.add(draft.line, "policy_id", f"policy {draft.policy_id!r} is given twice")
+        errors.add(draft.line, "policy_id", message("policy.twice", policy=draft.policy_id))
     candidates: list[SplitPolicyRow | PolicyDraft] = [*existing, *drafts]
     same_start = [
         r.policy_id
@@ -120,8 +121,9 @@ def _check_draft(
         if r is not draft and _same_type(r, draft) and r.valid_from == draft.valid_from
     ]
     if same_start:
-        reason = f"{same_start[0]!r} already starts then for {draft.revenue_type}"
-        errors.add(draft.line, "valid_from", reason)
+        said = message("policy.same_start", other=same_start[0],
+                       revenue_type=draft.revenue_type.value)  # fmt: skip
+        errors.add(draft.line, "valid_from", said)
     _check_history(session, draft=draft, existing=existing, errors=errors)
 
 
@@ -136,21 +138,15 @@ def _check_history(
     closed = period_lock.closed_periods(session)
     if closed and draft.valid_from < closed[-1].end:
         first_open = format_timestamp(closed[-1].end)
-        errors.add(
-            draft.line, "valid_from",
-            f"starts in the closed period {closed[-1]} or earlier; the policies of a closed "
-            f"period never change (start at {first_open} or later)",
-        )  # fmt: skip
+        said = message("policy.in_closed_period", period=str(closed[-1]), first_open=first_open)
+        errors.add(draft.line, "valid_from", said)
         return
     count, last = _credited_in_range(session, draft=draft, existing=existing)
     if count:
         since = format_timestamp(draft.valid_from)
-        errors.add(
-            draft.line, "valid_from",
-            f"{count} {draft.revenue_type} event(s) from {since} are already credited (the "
-            f"latest at {_shanghai(last)}); a policy cannot re-split credited revenue: start "
-            "it after them",
-        )  # fmt: skip
+        said = message("policy.credited", count=count, revenue_type=draft.revenue_type.value,
+                       since=since, latest=_shanghai(last))  # fmt: skip
+        errors.add(draft.line, "valid_from", said)
 
 
 def _credited_in_range(

@@ -137,6 +137,7 @@ def statements_view(session: Session, *, period: str | None) -> StatementsView:
 class FinanceDashboard:
     ledger: LedgerView
     latest_batch: RevenueBatchRow | None
+    pending_corrections: int  # corrections waiting for a second finance user
 
     @property
     def waiting(self) -> list[str]:
@@ -150,6 +151,7 @@ def finance_dashboard(session: Session) -> FinanceDashboard:
     return FinanceDashboard(
         ledger=ledger_view(session, period=str(current_period())),
         latest_batch=next(iter(batches), None),
+        pending_corrections=service.list_corrections(session, pending_only=True).total,
     )
 
 

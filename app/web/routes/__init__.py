@@ -8,13 +8,16 @@ from app.web.routes import (
     analytics,
     audit,
     auth,
+    branches,
     finance,
     home,
     hq,
     imports,
     leads,
     notifications,
+    policies,
     rounds,
+    suspense,
     users,
     whatif,
 )
@@ -36,5 +39,8 @@ for _module in (
     audit,
     finance,
     notifications,
+    suspense,
+    policies,
+    branches,
 ):
     router.include_router(_module.router)

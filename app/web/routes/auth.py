@@ -38,9 +38,11 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def _login_page(request: Request, *, next_url: str, error: str | None, status: int) -> Response:
+def _login_page(request: Request, *, next_url: str, error: str | None, status: int,
+                username: str = "") -> Response:  # fmt: skip
+    """The sign-in form; refused, it keeps the username typed (never the password)."""
     token = secrets.token_urlsafe(32)
-    context = {"next_url": next_url, "error": error, "login_csrf": token,
+    context = {"next_url": next_url, "error": error, "login_csrf": token, "username": username,
                "signed_out": request.query_params.get("bye") == "1"}  # fmt: skip
     response = render(request, "login.html", context, status_code=status)
     set_cookie(request, response, LOGIN_CSRF_COOKIE, token)
@@ -66,7 +68,8 @@ def login(
 ) -> Response:
     target = safe_next(next_url)
     if not tokens_match(csrf_token, request.cookies.get(LOGIN_CSRF_COOKIE)):
-        return _login_page(request, next_url=target, error=FORM_EXPIRED, status=403)
+        return _login_page(request, next_url=target, error=FORM_EXPIRED, status=403,
+                           username=username)  # fmt: skip
     try:
         user = sign_in(
             session,
@@ -76,11 +79,13 @@ def login(
             client=client_address(request, settings),
         )
     except TooManyRequests as locked:
-        page = _login_page(request, next_url=target, error=LOCKED_OUT, status=429)
+        page = _login_page(request, next_url=target, error=LOCKED_OUT, status=429,
+                           username=username)  # fmt: skip
         page.headers["Retry-After"] = str(locked.retry_after_seconds)
         return page
     if user is None:
-        return _login_page(request, next_url=target, error=LOGIN_FAILED, status=400)
+        return _login_page(request, next_url=target, error=LOGIN_FAILED, status=400,
+                           username=username)  # fmt: skip
     response = RedirectResponse(target, status_code=303)
     set_cookie(request, response, SESSION_COOKIE, new_session_cookie(user, settings=settings))
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/")

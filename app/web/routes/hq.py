@@ -1,4 +1,5 @@
-"""Headquarters pages: branches with their load, the lead pool and lead search (HQ, auditors)."""
+"""Headquarters pages: the lead pool and lead search (HQ, auditors); the branches page is
+app/web/routes/branches.py."""
 
 from __future__ import annotations
 
@@ -13,27 +14,14 @@ from app.leads import service
 from app.leads.repository import LeadFilter
 from app.leads.schemas import LeadList
 from app.tables.lead import LEAD_STATUSES
-from app.web.pages.hq import BRANCH_SORTS, POOL_STATUSES, branch_table, pool_summary
+from app.web.pages.hq import POOL_STATUSES, pool_summary
 from app.web.routes.base import page_router
 from app.web.session import page_roles
 from app.web.templating import render
 
 router = page_router("/hq")
 Viewer = Annotated[Principal, page_roles("hq", "auditor")]
-SortParam = Annotated[str, Query(pattern="^(" + "|".join(BRANCH_SORTS) + ")$")]
 StatusParam = Annotated[str, Query(pattern="^(" + "|".join(("", *LEAD_STATUSES)) + ")$")]
-
-
-@router.get("/branches")
-def branches(
-    request: Request,
-    _viewer: Viewer,
-    session: SessionDep,
-    q: Annotated[str, Query(max_length=64)] = "",
-    sort: SortParam = "code",
-) -> Response:
-    table = branch_table(session, search=q.strip(), sort=sort)
-    return render(request, "hq_branches.html", {"table": table})
 
 
 @router.get("/leads")

@@ -10,10 +10,14 @@ from starlette.responses import Response
 
 from allocation.value import DEFAULT_PRICE_PER_KM_FEN
 from app.auth import Principal
+from app.db import session_scope
 from app.deps import SessionDep, SettingsDep
+from app.errors import AppError
 from app.ids import RoundId
 from app.rounds.objective import RoundObjective
 from app.rounds.service import RoundParams, cancel_round, commit_round, run_round
+from app.web.form_fields import FieldError, number_field
+from app.web.messages import error_text
 from app.web.pages.rounds import round_list, round_page
 from app.web.routes.base import page_router
 from app.web.session import form_roles, page_roles
@@ -25,11 +29,10 @@ HqForm = Annotated[Principal, form_roles("hq")]
 Page = Annotated[int, Query(ge=1, le=1_000_000)]
 DoneParam = Annotated[str, Query(pattern="^(previewed|committed|cancelled)?$")]
 ShowParam = Annotated[str, Query(pattern="^(all|unassigned)$")]
-WeightField = Annotated[float, Form(ge=0, le=1_000_000, allow_inf_nan=False)]
-DistanceField = Annotated[float | None, Form(gt=0, le=20_000, allow_inf_nan=False)]
+# Numbers are read as text, so that a bad one is said beside its field with what was typed.
+TextField = Annotated[str, Form(max_length=40)]
 ModeField = Annotated[str, Form(pattern="^(preview|commit)$")]
 ObjectiveField = Annotated[str, Form(pattern="^(distance|tier_priority|expected_value)$")]
-PriceField = Annotated[int, Form(ge=1, le=10**9)]
 
 
 def _to_round(round_id: int, done: str) -> Response:
@@ -38,7 +41,8 @@ def _to_round(round_id: int, done: str) -> Response:
 
 @router.get("")
 def rounds(request: Request, _viewer: Viewer, session: SessionDep, page: Page = 1) -> Response:
-    return render(request, "hq_rounds.html", {"view": round_list(session, page=page)})
+    context = {"view": round_list(session, page=page), "form": {}, "errors": {}}
+    return render(request, "hq_rounds.html", context)
 
 
 @router.post("")
@@ -47,21 +51,33 @@ def start_round(
     principal: HqForm,
     settings: SettingsDep,
     mode: ModeField,
-    balance_weight: WeightField = 0.0,
-    max_distance_km: DistanceField = None,
+    balance_weight: TextField = "0",
+    max_distance_km: TextField = "",
     objective: ObjectiveField = "distance",
-    price_per_km_fen: PriceField = DEFAULT_PRICE_PER_KM_FEN,
+    price_per_km_fen: TextField = str(DEFAULT_PRICE_PER_KM_FEN),
 ) -> Response:
-    params = RoundParams(
-        balance_weight=balance_weight,
-        max_distance_km=max_distance_km,
-        objective=RoundObjective(mode=objective, price_per_km_fen=price_per_km_fen),
-    )
-    # Runs in the thread pool: the solver may take a while.
-    round_id = run_round(
-        request.app.state.engine, settings=settings, actor=principal.username,
-        params=params, commit=mode == "commit",
-    )  # fmt: skip
+    form = {"balance_weight": balance_weight, "max_distance_km": max_distance_km, "mode": mode,
+            "objective": objective, "price_per_km_fen": price_per_km_fen}  # fmt: skip
+    try:
+        params = RoundParams(
+            balance_weight=number_field(balance_weight, field="balance_weight", low=0,
+                                        high=1_000_000) or 0.0,
+            max_distance_km=number_field(max_distance_km, field="max_distance_km", low=0,
+                                         high=20_000, optional=True, above_low=True),
+            objective=RoundObjective(mode=objective, price_per_km_fen=int(number_field(
+                price_per_km_fen, field="price_per_km_fen", low=1, high=10**9) or 1)),
+        )  # fmt: skip
+        # Runs in the thread pool: the solver may take a while.
+        round_id = run_round(
+            request.app.state.engine, settings=settings, actor=principal.username,
+            params=params, commit=mode == "commit",
+        )  # fmt: skip
+    except AppError as refused:  # a bad field, another round running
+        field = refused.field if isinstance(refused, FieldError) else "*"
+        with session_scope(request.app.state.engine) as session:
+            context = {"view": round_list(session, page=1), "form": form,
+                       "errors": {field: error_text(refused)}}  # fmt: skip
+            return render(request, "hq_rounds.html", context, status_code=refused.status)
     return _to_round(round_id, "committed" if mode == "commit" else "previewed")
 
 
