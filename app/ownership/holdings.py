@@ -109,6 +109,18 @@ def branch_load(session: Session, branch_id: int) -> int:
     return int(session.exec(query).one())
 
 
+def room_left(branch: Branch, *, load: int) -> int:
+    """Places a branch still has for new customers, given its load (`branch_load`)."""
+    return branch.capacity - load
+
+
+def has_room(session: Session, branch: Branch) -> bool:
+    """May the branch take one more customer now? Lock the branch row first (`lock_branch`)
+    where two writers could race for its last place."""
+    assert branch.id is not None
+    return room_left(branch, load=branch_load(session, branch.id)) > 0
+
+
 def lock_branch(session: Session, branch_id: int) -> Branch:
     """Read a branch for update: two transfers into its last free place cannot both pass."""
     return session.exec(select(Branch).where(Branch.id == branch_id).with_for_update()).one()
@@ -125,7 +137,7 @@ def check_can_take(
     if not serves(branch, tier):
         broken.append(message("branch.tier_not_served", branch=branch.code, tier=tier))
     load = branch_load(session, branch.id)
-    if new_customers and load + new_customers > branch.capacity:
+    if new_customers and new_customers > room_left(branch, load=load):
         broken.append(
             message("branch.full", branch=branch.code, load=load, capacity=branch.capacity)
         )

@@ -70,7 +70,22 @@ def move_customer(
 ) -> list[Lead]:
     """Give the lead's customer (all its leads) to a branch from `at`; returns the leads."""
     close_customer_interval(session, lead=lead, at=at, reason="transferred")
-    open_interval(session, lead=lead, branch_id=branch_id, at=at, opened_by=opened_by)
+    return take_customer(session, lead=lead, branch_id=branch_id, at=at, opened_by=opened_by)
+
+
+def take_customer(
+    session: Session,
+    *,
+    lead: Lead,
+    branch_id: int,
+    at: datetime,
+    opened_by: str,
+    round_id: int | None = None,
+) -> list[Lead]:
+    """Give an ownerless customer (all its leads) to a branch from `at`; returns the leads."""
+    open_interval(
+        session, lead=lead, branch_id=branch_id, at=at, opened_by=opened_by, round_id=round_id
+    )
     leads = siblings(session, lead)
     for each in leads:
         each.branch_id = branch_id

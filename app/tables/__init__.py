@@ -14,6 +14,7 @@ from app.tables.lead import Customer, Lead
 from app.tables.ownership import Ownership
 from app.tables.policy import SplitPolicyRow
 from app.tables.round import AllocationRound, RoundAssignment, RoundLock
+from app.tables.routing import RoundBranchPrice, RoutingSwitch
 from app.tables.user import User
 
 __all__ = [
@@ -27,7 +28,9 @@ __all__ = [
     "Lead",
     "Ownership",
     "RoundAssignment",
+    "RoundBranchPrice",
     "RoundLock",
+    "RoutingSwitch",
     "SplitPolicyRow",
     "User",
 ]
