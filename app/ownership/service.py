@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, or_, update
+from sqlalchemy import ColumnElement, Select, and_, case, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -50,11 +50,7 @@ def open_interval(
 
 def close_customer_interval(session: Session, *, lead: Lead, at: datetime, reason: str) -> int:
     """End the current ownership of the lead's customer at `at`; returns intervals closed."""
-    if lead.customer_id is not None:
-        whose = col(Ownership.customer_id) == lead.customer_id
-    else:
-        whose = and_(col(Ownership.lead_id) == lead.id, col(Ownership.customer_id).is_(None))
-    query = select(Ownership).where(whose, col(Ownership.valid_to).is_(None))
+    query = select(Ownership).where(_of_customer(lead), col(Ownership.valid_to).is_(None))
     closed = 0
     for interval in session.exec(query):
         interval.valid_to = at
@@ -116,6 +112,19 @@ def release_customer(
         session.add(each)
     session.flush()
     return leads
+
+
+def current_owner_opened_by(session: Session, lead: Lead) -> str | None:
+    """How the open ownership of the lead's customer was opened (None: no owner)."""
+    query = select(Ownership.opened_by).where(_of_customer(lead), col(Ownership.valid_to).is_(None))
+    return session.exec(query).first()
+
+
+def _of_customer(lead: Lead) -> ColumnElement[bool]:
+    """Intervals of the lead's customer (or of the lead alone, when it has no customer)."""
+    if lead.customer_id is not None:
+        return col(Ownership.customer_id) == lead.customer_id
+    return and_(col(Ownership.lead_id) == lead.id, col(Ownership.customer_id).is_(None))
 
 
 def owner_of_customer(customer: object) -> Select[Any]:

@@ -24,6 +24,7 @@ from app.routing.switch import routing_enabled, switch_routing
 from app.tables import AuditRecord, Branch, Lead, Ownership, RoundBranchPrice
 from tests.app.factories import add_user, login
 from tests.app.holdings_world import World
+from tests.web.helpers import sign_in
 
 # WEST is nearer to everything west of the midpoint (114.1); the round leaves it full.
 BRANCHES = """code,name,lat,lon,capacity,tiers
@@ -120,6 +121,21 @@ def test_a_routed_lead_is_assigned_owned_and_audited_like_a_round_assignment(
     assert record.entity_id == str(lead.id)
     assert json.loads(record.detail)["branch"] == "EAST"
     assert json.loads(record.detail)["round"] == round_id
+
+
+def test_the_lead_api_says_a_routed_lead_was_routed(
+    world: World, client: TestClient, engine: Engine
+) -> None:
+    _round(world)
+    _intake(world, {"external_id": "N1", "lat": 22.5, "lon": 114.19})
+    add_user(engine, "hq1", "hq")
+    read = client.get(f"/api/v1/leads/{world.lead_id('N1')}", headers=login(client, "hq1"))
+    assert (read.json()["assigned_by"], read.json()["branch_code"]) == ("routed", "EAST")
+    round_lead = client.get(f"/api/v1/leads/{world.lead_id('R1')}", headers=login(client, "hq1"))
+    assert round_lead.json()["assigned_by"] == "round"
+    sign_in(client, "hq1")
+    page = client.get(f"/leads/{world.lead_id('N1')}")
+    assert "实时分配（按上一轮价格）" in page.text  # the timeline, in Chinese
 
 
 @pytest.mark.parametrize(
