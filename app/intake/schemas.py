@@ -38,7 +38,7 @@ class IntakeOutcome(BaseModel):
     outcome: Literal["created", "unchanged"]
     status: str
     branch_code: str | None  # the owner: the customer's, which it joined, or the routed one
-    routed: bool = False  # assigned at once at the last round's prices (issue 16.2)
+    routed: bool = False  # assigned by this request at the last round's prices (issue 16.2)
 
 
 class IntakeResult(BaseModel):

@@ -41,6 +41,7 @@ ACTIONS = {
     "followup.run": "定时收回超时线索",
     "lead.transferred": "总部转派",
     "lead.routed": "实时分配（按上一轮价格）",
+    "routing.switch": "切换实时分配",
     "lead.reveal_mobile": "查看完整号码",
 }
 
