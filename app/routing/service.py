@@ -3,9 +3,9 @@
 A new customer is given, in the transaction that brought its lead in, to the eligible branch
 with room where distance + the last committed round's price is least (`allocation.routing`):
 the rule the round's prices make optimal. Eligibility is the round's (`holdings.serves`: active
-and serving the customer's tier; never a branch the customer gave up), the distance and its
-limit are the round's (haversine km, the round's `max_distance_km`), room is counted the one way
-every path counts it (`holdings.has_room`), and the ownership interval opens through
+and serving the customer's tier, the highest of its leads'), the distance and its limit are the
+round's (haversine km, the round's `max_distance_km`), room is counted the one way every path
+counts it (`holdings.has_room`), and the ownership interval opens through
 `ownership.service.take_customer` (`opened_by = 'routed'`, `round_id` = the round priced by).
 
 A lead waits for the next round when routing is off, before the first committed round, when it
@@ -125,10 +125,9 @@ def _route_customer(
     prices: RoundPrices,
     now: datetime,
 ) -> Routed | None:
-    leads = siblings(session, lead)
+    leads = siblings(session, lead)  # all new and in this request: none was ever given up
     tier = customer_tier(x.tier for x in leads)
-    gave_up = {x.returned_by_branch_id for x in leads}
-    eligible = np.array([serves(b, tier) and b.id not in gave_up for b in branches], np.bool_)
+    eligible = np.array([serves(b, tier) for b in branches], np.bool_)
     first = leads[0]  # the round's representative of a customer: its first lead
     preferred = preference(lat=first.lat, lon=first.lon, branches=columns, eligible=eligible,
                            max_distance_km=prices.max_distance_km)  # fmt: skip
