@@ -139,7 +139,9 @@ def _locations(*, problem: AllocationProblem, screened: Screened, options: _Opti
     # optimum at that count (weak duality holds for any prices).
     unassigned = int(np.count_nonzero(branch[idx] < 0))
     bound = max(result.lower_bound, result.bound_with(unassigned), 0.0)
-    prices = _prices_km(result) if status == "optimal" else None
+    # The proof's prices describe this plan to within its proven gap (a round stopped by the
+    # clock keeps them); augmenting after the clock moved leads the prices never saw.
+    prices = None if added else _prices_km(result)
     return branch, bound / 1000.0, status, notes, result.iterations, prices
 
 
