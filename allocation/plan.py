@@ -85,6 +85,11 @@ class Plan:
     solve_seconds: float
     iterations: int = 0
     notes: tuple[str, ...] = ()
+    # The exact solver's branch prices in km (inf: no place there can be freed), in location
+    # mode: each assigned lead's branch minimises distance + price among the branches it may
+    # go to, to within the proven gap. None: no such prices (heuristics, pair mode, a plan
+    # completed by augmenting paths after the time limit).
+    branch_price_km: FloatArray | None = None
 
     @property
     def assigned(self) -> int:

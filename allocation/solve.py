@@ -21,9 +21,15 @@ from allocation.geo import haversine_km_np
 from allocation.model import AllocationProblem, Method, PairTable, Reason, Status, reason_code
 from allocation.plan import Plan, balance_penalty, lead_workloads
 from allocation.solvers.cardinality import augment_to_maximum
+from allocation.solvers.network import UNITS_PER_COST
 from allocation.solvers.pair_flow import gap_pairs, rounding_slack, solve_pair_flow
 from allocation.solvers.screen import Screened, geometry, screen
-from allocation.solvers.transport import GAP_TOLERANCE, LocationInput, solve_locations
+from allocation.solvers.transport import (
+    GAP_TOLERANCE,
+    LocationInput,
+    TransportResult,
+    solve_locations,
+)
 from allocation.value import lead_value_km
 
 IntArray = NDArray[np.int64]
@@ -56,12 +62,12 @@ def solve(
         options = _Options(
             time_limit_s=time_limit_s, seed=seed, gap_tolerance=gap_tolerance, progress=progress
         )
-        branch, bound, status, notes, iterations = _optimal(
+        branch, bound, status, notes, iterations, prices = _optimal(
             problem=problem, screened=screened, options=options
         )
     else:
         branch = run_baseline(problem=problem, screened=screened, method=method, seed=seed)
-        bound, status, notes, iterations = None, "feasible", (), 0
+        bound, status, notes, iterations, prices = None, "feasible", (), 0, None
     return build_plan(
         problem=problem,
         screened=screened,
@@ -72,10 +78,12 @@ def solve(
         iterations=iterations,
         notes=notes,
         solve_seconds=time.monotonic() - started,
+        branch_price_km=prices,
     )
 
 
-_Outcome = tuple[IntArray, float | None, Status, tuple[str, ...], int]
+# branch, bound, status, notes, iterations, branch prices (km; None: not computed)
+_Outcome = tuple[IntArray, float | None, Status, tuple[str, ...], int, FloatArray | None]
 
 
 @dataclass(frozen=True)
@@ -97,7 +105,7 @@ def _optimal(*, problem: AllocationProblem, screened: Screened, options: _Option
             capacity=problem.branches.capacity,
             balance_weight=problem.params.balance_weight,
         )
-        return result.branch, result.lower_bound, "optimal", (), 1
+        return result.branch, result.lower_bound, "optimal", (), 1, None
     return _generalized(
         problem=problem, screened=screened, time_limit_s=options.time_limit_s, seed=options.seed
     )
@@ -106,8 +114,8 @@ def _optimal(*, problem: AllocationProblem, screened: Screened, options: _Option
 def _locations(*, problem: AllocationProblem, screened: Screened, options: _Options) -> _Outcome:
     idx = np.flatnonzero(screened.active)
     branch = np.full(problem.leads.size, -1, np.int64)
-    if len(idx) == 0:
-        return branch, 0.0, "optimal", (), 0
+    if len(idx) == 0:  # nobody competes for any place: every price is 0
+        return branch, 0.0, "optimal", (), 0, np.zeros(problem.branches.size)
     data = _location_input(problem=problem, idx=idx)
     result = solve_locations(
         data=data,
@@ -127,7 +135,20 @@ def _locations(*, problem: AllocationProblem, screened: Screened, options: _Opti
     bound = max(result.lower_bound, result.bound_with(unassigned), 0.0) / 1000.0
     if problem.value is not None:  # every plan of this count paid the reward per lead
         bound -= problem.value.reward_km * (len(idx) - unassigned)
-    return branch, bound, status, notes, result.iterations
+    # The proof's prices describe this plan to within its proven gap (a round stopped by the
+    # clock keeps them); augmenting after the clock moved leads the prices never saw. Under a
+    # value objective they price distance - value, which routing (distance + price) does not
+    # know: none are kept.
+    prices = None if added or problem.value is not None else _prices_km(result)
+    return branch, bound, status, notes, result.iterations, prices
+
+
+def _prices_km(result: TransportResult) -> FloatArray | None:
+    """The proof's branch prices in km; inf where the price reached the unassignment penalty
+    (no place there can be freed at any finite cost)."""
+    if result.prices is None:
+        return None
+    return np.where(result.prices >= result.price_cap, np.inf, result.prices / UNITS_PER_COST)
 
 
 def _location_input(*, problem: AllocationProblem, idx: IntArray) -> LocationInput:
@@ -185,7 +206,7 @@ def _generalized(
         status = "feasible" if status == "optimal" else status
     if problem.params.balance_weight > 0:
         notes += ("balance_weight is not applied when workloads exceed 1",)
-    return branch, bound, status, notes, 1
+    return branch, bound, status, notes, 1, None
 
 
 def _fill_room(*, problem: AllocationProblem, pairs: PairTable, branch: IntArray) -> int:
@@ -221,6 +242,7 @@ def build_plan(
     iterations: int,
     notes: tuple[str, ...],
     solve_seconds: float,
+    branch_price_km: FloatArray | None = None,
 ) -> Plan:
     """Per-lead columns and round totals from a branch-per-lead vector."""
     reason = screened.reason.copy()
@@ -253,6 +275,7 @@ def build_plan(
         solve_seconds=solve_seconds,
         iterations=iterations,
         notes=notes,
+        branch_price_km=branch_price_km,
     )
 
 

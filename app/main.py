@@ -24,6 +24,7 @@ from app.notifications.routes import router as notifications_router
 from app.privacy.routes import router as privacy_router
 from app.request_ids import RequestIds
 from app.rounds.routes import router as rounds_router
+from app.routing.routes import router as routing_router
 from app.security_headers import SecurityHeaders
 from app.upload_gate import refuse_upload
 from app.users.routes import router as auth_router
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         privacy_router,
         analytics_router,
         notifications_router,
+        routing_router,
     ):
         app.include_router(router, responses=ERROR_RESPONSES)
     install_docs(app)

@@ -88,6 +88,10 @@ class TransportResult:
     groups: int
     arcs: int
     duals: tuple[Dual, ...] = ()
+    # Branch prices (m) of the iteration that proved the bound, capped at `price_cap`: a lead's
+    # best branch is argmin(distance + price) among those it may go to (what routing uses).
+    prices: FloatArray | None = None
+    price_cap: float = math.inf
 
     def bound_with(self, unassigned: int) -> float:
         """Best bound (m, >= 0) on plans leaving `unassigned` leads out: with the maximum
@@ -118,10 +122,13 @@ def solve_locations(
     best_plan: _Step | None = None
     duals: list[Dual] = []
     best_bound = 0.0  # costs are >= 0; every iteration's bound is valid, keep the largest
+    prices: FloatArray | None = None
     while True:
         iteration += 1
         started = time.monotonic()
         step = _iterate(data=data, model=model, state=state)
+        if prices is None or step.bound >= best_bound:
+            prices = step.prices
         best_bound = max(best_bound, step.bound)
         duals.append(step.dual)
         if best_plan is None or _better(step, best_plan):
@@ -150,6 +157,8 @@ def solve_locations(
         groups=state.groups.size,
         arcs=len(state.arc_g),
         duals=tuple(duals),
+        prices=prices,
+        price_cap=float(model.penalty),
     )
 
 
@@ -166,6 +175,7 @@ class _Step:
     bound: float  # proven lower bound from this iteration's prices (m)
     refined: _State | None  # the next restricted problem; None when nothing is left to add
     dual: Dual
+    prices: FloatArray  # branch prices of this iteration's flow (m, capped at the penalty)
 
     @property
     def unassigned(self) -> int:
@@ -215,6 +225,7 @@ def _iterate(*, data: LocationInput, model: _Model, state: _State) -> _Step:
         bound=bound,
         refined=_refine(data=data, state=state, best=best),
         dual=Dual(small=small, capped=int(capped.sum()), big_m=cap),
+        prices=prices,
     )
 
 

@@ -37,7 +37,8 @@ class IntakeOutcome(BaseModel):
     lead_id: int
     outcome: Literal["created", "unchanged"]
     status: str
-    branch_code: str | None  # set when the customer already had an owner: it joined it
+    branch_code: str | None  # the owner: the customer's, which it joined, or the routed one
+    routed: bool = False  # assigned by this request at the last round's prices (issue 16.2)
 
 
 class IntakeResult(BaseModel):
@@ -45,4 +46,5 @@ class IntakeResult(BaseModel):
     created: int
     unchanged: int
     linked: int
+    routed: int  # leads assigned at once (a routed customer's leads all count)
     leads: list[IntakeOutcome]

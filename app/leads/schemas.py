@@ -23,6 +23,9 @@ class LeadRead(BaseModel):
     region_code: str | None
     location_source: str | None
     acquired_at: datetime | None
+    # How the customer's current owner got it: round, routed (between rounds, at the last
+    # round's prices), transfer or linked. Set on the single-lead read only; null in lists.
+    assigned_by: str | None = None
 
 
 class LeadList(BaseModel):

@@ -10,6 +10,7 @@ from app.leads import repository
 from app.leads.repository import LeadFilter
 from app.leads.schemas import LeadList, LeadRead
 from app.leads.search import search_condition
+from app.ownership.service import current_owner_opened_by
 from app.privacy.cipher import MobileCipher, cipher_for
 from app.tables import Lead
 
@@ -57,7 +58,8 @@ def get_lead(session: Session, *, principal: Principal, lead_id: int) -> LeadRea
     if row is None:
         # The same answer for "not yours" and "does not exist": nothing leaks.
         raise NotFound("lead not found")
-    return _read(row[0], row[1], principal=principal, cipher=cipher_for(session))
+    read = _read(row[0], row[1], principal=principal, cipher=cipher_for(session))
+    return read.model_copy(update={"assigned_by": current_owner_opened_by(session, row[0])})
 
 
 def _read(

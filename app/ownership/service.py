@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, or_, update
+from sqlalchemy import ColumnElement, Select, and_, case, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -50,11 +50,7 @@ def open_interval(
 
 def close_customer_interval(session: Session, *, lead: Lead, at: datetime, reason: str) -> int:
     """End the current ownership of the lead's customer at `at`; returns intervals closed."""
-    if lead.customer_id is not None:
-        whose = col(Ownership.customer_id) == lead.customer_id
-    else:
-        whose = and_(col(Ownership.lead_id) == lead.id, col(Ownership.customer_id).is_(None))
-    query = select(Ownership).where(whose, col(Ownership.valid_to).is_(None))
+    query = select(Ownership).where(_of_customer(lead), col(Ownership.valid_to).is_(None))
     closed = 0
     for interval in session.exec(query):
         interval.valid_to = at
@@ -70,7 +66,22 @@ def move_customer(
 ) -> list[Lead]:
     """Give the lead's customer (all its leads) to a branch from `at`; returns the leads."""
     close_customer_interval(session, lead=lead, at=at, reason="transferred")
-    open_interval(session, lead=lead, branch_id=branch_id, at=at, opened_by=opened_by)
+    return take_customer(session, lead=lead, branch_id=branch_id, at=at, opened_by=opened_by)
+
+
+def take_customer(
+    session: Session,
+    *,
+    lead: Lead,
+    branch_id: int,
+    at: datetime,
+    opened_by: str,
+    round_id: int | None = None,
+) -> list[Lead]:
+    """Give an ownerless customer (all its leads) to a branch from `at`; returns the leads."""
+    open_interval(
+        session, lead=lead, branch_id=branch_id, at=at, opened_by=opened_by, round_id=round_id
+    )
     leads = siblings(session, lead)
     for each in leads:
         each.branch_id = branch_id
@@ -101,6 +112,19 @@ def release_customer(
         session.add(each)
     session.flush()
     return leads
+
+
+def current_owner_opened_by(session: Session, lead: Lead) -> str | None:
+    """How the open ownership of the lead's customer was opened (None: no owner)."""
+    query = select(Ownership.opened_by).where(_of_customer(lead), col(Ownership.valid_to).is_(None))
+    return session.exec(query).first()
+
+
+def _of_customer(lead: Lead) -> ColumnElement[bool]:
+    """Intervals of the lead's customer (or of the lead alone, when it has no customer)."""
+    if lead.customer_id is not None:
+        return col(Ownership.customer_id) == lead.customer_id
+    return and_(col(Ownership.lead_id) == lead.id, col(Ownership.customer_id).is_(None))
 
 
 def owner_of_customer(customer: object) -> Select[Any]:

@@ -35,6 +35,7 @@ from app.rounds.solving import (
     snapshot,
     solve_instance,
 )
+from app.routing.prices import store_prices
 from app.tables import AllocationRound, Branch
 from app.tables.base import utcnow
 from coded_messages import Message, message
@@ -169,6 +170,9 @@ def _store(
     rows = (_row(allocation_round.id, o, columns(o.explanation)) for o in solved.outcomes)
     copy_rows(session, table="round_assignment", columns=ASSIGNMENT_COLUMNS, rows=rows)
     refresh_statistics(session, "round_assignment")
+    branch_ids = instance["branch_ids"]
+    assert isinstance(branch_ids, list)
+    store_prices(session, round_id=allocation_round.id, plan=plan, branch_ids=branch_ids)
     audit.record(
         session,
         actor=actor,

@@ -16,6 +16,7 @@ from app.tables.notification import DeadlineWarning, Notification, NotificationO
 from app.tables.ownership import Ownership
 from app.tables.policy import SplitPolicyRow
 from app.tables.round import AllocationRound, RoundAssignment, RoundLock
+from app.tables.routing import RoundBranchPrice, RoutingSwitch
 from app.tables.scenario import SavedScenario
 from app.tables.user import User
 
@@ -34,7 +35,9 @@ __all__ = [
     "NotificationOutbox",
     "Ownership",
     "RoundAssignment",
+    "RoundBranchPrice",
     "RoundLock",
+    "RoutingSwitch",
     "SavedScenario",
     "SplitPolicyRow",
     "User",

@@ -13,7 +13,7 @@ from sqlmodel import Field, SQLModel
 
 from app.tables.base import BigIntKey, UTCDateTime
 
-OPEN_REASONS = ("round", "transfer", "linked")
+OPEN_REASONS = ("round", "transfer", "linked", "routed")  # routed: between rounds, round_id
 CLOSE_REASONS = ("returned", "reclaimed", "transferred", "repooled")
 
 
@@ -21,7 +21,9 @@ class Ownership(SQLModel, table=True):
     __tablename__ = "ownership"
     __table_args__ = (
         CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="interval_not_empty"),
-        CheckConstraint("opened_by IN ('round', 'transfer', 'linked')", name="opened_by_known"),
+        CheckConstraint(
+            "opened_by IN ('round', 'transfer', 'linked', 'routed')", name="opened_by_known"
+        ),
         CheckConstraint(
             "close_reason IS NULL OR "
             "close_reason IN ('returned', 'reclaimed', 'transferred', 'repooled')",
@@ -41,5 +43,6 @@ class Ownership(SQLModel, table=True):
     valid_from: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     valid_to: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     opened_by: str = Field(max_length=16)
-    round_id: int | None = Field(default=None)  # the allocation round that opened it, if any
+    # The allocation round that opened it, or whose prices routed it (opened_by 'routed').
+    round_id: int | None = Field(default=None)
     close_reason: str | None = Field(default=None, max_length=16)

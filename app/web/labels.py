@@ -40,6 +40,8 @@ ACTIONS = {
     "lead.reclaimed": "超时未联系，收回线索池",
     "followup.run": "定时收回超时线索",
     "lead.transferred": "总部转派",
+    "lead.routed": "实时分配（按上一轮价格）",
+    "routing.switch": "切换实时分配",
     "lead.reveal_mobile": "查看完整号码",
     "ledger.reverse": "冲销分录",
     "ledger.reclassify": "待认领收入重分类",

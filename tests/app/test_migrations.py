@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel
 
 import app.tables  # noqa: F401
 from app.config import Settings
-from app.db import make_engine
+from app.db import make_engine, session_scope
 from app.migrations import downgrade, include_object, upgrade
+from app.tables import Branch, Lead, Ownership
+
+T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 
 
 def _schema_diff(settings: Settings) -> list[object]:
@@ -43,3 +51,54 @@ def test_sqlite_connections_enforce_foreign_keys_and_use_wal(settings: Settings)
         assert (
             conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == settings.sqlite_busy_timeout_ms
         )
+
+
+def test_0015_keeps_the_overlap_guard_both_ways_and_reads_routed_as_round_below_it(
+    settings: Settings,
+) -> None:
+    """SQLite rebuilds the ownership table for the new CHECK, which drops its triggers: the
+    migration must create them again on the way up and on the way down."""
+    engine = make_engine(settings)
+    downgrade(engine, "0014")
+    upgrade(engine, "head")
+    lead_id = _lead_with_a_routed_interval(engine)
+    _assert_overlap_refused(engine, lead_id)
+    downgrade(engine, "0014")
+    with engine.connect() as conn:
+        opened_by = conn.execute(text("SELECT opened_by FROM ownership")).scalar_one()
+    assert opened_by == "round"  # no 'routed' below 0015: the round whose prices routed it
+    _assert_overlap_refused(engine, lead_id)
+    upgrade(engine, "head")
+    _assert_overlap_refused(engine, lead_id)
+    engine.dispose()
+
+
+def _lead_with_a_routed_interval(engine: Engine) -> int:
+    with session_scope(engine) as session:
+        branch = Branch(code="R", name="R", lat=22.5, lon=114.0, capacity=1, tiers="")
+        session.add(branch)
+        session.flush()
+        lead = Lead(channel="app", external_id="R-1", status="assigned", branch_id=branch.id)
+        session.add(lead)
+        session.flush()
+        assert lead.id is not None
+        assert branch.id is not None
+        session.add(Ownership(lead_id=lead.id, branch_id=branch.id, valid_from=T0,
+                              opened_by="routed", round_id=None))  # fmt: skip
+        return lead.id
+
+
+def _assert_overlap_refused(engine: Engine, lead_id: int) -> None:
+    """A closed interval reaching into the open one: only the overlap guard can refuse it."""
+    overlapping = {
+        "lead": lead_id,
+        "start": T0 - timedelta(hours=1),
+        "end": T0 + timedelta(hours=1),
+    }
+    with pytest.raises(IntegrityError, match="may not overlap"), engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO ownership (lead_id, branch_id, valid_from, valid_to, opened_by, "
+                 "close_reason) SELECT :lead, branch_id, :start, :end, 'transfer', "
+                 "'transferred' FROM ownership WHERE lead_id = :lead"),
+            overlapping,
+        )  # fmt: skip

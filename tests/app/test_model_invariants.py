@@ -1,9 +1,10 @@
 """Random sequences of everything users do, with every promise checked after every step.
 
-The TigerBeetle VOPR idea on our domain: a Hypothesis state machine imports leads, runs rounds
-(preview, commit, cancel), changes capacities, tiers and branch activity, transfers, returns,
-contacts and converts leads, lets follow-up deadlines lapse, imports revenue, reverses and
-reclassifies entries and closes months, on SQLite and PostgreSQL, under a clock that moves only
+The TigerBeetle VOPR idea on our domain: a Hypothesis state machine imports leads, takes leads
+from channels (routed at once at the last round's prices unless HQ switched routing off), runs
+rounds (preview, commit, cancel), changes capacities, tiers and branch activity, transfers,
+returns, contacts and converts leads, lets follow-up deadlines lapse, imports revenue, reverses
+and reclassifies entries and closes months, on SQLite and PostgreSQL, under a clock that moves only
 when the test says. After every step it checks:
 
 - no branch holds more customers in follow-up than its capacity, and no holder is ineligible;
@@ -39,6 +40,8 @@ from app import audit_chain, clock
 from app.auth import Principal
 from app.db import make_engine, session_scope
 from app.errors import AppError
+from app.intake.schemas import IntakeBatch, IntakeLead
+from app.intake.service import take_leads
 from app.journal import service as ledger
 from app.leads import followup
 from app.ownership.holdings import (
@@ -48,6 +51,7 @@ from app.ownership.holdings import (
     customer_tier,
     serves,
 )
+from app.routing.switch import switch_routing
 from app.tables import Branch, Lead, Ownership
 from ledger.periods import SHANGHAI
 from tests.app.holdings_world import HQ, World
@@ -197,6 +201,28 @@ class ProductMachine(RuleBasedStateMachine):
         self._attempt("import_leads", lambda: self.world.leads("".join(lines),
                                                               name=f"l{self.next_file}.csv"))  # fmt: skip
 
+    @rule(place=st.integers(0, 3), tier=st.sampled_from(TIERS), mobile=st.sampled_from(MOBILES))
+    def channel_pushes_a_lead(self, place: int, tier: str, mobile: str) -> None:
+        """Through the intake API's service: routed at once at the last round's prices."""
+        self._tick()
+        lat, lon = PLACES[place]
+        self.next_lead += 1
+        item = IntakeLead(external_id=f"L{self.next_lead}", lat=lat, lon=lon, tier=tier,
+                          mobile=mobile or None)  # fmt: skip
+
+        def push() -> None:
+            with session_scope(self.engine) as session:
+                take_leads(session, channel="app", key_id="model", batch=IntakeBatch(leads=[item]),
+                           secret=self.world.settings.customer_key)  # fmt: skip
+
+        self._attempt("channel_lead", push)
+
+    @rule(enabled=st.booleans())
+    def hq_switches_routing(self, enabled: bool) -> None:
+        self._tick()
+        with session_scope(self.engine) as session:
+            switch_routing(session, enabled=enabled, actor="hq")
+
     @rule(commit=st.booleans())
     def run_round(self, commit: bool) -> None:
         self._tick()
@@ -328,7 +354,7 @@ class ProductMachine(RuleBasedStateMachine):
         def reverse() -> None:
             with session_scope(self.engine) as session:
                 ledger.reverse_entry(session, entry_id=entry_id, reason="model", actor="fin",
-                                     now=now)  # fmt: skip
+                                     settings=self.world.settings, now=now)  # fmt: skip
 
         if self._attempt("reverse", reverse):
             event_id, effect = self.effects[entry_id]
@@ -347,7 +373,8 @@ class ProductMachine(RuleBasedStateMachine):
         def reclassify() -> None:
             with session_scope(self.engine) as session:
                 ledger.reclassify_event(session, event_id=event_id, branch_code=code,
-                                        reason="model", actor="fin", now=now)  # fmt: skip
+                                        reason="model", actor="fin",
+                                        settings=self.world.settings, now=now)  # fmt: skip
 
         if self._attempt("reclassify", reclassify):
             fen = self.expected[event_id]["suspense:unowned"]

@@ -76,6 +76,8 @@ MATRIX: tuple[tuple[str, str, str, tuple[Expected, ...]], ...] = (
     ("POST", "/api/v1/ledger/corrections/{request_id}/reject", "pending_correction", (401, 403, 403, 403, 200, 403, 401, 401)),
     # --- channel systems: a channel key (X-API-Key), never a staff token or cookie ---
     ("POST", "/api/v1/intake/leads", "intake_batch",                 (401, 401, 401, 401, 401, 401, 401, 401)),
+    ("GET", "/api/v1/routing", "plain",                              (401, 403, 403, 200, 403, 200, 401, 401)),
+    ("POST", "/api/v1/routing", "routing_on",                        (401, 403, 403, 200, 403, 403, 401, 401)),
     # --- public: health, API documentation, static files ---
     ("GET", "/healthz", "plain",                                     (200, 200, 200, 200, 200, 200, 200, 200)),
     ("GET", "/openapi.json", "plain",                                (200, 200, 200, 200, 200, 200, 200, 200)),

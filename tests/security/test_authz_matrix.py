@@ -241,6 +241,11 @@ def _intake_batch(world: SecurityWorld, row: Row, actor: Actor, cache: dict[str,
     return Call(row.path, json={"leads": [{"external_id": world.unique("W")}]})
 
 
+def _routing_on(world: SecurityWorld, row: Row, actor: Actor, cache: dict[str, Any]) -> Call:
+    """Switch routing on (as it is): HQ's answer changes nothing the other rows see."""
+    return Call(row.path, json={"enabled": True})
+
+
 def _own_login(world: SecurityWorld, row: Row, actor: Actor, cache: dict[str, Any]) -> Call:
     """Each role signs in with its own account; anonymous with an account that does not exist."""
     browser = TestClient(world.app, follow_redirects=False)
@@ -273,6 +278,7 @@ RECIPES: dict[str, Recipe] = {
     "intake_batch": _intake_batch,
     "fresh_notice_a": _fresh_notice_a,
     "fresh_dead_letter": _fresh_dead_letter,
+    "routing_on": _routing_on,
 }
 
 

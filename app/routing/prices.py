@@ -1,0 +1,64 @@
+"""The branch prices of a round: stored when it is solved, read back for routing.
+
+The exact solver proves a plan optimal with one price per branch (`Plan.branch_price_km`);
+storing them (a row per branch) lets routing read the last committed round's prices in
+O(branches). A round without exact prices stores none, and routing after it prices every
+branch 0: the nearest eligible branch with room.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from sqlmodel import Session, col, select
+
+from allocation.plan import Plan
+from app.tables import AllocationRound, RoundBranchPrice
+
+
+@dataclass(frozen=True)
+class RoundPrices:
+    """What routing needs from the last committed round (a branch not listed costs 0)."""
+
+    round_id: int
+    max_distance_km: float | None
+    exact: bool  # False: the round stored no prices, every branch is priced 0
+    price_km: dict[int, float] = field(default_factory=dict)  # inf: no place can be freed
+
+    def of(self, branch_id: int) -> float:
+        return self.price_km.get(branch_id, 0.0)
+
+
+def store_prices(session: Session, *, round_id: int, plan: Plan, branch_ids: list[int]) -> None:
+    prices = plan.branch_price_km
+    if prices is None:
+        return
+    session.add_all(
+        RoundBranchPrice(
+            round_id=round_id,
+            branch_id=branch_id,
+            price_km=float(price) if math.isfinite(price) else None,
+        )
+        for branch_id, price in zip(branch_ids, prices.tolist(), strict=True)
+    )
+    session.flush()
+
+
+def last_committed_prices(session: Session) -> RoundPrices | None:
+    """The prices of the round committed last; None before any round was committed."""
+    query = (
+        select(AllocationRound)
+        .where(AllocationRound.status == "committed")
+        .order_by(col(AllocationRound.committed_at).desc(), col(AllocationRound.id).desc())
+        .limit(1)
+    )
+    last = session.exec(query).first()
+    if last is None or last.id is None:
+        return None
+    rows = session.exec(select(RoundBranchPrice).where(RoundBranchPrice.round_id == last.id))
+    prices = {r.branch_id: math.inf if r.price_km is None else r.price_km for r in rows}
+    return RoundPrices(
+        round_id=last.id, max_distance_km=last.max_distance_km, exact=bool(prices),
+        price_km=prices,
+    )  # fmt: skip

@@ -1,0 +1,168 @@
+"""Routing between rounds (issue 16.2): a new lead reaches a branch at once.
+
+A new customer is given, in the transaction that brought its lead in, to the eligible branch
+with room where distance + the last committed round's price is least (`allocation.routing`):
+the rule the round's prices make optimal. Eligibility is the round's (`holdings.serves`: active
+and serving the customer's tier, the highest of its leads'), the distance and its limit are the
+round's (haversine km, the round's `max_distance_km`), room is counted the one way every path
+counts it (`holdings.has_room`), and the ownership interval opens through
+`ownership.service.take_customer` (`opened_by = 'routed'`, `round_id` = the round priced by).
+
+A lead waits for the next round when routing is off, before the first committed round, when it
+has no location, no eligible branch with room within the limit, or when its customer has
+another lead waiting already (the customer is one unit: the round places them together).
+
+Concurrency: the active branch rows are locked in id order (`SELECT ... FOR UPDATE`, as a
+round commit does) before anything is counted, so two intakes cannot both take a branch's last
+place, and no lock order can deadlock against a commit or a transfer (which locks one row).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from sqlalchemy import ColumnElement
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from allocation.routing import Branches, preference
+from app import audit
+from app.notifications.service import notify_assigned
+from app.ownership.holdings import customer_tier, has_room, serves
+from app.ownership.service import siblings, take_customer
+from app.routing.prices import RoundPrices, last_committed_prices
+from app.routing.switch import routing_enabled
+from app.tables import Branch, Lead
+from app.tables.base import utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class Routed:
+    """A customer given to a branch between rounds (its leads, all now at the branch)."""
+
+    lead_ids: tuple[int, ...]
+    branch_id: int
+    branch_code: str
+    round_id: int
+    distance_km: float
+    price_km: float
+
+
+def route_new_leads(session: Session, *, lead_ids: Sequence[int], actor: str) -> list[Routed]:
+    """Route the given new leads that may be routed; the others wait for the next round.
+
+    The one place leads are assigned between rounds; each branch that gets leads is told
+    (app/notifications) in the same transaction.
+    """
+    if not lead_ids or not routing_enabled(session) or not _waiting(session, lead_ids):
+        return []
+    branches = _lock_active_branches(session)
+    prices = last_committed_prices(session)  # read under the lock: a commit may just have ended
+    if prices is None:
+        return []
+    columns = _columns(branches, prices)
+    now, routed = utcnow(), []
+    for lead in _waiting(session, lead_ids):
+        if lead.status != "new":  # taken with an earlier lead of the same customer
+            continue
+        done = _route_customer(session, lead=lead, branches=branches, columns=columns,
+                               prices=prices, now=now)  # fmt: skip
+        if done is not None:
+            _audit(session, done, actor=actor)
+            routed.append(done)
+    _tell_branches(session, routed)
+    return routed
+
+
+def _tell_branches(session: Session, routed: list[Routed]) -> None:
+    """One notification per branch that got leads, in this transaction (its outbox row too)."""
+    by_branch: dict[int, list[int]] = {}
+    for done in routed:
+        by_branch.setdefault(done.branch_id, []).extend(done.lead_ids)
+    for branch_id, lead_ids in sorted(by_branch.items()):
+        notify_assigned(session, branch_id, lead_ids, source="routing")
+
+
+def _waiting(session: Session, lead_ids: Sequence[int]) -> list[Lead]:
+    """The given leads still `new` whose customer has no lead outside them (none owned, none
+    waiting in the pool already), in id order."""
+    query = (
+        select(Lead)
+        .where(col(Lead.id).in_(lead_ids), Lead.status == "new")
+        .where(~_has_other_lead(lead_ids))
+        .order_by(col(Lead.id))
+    )
+    return list(session.exec(query))
+
+
+def _has_other_lead(lead_ids: Sequence[int]) -> ColumnElement[bool]:
+    other = aliased(Lead)
+    return (
+        select(other.id)
+        .where(col(other.customer_id) == col(Lead.customer_id))
+        .where(col(other.id).not_in(lead_ids))
+        .exists()
+    )
+
+
+def _lock_active_branches(session: Session) -> list[Branch]:
+    query = (
+        select(Branch)
+        .where(col(Branch.active))
+        .order_by(col(Branch.id))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return list(session.exec(query))
+
+
+def _columns(branches: list[Branch], prices: RoundPrices) -> Branches:
+    return Branches(
+        lat=np.array([b.lat for b in branches], np.float64),
+        lon=np.array([b.lon for b in branches], np.float64),
+        price_km=np.array([prices.of(b.id or 0) for b in branches], np.float64),
+    )
+
+
+def _route_customer(
+    session: Session,
+    *,
+    lead: Lead,
+    branches: list[Branch],
+    columns: Branches,
+    prices: RoundPrices,
+    now: datetime,
+) -> Routed | None:
+    leads = siblings(session, lead)  # all new and in this request: none was ever given up
+    tier = customer_tier(x.tier for x in leads)
+    eligible = np.array([serves(b, tier) for b in branches], np.bool_)
+    first = leads[0]  # the round's representative of a customer: its first lead
+    preferred = preference(lat=first.lat, lon=first.lon, branches=columns, eligible=eligible,
+                           max_distance_km=prices.max_distance_km)  # fmt: skip
+    for k, distance in zip(preferred.order.tolist(), preferred.distance_km.tolist(), strict=True):
+        branch = branches[k]
+        if not has_room(session, branch):
+            continue
+        assert branch.id is not None
+        moved = take_customer(session, lead=first, branch_id=branch.id, at=now,
+                              opened_by="routed", round_id=prices.round_id)  # fmt: skip
+        return Routed(
+            lead_ids=tuple(x.id or 0 for x in moved), branch_id=branch.id,
+            branch_code=branch.code, round_id=prices.round_id, distance_km=distance,
+            price_km=float(columns.price_km[k]),
+        )  # fmt: skip
+    return None
+
+
+def _audit(session: Session, routed: Routed, *, actor: str) -> None:
+    """One record per lead (the lead page's timeline reads its own)."""
+    price = routed.price_km if np.isfinite(routed.price_km) else None
+    for lead_id in routed.lead_ids:
+        audit.record(
+            session, actor=actor, action="lead.routed", entity_type="lead", entity_id=lead_id,
+            detail={"branch": routed.branch_code, "round": routed.round_id,
+                    "distance_km": round(routed.distance_km, 3), "price_km": price},
+        )  # fmt: skip
