@@ -14,3 +14,4 @@ INTEGER_MAX = 2**31 - 1
 
 LeadId = Annotated[int, Path(ge=1, le=BIGINT_MAX)]
 RoundId = Annotated[int, Path(ge=1, le=INTEGER_MAX)]
+JobId = Annotated[int, Path(ge=1, le=INTEGER_MAX)]

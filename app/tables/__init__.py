@@ -10,6 +10,7 @@ from app.tables import journal  # noqa: F401  (ledger tables, app/tables/journal
 from app.tables.audit import AuditRecord, AuditSeal, AuditSealMark
 from app.tables.branch import Branch
 from app.tables.channel import ChannelKey
+from app.tables.job import Job
 from app.tables.lead import Customer, Lead
 from app.tables.ownership import Ownership
 from app.tables.policy import SplitPolicyRow
@@ -24,6 +25,7 @@ __all__ = [
     "Branch",
     "ChannelKey",
     "Customer",
+    "Job",
     "Lead",
     "Ownership",
     "RoundAssignment",
