@@ -15,7 +15,12 @@ def params_to_json(said: Message) -> str:
 def message_from_columns(code: str | None, params: str | None) -> Message | None:
     if code is None:
         return None
-    return _message({"code": code, "params": json.loads(params) if params else {}})
+    return message_from_plain(code, json.loads(params) if params else {})
+
+
+def message_from_plain(code: str, params: dict[str, Any]) -> Message:
+    """The message from its code and its values as JSON gave them back."""
+    return _message({"code": code, "params": params})
 
 
 def _plain(said: Message) -> dict[str, Any]:

@@ -202,6 +202,7 @@ FILTERS = {
     "km": km,
     "share": share,
     "round_status_label": round_status_label,
+    "job_status_label": job_status_label,
     "solver_label": solver_label,
     "reason_label": reason_label,
 }

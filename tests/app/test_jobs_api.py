@@ -43,9 +43,7 @@ def test_without_async_a_round_still_answers_201_with_the_round(
     assert created.json()["status"] == "solved"
 
 
-def test_branch_users_cannot_see_or_cancel_jobs(
-    client: TestClient, pooled: dict[str, int]
-) -> None:
+def test_branch_users_cannot_see_or_cancel_jobs(client: TestClient, pooled: dict[str, int]) -> None:
     branch = login(client, "sz1")
     assert client.get("/api/v1/jobs", headers=branch).status_code == 403
     assert client.get("/api/v1/jobs/1", headers=branch).status_code == 403

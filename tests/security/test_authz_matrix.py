@@ -16,8 +16,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from starlette.routing import Mount
 
+from app.db import session_scope
 from app.main import create_app
 from app.rounds.service import RoundParams, run_round
+from app.tables import Job
 from tests.app.factories import PASSWORD
 from tests.conftest import settings_for
 from tests.security.authz_matrix import LOGIN, ROLES, Expected, Row, rows
@@ -123,6 +125,17 @@ def _round_preview(world: SecurityWorld, row: Row, actor: Actor, cache: dict[str
     return Call(row.path.format(round_id=cache["round_id"]))
 
 
+def _queued_job(world: SecurityWorld, row: Row, actor: Actor, cache: dict[str, Any]) -> Call:
+    """One queued job per row (outside any lane, so rows never wait for each other)."""
+    if "job_id" not in cache:
+        with session_scope(world.engine) as session:
+            job = Job(kind="round", params="{}", requested_by="test")
+            session.add(job)
+            session.flush()
+            cache["job_id"] = job.id
+    return Call(row.path.format(job_id=cache["job_id"]))
+
+
 def _revenue_file(world: SecurityWorld, row: Row, actor: Actor, cache: dict[str, Any]) -> Call:
     event = world.unique("R")
     content = HEADER + f"{event},A1,brokerage_commission,1.00,2026-11-02T10:00:00,app\n"
@@ -208,6 +221,7 @@ RECIPES: dict[str, Recipe] = {
     "fresh_lead_a": _fresh_lead_a,
     "new_round": _new_round,
     "round_preview": _round_preview,
+    "queued_job": _queued_job,
     "revenue_file": _revenue_file,
     "lead_file": _lead_file,
     "branch_file": _branch_file,

@@ -19,7 +19,7 @@ from app.messages import in_english, params_json
 from app.rounds.lock import round_lock
 from app.rounds.queries import read_round
 from app.tables import Lead, RoundAssignment
-from tests.web.helpers import sign_in
+from tests.web.helpers import run_job_here, sign_in
 from tests.web.round_data import import_pool
 
 
@@ -32,10 +32,14 @@ def _start(web: TestClient, token: str, **fields: str) -> int:
     form = {"csrf_token": token, "balance_weight": "0", "max_distance_km": "", "mode": "preview"}
     response = web.post("/hq/rounds", data={**form, **fields}, follow_redirects=False)
     assert response.status_code == 303, response.text
+    job = re.fullmatch(r"/hq/jobs/(\d+)\?follow=1", response.headers["location"])
+    assert job, response.headers["location"]
+    run_job_here(web, int(job.group(1)))
+    followed = web.get(response.headers["location"], follow_redirects=False)
     match = re.fullmatch(
-        r"/hq/rounds/(\d+)\?done=(previewed|committed)", response.headers["location"]
+        r"/hq/rounds/(\d+)\?done=(previewed|committed)", followed.headers["location"]
     )
-    assert match, response.headers["location"]
+    assert match, followed.headers["location"]
     return int(match.group(1))
 
 

@@ -12,6 +12,7 @@ from app.web.routes import (
     home,
     hq,
     imports,
+    jobs,
     leads,
     rounds,
     users,
@@ -22,5 +23,18 @@ from app.web.routes.base import WEB_TAG
 __all__ = ["WEB_TAG", "router"]
 
 router = APIRouter()
-for _module in (auth, home, leads, hq, imports, users, rounds, whatif, analytics, audit, finance):
+for _module in (
+    auth,
+    home,
+    leads,
+    hq,
+    imports,
+    users,
+    rounds,
+    jobs,
+    whatif,
+    analytics,
+    audit,
+    finance,
+):
     router.include_router(_module.router)

@@ -11,7 +11,8 @@ from starlette.responses import Response
 from app.auth import Principal
 from app.deps import SessionDep, SettingsDep
 from app.ids import RoundId
-from app.rounds.service import RoundParams, cancel_round, commit_round, run_round
+from app.rounds.job import start_round_job
+from app.rounds.service import RoundParams, cancel_round, commit_round
 from app.web.pages.rounds import round_list, round_page
 from app.web.routes.base import page_router
 from app.web.session import form_roles, page_roles
@@ -46,13 +47,13 @@ def start_round(
     balance_weight: WeightField = 0.0,
     max_distance_km: DistanceField = None,
 ) -> Response:
+    """Queue the round as a job and show the job's page, which follows it to the round."""
     params = RoundParams(balance_weight=balance_weight, max_distance_km=max_distance_km)
-    # Runs in the thread pool: the solver may take a while.
-    round_id = run_round(
+    job_id = start_round_job(
         request.app.state.engine, settings=settings, actor=principal.username,
         params=params, commit=mode == "commit",
     )  # fmt: skip
-    return _to_round(round_id, "committed" if mode == "commit" else "previewed")
+    return RedirectResponse(f"/hq/jobs/{job_id}?follow=1", status_code=303)
 
 
 @router.get("/{round_id}")
