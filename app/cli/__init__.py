@@ -13,6 +13,7 @@ from app.cli.followup import followup_cli, lead_cli
 from app.cli.imports import import_cli
 from app.cli.ledger import import_revenue_cmd, ledger_cli
 from app.cli.privacy import privacy_cli
+from app.cli.queue import jobs_cli, worker
 from app.cli.rounds import round_cli
 from app.cli.serving import demo, serve
 from app.cli.users import users_cli
@@ -23,12 +24,13 @@ cli = typer.Typer(help="O2O lead allocation and commission ledger.", no_args_is_
 for group, name in ((db_cli, "db"), (import_cli, "import"), (users_cli, "users"),
                     (round_cli, "round"), (lead_cli, "lead"), (followup_cli, "followup"),
                     (channels_cli, "channels"), (ledger_cli, "ledger"), (audit_cli, "audit"),
-                    (privacy_cli, "privacy")):  # fmt: skip
+                    (privacy_cli, "privacy"), (jobs_cli, "jobs")):  # fmt: skip
     cli.add_typer(group, name=name)
 cli.command("allocate")(offline.allocate)  # the offline solver: CSV in, CSV + JSON out, no database
 import_cli.command("revenue")(import_revenue_cmd)
 cli.command("demo")(demo)
 cli.command("serve")(serve)
+cli.command("worker")(worker)
 
 
 def main() -> None:

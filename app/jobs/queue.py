@@ -107,7 +107,7 @@ _queues_lock = threading.Lock()
 
 def queue_for(settings: Settings) -> JobQueue:
     """The one queue of these settings in this process (workers and dispatch share it)."""
-    key = f"{settings.database_url}|{settings.redis_url}|{settings.job_queue_path}"
+    key = settings.model_dump_json()
     with _queues_lock:
         if key not in _queues:
             _queues[key] = JobQueue(settings)
@@ -116,7 +116,7 @@ def queue_for(settings: Settings) -> JobQueue:
 
 def close_queue(settings: Settings) -> None:
     """Stop this process's in-process workers (letting a running job finish) at shutdown."""
-    key = f"{settings.database_url}|{settings.redis_url}|{settings.job_queue_path}"
+    key = settings.model_dump_json()
     with _queues_lock:
         found = _queues.pop(key, None)
     if found is not None:
