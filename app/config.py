@@ -74,8 +74,8 @@ class Settings(BaseSettings):
     # Comma-separated proxy IPs whose X-Forwarded-For names the client (docs/security.md).
     trusted_proxies: str = ""
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
-    # Jobs (docs/jobs.md): the queue is Redis when this is set, else a SQLite file
-    # (job_queue_path; unset: beside a SQLite database, or ./o2o-jobs.sqlite).
+    # Jobs (docs/jobs.md): the queue is Redis when this is set; else tables in the PostgreSQL
+    # database; else a SQLite file (job_queue_path; unset: beside the SQLite database).
     redis_url: str | None = None
     job_queue_path: str | None = None
     # Worker threads the web process runs itself (the demo: one command); 0 in production,

@@ -1,8 +1,9 @@
 """The queue between whoever asks for a job and the worker that runs it: huey.
 
-Redis when `O2O_REDIS_URL` is set (several hosts), else a SQLite file (one host, no service to
-run). The queue carries only job ids: what a job is, and where it got to, is in the `job` table.
-A message lost with a dying worker is no loss: recovery re-queues the job from the table.
+Redis when `O2O_REDIS_URL` is set; else the database itself on PostgreSQL (huey's own tables,
+LISTEN/NOTIFY: workers on any host, no service to add); else a SQLite file beside a SQLite
+database (one host). The queue carries only job ids: what a job is, and where it got to, is in
+the `job` table. A message lost with a dying worker is no loss: recovery re-queues the job.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import hashlib
 import threading
 from pathlib import Path
 
-from huey import Huey, RedisHuey, SqliteHuey, crontab
+from huey import Huey, PostgresHuey, RedisHuey, SqliteHuey, crontab
 from huey.consumer import Consumer
 from sqlalchemy.engine import Engine, make_url
 
@@ -19,6 +20,7 @@ from app.config import Settings
 from app.db import make_engine
 from app.jobs import recovery
 from app.jobs.runner import execute
+from app.migrations import QUEUE_TABLE_PREFIX
 
 POLL_MAX_SECONDS = 1.0  # an idle SQLite-queue worker looks for work at least this often
 
@@ -65,11 +67,14 @@ class JobQueue:
                 )  # fmt: skip
                 self._consumer.start()
 
-    def stop_in_process(self) -> None:
+    def close(self) -> None:
+        """Stop this process's worker threads (a running job finishes first) and let go of
+        the queue's and the database's connections."""
         with self._lock:
             if self._consumer is not None:
                 self._consumer.stop(graceful=True)
                 self._consumer = None
+            self.huey.storage.close()
             if self._engine is not None:
                 self._engine.dispose()
                 self._engine = None
@@ -86,9 +91,14 @@ class _ThreadConsumer(Consumer):  # type: ignore[misc]
 
 
 def _huey(settings: Settings) -> Huey:
+    # One database, one queue, whatever else shares the Redis server.
     name = "o2o-" + hashlib.sha256(settings.database_url.encode()).hexdigest()[:12]
+    url = make_url(settings.database_url)
     if settings.redis_url:
         return RedisHuey(name, url=settings.redis_url, results=False)
+    if url.get_backend_name() == "postgresql" and not settings.job_queue_path:
+        dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        return PostgresHuey(name, dsn=dsn, table_prefix=QUEUE_TABLE_PREFIX, results=False)
     return SqliteHuey(name, filename=str(queue_file(settings)), results=False)
 
 
@@ -96,9 +106,8 @@ def queue_file(settings: Settings) -> Path:
     if settings.job_queue_path:
         return Path(settings.job_queue_path)
     url = make_url(settings.database_url)
-    if url.get_backend_name() == "sqlite" and url.database:
-        return Path(url.database).with_name(Path(url.database).name + ".jobs")
-    return Path("o2o-jobs.sqlite")
+    assert url.database, "a SQLite database is a file"
+    return Path(url.database).with_name(Path(url.database).name + ".jobs")
 
 
 _queues: dict[str, JobQueue] = {}
@@ -120,7 +129,7 @@ def close_queue(settings: Settings) -> None:
     with _queues_lock:
         found = _queues.pop(key, None)
     if found is not None:
-        found.stop_in_process()
+        found.close()
 
 
 def has_unfinished_jobs(engine: Engine) -> bool:

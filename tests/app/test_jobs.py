@@ -7,7 +7,6 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -39,17 +38,17 @@ def _redis_up() -> bool:
     return True
 
 
-@pytest.fixture(params=["sqlite-file", "redis"])
-def queued(request: pytest.FixtureRequest, settings: Settings, tmp_path: Path) -> Settings:
-    """The test database's settings with a queue of the parametrised kind, no in-process
-    worker (each test starts the worker it needs)."""
+@pytest.fixture(params=["database", "redis"])
+def queued(request: pytest.FixtureRequest, settings: Settings) -> Settings:
+    """The test database's settings with a queue of the parametrised kind (database: a SQLite
+    file beside a SQLite database, huey's tables in a PostgreSQL one), no in-process worker
+    (each test starts the worker it needs)."""
     if request.param == "redis" and not _redis_up():
         pytest.skip("no Redis at 127.0.0.1:6379")
     return settings.model_copy(
         update={
             "job_workers_in_process": 0,
             "job_lease_seconds": 3,
-            "job_queue_path": str(tmp_path / "queue.sqlite"),
             "redis_url": REDIS_URL if request.param == "redis" else None,
         }
     )

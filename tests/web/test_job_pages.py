@@ -43,6 +43,9 @@ def test_hq_watches_a_round_job_and_is_taken_to_the_round_when_it_is_done(
     assert f'data-follow="/hq/jobs/{job_id}?follow=1"' in waiting
     assert "job.js" in waiting
     assert 'data-testid="cancel-job"' in waiting
+    listing = web.get("/hq/rounds").text
+    assert f'href="/hq/jobs/{job_id}?follow=1"' in listing
+    assert re.search(r'data-testid="start-button" disabled', listing)
     run_job_here(web, job_id)
     followed = web.get(location, follow_redirects=False)
     assert followed.status_code == 303
@@ -54,11 +57,10 @@ def test_hq_watches_a_round_job_and_is_taken_to_the_round_when_it_is_done(
     assert "data-follow" not in done
     assert 'data-testid="cancel-job"' not in done
     assert 'data-testid="job-round"' in done
+    assert 'data-testid="active-job"' not in web.get("/hq/rounds").text
 
 
-def test_hq_cancels_a_queued_job_and_auditors_only_read_it(
-    web: TestClient, pooled: None
-) -> None:
+def test_hq_cancels_a_queued_job_and_auditors_only_read_it(web: TestClient, pooled: None) -> None:
     token = sign_in(web, "hq1")
     job_id, _ = _queue(web, token)
     cancelled = web.post(f"/hq/jobs/{job_id}/cancel", data={"csrf_token": token})
