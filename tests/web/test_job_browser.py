@@ -8,12 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 
 from app.db import make_engine
 from app.rounds.job import start_round_job
 from app.rounds.service import RoundParams
 from tests.web.browser import LiveServer, screenshot, sign_in
 from tests.web.round_data import import_demo_pool
+from tests.web.test_accessibility import WCAG_21_AA
 
 pytestmark = pytest.mark.real_clock  # a browser cannot run under libfaketime
 
@@ -44,6 +46,8 @@ def test_hq_watches_a_queued_job_refresh_and_cancels_it(
     assert "已保存的预览会保留" in questions[0]
     assert page.get_by_test_id("cancel-job").count() == 0
     screenshot(page, "hq-job-cancelled")
+    violations = Axe().run(page, options=WCAG_21_AA).response["violations"]
+    assert [v["id"] for v in violations if v["impact"] in ("serious", "critical")] == []
 
 
 def test_a_round_started_from_the_form_runs_as_a_job_and_ends_on_its_round(
