@@ -16,6 +16,7 @@ from app.config import Settings
 from app.db import session_scope
 from app.jobs.service import start_job
 from app.jobs.work import JobKind, Work
+from app.rounds.committing import committable
 from app.rounds.lock import refuse_if_held
 from app.rounds.service import RoundParams, commit_round, get_round_row, run_round
 
@@ -71,7 +72,11 @@ def start_round_job(
     engine: Engine, *, settings: Settings, actor: str, params: RoundParams, commit: bool,
     round_id: int | None = None,
 ) -> int:  # fmt: skip
-    """Queue a round (or the commit of preview `round_id`); refused while a round runs."""
+    """Queue a round (or the commit of preview `round_id`); refused while a round runs, and a
+    commit at once when the round is not a preview that may be committed."""
+    if round_id is not None:
+        with session_scope(engine) as session:
+            committable(session, round_id=round_id)
     refuse_if_held(engine)
     return start_job(
         engine, settings=settings, kind=ROUND_JOB, actor=actor,

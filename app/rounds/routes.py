@@ -104,10 +104,27 @@ def list_assignments(
     return queries.list_assignments(session, round_id=round_id, limit=limit, offset=offset)
 
 
-@router.post("/{round_id}/commit", response_model=RoundRead)
+@router.post(
+    "/{round_id}/commit",
+    response_model=RoundRead,
+    responses={202: {"model": JobRead, "description": "Queued as a job (`?async=true`)."}},
+)
 async def commit_round(
-    round_id: RoundId, principal: HQ, request: Request, settings: SettingsDep
-) -> RoundRead:
+    round_id: RoundId,
+    principal: HQ,
+    request: Request,
+    settings: SettingsDep,
+    run_async: Annotated[bool, Query(alias="async")] = False,
+) -> Any:
+    """Commit a preview and answer the round; with `?async=true`, queue the commit as a job
+    and answer 202 at once (a preview that cannot be committed is refused at once, 409)."""
+    if run_async:
+        job_id = await run_in_threadpool(
+            start_round_job, request.app.state.engine, settings=settings,
+            actor=principal.username, params=service.RoundParams(), commit=True,
+            round_id=round_id,
+        )  # fmt: skip
+        return await run_in_threadpool(_queued, request, job_id)
     await run_in_threadpool(
         service.commit_round,
         request.app.state.engine,

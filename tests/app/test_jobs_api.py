@@ -49,3 +49,19 @@ def test_branch_users_cannot_see_or_cancel_jobs(client: TestClient, pooled: dict
     assert client.get("/api/v1/jobs/1", headers=branch).status_code == 403
     assert client.post("/api/v1/jobs/1/cancel", headers=branch).status_code == 403
     assert client.get("/api/v1/jobs/999", headers=login(client, "hq1")).status_code == 404
+
+
+def test_an_async_commit_answers_202_and_a_round_that_cannot_commit_is_refused_at_once(
+    client: TestClient, engine: Engine, pooled: dict[str, int]
+) -> None:
+    hq = login(client, "hq1")
+    preview = client.post("/api/v1/rounds", json={"commit": False}, headers=hq).json()["id"]
+    queued = client.post(f"/api/v1/rounds/{preview}/commit?async=true", headers=hq)
+    assert queued.status_code == 202, queued.text
+    job = wait_for_job(engine, queued.json()["id"])
+    assert (job.status, job.steps, job.result) == ("succeeded", 1, {"round_id": preview})
+    assert client.get(f"/api/v1/rounds/{preview}", headers=hq).json()["status"] == "committed"
+    again = client.post(f"/api/v1/rounds/{preview}/commit?async=true", headers=hq)
+    assert again.status_code == 409
+    assert "only a solved round can be committed" in again.json()["detail"]
+    assert client.post("/api/v1/rounds/999999/commit?async=true", headers=hq).status_code == 404

@@ -118,6 +118,8 @@ def _round_preview(world: SecurityWorld, row: Row, actor: Actor, cache: dict[str
     """One fresh preview per row. Only HQ may change it; the roles after HQ are refused before
     the round is looked up, and a wrongly admitted one would answer 409, not the 403 expected."""
     if "round_id" not in cache:
+        with session_scope(world.engine) as session:  # a round job queued by an earlier row
+            session.execute(text("UPDATE job SET status = 'cancelled' WHERE status = 'queued'"))
         world.new_lead(None)
         cache["round_id"] = run_round(
             world.engine, settings=world.settings, actor="test", params=RoundParams(), commit=False

@@ -224,14 +224,20 @@ def _check_round_writes(world: SecurityWorld) -> None:
             ended = world.api.post(url, json=extras(world, {}), headers=hq.api_headers)
         else:
             ended = hq.web.post(url, data={"csrf_token": hq.csrf, **extras(world, {})})
+            if url.endswith("/commit"):  # queued as a job: run it here
+                execute(world.engine, world.settings, _job_of(ended.headers["location"]))
         assert ended.status_code == (200 if url.startswith("/api/") else 303), ended.text
         committer = "hq1" if status == "committed" else None
         _assert_round(world, round_id, status=status, created_by="hq1", committed_by=committer)
 
 
+def _job_of(location: str) -> int:
+    return int(location.split("/")[3].split("?")[0])
+
+
 def _round_of_job(world: SecurityWorld, job_location: str) -> int:
     """The page queued a job: run it here (no worker in this world) and follow it to its round."""
-    job_id = int(job_location.split("/")[3].split("?")[0])
+    job_id = _job_of(job_location)
     assert job_id != SERVER_OWNED["id"]
     execute(world.engine, world.settings, job_id)
     job = rows_of(world.engine, "job", "id, status, requested_by")[job_id]

@@ -12,7 +12,7 @@ from app.auth import Principal
 from app.deps import SessionDep, SettingsDep
 from app.ids import RoundId
 from app.rounds.job import start_round_job
-from app.rounds.service import RoundParams, cancel_round, commit_round
+from app.rounds.service import RoundParams, cancel_round
 from app.web.pages.rounds import round_list, round_page
 from app.web.routes.base import page_router
 from app.web.session import form_roles, page_roles
@@ -74,10 +74,12 @@ def round_detail(
 def commit(
     request: Request, round_id: RoundId, principal: HqForm, settings: SettingsDep
 ) -> Response:
-    commit_round(
-        request.app.state.engine, settings=settings, actor=principal.username, round_id=round_id
-    )
-    return _to_round(round_id, "committed")
+    """Queue the commit as a job (a big round's commit takes minutes) and show the job's page."""
+    job_id = start_round_job(
+        request.app.state.engine, settings=settings, actor=principal.username,
+        params=RoundParams(), commit=True, round_id=round_id,
+    )  # fmt: skip
+    return RedirectResponse(f"/hq/jobs/{job_id}?follow=1", status_code=303)
 
 
 @router.post("/{round_id}/cancel")
