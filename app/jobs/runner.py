@@ -1,5 +1,5 @@
 """What a worker does with a job id from the queue: claim the job, run its kind's code with a
-progress reporter and a heartbeat, and record how it ended."""
+progress reporter whose beat renews the lease, and record how it ended."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,13 +34,14 @@ def worker_name() -> str:
 
 
 def execute(engine: Engine, settings: Settings, job_id: int) -> None:
-    lease = timedelta(seconds=settings.job_lease_seconds)
+    """Run job `job_id` if it is still queued (a message may arrive twice, or after a cancel)."""
     from app.jobs.kinds import KINDS  # here: the kinds' own modules queue jobs through app.jobs
 
+    lease = timedelta(seconds=settings.job_lease_seconds)
     worker = worker_name()
     job = store.claim(engine, job_id, worker=worker, lease_until=utcnow() + lease)
     if job is None:
-        return  # cancelled while queued, or already run (a message may arrive twice)
+        return
     kind = KINDS[job.kind]
     params: Mapping[str, Any] = json.loads(job.params)
     reporter = Reporter(engine, job_id, worker=worker, phases=kind.phases(params), lease=lease)
@@ -55,7 +56,7 @@ def execute(engine: Engine, settings: Settings, job_id: int) -> None:
     store.finish(engine, job_id, worker=worker, status=status, error=error)
 
 
-def _run(run: Any, work: Work) -> tuple[str, Message | None]:
+def _run(run: Callable[[Work], None], work: Work) -> tuple[str, Message | None]:
     try:
         run(work)
     except Stopped:
