@@ -6,6 +6,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
+from app.config import Settings
+from app.main import create_app
+from app.rounds.job import start_round_job
+from app.rounds.service import RoundParams
 from tests.app.factories import login
 from tests.app.jobs_world import wait_for_job
 from tests.app.rounds_world import pooled
@@ -65,3 +69,18 @@ def test_an_async_commit_answers_202_and_a_round_that_cannot_commit_is_refused_a
     assert again.status_code == 409
     assert "only a solved round can be committed" in again.json()["detail"]
     assert client.post("/api/v1/rounds/999999/commit?async=true", headers=hq).status_code == 404
+
+
+def test_a_job_left_queued_when_the_server_stopped_runs_when_it_starts_again(
+    settings: Settings, engine: Engine, pooled: dict[str, int]
+) -> None:
+    """No worker ran while the server was down; the restarted server's own worker takes it."""
+    stopped = settings.model_copy(update={"job_workers_in_process": 0})
+    job_id = start_round_job(
+        engine, settings=stopped, actor="hq1", params=RoundParams(), commit=False
+    )
+    app = create_app(settings)  # O2O_JOB_WORKERS_IN_PROCESS=1, the default
+    with TestClient(app):
+        job = wait_for_job(engine, job_id)
+    app.state.engine.dispose()
+    assert (job.status, job.result["round_id"] > 0) == ("succeeded", True)

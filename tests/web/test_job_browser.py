@@ -16,6 +16,7 @@ from app.rounds.service import RoundParams
 from tests.web.browser import LiveServer, screenshot, sign_in
 from tests.web.round_data import import_demo_pool
 from tests.web.test_accessibility import WCAG_21_AA
+from tests.web.test_narrow_screens import SIDEWAYS
 
 pytestmark = pytest.mark.real_clock  # a browser cannot run under libfaketime
 
@@ -48,6 +49,11 @@ def test_hq_watches_a_queued_job_refresh_and_cancels_it(
     screenshot(page, "hq-job-cancelled")
     violations = Axe().run(page, options=WCAG_21_AA).response["violations"]
     assert [v["id"] for v in violations if v["impact"] in ("serious", "critical")] == []
+    phone = new_page(width=390, height=844)
+    sign_in(phone, "hq1")
+    phone.goto(f"/hq/jobs/{job_id}")
+    assert phone.evaluate(SIDEWAYS) <= 0  # no sideways scrolling on a phone
+    screenshot(phone, "hq-job-390")
 
 
 def test_a_round_started_from_the_form_runs_as_a_job_and_ends_on_its_round(

@@ -52,7 +52,7 @@ def duration(seconds: float | None) -> str:
 
 def _phase(job: JobRead) -> str:
     if job.phase is None:
-        return "等待开始"
+        return "等待开始" if job.status == "queued" else "未开始"
     counted = f"（{job.done:,} / {job.total:,}）" if job.total else ""
     if job.phase == "solve" and job.done:
         counted = f"（第 {job.done} 次定价迭代）"
