@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     # database; else a SQLite file (job_queue_path; unset: beside the SQLite database).
     redis_url: str | None = None
     job_queue_path: str | None = None
+    # Uploads waiting for their import job (unset: beside a SQLite database, or
+    # ./o2o-job-files); workers on other hosts need it on shared storage.
+    job_files_path: str | None = None
     # Worker threads the web process runs itself (the demo: one command); 0 in production,
     # where `o2o worker` runs beside `o2o serve`.
     job_workers_in_process: int = Field(default=1, ge=0, le=8)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -13,8 +12,8 @@ from app.auth import Principal, require_roles
 from app.db import session_scope
 from app.deps import SessionDep, SettingsDep
 from app.ids import RoundId
+from app.jobs.routes import queued_response
 from app.jobs.schemas import JobRead
-from app.jobs.service import read_job
 from app.rounds import queries, service
 from app.rounds.job import start_round_job
 from app.rounds.scenario import scenario_from
@@ -143,11 +142,7 @@ def cancel_round(round_id: RoundId, principal: HQ, session: SessionDep) -> Round
 
 
 def _queued(request: Request, job_id: int) -> JSONResponse:
-    with session_scope(request.app.state.engine) as session:
-        job = read_job(session, job_id=job_id)
-    return JSONResponse(
-        jsonable_encoder(job), status_code=202, headers={"Location": f"/api/v1/jobs/{job_id}"}
-    )
+    return queued_response(request.app.state.engine, job_id)
 
 
 def _read(request: Request, round_id: int) -> RoundRead:

@@ -60,8 +60,9 @@ def round_status_label(code: str | None) -> str:
 
 JOB_STATUSES = {"queued": "排队中", "running": "运行中", "succeeded": "已完成", "failed": "失败",
                 "cancelled": "已取消"}  # fmt: skip
-JOB_PHASES = {"pool": "读取线索池", "solve": "求解", "store": "保存预览", "commit": "提交"}
-JOB_KINDS = {"round": "分配轮次"}
+JOB_PHASES = {"pool": "读取线索池", "solve": "求解", "store": "保存预览", "commit": "提交",
+              "import": "导入"}  # fmt: skip
+JOB_KINDS = {"round": "分配轮次", "import.leads": "导入线索"}
 
 
 def job_status_label(code: str | None) -> str:
