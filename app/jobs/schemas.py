@@ -59,7 +59,7 @@ def job_read(job: Job) -> JobRead:
         steps=job.steps, done=job.done, total=job.total, percent=round(100 * done, 1),
         elapsed_seconds=elapsed, eta_seconds=_eta(job, elapsed, done),
         cancellable=job.status == "queued"
-        or (job.status == "running" and job.phase != UNSTOPPABLE and not job.cancel_requested),
+        or (job.status == "running" and job.phase not in UNSTOPPABLE and not job.cancel_requested),
         cancel_requested=job.cancel_requested, result=json.loads(job.result),
         error=in_english(said) if said else None, error_code=job.error_code,
         error_params=json.loads(job.error_params) if job.error_params else None,

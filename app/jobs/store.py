@@ -20,7 +20,9 @@ from coded_messages import Message
 
 from .messages_json import params_to_json
 
-UNSTOPPABLE = "commit"  # a phase that is one transaction: it happens whole or not at all
+# Phases that are one transaction each (a round's commit, an import): whole or not at all, so a
+# job in one of them runs to its end.
+UNSTOPPABLE = ("commit", "import")
 
 
 def _change(engine: Engine, job_id: int, *where: ColumnElement[bool], **values: Any) -> bool:
@@ -98,10 +100,10 @@ def cancel_queued(engine: Engine, job_id: int) -> bool:
 
 
 def ask_running_to_stop(engine: Engine, job_id: int) -> bool:
-    """Ask a running job to stop at its next phase; refused once it is in its commit."""
+    """Ask a running job to stop at its next phase; refused once it is in an unstoppable one."""
     return _change(
         engine, job_id, col(Job.status) == "running",
-        col(Job.phase).is_(None) | (col(Job.phase) != UNSTOPPABLE),
+        col(Job.phase).is_(None) | col(Job.phase).not_in(UNSTOPPABLE),
         cancel_requested=True,
     )  # fmt: skip
 
