@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     # Uploads waiting for their import job (unset: beside a SQLite database, or
     # ./o2o-job-files); workers on other hosts need it on shared storage.
     job_files_path: str | None = None
+    # A lead file uploaded on the import page at least this big is imported by a job.
+    import_job_min_bytes: int = Field(default=8 * 1024 * 1024, ge=0)
     # Worker threads the web process runs itself (the demo: one command); 0 in production,
     # where `o2o worker` runs beside `o2o serve`.
     job_workers_in_process: int = Field(default=1, ge=0, le=8)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
+from app.imports.job import LEAD_IMPORT_JOB, ImportOutcome, kept_outcome
 from app.jobs.messages_json import message_from_plain
 from app.jobs.schemas import JobRead
 from app.jobs.service import read_job
@@ -24,6 +25,7 @@ class JobPage:
     round_id: int | None
     active: bool
     leads_to: str | None  # where a finished job's work is seen (the round page)
+    imported: ImportOutcome | None  # a finished lead import: its report or its bad rows
 
 
 def job_page(session: Session, *, job_id: int) -> JobPage:
@@ -39,6 +41,7 @@ def job_page(session: Session, *, job_id: int) -> JobPage:
         round_id=int(round_id) if round_id else None,
         active=job.status in ("queued", "running"),
         leads_to=f"/hq/rounds/{round_id}?done={done}" if finished else None,
+        imported=kept_outcome(job.result) if job.kind == LEAD_IMPORT_JOB.name else None,
     )  # fmt: skip
 
 
