@@ -74,14 +74,14 @@ def _run(work: Work) -> None:
                 file_name=params["file_name"],
                 progress=lambda rows: work.progress("import", rows, None),
             )  # fmt: skip
+        work.remember("report", report.as_dict())
     except FileRejected as exc:
         work.remember("errors", [_error_json(error) for error in exc.errors[:KEPT_ERRORS]])
         work.remember("total_errors", exc.total_errors)
         work.remember("file", exc.file)
-        path.unlink(missing_ok=True)
         raise
-    work.remember("report", report.as_dict())
-    path.unlink(missing_ok=True)
+    finally:  # whatever the outcome; a killed worker never gets here and leaves it for the rerun
+        path.unlink(missing_ok=True)
 
 
 def _error_json(error: RowError) -> dict[str, Any]:

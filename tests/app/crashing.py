@@ -31,6 +31,7 @@ def child_env(settings: Settings, crash_at: str | None = None) -> dict[str, str]
         "O2O_CLOCK_START": utcnow().isoformat(),
     }
     jobs = {"O2O_JOB_QUEUE_PATH": settings.job_queue_path, "O2O_REDIS_URL": settings.redis_url,
+            "O2O_JOB_FILES_PATH": settings.job_files_path,
             "O2O_JOB_LEASE_SECONDS": str(settings.job_lease_seconds)}  # fmt: skip
     for name, value in jobs.items():  # the child's worker uses the test's queue and lease
         env.pop(name, None)

@@ -4,17 +4,21 @@ round job at a time; cancelling where it is safe."""
 
 from __future__ import annotations
 
+import io
 import socket
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from fastapi import UploadFile
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from app.clock import frozen_at
 from app.config import Settings
 from app.db import session_scope
+from app.imports.job import job_files, start_lead_import_job
 from app.jobs import recovery
 from app.jobs.queue import close_queue, queue_for
 from app.rounds.job import start_round_job
@@ -144,3 +148,24 @@ def test_a_job_that_keeps_killing_its_workers_fails_for_good(
     assert (failed.status, failed.error_code) == ("failed", "job.worker_lost")
     assert "stopped 3 time(s)" in (failed.error or "")
     assert _round(engine, queued, commit=False) > job_id  # the failed job no longer holds the lane
+
+
+def test_a_worker_killed_mid_import_leaves_the_file_and_the_rerun_imports_it_once(
+    engine: Engine, queued: Settings, branch_ids: dict[str, int], tmp_path: Path
+) -> None:
+    content = b"external_id,channel,mobile\nK1,app,13800138000\nK2,app,13912345678\n"
+    upload = UploadFile(io.BytesIO(content), filename="k.csv", size=len(content))
+    files = queued.model_copy(update={"job_files_path": str(tmp_path / "files")})
+    job_id = start_lead_import_job(
+        engine, settings=files, upload=upload, actor="hq1", channel="app", encoding="auto",
+        file_format="auto",
+    )  # fmt: skip
+    killed = run_o2o(files, "worker", crash_at="job.import")
+    assert killed.returncode == KILLED, killed.stderr
+    assert len(list(job_files(files).iterdir())) == 1  # kept for the rerun
+    _resume_after_the_lease(engine, files, job_id)
+    job = wait_for_job(engine, job_id)
+    assert (job.status, job.attempts, job.result["report"]["inserted"]) == ("succeeded", 2, 2)
+    with session_scope(engine) as session:
+        assert sorted(session.exec(select(Lead.external_id))) == ["K1", "K2"]
+    assert list(job_files(files).iterdir()) == []
