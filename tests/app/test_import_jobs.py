@@ -49,7 +49,9 @@ def test_a_rejected_file_fails_its_job_with_every_bad_row_and_writes_nothing(
     job = wait_for_job(engine, _queue(client, bad))
     assert (job.status, job.error_code, job.result["total_errors"]) == ("failed", "job.refused", 1)
     assert "nothing was written" in (job.error or "")
-    assert job.result["errors"][0].startswith("leads.csv:4:")
+    [error] = job.result["errors"]
+    assert (error["file"], error["line"], error["column"]) == ("leads.csv", 4, "mobile")
+    assert error["code"] is not None  # the pages say it in Chinese
     with session_scope(engine) as session:
         assert session.exec(select(Lead)).all() == []
     assert list(job_files(settings).iterdir()) == []
