@@ -19,7 +19,7 @@ $(BIN)/o2o: pyproject.toml
 install: $(BIN)/o2o
 
 demo: install
-	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
+	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm $(DEMO_DB).jobs $(DEMO_DB).jobs-wal $(DEMO_DB).jobs-shm
 	O2O_DATABASE_URL=$(DEMO_URL) $(BIN)/o2o db upgrade
 	O2O_DATABASE_URL=$(DEMO_URL) $(BIN)/o2o demo
 	@test -s $(DEMO_SECRET_FILE) || (umask 077 && $(BIN)/python -c \

@@ -90,6 +90,20 @@ class Settings(BaseSettings):
     # Comma-separated proxy IPs whose X-Forwarded-For names the client (docs/security.md).
     trusted_proxies: str = ""
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
+    # Jobs (docs/jobs.md): the queue is Redis when this is set; else tables in the PostgreSQL
+    # database; else a SQLite file (job_queue_path; unset: beside the SQLite database).
+    redis_url: str | None = None
+    job_queue_path: str | None = None
+    # Uploads waiting for their import job (unset: beside a SQLite database, or
+    # ./o2o-job-files); workers on other hosts need it on shared storage.
+    job_files_path: str | None = None
+    # A lead file uploaded on the import page at least this big is imported by a job.
+    import_job_min_bytes: int = Field(default=8 * 1024 * 1024, ge=0)
+    # Worker threads the web process runs itself (the demo: one command); 0 in production,
+    # where `o2o worker` runs beside `o2o serve`.
+    job_workers_in_process: int = Field(default=1, ge=0, le=8)
+    # A running job renews its lease every third of this; past it, the job's worker is dead.
+    job_lease_seconds: int = Field(default=60, ge=3, le=3600)
     # Runs the process as if it started at this instant (ISO 8601 with an offset): replays,
     # demos and subprocess tests. Unset in production: the system clock.
     clock_start: AwareDatetime | None = None

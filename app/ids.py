@@ -15,3 +15,4 @@ INTEGER_MAX = 2**31 - 1
 LeadId = Annotated[int, Path(ge=1, le=BIGINT_MAX)]
 RoundId = Annotated[int, Path(ge=1, le=INTEGER_MAX)]
 NotificationId = Annotated[int, Path(ge=1, le=BIGINT_MAX)]  # a notification or its delivery
+JobId = Annotated[int, Path(ge=1, le=INTEGER_MAX)]

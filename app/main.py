@@ -17,6 +17,8 @@ from app.errors import ERROR_RESPONSES, install_error_handlers
 from app.imports.routes import router as imports_router
 from app.in_flight import InFlightLimit
 from app.intake.routes import router as intake_router
+from app.jobs.queue import close_queue, has_unfinished_jobs, queue_for
+from app.jobs.routes import router as jobs_router
 from app.journal.routes import router as ledger_router
 from app.leads.routes import router as leads_router
 from app.limits import RequestLimits
@@ -35,7 +37,13 @@ from app.web import install_web
 async def _worker_threads_match_the_pool(_app: FastAPI) -> AsyncIterator[None]:
     # Sync endpoints run in anyio's default thread limiter; no more threads than connections.
     anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
+    settings: Settings = _app.state.settings
+    # In-process job workers (O2O_JOB_WORKERS_IN_PROCESS) start with the first job, or now if
+    # jobs were left queued or running when the server stopped (they resume).
+    if settings.job_workers_in_process and has_unfinished_jobs(_app.state.engine):
+        queue_for(settings).start_in_process()
     yield
+    close_queue(settings)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -66,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         leads_router,
         intake_router,
         rounds_router,
+        jobs_router,
         imports_router,
         ledger_router,
         privacy_router,

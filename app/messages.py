@@ -58,6 +58,15 @@ ROUNDS = {
         "(capacity {capacity}: {held} held, {planned} planned)"
     ),
 }
+JOBS = {
+    "job.lane_busy": "another job of this kind is queued or running; try again when it is done",
+    "job.not_cancellable": (
+        "job {job} is {job_status} (phase {phase}); it can no longer be cancelled"
+    ),
+    "job.worker_lost": "the worker running this job stopped {attempts} time(s); the job gave up",
+    "job.crashed": "the job failed with an unexpected error; the server log has the details",
+    "job.refused": "{detail}",
+}
 LEDGER_WORK = {
     "close.not_ended": (
         "period {period} has not ended yet: the current or a future month cannot be closed"
@@ -291,6 +300,7 @@ APP = Catalogue(
         **LEADS,
         **BRANCHES,
         **ROUNDS,
+        **JOBS,
         **LEDGER_WORK,
         **CORRECTIONS,
         **POLICIES,

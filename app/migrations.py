@@ -45,6 +45,8 @@ STATEMENT_CHECKED_FOREIGN_KEYS = frozenset(
 )
 # Tables that only PostgreSQL has, created by hand in a migration (no model).
 HAND_MANAGED_TABLES = frozenset({"ledger_pending_check"})
+# The job queue's own tables on PostgreSQL (huey creates them: o2o_queue_task, ...).
+QUEUE_TABLE_PREFIX = "o2o_queue"
 
 
 def include_object(
@@ -57,7 +59,7 @@ def include_object(
     if type_ == "foreign_key_constraint":
         return name not in STATEMENT_CHECKED_FOREIGN_KEYS
     if type_ == "table":
-        return name not in HAND_MANAGED_TABLES
+        return name not in HAND_MANAGED_TABLES and not (name or "").startswith(QUEUE_TABLE_PREFIX)
     return True
 
 

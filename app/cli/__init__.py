@@ -14,6 +14,7 @@ from app.cli.imports import import_cli
 from app.cli.ledger import import_revenue_cmd, ledger_cli
 from app.cli.notify import notify_cli
 from app.cli.privacy import privacy_cli
+from app.cli.queue import jobs_cli, worker
 from app.cli.rounds import round_cli
 from app.cli.routing import routing_cli
 from app.cli.serving import demo, serve
@@ -26,12 +27,13 @@ for group, name in ((db_cli, "db"), (import_cli, "import"), (users_cli, "users")
                     (round_cli, "round"), (lead_cli, "lead"), (followup_cli, "followup"),
                     (channels_cli, "channels"), (ledger_cli, "ledger"), (audit_cli, "audit"),
                     (privacy_cli, "privacy"), (notify_cli, "notify"),
-                    (routing_cli, "routing")):  # fmt: skip
+                    (routing_cli, "routing"), (jobs_cli, "jobs")):  # fmt: skip
     cli.add_typer(group, name=name)
 cli.command("allocate")(offline.allocate)  # the offline solver: CSV in, CSV + JSON out, no database
 import_cli.command("revenue")(import_revenue_cmd)
 cli.command("demo")(demo)
 cli.command("serve")(serve)
+cli.command("worker")(worker)
 
 
 def main() -> None:

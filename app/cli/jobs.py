@@ -17,6 +17,7 @@ from sqlmodel import Session
 from app.config import get_settings
 from app.db import make_engine, session_scope
 from app.errors import AppError, FileRejected
+from app.progress import fraction
 
 T = TypeVar("T")
 ExistingFile = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]
@@ -55,6 +56,36 @@ class ProgressPrinter:
 
     def done(self) -> None:
         if self.tty:
+            typer.echo("", err=True)
+
+
+class PhaseProgress:
+    """A long command's phases on stderr, the same `progress(phase, done, total)` a job reports:
+    percent and ETA on one line rewritten in place (a terminal), or a line per phase."""
+
+    def __init__(self, label: str, phases: tuple[str, ...]) -> None:
+        self.label, self.phases = label, phases
+        self.started = time.monotonic()
+        self.tty = sys.stderr.isatty()
+        self.phase: str | None = None
+
+    def __call__(self, phase: str, done: int, total: int | None) -> None:
+        if phase == self.phase and not self.tty:
+            return
+        self.phase = phase
+        step = self.phases.index(phase) + 1
+        share = fraction(step=step, steps=len(self.phases), done=done, total=total)
+        elapsed = time.monotonic() - self.started
+        eta = f", ETA {elapsed * (1 - share) / share:.0f} s" if share > 0 else ""
+        counted = f" {done:,}/{total:,}" if total else (f" #{done}" if done else "")
+        line = (
+            f"{self.label}: {phase}{counted} ({step}/{len(self.phases)}) "
+            f"{100 * share:.0f}%, {elapsed:.0f} s{eta}"
+        )
+        typer.echo(("\r" + line + "\033[K") if self.tty else line, err=True, nl=not self.tty)
+
+    def done(self) -> None:
+        if self.tty and self.phase is not None:
             typer.echo("", err=True)
 
 

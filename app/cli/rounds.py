@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from app.cli.jobs import cli_actor, fail, refusals_exit, run_job
+from app.cli.jobs import PhaseProgress, cli_actor, fail, refusals_exit, run_job
 from app.config import get_settings
 from app.db import make_engine, session_scope
 
@@ -31,8 +31,9 @@ def round_run(
         int, typer.Option(min=1, help="expected_value: fen of expected revenue worth one km")
     ] = 1000,
 ) -> None:
-    """Solve a round over the current pool (a preview unless --commit)."""
+    """Solve a round over the current pool (a preview unless --commit); progress on stderr."""
     from allocation.value import OBJECTIVES
+    from app.rounds.job import PREVIEW_PHASES
     from app.rounds.objective import RoundObjective
     from app.rounds.queries import read_round
     from app.rounds.service import RoundParams, run_round
@@ -47,10 +48,13 @@ def round_run(
         time_limit_s=time_limit,
         objective=RoundObjective(mode=objective, price_per_km_fen=price_per_km_fen),
     )
+    progress = PhaseProgress("round", (*PREVIEW_PHASES, "commit") if commit else PREVIEW_PHASES)
     with refusals_exit():
         round_id = run_round(
-            engine, settings=settings, actor=cli_actor(), params=params, commit=commit
-        )
+            engine, settings=settings, actor=cli_actor(), params=params, commit=commit,
+            progress=progress,
+        )  # fmt: skip
+    progress.done()
     with session_scope(engine) as session:
         typer.echo(round_summary(read_round(session, round_id=round_id)))
 
@@ -118,8 +122,12 @@ def round_commit(round_id: int) -> None:
 
     settings = get_settings()
     engine = make_engine(settings)
+    progress = PhaseProgress("round", ("commit",))
     with refusals_exit():
-        commit_round(engine, settings=settings, actor=cli_actor(), round_id=round_id)
+        commit_round(
+            engine, settings=settings, actor=cli_actor(), round_id=round_id, progress=progress
+        )
+    progress.done()
     with session_scope(engine) as session:
         typer.echo(round_summary(read_round(session, round_id=round_id)))
 

@@ -28,7 +28,9 @@ from app.tables.base import UTCDateTime, utcnow
 from coded_messages import message
 
 
-def commit(session: Session, *, round_id: int, actor: str, settings: Settings) -> None:
+def committable(session: Session, *, round_id: int) -> AllocationRound:
+    """The round, if it is a preview that may be committed (NotFound, or Conflict naming its
+    status); checked again inside the commit, and before a commit job is queued."""
     allocation_round = session.get(AllocationRound, round_id)
     if allocation_round is None:
         raise NotFound(f"round {round_id} not found")
@@ -36,6 +38,11 @@ def commit(session: Session, *, round_id: int, actor: str, settings: Settings) -
         raise Conflict(
             message("round.not_solved", round=round_id, round_status=allocation_round.status)
         )
+    return allocation_round
+
+
+def commit(session: Session, *, round_id: int, actor: str, settings: Settings) -> None:
+    allocation_round = committable(session, round_id=round_id)
     now = utcnow()
     _check_pool_unchanged(session, allocation_round=allocation_round, now=now, settings=settings)
     check_plan_still_fits(session, round_id=round_id)

@@ -58,6 +58,24 @@ def round_lock(engine: Engine, *, actor: str) -> Iterator[None]:
         _clear(engine, holder=holder)
 
 
+def refuse_if_held(engine: Engine) -> None:
+    """Refuse (round.busy) while a round holds the lock: queueing a round job checks this first,
+    so HQ hears at once that another round runs rather than when the job fails."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as probe:
+            free = probe.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_KEY})
+            if not free.scalar():
+                raise Conflict(BUSY)
+            _unlock(probe)
+        return
+    with session_scope(engine) as session:
+        current = session.get(RoundLock, 1)
+        holder, since = (current.holder, current.acquired_at) if current else (None, None)
+    held = holder is not None and since is not None and since >= utcnow() - STALE_AFTER
+    if held and not _is_dead_here(holder or ""):
+        raise Conflict(BUSY)
+
+
 def _write_holder(engine: Engine, *, holder: str, only_if_free: bool) -> bool:
     now = utcnow()
     statement = (

@@ -9,7 +9,9 @@ transaction: assignments, ownership intervals and the round status change togeth
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -23,6 +25,7 @@ from app.db import session_scope
 from app.errors import Conflict, InvalidInput, NotFound, StalePreview
 from app.messages import in_english, params_json
 from app.ownership.deadline import followup_rule
+from app.progress import Progress, quiet
 from app.rounds import committing
 from app.rounds.lock import round_lock
 from app.rounds.objective import RoundObjective, objective_spec
@@ -41,6 +44,7 @@ from app.tables.base import utcnow
 from coded_messages import Message, message
 
 OBJECTIVE_FIELDS = ("tier_weights", "price_per_km")  # the core's fields of a bad objective
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,43 +56,68 @@ class RoundParams:
 
 
 def run_round(
-    engine: Engine, *, settings: Settings, actor: str, params: RoundParams, commit: bool
+    engine: Engine,
+    *,
+    settings: Settings,
+    actor: str,
+    params: RoundParams,
+    commit: bool,
+    progress: Progress = quiet,
+    on_stored: Callable[[int], None] | None = None,
 ) -> int:
-    """Solve a round over the current pool; commit it too when asked. Returns the round id."""
+    """Solve a round over the current pool; commit it too when asked. Returns the round id.
+
+    `progress` hears the phases (pool, solve, store, commit); `on_stored` the preview's id as
+    soon as it is stored (a job that dies after that resumes at the commit)."""
     with round_lock(engine, actor=actor):
-        now = utcnow()
-        with session_scope(engine) as session:
-            branches = list(session.exec(select(Branch).order_by(col(Branch.id))))
-            lapsed_before = followup_rule(settings).cutoff(now)
-            pool = load_pool(session, lapsed_before=lapsed_before)
-            capacities = remaining_capacity(session, lapsed_before=lapsed_before)
-            objective = objective_spec(session, params.objective)
-        core_params = AllocationParams(
-            balance_weight=params.balance_weight, max_distance_km=params.max_distance_km
+        round_id = _solve_and_store(
+            engine, settings=settings, actor=actor, params=params, progress=progress
         )
-        instance = build_instance(
-            branches=branches,
-            capacities=capacities,
-            pool=pool,
-            params=core_params,
-            objective=objective,
-        )
-        solved = _solved(instance, params=params, settings=settings)
-        with session_scope(engine) as session:
-            round_id = _store(
-                session, actor=actor, params=params, solved=solved, instance=snapshot(instance)
-            )
+        if on_stored is not None:
+            on_stored(round_id)
         if commit:
+            progress("commit", 0, None)
             _commit_or_cancel(engine, settings=settings, actor=actor, round_id=round_id)
     return round_id
 
 
-def _solved(instance: Instance, *, params: RoundParams, settings: Settings) -> SolvedPool:
+def _solve_and_store(
+    engine: Engine, *, settings: Settings, actor: str, params: RoundParams, progress: Progress
+) -> int:
+    progress("pool", 0, None)
+    now = utcnow()
+    with session_scope(engine) as session:
+        branches = list(session.exec(select(Branch).order_by(col(Branch.id))))
+        lapsed_before = followup_rule(settings).cutoff(now)
+        pool = load_pool(session, lapsed_before=lapsed_before)
+        capacities = remaining_capacity(session, lapsed_before=lapsed_before)
+        objective = objective_spec(session, params.objective)
+    core_params = AllocationParams(
+        balance_weight=params.balance_weight, max_distance_km=params.max_distance_km
+    )
+    instance = build_instance(
+        branches=branches, capacities=capacities, pool=pool, params=core_params,
+        objective=objective,
+    )  # fmt: skip
+    progress("solve", 0, None)
+    solved = _solved(instance, params=params, settings=settings, progress=progress)
+    progress("store", 0, len(solved.outcomes))
+    with session_scope(engine) as session:
+        return _store(
+            session, actor=actor, params=params, solved=solved, instance=snapshot(instance),
+            progress=progress,
+        )  # fmt: skip
+
+
+def _solved(
+    instance: Instance, *, params: RoundParams, settings: Settings, progress: Progress
+) -> SolvedPool:
     try:
         return solve_instance(
             instance,
             time_limit_s=min(params.time_limit_s, settings.round_time_limit_seconds),
             baseline_max_leads=settings.round_baseline_max_leads,
+            iterations=_IterationCounter(progress),
         )
     except InvalidProblemError as exc:
         if exc.field not in OBJECTIVE_FIELDS:
@@ -96,9 +125,24 @@ def _solved(instance: Instance, *, params: RoundParams, settings: Settings) -> S
         raise InvalidInput(message("round.objective_out_of_range")) from exc
 
 
-def commit_round(engine: Engine, *, settings: Settings, actor: str, round_id: int) -> None:
+class _IterationCounter:
+    """The solver says one line per pricing iteration: progress counts them."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.count = 0
+
+    def __call__(self, _line: str) -> None:
+        self.count += 1
+        self.progress("solve", self.count, None)
+
+
+def commit_round(
+    engine: Engine, *, settings: Settings, actor: str, round_id: int, progress: Progress = quiet
+) -> None:
     """Commit a preview; one that can never commit any more is cancelled, and says why."""
     with round_lock(engine, actor=actor):
+        progress("commit", 0, None)
         _commit_or_cancel(engine, settings=settings, actor=actor, round_id=round_id)
 
 
@@ -144,6 +188,7 @@ def _store(
     params: RoundParams,
     solved: SolvedPool,
     instance: dict[str, object],
+    progress: Progress,
 ) -> int:
     plan = solved.plan
     allocation_round = AllocationRound(
@@ -167,7 +212,10 @@ def _store(
     session.flush()
     assert allocation_round.id is not None
     columns = _ExplanationColumns()
-    rows = (_row(allocation_round.id, o, columns(o.explanation)) for o in solved.outcomes)
+    rows = _counted(
+        (_row(allocation_round.id, o, columns(o.explanation)) for o in solved.outcomes),
+        progress=progress, total=len(solved.outcomes),
+    )  # fmt: skip
     copy_rows(session, table="round_assignment", columns=ASSIGNMENT_COLUMNS, rows=rows)
     refresh_statistics(session, "round_assignment")
     branch_ids = instance["branch_ids"]
@@ -189,6 +237,15 @@ def _store(
     return allocation_round.id
 
 
+def _counted(rows: Iterator[T], *, progress: Progress, total: int) -> Iterator[T]:
+    for done, row in enumerate(rows, start=1):
+        if done % STORE_REPORT_ROWS == 0:
+            progress("store", done, total)
+        yield row
+    progress("store", total, total)
+
+
+STORE_REPORT_ROWS = 50_000
 ASSIGNMENT_COLUMNS = (
     "round_id",
     "lead_id",

@@ -7,7 +7,7 @@ kept as a snapshot so that the round can be replayed to the same plan later.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -103,11 +103,16 @@ def build_instance(
 
 
 def solve_instance(
-    instance: Instance, *, time_limit_s: float, baseline_max_leads: int
+    instance: Instance,
+    *,
+    time_limit_s: float,
+    baseline_max_leads: int,
+    iterations: Callable[[str], None] | None = None,
 ) -> SolvedPool:
-    """Solve, validate independently (raises: nothing invalid is ever stored), report."""
+    """Solve, validate independently (raises: nothing invalid is ever stored), report.
+    `iterations` hears one line per pricing iteration of the solver."""
     problem = instance.problem()
-    plan = solve(problem, method="optimal", time_limit_s=time_limit_s)
+    plan = solve(problem, method="optimal", time_limit_s=time_limit_s, progress=iterations)
     assert_valid(problem=problem, plan=plan)
     # The rule-based baselines run lead by lead: worth showing, not worth minutes on huge pools.
     compare = len(instance.leads) <= baseline_max_leads

@@ -11,6 +11,7 @@ from app.tables.audit import AuditRecord, AuditSeal, AuditSealMark
 from app.tables.branch import Branch
 from app.tables.channel import ChannelKey
 from app.tables.correction import CorrectionRequestRow
+from app.tables.job import Job
 from app.tables.lead import Customer, Lead
 from app.tables.notification import DeadlineWarning, Notification, NotificationOutbox
 from app.tables.ownership import Ownership
@@ -30,6 +31,7 @@ __all__ = [
     "CorrectionRequestRow",
     "Customer",
     "DeadlineWarning",
+    "Job",
     "Lead",
     "Notification",
     "NotificationOutbox",

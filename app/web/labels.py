@@ -78,6 +78,21 @@ def objective_label(code: str | None) -> str:
     return OBJECTIVES.get(code or "distance", code or "—")
 
 
+JOB_STATUSES = {"queued": "排队中", "running": "运行中", "succeeded": "已完成", "failed": "失败",
+                "cancelled": "已取消"}  # fmt: skip
+JOB_PHASES = {"pool": "读取线索池", "solve": "求解", "store": "保存预览", "commit": "提交",
+              "import": "导入"}  # fmt: skip
+JOB_KINDS = {"round": "分配轮次", "import.leads": "导入线索"}
+
+
+def job_status_label(code: str | None) -> str:
+    return JOB_STATUSES.get(code or "", code or "—")
+
+
+def job_phase_label(code: str | None) -> str:
+    return JOB_PHASES.get(code or "", code or "—")
+
+
 def solver_label(code: str | None) -> str:
     return SOLVER_STATUSES.get(code or "", code or "—")
 
@@ -221,6 +236,7 @@ FILTERS = {
     "share": share,
     "round_status_label": round_status_label,
     "objective_label": objective_label,
+    "job_status_label": job_status_label,
     "solver_label": solver_label,
     "reason_label": reason_label,
 }

@@ -16,6 +16,8 @@ from app.errors import AppError
 from app.messages import ENGLISH, SAME_CUSTOMER
 from app.web.labels import (
     REASONS,
+    job_phase_label,
+    job_status_label,
     revenue_type_label,
     round_status_label,
     status_label,
@@ -76,6 +78,13 @@ ROUNDS = {
         "营业部 {branch} 将有 {total} 位客户，超出容量 {capacity}"
         "（已有 {held} 位，本轮计划 {planned} 位）"
     ),
+}
+JOBS = {
+    "job.lane_busy": "同类任务正在排队或运行，请等它完成后再试。",
+    "job.not_cancellable": "任务已进入“{phase}”阶段（状态“{job_status}”），不能再取消。",
+    "job.worker_lost": "执行任务的进程已 {attempts} 次中断，任务已放弃。",
+    "job.crashed": "任务因意外错误失败，详情见服务器日志。",
+    "job.refused": "任务被拒绝：{detail}",
 }
 AMOUNT_PROBLEMS = {
     "empty": "为空",
@@ -344,6 +353,7 @@ CHINESE = Catalogue(
         **LEADS,
         **BRANCHES,
         **ROUNDS,
+        **JOBS,
         **LEDGER,
         **IMPORTS,
         **SCENARIOS,
@@ -361,6 +371,8 @@ CHINESE = Catalogue(
         "why": lambda why: WHY.get(why, why),
         "status": status_label,
         "round_status": round_status_label,
+        "job_status": job_status_label,
+        "phase": job_phase_label,
         "tier": tier_label,
         "action": lambda action: DOING.get(action, action),
         "problem": lambda problem: AMOUNT_PROBLEMS.get(problem, problem),

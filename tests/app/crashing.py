@@ -30,6 +30,13 @@ def child_env(settings: Settings, crash_at: str | None = None) -> dict[str, str]
         # The child runs at the test's instant, not the wall clock's (app.clock).
         "O2O_CLOCK_START": utcnow().isoformat(),
     }
+    jobs = {"O2O_JOB_QUEUE_PATH": settings.job_queue_path, "O2O_REDIS_URL": settings.redis_url,
+            "O2O_JOB_FILES_PATH": settings.job_files_path,
+            "O2O_JOB_LEASE_SECONDS": str(settings.job_lease_seconds)}  # fmt: skip
+    for name, value in jobs.items():  # the child's worker uses the test's queue and lease
+        env.pop(name, None)
+        if value is not None:
+            env[name] = value
     env.pop("O2O_CRASH_AT", None)
     if crash_at is not None:
         env["O2O_CRASH_AT"] = crash_at

@@ -50,6 +50,9 @@ MATRIX: tuple[tuple[str, str, str, tuple[Expected, ...]], ...] = (
     ("POST", "/api/v1/notifications/deliveries/{delivery_id}/retry", "fresh_dead_letter", (401, 403, 403, 204, 403, 403, 401, 401)),
     ("POST", "/api/v1/rounds", "new_round",                          (401, 403, 403, 201, 403, 403, 401, 401)),
     # What-if (HQ only); a bodiless request from HQ gets as far as validation.
+    ("GET", "/api/v1/jobs", "plain",                                 (401, 403, 403, 200, 403, 200, 401, 401)),
+    ("GET", "/api/v1/jobs/{job_id}", "queued_job",                   (401, 403, 403, 200, 403, 200, 401, 401)),
+    ("POST", "/api/v1/jobs/{job_id}/cancel", "queued_job",           (401, 403, 403, 202, 403, 403, 401, 401)),
     ("POST", "/api/v1/rounds/whatif", "plain",                       (401, 403, 403, 422, 403, 403, 401, 401)),
     ("GET", "/api/v1/rounds", "plain",                               (401, 403, 403, 200, 403, 200, 401, 401)),
     # The funnel: HQ and auditors see every lead, a branch its own.
@@ -131,6 +134,8 @@ MATRIX: tuple[tuple[str, str, str, tuple[Expected, ...]], ...] = (
     ("POST", "/hq/whatif/{scenario_id}/delete", "plain",             (LOGIN, 403, 403, 422, 403, 403, LOGIN, LOGIN)),
     ("GET", "/hq/rounds", "plain",                                   (LOGIN, 403, 403, 200, 403, 200, LOGIN, LOGIN)),
     ("POST", "/hq/rounds", "new_round",                              (LOGIN, 403, 403, 303, 403, 403, LOGIN, LOGIN)),
+    ("GET", "/hq/jobs/{job_id}", "queued_job",                       (LOGIN, 403, 403, 200, 403, 200, LOGIN, LOGIN)),
+    ("POST", "/hq/jobs/{job_id}/cancel", "queued_job",               (LOGIN, 403, 403, 303, 403, 403, LOGIN, LOGIN)),
     ("GET", "/hq/rounds/{round_id}", "round_preview",                (LOGIN, 403, 403, 200, 403, 200, LOGIN, LOGIN)),
     ("POST", "/hq/rounds/{round_id}/commit", "round_preview",        (LOGIN, 403, 403, 303, 403, 403, LOGIN, LOGIN)),
     ("POST", "/hq/rounds/{round_id}/cancel", "round_preview",        (LOGIN, 403, 403, 303, 403, 403, LOGIN, LOGIN)),

@@ -189,6 +189,8 @@ def _lose_access(engine: Engine) -> None:
 
 @pytest.fixture
 def security_world(settings: Settings, tmp_path: Path) -> Iterator[SecurityWorld]:
+    # Jobs stay queued: no worker runs beside the rows (a queued round job is enough to answer).
+    settings = settings.model_copy(update={"job_workers_in_process": 0})
     app = create_app(settings)
     engine = app.state.engine
     load_branches(engine, tmp_path, SECURITY_BRANCHES_CSV)

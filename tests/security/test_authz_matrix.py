@@ -24,7 +24,7 @@ from app.journal import approvals
 from app.main import create_app
 from app.notifications.service import notify_assigned
 from app.rounds.service import RoundParams, run_round
-from app.tables import CorrectionRequestRow, Notification, NotificationOutbox
+from app.tables import CorrectionRequestRow, Job, Notification, NotificationOutbox
 from tests.app.factories import PASSWORD
 from tests.conftest import settings_for
 from tests.security.authz_matrix import LOGIN, ROLES, Expected, Row, rows
@@ -141,11 +141,24 @@ def _round_preview(world: SecurityWorld, row: Row, actor: Actor, cache: dict[str
     """One fresh preview per row. Only HQ may change it; the roles after HQ are refused before
     the round is looked up, and a wrongly admitted one would answer 409, not the 403 expected."""
     if "round_id" not in cache:
+        with session_scope(world.engine) as session:  # a round job queued by an earlier row
+            session.execute(text("UPDATE job SET status = 'cancelled' WHERE status = 'queued'"))
         world.new_lead(None)
         cache["round_id"] = run_round(
             world.engine, settings=world.settings, actor="test", params=RoundParams(), commit=False
         )
     return Call(row.path.format(round_id=cache["round_id"]))
+
+
+def _queued_job(world: SecurityWorld, row: Row, actor: Actor, cache: dict[str, Any]) -> Call:
+    """One queued job per row (outside any lane, so rows never wait for each other)."""
+    if "job_id" not in cache:
+        with session_scope(world.engine) as session:
+            job = Job(kind="round", params="{}", requested_by="test")
+            session.add(job)
+            session.flush()
+            cache["job_id"] = job.id
+    return Call(row.path.format(job_id=cache["job_id"]))
 
 
 def _revenue_file(world: SecurityWorld, row: Row, actor: Actor, cache: dict[str, Any]) -> Call:
@@ -262,6 +275,7 @@ RECIPES: dict[str, Recipe] = {
     "fresh_lead_a": _fresh_lead_a,
     "new_round": _new_round,
     "round_preview": _round_preview,
+    "queued_job": _queued_job,
     "revenue_file": _revenue_file,
     "lead_file": _lead_file,
     "branch_file": _branch_file,

@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from app.jobs.runner import execute
 from app.main import create_app
 from tests.conftest import settings_for
 from tests.security.conftest import BRANCH_A, BRANCH_B, BRANCH_C, SecurityWorld
@@ -215,7 +216,7 @@ def _check_round_writes(world: SecurityWorld) -> None:
         form = {"mode": "preview", "balance_weight": "0", "csrf_token": hq.csrf}
         started = hq.web.post("/hq/rounds", data={**form, **extras(world, {})})
         assert started.status_code == 303, started.text
-        round_id = int(started.headers["location"].split("/")[3].split("?")[0])
+        round_id = _round_of_job(world, started.headers["location"])
         assert round_id != SERVER_OWNED["id"]
         _assert_round(world, round_id, status="solved", created_by="hq1", committed_by=None)
         url = path.format(id=round_id)
@@ -223,9 +224,26 @@ def _check_round_writes(world: SecurityWorld) -> None:
             ended = world.api.post(url, json=extras(world, {}), headers=hq.api_headers)
         else:
             ended = hq.web.post(url, data={"csrf_token": hq.csrf, **extras(world, {})})
+            if url.endswith("/commit"):  # queued as a job: run it here
+                execute(world.engine, world.settings, _job_of(ended.headers["location"]))
         assert ended.status_code == (200 if url.startswith("/api/") else 303), ended.text
         committer = "hq1" if status == "committed" else None
         _assert_round(world, round_id, status=status, created_by="hq1", committed_by=committer)
+
+
+def _job_of(location: str) -> int:
+    return int(location.split("/")[3].split("?")[0])
+
+
+def _round_of_job(world: SecurityWorld, job_location: str) -> int:
+    """The page queued a job: run it here (no worker in this world) and follow it to its round."""
+    job_id = _job_of(job_location)
+    assert job_id != SERVER_OWNED["id"]
+    execute(world.engine, world.settings, job_id)
+    job = rows_of(world.engine, "job", "id, status, requested_by")[job_id]
+    assert (job["status"], job["requested_by"]) == ("succeeded", "hq1")
+    followed = world.actors["hq"].web.get(job_location, follow_redirects=False)
+    return int(followed.headers["location"].split("/")[3].split("?")[0])
 
 
 def _assert_round(world: SecurityWorld, round_id: int, **expected: Any) -> None:

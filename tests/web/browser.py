@@ -24,6 +24,7 @@ from sqlmodel import select
 
 from app.config import Settings
 from app.db import make_engine, session_scope
+from app.jobs.queue import close_queue
 from app.main import create_app
 from app.tables import Branch
 from app.web import install_web
@@ -93,6 +94,7 @@ def serving(settings: Settings) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+        close_queue(settings)  # the job workers the server started (no lifespan here)
         app.state.engine.dispose()
 
 

@@ -18,6 +18,8 @@ __all__ = ["branch_ids", "browser", "engine", "funnel_world", "live_server", "ne
 
 @pytest.fixture
 def web(settings: Settings) -> Iterator[TestClient]:
+    # No worker threads: a page test runs a queued job itself (tests.web.helpers.run_job_here).
+    settings = settings.model_copy(update={"job_workers_in_process": 0})
     app = create_app(settings)
     install_web(app, settings)
     with TestClient(app) as client:

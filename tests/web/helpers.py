@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 from app.db import session_scope
+from app.jobs.runner import execute
 from app.tables import Lead
 from app.tables.base import utcnow
 from tests.app.factories import PASSWORD
@@ -60,3 +61,9 @@ def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> str:
     )
     assert response.status_code == 303, response.text
     return csrf_of(client.get("/").text)
+
+
+def run_job_here(web: TestClient, job_id: int) -> None:
+    """Run a queued job in the test's thread with the worker's own code (the page tests' app
+    runs no worker: O2O_JOB_WORKERS_IN_PROCESS=0), so a page test waits for nothing."""
+    execute(web.app.state.engine, web.app.state.settings, job_id)  # type: ignore[attr-defined]

@@ -103,6 +103,7 @@ FORMS = {
     "/hq/rounds": {"hq1"},
     "/hq/rounds/{round_id}/commit": {"hq1"},
     "/hq/rounds/{round_id}/cancel": {"hq1"},
+    "/hq/jobs/{job_id}/cancel": {"hq1"},
     "/hq/imports/leads": {"hq1"},
     "/hq/imports/branches": {"hq1"},
     "/finance/imports": {"fin1"},
@@ -129,9 +130,9 @@ FORMS = {
 def _form_routes() -> set[str]:
     paths: set[str] = set()
     modules = (web_routes.auth, web_routes.home, web_routes.leads, web_routes.hq,
-               web_routes.imports, web_routes.rounds, web_routes.finance, web_routes.users,
-               web_routes.notifications, web_routes.suspense, web_routes.policies,
-               web_routes.branches)  # fmt: skip
+               web_routes.imports, web_routes.rounds, web_routes.jobs, web_routes.finance,
+               web_routes.users, web_routes.notifications, web_routes.suspense,
+               web_routes.policies, web_routes.branches)  # fmt: skip
     for module in modules:
         for route in module.router.routes:
             if isinstance(route, APIRoute) and "POST" in (route.methods or set()):
@@ -150,8 +151,9 @@ def test_every_form_is_denied_to_the_roles_it_is_not_for(
         for path, allowed in FORMS.items():
             if username in allowed:
                 continue
-            # The role is checked before anything is looked up: round 1 need not exist.
-            url = path.format(lead_id=lead_id, round_id=1, username="sz1", notification_id=1,
-                              delivery_id=1, request_id=1, code="SZ-FT")  # fmt: skip
+            # The role is checked before anything is looked up: round 1 (job 1) need not exist.
+            url = path.format(lead_id=lead_id, round_id=1, job_id=1, username="sz1",
+                              notification_id=1, delivery_id=1, request_id=1,
+                              code="SZ-FT")  # fmt: skip
             response = web.post(url, data={"csrf_token": token})
             assert response.status_code == 403, (username, path)

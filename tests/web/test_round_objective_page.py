@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from app.config import Settings
 from app.db import session_scope
 from app.tables import AllocationRound
-from tests.web.helpers import sign_in
+from tests.web.helpers import run_job_here, sign_in
 from tests.web.round_data import import_pool
 
 
@@ -33,8 +33,12 @@ def test_the_form_offers_the_objectives_and_the_round_uses_the_chosen_one(
     form |= {"objective": "expected_value", "price_per_km_fen": "500"}
     response = web.post("/hq/rounds", data=form, follow_redirects=False)
     assert response.status_code == 303, response.text
-    match = re.search(r"/hq/rounds/(\d+)", response.headers["location"])
-    assert match
+    job = re.fullmatch(r"/hq/jobs/(\d+)\?follow=1", response.headers["location"])
+    assert job, response.headers["location"]
+    run_job_here(web, int(job.group(1)))  # the round runs as a job (issue 17.2)
+    followed = web.get(response.headers["location"], follow_redirects=False)
+    match = re.search(r"/hq/rounds/(\d+)", followed.headers["location"])
+    assert match, followed.headers["location"]
     with session_scope(engine) as session:
         stored = session.get(AllocationRound, int(match.group(1)))
         assert stored is not None

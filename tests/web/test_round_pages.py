@@ -19,7 +19,7 @@ from app.messages import in_english, params_json
 from app.rounds.lock import round_lock
 from app.rounds.queries import read_round
 from app.tables import Lead, RoundAssignment
-from tests.web.helpers import sign_in
+from tests.web.helpers import run_job_here, sign_in
 from tests.web.round_data import import_pool
 
 
@@ -32,11 +32,27 @@ def _start(web: TestClient, token: str, **fields: str) -> int:
     form = {"csrf_token": token, "balance_weight": "0", "max_distance_km": "", "mode": "preview"}
     response = web.post("/hq/rounds", data={**form, **fields}, follow_redirects=False)
     assert response.status_code == 303, response.text
+    job = re.fullmatch(r"/hq/jobs/(\d+)\?follow=1", response.headers["location"])
+    assert job, response.headers["location"]
+    run_job_here(web, int(job.group(1)))
+    followed = web.get(response.headers["location"], follow_redirects=False)
     match = re.fullmatch(
-        r"/hq/rounds/(\d+)\?done=(previewed|committed)", response.headers["location"]
+        r"/hq/rounds/(\d+)\?done=(previewed|committed)", followed.headers["location"]
     )
-    assert match, response.headers["location"]
+    assert match, followed.headers["location"]
     return int(match.group(1))
+
+
+def _commit(web: TestClient, token: str, round_id: int) -> Any:
+    """Commit from the round page: the commit is queued as a job; run it and follow its page
+    (to the round when it committed, else the job page saying why)."""
+    queued = web.post(f"/hq/rounds/{round_id}/commit", data={"csrf_token": token},
+                      follow_redirects=False)  # fmt: skip
+    assert queued.status_code == 303, queued.text
+    job = re.fullmatch(r"/hq/jobs/(\d+)\?follow=1", queued.headers["location"])
+    assert job, queued.headers["location"]
+    run_job_here(web, int(job.group(1)))
+    return web.get(queued.headers["location"])
 
 
 def _section(html: str, testid: str, end: str = "</table>") -> str:
@@ -118,7 +134,7 @@ def test_committing_assigns_the_leads_and_committing_twice_is_a_conflict_page(
 ) -> None:
     token = sign_in(web, "hq1")
     round_id = _start(web, token)
-    done = web.post(f"/hq/rounds/{round_id}/commit", data={"csrf_token": token})
+    done = _commit(web, token, round_id)
     assert done.status_code == 200
     assert "本轮已提交" in done.text
     assert 'data-testid="commit-button"' not in done.text
@@ -267,8 +283,8 @@ def test_a_preview_refused_at_commit_no_longer_offers_commit(
     token = sign_in(web, "hq1")
     stale = _start(web, token)
     _start(web, token, mode="commit")  # another round takes the pool first
-    refused = web.post(f"/hq/rounds/{stale}/commit", data={"csrf_token": token})
-    assert refused.status_code == 409
+    refused = _commit(web, token, stale)
+    assert 'data-testid="job-error"' in refused.text
     assert "本次预览已作废，请重新发起一轮" in refused.text
     assert "条线索离开线索池（被转派、跟进或重新导入）" in refused.text
     assert "left the pool" not in refused.text
@@ -290,8 +306,8 @@ def test_a_preview_the_branches_no_longer_fit_names_the_branch_in_chinese(
     )
     with session_scope(engine) as session:
         import_branches(session, path=smaller, actor="test")
-    refused = web.post(f"/hq/rounds/{round_id}/commit", data={"csrf_token": token})
-    assert refused.status_code == 409
+    refused = _commit(web, token, round_id)
+    assert "失败" in refused.text
     assert re.search(
         r"预览之后营业部已变化：营业部 BJ-CY 将有 \d+ 位客户，超出容量 1（已有 0 位，本轮计划 \d+ 位）。"
         r"本次预览已作废，请重新发起一轮。",

@@ -18,7 +18,7 @@ from app.messages import from_columns
 from app.rounds.pool import POOL_STATUSES
 from app.rounds.queries import list_rounds, read_round
 from app.rounds.schemas import RoundRead
-from app.tables import AllocationRound, Branch, Lead, RoundAssignment, RoundLock
+from app.tables import AllocationRound, Branch, Job, Lead, RoundAssignment, RoundLock
 from app.web.labels import km, share
 from app.web.pages.round_charts import RoundCharts, round_charts
 from app.web.pages.round_shadow import AdvisorGains, advisor_gains
@@ -48,6 +48,7 @@ class RoundList:
     total: int
     pool: int
     running: RunningRound | None
+    active_job: int | None  # the round job queued or running, if any
 
 
 def total_km(report: dict[str, Any]) -> float | None:
@@ -63,6 +64,11 @@ def running_round(session: Session) -> RunningRound | None:
     return RunningRound(holder=lock.holder.split(":")[0], since=lock.acquired_at)
 
 
+def active_round_job(session: Session) -> int | None:
+    active = col(Job.status).in_(("queued", "running"))
+    return session.exec(select(Job.id).where(col(Job.lane) == "round", active)).first()
+
+
 def round_list(session: Session, *, page: int) -> RoundList:
     total = int(session.exec(select(func.count()).select_from(AllocationRound)).one())
     pages = max((total + ROUNDS_PER_PAGE - 1) // ROUNDS_PER_PAGE, 1)
@@ -73,7 +79,7 @@ def round_list(session: Session, *, page: int) -> RoundList:
     return RoundList(
         rounds=list_rounds(session, limit=ROUNDS_PER_PAGE, offset=offset),
         page=min(page, pages), pages=pages, total=total, pool=int(pool),
-        running=running_round(session),
+        running=running_round(session), active_job=active_round_job(session),
     )  # fmt: skip
 
 

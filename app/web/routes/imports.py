@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Form, Request, UploadFile
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from app.auth import Principal
@@ -21,6 +21,7 @@ from app.deps import SessionDep, SettingsDep
 from app.errors import AppError, FileRejected
 from app.imports import service
 from app.imports.examples import example_csv
+from app.imports.job import is_big, start_lead_import_job
 from app.imports.report import ImportReport
 from app.imports.schemas import EncodingField
 from app.web.pages.imports import recent_imports
@@ -49,6 +50,10 @@ def upload_leads(
     encoding: EncodingChoice = "auto",
     channel: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:  # fmt: skip
+    if is_big(file, settings):  # minutes of work: a job, whose page follows it
+        return _queue(request, settings, file=file, actor=principal.username,
+                      channel=channel.strip() or None, encoding=encoding)  # fmt: skip
+
     def run(session: Session) -> ImportReport:
         return service.import_uploaded_leads(
             session, upload=file, actor=principal.username, settings=settings,
@@ -98,9 +103,28 @@ def _import(
     except AppError as exc:  # too large, the database busy
         context["problem"] = exc
         status = exc.status
-    with session_scope(engine) as session:  # a fresh read: the list includes this import
+    return _page(request, context, status)
+
+
+def _page(request: Request, context: dict[str, object], status: int) -> Response:
+    with session_scope(request.app.state.engine) as session:  # a fresh read: this import too
         context["recent"] = recent_imports(session)
     return render(request, "hq_imports.html", context, status_code=status)
+
+
+def _queue(
+    request: Request, settings: Settings, *, file: UploadFile, actor: str, channel: str | None,
+    encoding: str,
+) -> Response:  # fmt: skip
+    try:
+        job_id = start_lead_import_job(
+            request.app.state.engine, settings=settings, upload=file, actor=actor,
+            channel=channel, encoding=encoding, file_format="auto",
+        )  # fmt: skip
+    except AppError as exc:  # too large, the database busy
+        context = {"max_bytes": settings.max_upload_bytes, "kind": "leads", "problem": exc}
+        return _page(request, context, exc.status)
+    return RedirectResponse(f"/hq/jobs/{job_id}", status_code=303)
 
 
 def _template(kind: str) -> Response:

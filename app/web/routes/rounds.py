@@ -14,8 +14,9 @@ from app.db import session_scope
 from app.deps import SessionDep, SettingsDep
 from app.errors import AppError
 from app.ids import RoundId
+from app.rounds.job import start_round_job
 from app.rounds.objective import RoundObjective
-from app.rounds.service import RoundParams, cancel_round, commit_round, run_round
+from app.rounds.service import RoundParams, cancel_round
 from app.web.form_fields import FieldError, number_field
 from app.web.messages import error_text
 from app.web.pages.rounds import round_list, round_page
@@ -56,6 +57,8 @@ def start_round(
     objective: ObjectiveField = "distance",
     price_per_km_fen: TextField = str(DEFAULT_PRICE_PER_KM_FEN),
 ) -> Response:
+    """Queue the round as a job and show the job's page, which follows it to the round; a bad
+    field or another round's job: the form again, with what was typed and the reason."""
     form = {"balance_weight": balance_weight, "max_distance_km": max_distance_km, "mode": mode,
             "objective": objective, "price_per_km_fen": price_per_km_fen}  # fmt: skip
     try:
@@ -67,8 +70,7 @@ def start_round(
             objective=RoundObjective(mode=objective, price_per_km_fen=int(number_field(
                 price_per_km_fen, field="price_per_km_fen", low=1, high=10**9) or 1)),
         )  # fmt: skip
-        # Runs in the thread pool: the solver may take a while.
-        round_id = run_round(
+        job_id = start_round_job(
             request.app.state.engine, settings=settings, actor=principal.username,
             params=params, commit=mode == "commit",
         )  # fmt: skip
@@ -78,7 +80,7 @@ def start_round(
             context = {"view": round_list(session, page=1), "form": form,
                        "errors": {field: error_text(refused)}}  # fmt: skip
             return render(request, "hq_rounds.html", context, status_code=refused.status)
-    return _to_round(round_id, "committed" if mode == "commit" else "previewed")
+    return RedirectResponse(f"/hq/jobs/{job_id}?follow=1", status_code=303)
 
 
 @router.get("/{round_id}")
@@ -99,10 +101,12 @@ def round_detail(
 def commit(
     request: Request, round_id: RoundId, principal: HqForm, settings: SettingsDep
 ) -> Response:
-    commit_round(
-        request.app.state.engine, settings=settings, actor=principal.username, round_id=round_id
-    )
-    return _to_round(round_id, "committed")
+    """Queue the commit as a job (a big round's commit takes minutes) and show the job's page."""
+    job_id = start_round_job(
+        request.app.state.engine, settings=settings, actor=principal.username,
+        params=RoundParams(), commit=True, round_id=round_id,
+    )  # fmt: skip
+    return RedirectResponse(f"/hq/jobs/{job_id}?follow=1", status_code=303)
 
 
 @router.post("/{round_id}/cancel")
