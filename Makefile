@@ -20,10 +20,11 @@ install: $(BIN)/o2o
 
 demo: install
 	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm $(DEMO_DB).jobs $(DEMO_DB).jobs-wal $(DEMO_DB).jobs-shm
-	O2O_DATABASE_URL=$(DEMO_URL) $(BIN)/o2o db upgrade
-	O2O_DATABASE_URL=$(DEMO_URL) $(BIN)/o2o demo
 	@test -s $(DEMO_SECRET_FILE) || (umask 077 && $(BIN)/python -c \
 		'import secrets; print(secrets.token_urlsafe(48))' > $(DEMO_SECRET_FILE))
+	O2O_DATABASE_URL=$(DEMO_URL) $(BIN)/o2o db upgrade
+	# The demo seals its mobile numbers with the key the server will open them with.
+	O2O_DATABASE_URL=$(DEMO_URL) O2O_SECRET_KEY="$$(cat $(DEMO_SECRET_FILE))" $(BIN)/o2o demo
 	O2O_DATABASE_URL=$(DEMO_URL) O2O_SECRET_KEY="$$(cat $(DEMO_SECRET_FILE))" \
 		$(BIN)/o2o serve --host 127.0.0.1 --port 8000
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 from fastapi.testclient import TestClient
 from sqlalchemy import func
 from sqlmodel import select
@@ -31,3 +34,19 @@ def test_the_demo_loads_a_working_tour(settings: Settings, client: TestClient) -
             "/api/v1/auth/token", data={"username": login.username, "password": login.password}
         )
         assert response.status_code == 200, login.username
+
+
+def test_make_demo_seals_the_demo_with_the_key_its_server_opens_them_with() -> None:
+    """`o2o serve` refuses mobile numbers its key cannot open: `make demo` must load the demo
+    and serve it under the same secret (it once loaded under the development key)."""
+    root = Path(__file__).resolve().parents[2]
+    planned = subprocess.run(
+        ["make", "-n", "demo", "BIN=.venv/bin", "DEMO_DB=/nonexistent/demo.db"],
+        cwd=root, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    secret = 'O2O_SECRET_KEY="$(cat .demo-secret)"'
+    demo = next(line for line in planned.splitlines() if line.rstrip().endswith("o2o demo"))
+    served = planned[planned.index("o2o serve") - 200 : planned.index("o2o serve")]
+    assert secret in demo
+    assert secret in served
+    assert planned.index(".demo-secret)") > planned.index("token_urlsafe")  # made first
