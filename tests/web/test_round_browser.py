@@ -51,3 +51,24 @@ def test_hq_starts_a_round_previews_it_and_commits_it(
     assert "已提交" in rows
     assert "hq1" in rows
     screenshot(page, "hq-rounds")
+
+
+def test_solve_and_commit_asks_first_and_a_no_leaves_everything_as_it_was(
+    new_page: Any, live_server: LiveServer, tmp_path: Path
+) -> None:
+    import_demo_pool(live_server.engine, live_server.settings, tmp_path, leads=60, branches=10)
+    live_server.engine.dispose()
+    page = new_page()
+    sign_in(page, "hq1")
+    page.click("nav >> text=分配轮次")
+    page.check("input[name=mode][value=commit]")
+    questions: list[str] = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+    page.get_by_test_id("start-button").click()
+    assert "提交后不可撤销" in questions[0]
+    assert page.url.endswith("/hq/rounds")  # nothing was sent
+    assert page.get_by_test_id("start-button").is_enabled()
+    page.check("input[name=mode][value=preview]")  # a preview does not ask
+    page.get_by_test_id("start-button").click()
+    page.wait_for_url(re.compile(r"/hq/rounds/\d+\?done=previewed$"))
+    assert len(questions) == 1

@@ -1,9 +1,20 @@
-/* Forms: a confirmation before an irreversible action (data-confirm) and feedback while a long
-   one runs (data-busy). Progressive enhancement only: without this script the forms work the same. */
+/* Forms: a confirmation before an irreversible action (data-confirm; with data-confirm-when
+   "name=value", only when that field has that value) and feedback while a long one runs
+   (data-busy). Progressive enhancement only: without this script the forms work the same. */
 "use strict";
+function asksToConfirm(form) {
+  var question = form.getAttribute("data-confirm");
+  var when = form.getAttribute("data-confirm-when");
+  if (!question || !when) {
+    return question;
+  }
+  var parts = when.split("=");
+  var field = form.elements.namedItem(parts[0]);
+  return field && field.value === parts[1] ? question : null;
+}
 document.addEventListener("submit", function (event) {
   var form = event.target;
-  var question = form.getAttribute("data-confirm");
+  var question = asksToConfirm(form);
   if (question && !window.confirm(question)) {
     event.preventDefault();
     return;
