@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -315,7 +316,7 @@ def test_two_intakes_racing_for_a_branchs_last_place_cannot_both_take_it(
         first = _take(session, world, {"external_id": "T1", "lat": 22.5, "lon": 114.2})
         thread = threading.Thread(target=racer)
         thread.start()
-        _wait_until_blocked(world.engine, backend)
+        _wait_until_blocked(world.engine, backend, thread)
     thread.join(timeout=30)
     assert first.leads[0].branch_code == "EAST"
     assert second[0].leads[0].status == "new"
@@ -332,10 +333,13 @@ def _pid(session: Session) -> int:
     return int(session.connection().execute(text("SELECT pg_backend_pid()")).scalar_one())
 
 
-def _wait_until_blocked(engine: Engine, backend: list[int]) -> None:
-    """Poll (no sleeps: the clock may be faked) until the racer waits for a lock."""
+def _wait_until_blocked(engine: Engine, backend: list[int], racer: threading.Thread) -> None:
+    """Poll until the racer waits for a lock (no sleeps: libfaketime breaks them), for at most
+    a minute of the monotonic clock (never faked): a loaded machine may take seconds to get
+    the racer there."""
+    deadline = time.monotonic() + 60
     with engine.connect() as conn:
-        for _ in range(20_000):
+        while time.monotonic() < deadline and racer.is_alive():
             if (
                 backend
                 and conn.execute(
