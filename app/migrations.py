@@ -43,6 +43,9 @@ STATEMENT_CHECKED_FOREIGN_KEYS = frozenset(
         "fk_revenue_event_batch_id_revenue_batch",
     }
 )
+# Columns the models require that SQLite leaves nullable and guards by a trigger instead: it
+# cannot rebuild `lead` in a migration's transaction while other tables refer to it (0024).
+SQLITE_TRIGGER_NOT_NULL = frozenset({("lead", "customer_id")})
 # Tables that only PostgreSQL has, created by hand in a migration (no model).
 HAND_MANAGED_TABLES = frozenset({"ledger_pending_check"})
 # The job queue's own tables on PostgreSQL (huey creates them: o2o_queue_task, ...).

@@ -35,6 +35,7 @@ from sqlalchemy.engine import make_url
 from app.branches.importer import import_branches
 from app.config import Settings
 from app.db import make_engine, session_scope
+from app.leads.customers import solo_customer
 from app.migrations import upgrade
 from app.tables import Branch, Lead
 from app.tables.base import utcnow
@@ -93,6 +94,7 @@ def build_world(url: str, leads: int, tmp: Path) -> None:
                 Lead(
                     channel="app",
                     external_id=f"B{i}",
+                    customer_id=solo_customer(session, channel="app", external_id=f"B{i}"),
                     name="张伟",
                     mobile="13812345678",
                     branch_id=branch.id,

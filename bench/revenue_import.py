@@ -54,12 +54,14 @@ def load_owners(engine: Engine, *, leads: int, branches: int) -> None:
         f"""INSERT INTO branch (code, name, lat, lon, capacity, tiers, active, created_at,
             updated_at) SELECT 'B' || i, 'branch ' || i, 30, 120, 100000, '', true, now(), now()
             FROM generate_series(1, {branches}) i""",
-        f"""INSERT INTO lead (channel, external_id, tier, status, created_at, updated_at)
-            SELECT 'app', 'L' || i, 'mass', 'assigned', now(), now()
-            FROM generate_series(1, {leads}) i""",
-        f"""INSERT INTO ownership (lead_id, branch_id, valid_from, opened_by)
-            SELECT id, 1 + id % {branches}, '2026-01-01T00:00:00+08:00', 'round' FROM lead
-            WHERE id % 10 <> 0""",
+        f"""INSERT INTO customer (customer_key, created_at)
+            SELECT 'bench:' || i, now() FROM generate_series(1, {leads}) i""",
+        """INSERT INTO lead (channel, external_id, customer_id, tier, status, created_at,
+            updated_at) SELECT 'app', 'L' || substr(customer_key, 7), id, 'mass', 'assigned',
+            now(), now() FROM customer WHERE customer_key LIKE 'bench:%' ORDER BY id""",
+        f"""INSERT INTO ownership (lead_id, customer_id, branch_id, valid_from, opened_by)
+            SELECT id, customer_id, 1 + id % {branches}, '2026-01-01T00:00:00+08:00', 'round'
+            FROM lead WHERE id % 10 <> 0""",
         "ANALYZE",
     ]
     with engine.begin() as conn:

@@ -2,7 +2,7 @@
 
 An event is listed while its suspense postings do not sum to zero: its credit found no owner,
 and no reclassification or reversal has moved it out yet. Each item says why it had no owner
-(read from the ownership intervals of the customer, or of the lead when it has no customer)
+(read from the ownership intervals of the lead's customer)
 and which branch holds the customer now, the likely target of a reclassification.
 """
 
@@ -128,14 +128,13 @@ class _Lead:
 
 
 def _leads(session: Session, lead_ids: list[int]) -> dict[int, _Lead]:
-    """Each lead's name and the ownership intervals revenue was credited by: its customer's,
-    or its own when it has no customer."""
+    """Each lead's name and the ownership intervals revenue was credited by: its customer's."""
     found = list(session.exec(select(Lead).where(col(Lead.id).in_(lead_ids))))
-    customers = [lead.customer_id for lead in found if lead.customer_id is not None]
+    customers = [lead.customer_id for lead in found]
     query = (
         select(Ownership, Branch.code)
         .join(Branch, col(Branch.id) == col(Ownership.branch_id))
-        .where(col(Ownership.lead_id).in_(lead_ids) | col(Ownership.customer_id).in_(customers))
+        .where(col(Ownership.customer_id).in_(customers))
         .order_by(col(Ownership.valid_from))
     )
     held = list(session.exec(query))

@@ -33,6 +33,13 @@ def customer_key(mobile: str, *, secret: bytes) -> str:
     return hmac.new(secret, mobile.encode(), hashlib.sha256).hexdigest()
 
 
+def solo_customer_key(channel: str, external_id: str) -> str:
+    """The customer of a lead without a mobile number: one of its own, keyed by the lead's
+    identity (the same on re-import), never equal to a mobile key (those are 64 hex digits)."""
+    digest = hashlib.sha256(f"{channel}\x1f{external_id}".encode()).hexdigest()
+    return "solo:" + digest[:59]
+
+
 class LeadRowParser:
     """Turns CSV rows into staging tuples, reporting every bad cell to the collector."""
 
@@ -71,7 +78,10 @@ class LeadRowParser:
             id_card=id_card,
             address=row.get("address") or None,
         )
-        key = customer_key(mobile, secret=self.secret) if mobile else None
+        if mobile:
+            key = customer_key(mobile, secret=self.secret)
+        else:
+            key = solo_customer_key(channel, external_id)
         return (
             row.line,
             channel,

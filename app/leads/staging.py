@@ -36,8 +36,9 @@ STAGE_COLUMNS = (
 _DDL = """
 CREATE TEMPORARY TABLE {name} (
     line BIGINT NOT NULL, channel VARCHAR(64) NOT NULL, external_id VARCHAR(128) NOT NULL,
-    customer_key VARCHAR(64), name VARCHAR(200), mobile VARCHAR(80), tier VARCHAR(32) NOT NULL,
-    lat FLOAT, lon FLOAT, region_code VARCHAR(6), location_source VARCHAR(16), acquired_at {ts}
+    customer_key VARCHAR(64) NOT NULL, name VARCHAR(200), mobile VARCHAR(80),
+    tier VARCHAR(32) NOT NULL, lat FLOAT, lon FLOAT, region_code VARCHAR(6),
+    location_source VARCHAR(16), acquired_at {ts}
 ){suffix}
 """
 
@@ -76,8 +77,7 @@ def insert_new_customers(session: Session, *, now: datetime) -> int:
     sql = f"""
         INSERT INTO customer (customer_key, created_at)
         SELECT DISTINCT s.customer_key, :now FROM {STAGE} s
-        WHERE s.customer_key IS NOT NULL
-          AND NOT EXISTS (SELECT 1 FROM customer c WHERE c.customer_key = s.customer_key)
+        WHERE NOT EXISTS (SELECT 1 FROM customer c WHERE c.customer_key = s.customer_key)
           AND NOT EXISTS (
               SELECT 1 FROM lead l WHERE l.channel = s.channel AND l.external_id = s.external_id)
     """
@@ -90,7 +90,7 @@ def insert_new_leads(session: Session, *, now: datetime) -> int:
                           region_code, location_source, status, acquired_at, created_at, updated_at)
         SELECT s.channel, s.external_id, c.id, s.name, s.mobile, s.tier, s.lat, s.lon,
                s.region_code, s.location_source, 'new', s.acquired_at, :now, :now
-        FROM {STAGE} s LEFT JOIN customer c ON c.customer_key = s.customer_key
+        FROM {STAGE} s JOIN customer c ON c.customer_key = s.customer_key
         WHERE NOT EXISTS (
             SELECT 1 FROM lead l WHERE l.channel = s.channel AND l.external_id = s.external_id)
         ORDER BY s.line
@@ -115,7 +115,7 @@ def link_owned_customers(session: Session, *, now: datetime) -> int:
                          WHERE o.customer_id = lead.customer_id AND o.valid_to IS NULL),
             status = 'assigned', assigned_at = :now, updated_at = :now
         WHERE id IN ({_STAGED_LEADS})
-          AND status = 'new' AND customer_id IS NOT NULL
+          AND status = 'new'
           AND EXISTS (SELECT 1 FROM ownership o
                       WHERE o.customer_id = lead.customer_id AND o.valid_to IS NULL)
     """

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_
+from sqlalchemy import ColumnElement, and_, func
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -34,11 +34,6 @@ FOLLOW_UP_STATUSES = ("assigned", "contacted")  # what counts against a branch's
 HELD_STATUSES = ("assigned", "contacted", "converted")  # a lead whose customer has an owner
 POOL_STATUSES = ("new", "returned", "reclaimed")  # a lead whose customer has none
 _RANK = {tier: rank for rank, tier in enumerate(BUILT_IN_TIERS)}
-
-
-def customer_unit(lead: Any = Lead) -> ColumnElement[int]:
-    """One value per customer: its id, or minus the lead id for a lead without a customer."""
-    return func.coalesce(col(lead.customer_id), -col(lead.id))
 
 
 def customer_tier(tiers: Iterable[str]) -> str:
@@ -58,9 +53,7 @@ def serves(branch: Branch, tier: str) -> bool:
 
 def _customers_with(statuses: tuple[str, ...]) -> Any:
     """Ids of customers with a lead in one of `statuses` (uncorrelated: computed once)."""
-    return select(col(Lead.customer_id)).where(
-        col(Lead.status).in_(statuses), col(Lead.customer_id).is_not(None)
-    )
+    return select(col(Lead.customer_id)).where(col(Lead.status).in_(statuses))
 
 
 def _no_lead_of_its_customer_is(
@@ -77,9 +70,7 @@ def _no_lead_of_its_customer_is(
             .where(col(sibling.status).in_(statuses))
             .exists()
         )
-    return or_(
-        col(Lead.customer_id).is_(None), col(Lead.customer_id).not_in(_customers_with(statuses))
-    )
+    return col(Lead.customer_id).not_in(_customers_with(statuses))
 
 
 def stale_condition(*, deadline: datetime) -> ColumnElement[bool]:
@@ -107,7 +98,7 @@ def branch_loads(session: Session, *, stale_before: datetime | None = None) -> d
     """Customers in follow-up per branch id; with `stale_before`, leads a round is about to
     reclaim do not count (their customers leave when it commits)."""
     query = (
-        select(col(Lead.branch_id), func.count(func.distinct(customer_unit())))
+        select(col(Lead.branch_id), func.count(func.distinct(col(Lead.customer_id))))
         .where(in_follow_up())
         .group_by(col(Lead.branch_id))
     )
@@ -117,7 +108,7 @@ def branch_loads(session: Session, *, stale_before: datetime | None = None) -> d
 
 
 def branch_load(session: Session, branch_id: int) -> int:
-    query = select(func.count(func.distinct(customer_unit()))).where(
+    query = select(func.count(func.distinct(col(Lead.customer_id)))).where(
         in_follow_up(per_row=True), col(Lead.branch_id) == branch_id
     )
     return int(session.exec(query).one())

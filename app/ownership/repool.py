@@ -26,9 +26,7 @@ def repool_ineligible(session: Session, *, branch: Branch, actor: str) -> int:
     )
     customers: dict[int, list[Lead]] = defaultdict(list)
     for lead in held:
-        customers[lead.customer_id if lead.customer_id is not None else -(lead.id or 0)].append(
-            lead
-        )
+        customers[lead.customer_id].append(lead)
     now = utcnow()
     released = 0
     for leads in customers.values():

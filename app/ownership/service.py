@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, or_, update
+from sqlalchemy import ColumnElement, Select, case, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -20,8 +20,6 @@ from app.tables import Lead, Ownership
 
 def siblings(session: Session, lead: Lead) -> list[Lead]:
     """All leads of the lead's customer, the lead itself included, in id order."""
-    if lead.customer_id is None:
-        return [lead]
     query = select(Lead).where(Lead.customer_id == lead.customer_id).order_by(col(Lead.id))
     return list(session.exec(query))
 
@@ -121,10 +119,7 @@ def current_owner_opened_by(session: Session, lead: Lead) -> str | None:
 
 
 def _of_customer(lead: Lead) -> ColumnElement[bool]:
-    """Intervals of the lead's customer (or of the lead alone, when it has no customer)."""
-    if lead.customer_id is not None:
-        return col(Ownership.customer_id) == lead.customer_id
-    return and_(col(Ownership.lead_id) == lead.id, col(Ownership.customer_id).is_(None))
+    return col(Ownership.customer_id) == lead.customer_id
 
 
 def owner_of_customer(customer: object) -> Select[Any]:

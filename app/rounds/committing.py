@@ -132,7 +132,7 @@ def _settle_customers(session: Session, *, round_id: int, now: datetime) -> None
     customers = (
         select(col(Lead.customer_id))
         .join(RoundAssignment, col(RoundAssignment.lead_id) == col(Lead.id))
-        .where(col(RoundAssignment.round_id) == round_id, col(Lead.customer_id).is_not(None))
+        .where(col(RoundAssignment.round_id) == round_id)
     )
     follow_owners(session, customers=customers, at=now)
     release_ownerless(session, customers=customers, at=now, status="reclaimed")

@@ -16,7 +16,7 @@ from sqlmodel import Session, col
 from sqlmodel import select as sm_select
 
 from app.errors import StalePreview
-from app.ownership.holdings import customer_unit, in_follow_up, serves
+from app.ownership.holdings import in_follow_up, serves
 from app.tables import Branch, Lead, RoundAssignment
 from coded_messages import Message, message
 
@@ -84,14 +84,14 @@ def _kept_loads(session: Session, *, round_id: int) -> dict[int, int]:
     mine = aliased(Lead)
     # Uncorrelated, computed once: the customers this round touches.
     in_round = (
-        select(customer_unit(mine))
+        select(col(mine.customer_id))
         .join(RoundAssignment, col(RoundAssignment.lead_id) == col(mine.id))
         .where(col(RoundAssignment.round_id) == round_id)
     )
     query = (
-        select(col(Lead.branch_id), func.count(func.distinct(customer_unit())))
+        select(col(Lead.branch_id), func.count(func.distinct(col(Lead.customer_id))))
         .where(in_follow_up())
-        .where(customer_unit().not_in(in_round))
+        .where(col(Lead.customer_id).not_in(in_round))
         .group_by(col(Lead.branch_id))
     )
     return {int(b): int(n) for b, n in session.execute(query)}

@@ -31,7 +31,7 @@ class PoolLead:
     region_code: str | None
     returned_by_branch_id: int | None
     stale_branch_id: int | None  # set when an uncontacted assignment is being reclaimed
-    customer_id: int | None = None
+    customer_id: int
     # The customer's tier over all its leads, pooled or not (set for customers with several).
     customer_tier: str | None = None
     channel: str = ""  # what the expected-value objective's rates are kept by
@@ -97,10 +97,7 @@ def _tiers_of_repeat_customers(session: Session) -> dict[int, list[str]]:
     """Every lead tier of each customer with more than one lead (a stale lead's linked sibling
     is not in the pool, yet its tier decides where the customer may go)."""
     repeat = (
-        sa_select(col(Lead.customer_id))
-        .where(col(Lead.customer_id).is_not(None))
-        .group_by(col(Lead.customer_id))
-        .having(func.count() > 1)
+        sa_select(col(Lead.customer_id)).group_by(col(Lead.customer_id)).having(func.count() > 1)
     )
     query = sa_select(col(Lead.customer_id), col(Lead.tier)).where(
         col(Lead.customer_id).in_(repeat)
@@ -123,20 +120,17 @@ def split_by_customer(pool: list[PoolLead]) -> tuple[list[PoolLead], dict[int, i
     representatives: list[PoolLead] = []
     followers: dict[int, int] = {}
     for lead in pool:
-        if lead.customer_id is not None and lead.customer_id in first_of:
+        if lead.customer_id in first_of:
             followers[lead.id] = first_of[lead.customer_id]
             tiers_of[lead.customer_id].append(lead.tier)
             continue
-        if lead.customer_id is not None:
-            first_of[lead.customer_id] = lead.id
-            tiers_of[lead.customer_id] = [lead.tier]
+        first_of[lead.customer_id] = lead.id
+        tiers_of[lead.customer_id] = [lead.tier]
         representatives.append(lead)
     return [_with_customer_tier(x, tiers_of) for x in representatives], followers
 
 
 def _with_customer_tier(lead: PoolLead, tiers_of: dict[int, list[str]]) -> PoolLead:
-    if lead.customer_id is None:
-        return lead
     tiers = tiers_of[lead.customer_id] + ([lead.customer_tier] if lead.customer_tier else [])
     return lead if len(tiers) == 1 else replace(lead, tier=customer_tier(tiers))
 

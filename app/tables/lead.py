@@ -51,10 +51,8 @@ class Lead(SQLModel, table=True):
     id: int | None = Field(default=None, sa_column=Column(BigIntKey, primary_key=True))
     channel: str = Field(max_length=64)
     external_id: str = Field(max_length=128)
-    customer_id: int | None = Field(
-        default=None,
-        sa_column=Column(BigIntKey, ForeignKey("customer.id"), nullable=True),
-    )
+    # Every lead has one (migration 0024): without a mobile number, a customer of its own.
+    customer_id: int = Field(sa_column=Column(BigIntKey, ForeignKey("customer.id"), nullable=False))
     name: str | None = Field(default=None, max_length=200)
     # AES-GCM sealed ("v1:..."), see app/privacy/cipher.py; never compared or indexed.
     mobile: str | None = Field(default=None, max_length=80)

@@ -36,9 +36,7 @@ class Ownership(SQLModel, table=True):
 
     id: int | None = Field(default=None, sa_column=Column(BigIntKey, primary_key=True))
     lead_id: int = Field(sa_column=Column(BigIntKey, ForeignKey("lead.id"), nullable=False))
-    customer_id: int | None = Field(
-        default=None, sa_column=Column(BigIntKey, ForeignKey("customer.id"), nullable=True)
-    )
+    customer_id: int = Field(sa_column=Column(BigIntKey, ForeignKey("customer.id"), nullable=False))
     branch_id: int = Field(foreign_key="branch.id")  # no index: nothing looks it up by branch
     valid_from: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     valid_to: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))

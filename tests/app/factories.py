@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 
 from app.branches.importer import import_branches
 from app.db import session_scope
+from app.leads.customers import solo_customer
 from app.tables import Lead
 from app.users.service import create_user
 
@@ -51,6 +52,7 @@ def add_lead(
         lead = Lead(
             channel="app",
             external_id=external_id,
+            customer_id=solo_customer(session, channel="app", external_id=external_id),
             mobile=mobile,
             branch_id=branch_id,
             status="assigned" if branch_id else "new",

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 
 from app.auth import Principal
 from app.db import session_scope
+from app.leads.customers import solo_customer
 from app.tables import Lead
 from tests.app.ledger_world import HEADER, import_csv
 
@@ -24,7 +25,8 @@ def add_funnel_lead(engine: Engine, external_id: str, **fields: object) -> int:
     values: dict[str, object] = {"channel": "app", "tier": "mass", "status": "new",
                                  "acquired_at": WEEK_1} | fields  # fmt: skip
     with session_scope(engine) as session:
-        lead = Lead(external_id=external_id, **values)  # type: ignore[arg-type]
+        own = solo_customer(session, channel=str(values["channel"]), external_id=external_id)
+        lead = Lead(external_id=external_id, **({"customer_id": own} | values))  # type: ignore[arg-type]
         session.add(lead)
         session.flush()
         assert lead.id is not None

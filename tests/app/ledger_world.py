@@ -23,6 +23,7 @@ from app.errors import FileRejected
 from app.journal import service
 from app.journal.revenue_import.importer import RevenueImportReport, import_revenue
 from app.journal.store import period_lock
+from app.leads.customers import solo_customer
 from app.main import create_app
 from app.tables import Branch, Customer, Lead, Ownership
 from ledger.entries import JournalEntry
@@ -46,17 +47,21 @@ def ledger_engine(settings: Settings, tmp_path: Path) -> Iterator[Engine]:
         session.add(customer)
         session.flush()
         leads: dict[tuple[str, str], int] = {}
+        customer_of: dict[tuple[str, str], int] = {}
         for channel, external_id, mobile in LEADS:
+            own = solo_customer(session, channel=channel, external_id=external_id)
             lead = Lead(channel=channel, external_id=external_id, mobile=mobile,
-                        customer_id=customer.id if mobile else None)  # fmt: skip
+                        customer_id=customer.id if mobile else own)  # fmt: skip
             session.add(lead)
             session.flush()
             leads[(channel, external_id)] = int(lead.id or 0)
+            customer_of[(channel, external_id)] = lead.customer_id
         session.add(Ownership(
             lead_id=leads[("app", "A1")], customer_id=customer.id, branch_id=branches["SZ-FT"],
             valid_from=_at("2026-09-01"), opened_by="round"))  # fmt: skip
         session.add(Ownership(
-            lead_id=leads[("app", "B1")], branch_id=branches["BJ-CY"], valid_from=_at("2026-10-01"),
+            lead_id=leads[("app", "B1")], customer_id=customer_of[("app", "B1")],
+            branch_id=branches["BJ-CY"], valid_from=_at("2026-10-01"),
             valid_to=_at("2026-10-20"), opened_by="round", close_reason="returned"))  # fmt: skip
     yield engine
     engine.dispose()

@@ -11,7 +11,7 @@ from sqlalchemy.exc import DatabaseError
 from sqlmodel import select
 
 from app.db import session_scope
-from app.tables import AuditRecord, Customer, Ownership
+from app.tables import AuditRecord, Customer, Lead, Ownership
 from app.tables.base import utcnow
 from tests.app.factories import add_lead
 
@@ -29,6 +29,7 @@ def _open(
         session.add(
             Ownership(
                 lead_id=lead_id,
+                customer_id=session.get_one(Lead, lead_id).customer_id,
                 branch_id=branch_id,
                 valid_from=now - timedelta(hours=hours_ago),
                 valid_to=None
@@ -96,18 +97,18 @@ def test_a_backdated_interval_overlapping_a_closed_one_is_refused(
     "statement",
     [
         # Missing parents, one statement each (PostgreSQL checks these per statement).
-        "INSERT INTO ownership (lead_id, branch_id, valid_from, opened_by) "
-        "VALUES (999999, {branch}, CURRENT_TIMESTAMP, 'transfer')",
+        "INSERT INTO ownership (lead_id, customer_id, branch_id, valid_from, opened_by) "
+        "VALUES (999999, {customer}, {branch}, CURRENT_TIMESTAMP, 'transfer')",
         "INSERT INTO ownership (lead_id, customer_id, branch_id, valid_from, opened_by) "
         "VALUES ({lead}, 999999, {branch}, CURRENT_TIMESTAMP, 'transfer')",
-        "INSERT INTO ownership (lead_id, branch_id, valid_from, opened_by) "
-        "VALUES ({lead}, 999999, CURRENT_TIMESTAMP, 'transfer')",
+        "INSERT INTO ownership (lead_id, customer_id, branch_id, valid_from, opened_by) "
+        "VALUES ({lead}, {customer}, 999999, CURRENT_TIMESTAMP, 'transfer')",
         "UPDATE ownership SET branch_id = 999999",
         "INSERT INTO round_assignment (round_id, lead_id, explanation) VALUES (999999, {lead}, '')",
         "INSERT INTO lead (channel, external_id, customer_id, tier, status, created_at, updated_at) "
         "VALUES ('app', 'X9', 999999, 'mass', 'new', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
         # A lead's customer is fixed once set (so checking it on insert is enough).
-        "UPDATE lead SET customer_id = (SELECT MIN(id) FROM customer)",
+        "UPDATE lead SET customer_id = (SELECT MAX(id) FROM customer)",
     ],
 )
 def test_references_to_missing_rows_are_refused(
@@ -117,7 +118,9 @@ def test_references_to_missing_rows_are_refused(
     _open(engine, lead_id=lead_id, branch_id=branch_ids["SZ-FT"], hours_ago=10)
     with session_scope(engine) as session:
         session.add(Customer(customer_key="k" * 64))
-    sql = statement.format(lead=lead_id, branch=branch_ids["BJ-CY"])
+    with session_scope(engine) as session:
+        customer_id = session.get_one(Lead, lead_id).customer_id
+    sql = statement.format(lead=lead_id, customer=customer_id, branch=branch_ids["BJ-CY"])
     with pytest.raises(DatabaseError), session_scope(engine) as session:
         session.execute(text(sql))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib.util import module_from_spec, spec_from_file_location
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,8 @@ from app.db import make_engine, session_scope
 from app.errors import FileRejected
 from app.imports.report import ImportReport
 from app.leads.importer import import_leads
+from app.leads.rows import solo_customer_key
+from app.migrations import REPO_ROOT
 from app.ownership.service import open_interval
 from app.privacy.cipher import MobileCipher
 from app.tables import AuditRecord, Branch, Customer, Lead
@@ -77,8 +80,37 @@ def test_the_same_mobile_in_another_channel_links_to_the_same_customer(
     assert leads["W9"].customer_id == leads["A1"].customer_id is not None
     with session_scope(make_engine(settings)) as session:
         customers = session.exec(select(Customer)).all()
-    assert len(customers) == 2  # A1/W9 share one; A2 has its own; A3 has no mobile
+    assert len(customers) == 3  # A1/W9 share one; A2 has its own; so has A3, with no mobile
     assert all("13800138000" not in c.customer_key for c in customers)
+
+
+def test_a_lead_without_a_mobile_is_a_customer_of_its_own_found_again_on_reimport(
+    settings: Settings, tmp_path: Path
+) -> None:
+    path = write(tmp_path, "leads.csv", LEADS_CSV)
+    _import(settings, path)
+    _import(settings, path)
+    again = "external_id,channel\nA3,app\nA4,app\n"  # A3 unchanged, A4 new and also solo
+    _import(settings, write(tmp_path, "again.csv", again))
+    leads = _leads(settings)
+    with session_scope(make_engine(settings)) as session:
+        keys = {c.id: c.customer_key for c in session.exec(select(Customer))}
+    assert keys[leads["A3"].customer_id] == solo_customer_key("app", "A3")
+    assert leads["A4"].customer_id not in {leads[x].customer_id for x in ("A1", "A2", "A3")}
+    assert len(keys) == 4  # no second customer for A3
+
+
+def test_the_migration_keys_solo_customers_as_the_import_does() -> None:
+    path = REPO_ROOT / "alembic" / "versions" / "20261206_0024_every_lead_a_customer.py"
+    spec = spec_from_file_location("migration_0024", path)
+    assert spec is not None
+    assert spec.loader is not None
+    frozen = module_from_spec(spec)
+    spec.loader.exec_module(frozen)
+    for channel, external_id in (("app", "A3"), ("微信", "外部-1"), ("a", "b\x1fc")):
+        assert frozen.solo_customer_key(channel, external_id) == solo_customer_key(
+            channel, external_id
+        )
 
 
 def test_bad_rows_reject_the_whole_file_with_line_and_column(

@@ -8,7 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from app.db import session_scope
-from app.tables import Ownership
+from app.tables import Lead, Ownership
 from app.tables.base import utcnow
 from ledger.periods import SHANGHAI
 from tests.web.helpers import add_lead
@@ -35,8 +35,9 @@ def own_leads(engine: Engine, branch_ids: dict[str, int]) -> None:
         if branch_id is None:
             continue
         with session_scope(engine) as session:
-            session.add(Ownership(lead_id=lead_id, branch_id=branch_id, valid_from=since,
-                                  opened_by="round"))  # fmt: skip
+            customer_id = session.get_one(Lead, lead_id).customer_id
+            session.add(Ownership(lead_id=lead_id, customer_id=customer_id, branch_id=branch_id,
+                                  valid_from=since, opened_by="round"))  # fmt: skip
 
 
 def this_month() -> str:

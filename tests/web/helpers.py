@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 
 from app.db import session_scope
 from app.jobs.runner import execute
+from app.leads.customers import solo_customer
 from app.tables import Lead
 from app.tables.base import utcnow
 from tests.app.factories import PASSWORD
@@ -33,6 +34,7 @@ def add_lead(
     with session_scope(engine) as session:
         lead = Lead(
             channel=channel, external_id=external_id, name=name, mobile=mobile,
+            customer_id=solo_customer(session, channel=channel, external_id=external_id),
             branch_id=branch_id, status=status or ("assigned" if branch_id else "new"),
             lat=22.55 if located else None, lon=114.06 if located else None,
             location_source="coordinates" if located else None, tier="mass",

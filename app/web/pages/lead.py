@@ -92,10 +92,7 @@ def _visible_since(session: Session, principal: Principal, lead: Lead) -> dateti
     another branch's return reason or reveals are that branch's business."""
     if not principal.is_branch:
         return None
-    if lead.customer_id is not None:
-        whose = col(Ownership.customer_id) == lead.customer_id
-    else:
-        whose = col(Ownership.lead_id) == lead.id
+    whose = col(Ownership.customer_id) == lead.customer_id
     since = session.exec(
         select(Ownership.valid_from).where(whose, col(Ownership.valid_to).is_(None))
     ).first()
