@@ -24,12 +24,14 @@ LEAD_ROWS: list[list[object]] = [
     ["X3", "app", "王五", None, "mass", None, None, None, None],
 ]  # fmt: skip
 
-BRANCH_ROWS: list[list[object]] = [
-    ["code", "name", "lat", "lon", "capacity", "tiers", "region_code", "active"],
-    ["SZ-FT", "深圳福田营业部", 22.541, 114.055, 100, None, 440304, True],
-    ["BJ-CY", "北京朝阳营业部", 39.921, 116.443, 80.0, "mass|affluent", 110105, True],
-    ["SH-PD", "上海浦东营业部", 31.221, 121.544, 50, None, 310115, False],
-]
+# Tuples: a test that wants a changed row builds its own (an edited shared row leaked into
+# every later test of the process).
+BRANCH_ROWS: tuple[tuple[object, ...], ...] = (
+    ("code", "name", "lat", "lon", "capacity", "tiers", "region_code", "active"),
+    ("SZ-FT", "深圳福田营业部", 22.541, 114.055, 100, None, 440304, True),
+    ("BJ-CY", "北京朝阳营业部", 39.921, 116.443, 80.0, "mass|affluent", 110105, True),
+    ("SH-PD", "上海浦东营业部", 31.221, 121.544, 50, None, 310115, False),
+)
 
 
 def workbook_bytes(rows: Sequence[Sequence[object]], *, title: str = "Sheet1") -> bytes:

@@ -62,8 +62,9 @@ def test_a_gbk_lead_file_is_imported_and_the_report_names_its_encoding(
 def test_a_branch_workbook_updates_and_adds_branches(
     web: TestClient, hq: str, engine: Engine
 ) -> None:
-    rows = [*BRANCH_ROWS[:2], ["GZ-TH", "广州天河营业部", 23.13, 113.33, 60, None, 440106, True]]
-    rows[1][4] = 120  # SZ-FT's capacity changes
+    header, shenzhen = BRANCH_ROWS[:2]
+    shenzhen = (*shenzhen[:4], 120, *shenzhen[5:])  # SZ-FT's capacity changes
+    rows = [header, shenzhen, ("GZ-TH", "广州天河营业部", 23.13, 113.33, 60, None, 440106, True)]
     status, page = upload(web, hq, "branches", "网点.xlsx", workbook_bytes(rows))
     assert status == 200, page
     assert "Excel 工作簿（工作表“Sheet1”）" in page
