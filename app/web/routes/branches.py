@@ -12,7 +12,6 @@ from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Form, Path, Query, Request
-from fastapi.responses import RedirectResponse
 from sqlmodel import Session
 from starlette.responses import Response
 
@@ -27,6 +26,7 @@ from app.web.pages.hq import BRANCH_SORTS, branch_table
 from app.web.routes.base import page_router
 from app.web.session import form_roles, page_roles
 from app.web.templating import render
+from app.web.unit_of_work import change
 
 router = page_router("/hq/branches")
 Viewer = Annotated[Principal, page_roles("hq", "auditor")]
@@ -71,17 +71,14 @@ def deactivate(request: Request, code: Code, hq: HqForm) -> Response:
 
 def _change(request: Request, context: dict[str, object], done: str,
             action: Callable[[Session], object]) -> Response:  # fmt: skip
-    """One unit of work: done, back to the list; refused, the page again with the reason."""
-    try:
-        with session_scope(request.app.state.engine) as session:
-            action(session)
-    except FileRejected as refused:  # the create form: each bad field
-        context["errors"] = field_errors(refused, fields=FIELDS)
-        return _refused(request, context, refused.status)
-    except AppError as refused:
-        context["error"] = error_text(refused)
-        return _refused(request, context, refused.status)
-    return RedirectResponse(f"/hq/branches?done={done}", status_code=303)
+    def refused(error: AppError) -> Response:
+        if isinstance(error, FileRejected):  # the create form: each bad field
+            context["errors"] = field_errors(error, fields=FIELDS)
+        else:
+            context["error"] = error_text(error)
+        return _refused(request, context, error.status)
+
+    return change(request, action, done=lambda _: f"/hq/branches?done={done}", refused=refused)
 
 
 def _refused(request: Request, context: dict[str, object], status: int) -> Response:

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Form, Query, Request
-from fastapi.responses import RedirectResponse
 from sqlmodel import Session
 from starlette.responses import Response
 
@@ -29,6 +28,7 @@ from app.web.pages.suspense import suspense_view
 from app.web.routes.base import page_router
 from app.web.session import form_roles, page_roles
 from app.web.templating import render
+from app.web.unit_of_work import change
 
 router = page_router("/finance/suspense")
 Reader = Annotated[Principal, page_roles("finance", "auditor")]
@@ -83,17 +83,16 @@ def reject(request: Request, request_id: int, fin: FinanceForm, settings: Settin
 
 def _change(request: Request, settings: Settings, form: dict[str, str], done: str,
             action: Callable[[Session], object]) -> Response:  # fmt: skip
-    """One unit of work: done, back to the list; refused, the page again with the reason."""
-    try:
+    def refused(error: AppError) -> Response:
         with session_scope(request.app.state.engine) as session:
-            result = action(session)
-    except AppError as refused:
-        with session_scope(request.app.state.engine) as session:
-            return _page(request, session, settings, form=form, error=error_text(refused),
-                         status=refused.status)  # fmt: skip
-    if isinstance(result, CorrectionRequestRead) and result.status == "pending":  # above the line
-        done = "requested"
-    return RedirectResponse(f"/finance/suspense?done={done}", status_code=303)
+            return _page(request, session, settings, form=form, error=error_text(error),
+                         status=error.status)  # fmt: skip
+
+    def done_with(result: object) -> str:
+        waiting = isinstance(result, CorrectionRequestRead) and result.status == "pending"
+        return f"/finance/suspense?done={'requested' if waiting else done}"  # above the line
+
+    return change(request, action, done=done_with, refused=refused)
 
 
 def _page(

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Form, Query, Request
-from fastapi.responses import RedirectResponse
 from sqlmodel import Session
 from starlette.responses import Response
 
@@ -26,6 +25,7 @@ from app.web.pages.users import branch_codes, user_rows
 from app.web.routes.base import page_router
 from app.web.session import form_roles, page_roles
 from app.web.templating import render
+from app.web.unit_of_work import change
 
 router = page_router("/hq/users")
 Viewer = Annotated[Principal, page_roles("hq", "auditor")]
@@ -78,15 +78,12 @@ def unlock_account(request: Request, username: str, hq: HqForm) -> Response:
 
 def _change(request: Request, form: dict[str, str], done: str,
             action: Callable[[Session], object]) -> Response:  # fmt: skip
-    """One unit of work: done, back to the list; refused, the page again with the reason."""
-    try:
+    def refused(error: AppError) -> Response:
         with session_scope(request.app.state.engine) as session:
-            action(session)
-    except AppError as refused:
-        with session_scope(request.app.state.engine) as session:
-            return _page(request, session, form=form, error=error_text(refused),
-                         status=refused.status)  # fmt: skip
-    return RedirectResponse(f"/hq/users?done={done}", status_code=303)
+            return _page(request, session, form=form, error=error_text(error),
+                         status=error.status)  # fmt: skip
+
+    return change(request, action, done=lambda _: f"/hq/users?done={done}", refused=refused)
 
 
 def _page(request: Request, session: Session, *, done: str = "", form: dict[str, str] | None = None,

@@ -9,7 +9,6 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Form, Query, Request
-from fastapi.responses import RedirectResponse
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
@@ -32,6 +31,7 @@ from app.web.messages import error_text
 from app.web.routes.base import page_router
 from app.web.session import form_roles, page_roles
 from app.web.templating import render
+from app.web.unit_of_work import change
 
 router = page_router("/hq/whatif")
 HqPage = Annotated[Principal, page_roles("hq")]
@@ -124,13 +124,9 @@ def _deleted(session: Session, scenario_id: int, actor: str) -> str:
 
 
 def _change(request: Request, form: dict[str, str], action: Callable[[Session], str]) -> Response:
-    """One unit of work: done, to where it says; refused, the page again with the reason."""
-    try:
-        with session_scope(request.app.state.engine) as session:
-            location = action(session)
-    except AppError as refused:
-        return _refused(request, form, refused)
-    return RedirectResponse(location, status_code=303)
+    """Done: to the address the action returns; refused: the page again with the reason."""
+    return change(request, action, done=lambda location: location,
+                  refused=lambda error: _refused(request, form, error))  # fmt: skip
 
 
 def _refused(request: Request, form: dict[str, str], refused: AppError) -> Response:
