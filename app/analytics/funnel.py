@@ -22,7 +22,7 @@ from app.analytics.sql import seconds_between, shanghai_week
 from app.analytics.stats import wilson_interval
 from app.auth import Principal
 from app.errors import InvalidInput
-from app.tables import Branch, Lead
+from app.tables import Branch, Lead, LeadPlacement
 from app.tables.base import UTCDateTime
 from app.tables.journal import RevenueEventRow
 from coded_messages import message
@@ -138,7 +138,10 @@ def _grouped(
         .order_by(week, key)
     )
     if principal.is_branch:
-        statement = statement.where(col(Lead.branch_id) == principal.branch_id)
+        own = select(col(LeadPlacement.lead_id)).where(
+            col(LeadPlacement.branch_id) == principal.branch_id
+        )
+        statement = statement.where(col(Lead.id).in_(own))
     return statement
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from app.auth import Principal
-from app.tables import Branch, Lead
+from app.tables import Branch, Lead, LeadPlacement
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,19 +23,41 @@ class LeadFilter:
 
 
 def visible_leads(principal: Principal) -> Any:
-    """The one scoping rule: branch users see only leads their branch currently owns."""
-    query = select(Lead, Branch.code).join(
-        Branch, col(Lead.branch_id) == col(Branch.id), isouter=True
+    """The one scoping rule: branch users see only leads their branch currently owns (found
+    through `lead_placement`, which carries the branch indexes: app/tables/lead.py)."""
+    if not principal.is_branch:
+        return select(Lead, Branch.code).join(
+            Branch, col(Lead.branch_id) == col(Branch.id), isouter=True
+        )
+    return (
+        select(Lead, Branch.code)
+        .join(LeadPlacement, col(LeadPlacement.lead_id) == col(Lead.id))
+        .join(Branch, col(Branch.id) == col(LeadPlacement.branch_id))
+        .where(col(LeadPlacement.branch_id) == principal.branch_id)
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Keys:
+    """The columns a list filters and sorts by: the placement's for a branch (its indexes
+    serve each page), the lead's own for HQ; the same values either way."""
+
+    status: Any
+    acquired_at: Any
+    id: Any
+
+
+def _keys(principal: Principal) -> _Keys:
     if principal.is_branch:
-        query = query.where(Lead.branch_id == principal.branch_id)
-    return query
+        return _Keys(col(LeadPlacement.status), col(LeadPlacement.acquired_at),
+                     col(LeadPlacement.lead_id))  # fmt: skip
+    return _Keys(col(Lead.status), col(Lead.acquired_at), col(Lead.id))
 
 
 def _filtered(principal: Principal, flt: LeadFilter) -> Any:
     query = visible_leads(principal)
     if flt.status:
-        query = query.where(Lead.status == flt.status)
+        query = query.where(_keys(principal).status == flt.status)
     if flt.branch_code:
         query = query.where(Branch.code == flt.branch_code)
     if flt.channel:
@@ -45,12 +67,12 @@ def _filtered(principal: Principal, flt: LeadFilter) -> Any:
     return query
 
 
-def _ordering(sort: str) -> tuple[Any, ...]:
+def _ordering(sort: str, keys: _Keys) -> tuple[Any, ...]:
     if sort == "oldest":
-        return (col(Lead.acquired_at).asc(), col(Lead.id))
+        return (keys.acquired_at.asc(), keys.id)
     if sort == "newest":
-        return (col(Lead.acquired_at).desc(), col(Lead.id).desc())
-    return (col(Lead.id),)
+        return (keys.acquired_at.desc(), keys.id.desc())
+    return (keys.id,)
 
 
 def list_leads(
@@ -68,7 +90,9 @@ def list_leads(
     if found is not None:
         query = query.where(found)
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = session.exec(query.order_by(*_ordering(flt.sort)).limit(limit).offset(offset)).all()
+    rows = session.exec(
+        query.order_by(*_ordering(flt.sort, _keys(principal))).limit(limit).offset(offset)
+    ).all()
     return [(lead, code) for lead, code in rows], int(total)
 
 

@@ -27,7 +27,7 @@ from sqlmodel import Session, col, select
 from allocation.model import BUILT_IN_TIERS
 from app.errors import Conflict
 from app.messages import in_english
-from app.tables import Branch, Lead
+from app.tables import Branch, Lead, LeadPlacement
 from coded_messages import Message, message
 
 FOLLOW_UP_STATUSES = ("assigned", "contacted")  # what counts against a branch's capacity
@@ -56,20 +56,10 @@ def _customers_with(statuses: tuple[str, ...]) -> Any:
     return select(col(Lead.customer_id)).where(col(Lead.status).in_(statuses))
 
 
-def _no_lead_of_its_customer_is(
-    statuses: tuple[str, ...], *, per_row: bool = False
-) -> ColumnElement[bool]:
-    """The same rule in two plans: over the whole table one hashed list of customers is
-    cheapest; for one branch's few thousand leads, probing the customer index per lead is
-    (the list scans every lead: ~0.4 s at 1.3M, per routed intake or transfer)."""
-    if per_row:
-        sibling = aliased(Lead)
-        return ~(
-            select(sibling.id)
-            .where(col(sibling.customer_id) == col(Lead.customer_id))
-            .where(col(sibling.status).in_(statuses))
-            .exists()
-        )
+def _no_lead_of_its_customer_is(statuses: tuple[str, ...]) -> ColumnElement[bool]:
+    """Over the whole table one hashed list of customers is cheapest; for one branch,
+    `branch_load` probes the customer index per lead instead (the list scans every lead:
+    ~0.4 s at 1.3M, per routed intake or transfer)."""
     return col(Lead.customer_id).not_in(_customers_with(statuses))
 
 
@@ -84,13 +74,13 @@ def stale_condition(*, deadline: datetime) -> ColumnElement[bool]:
     )
 
 
-def in_follow_up(*, per_row: bool = False) -> ColumnElement[bool]:
+def in_follow_up() -> ColumnElement[bool]:
     """A lead that makes its customer count against the branch's capacity: assigned or
-    contacted, and no lead of the same customer converted yet (`per_row`: for one branch)."""
+    contacted, and no lead of the same customer converted yet."""
     return and_(
         col(Lead.status).in_(FOLLOW_UP_STATUSES),
         col(Lead.branch_id).is_not(None),
-        _no_lead_of_its_customer_is(("converted",), per_row=per_row),
+        _no_lead_of_its_customer_is(("converted",)),
     )
 
 
@@ -108,8 +98,17 @@ def branch_loads(session: Session, *, stale_before: datetime | None = None) -> d
 
 
 def branch_load(session: Session, branch_id: int) -> int:
-    query = select(func.count(func.distinct(col(Lead.customer_id)))).where(
-        in_follow_up(per_row=True), col(Lead.branch_id) == branch_id
+    """`branch_loads` for one branch, read through its placement rows (their index) and a
+    probe of the customer index per lead for a converted sibling: the same rule."""
+    placed = LeadPlacement
+    converted = aliased(Lead)
+    query = select(func.count(func.distinct(col(placed.customer_id)))).where(
+        col(placed.branch_id) == branch_id,
+        col(placed.status).in_(FOLLOW_UP_STATUSES),
+        ~select(converted.id)
+        .where(col(converted.customer_id) == col(placed.customer_id))
+        .where(col(converted.status) == "converted")
+        .exists(),
     )
     return int(session.exec(query).one())
 

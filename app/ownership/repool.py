@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from app import audit
 from app.ownership.holdings import HELD_STATUSES, customer_tier, serves
 from app.ownership.service import release_customer
-from app.tables import Branch, Lead
+from app.tables import Branch, Lead, LeadPlacement
 from app.tables.base import utcnow
 
 
@@ -21,7 +21,9 @@ def repool_ineligible(session: Session, *, branch: Branch, actor: str) -> int:
     """Release every customer of `branch` it may no longer hold; returns how many."""
     held = session.exec(
         select(Lead)
-        .where(col(Lead.branch_id) == branch.id, col(Lead.status).in_(HELD_STATUSES))
+        .join(LeadPlacement, col(LeadPlacement.lead_id) == col(Lead.id))
+        .where(col(LeadPlacement.branch_id) == branch.id)
+        .where(col(LeadPlacement.status).in_(HELD_STATUSES))
         .order_by(col(Lead.id))
     )
     customers: dict[int, list[Lead]] = defaultdict(list)

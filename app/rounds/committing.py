@@ -60,7 +60,7 @@ def commit(session: Session, *, round_id: int, actor: str, settings: Settings) -
     # A commit rewrites most of the pool. Fresh statistics keep branch lead lists on their
     # index, and the settling below on ownership's: planned on the stale "empty" count, its
     # per-lead owner lookup scanned the whole table (20k leads: 38 s instead of 0.1 s).
-    refresh_statistics(session, "lead", "ownership")
+    refresh_statistics(session, "lead", "lead_placement", "ownership")
     _settle_customers(session, round_id=round_id, now=now)
     allocation_round.status = "committed"
     allocation_round.committed_by = actor

@@ -12,7 +12,7 @@ from app.tables.branch import Branch
 from app.tables.channel import ChannelKey
 from app.tables.correction import CorrectionRequestRow
 from app.tables.job import Job
-from app.tables.lead import Customer, Lead
+from app.tables.lead import Customer, Lead, LeadPlacement
 from app.tables.notification import DeadlineWarning, Notification, NotificationOutbox
 from app.tables.ownership import Ownership
 from app.tables.policy import SplitPolicyRow
@@ -33,6 +33,7 @@ __all__ = [
     "DeadlineWarning",
     "Job",
     "Lead",
+    "LeadPlacement",
     "Notification",
     "NotificationOutbox",
     "Ownership",

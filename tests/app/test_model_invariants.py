@@ -52,7 +52,7 @@ from app.ownership.holdings import (
     serves,
 )
 from app.routing.switch import switch_routing
-from app.tables import Branch, Lead, Ownership
+from app.tables import Branch, Lead, LeadPlacement, Ownership
 from ledger.periods import SHANGHAI
 from tests.app.holdings_world import HQ, World
 from tests.conftest import fresh_database
@@ -433,9 +433,14 @@ class ProductMachine(RuleBasedStateMachine):
         with session_scope(self.engine) as session:
             branches = {b.id: b for b in session.exec(select(Branch))}
             leads = list(session.exec(select(Lead)))
+            placed = {(p.lead_id, p.branch_id, p.status, p.acquired_at, p.customer_id)
+                      for p in session.exec(select(LeadPlacement))}  # fmt: skip
             intervals = list(
                 session.exec(select(Ownership).where(col(Ownership.valid_to).is_(None)))
             )
+            expected = {(x.id, x.branch_id, x.status, x.acquired_at, x.customer_id)
+                        for x in leads if x.branch_id is not None}  # fmt: skip
+            assert placed == expected, "lead_placement does not mirror the leads' branches"
             owner_of: dict[int, int] = {}
             for interval in intervals:
                 unit = (
