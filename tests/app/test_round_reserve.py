@@ -17,13 +17,16 @@ from app.cli import cli
 from app.clock import pinned_at, utcnow
 from app.config import Settings
 from app.db import session_scope
+from app.errors import InvalidInput
 from app.intake.keys import issue_key
 from app.intake.schemas import IntakeBatch, IntakeLead, IntakeResult
 from app.intake.service import take_leads
 from app.rounds.queries import read_round
 from app.rounds.replay import replay_round
 from app.rounds.reserve import ReserveAsked, parse_reserve
+from app.rounds.scenario import scenario_from
 from app.rounds.service import RoundParams, run_round
+from app.rounds.whatif import run_whatif, summary_lines
 from app.tables import AuditRecord
 from tests.app.factories import add_user, login
 from tests.app.holdings_world import World
@@ -173,3 +176,17 @@ def test_the_option_is_refused_when_it_is_not_auto_or_a_count(
     ran = CliRunner().invoke(cli, ["round", "run", "--reserve-for-arrivals", "1"])
     assert ran.exit_code == 0, ran.output
     assert "kept 1 places for arrivals (asked 1, 1 arrived by intake in 7 days)" in ran.output
+
+
+def test_a_what_if_can_keep_room_and_says_where(world: World) -> None:
+    scenario = scenario_from({"reserve_for_arrivals": 1})
+    result = run_whatif(world.engine, settings=world.settings, actor="hq1", scenario=scenario)
+    assert result["scenario_plan"]["reserve"]["kept"] == 1
+    assert result["scenario_plan"]["assigned"] == result["current"]["assigned"] == 3
+    kept = {b["code"]: b["kept_for_arrivals"] for b in result["branches"]}
+    assert kept == {"WEST": 1, "EAST": 0}
+    assert "places kept for arrivals: 1" in summary_lines(result)
+    assert "reserve" not in result["current"]
+    for bad in ("soon", -1, True):
+        with pytest.raises(InvalidInput):
+            scenario_from({"reserve_for_arrivals": bad})
