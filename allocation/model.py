@@ -268,6 +268,9 @@ class AllocationProblem:
     """One round's data: branches, leads, optional pairs (pair mode) and parameters.
 
     `value` is the value-aware objective's table (allocation.value); None: distance only.
+    `forecast`: the last `forecast` leads are forecast arrivals, not customers (issue 16.2,
+    allocation.forecast): the solver places them like any lead, and the places they take are
+    the room the round keeps for the day's arrivals. 0: every lead is real.
     """
 
     tiers: tuple[str, ...]
@@ -276,6 +279,7 @@ class AllocationProblem:
     params: AllocationParams = field(default_factory=AllocationParams)
     pairs: PairTable | None = None
     value: LeadValues | None = None
+    forecast: int = 0
 
     def __post_init__(self) -> None:
         if self.branches.serves.shape != (self.branches.size, len(self.tiers)):
@@ -291,6 +295,15 @@ class AllocationProblem:
             if int(p.branch.min()) < 0 or int(p.branch.max()) >= self.branches.size:
                 raise UnknownReferenceError("pair names an unknown branch", field="branch_code")
         self._check_value()
+        if not 0 <= self.forecast <= self.leads.size:
+            raise InvalidValueError("forecast leads out of range", field="forecast")
+        if self.forecast and self.pairs is not None:
+            raise InvalidValueError("forecast arrivals apply to location mode, not pairs")
+
+    @property
+    def real_leads(self) -> int:
+        """How many leads are customers (the forecast arrivals come after them)."""
+        return self.leads.size - self.forecast
 
     def _check_value(self) -> None:
         v = self.value
@@ -326,8 +339,13 @@ def build_problem(
     pairs: Sequence[PairSpec] | None = None,
     params: AllocationParams | None = None,
     objective: ObjectiveSpec | None = None,
+    forecast: Sequence[LeadSpec] = (),
 ) -> AllocationProblem:
-    """Specs -> validated columnar problem (tier list = built-ins plus any other name seen)."""
+    """Specs -> validated columnar problem (tier list = built-ins plus any other name seen).
+
+    `forecast`: expected arrivals, placed after the leads (their external ids must differ)."""
+    if forecast:
+        leads = [*leads, *forecast]
     extra = {t for b in branches for t in b.tiers} | {lead.tier for lead in leads}
     tiers = BUILT_IN_TIERS + tuple(sorted(extra - set(BUILT_IN_TIERS)))
     tier_index = {t: k for k, t in enumerate(tiers)}
@@ -358,6 +376,7 @@ def build_problem(
         params=params or AllocationParams(),
         pairs=pair_table,
         value=value,
+        forecast=len(forecast),
     )
 
 

@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     import_work_mem_mb: int = Field(default=256, ge=4, le=16_384)
     # Rounds also run the greedy / round-robin / weighted-random baselines up to this pool size.
     round_baseline_max_leads: int = Field(default=50_000, ge=0)
+    # Rounds that keep room for arrivals (`reserve_for_arrivals: auto`, app/rounds/reserve.py):
+    # the channel intake of the last this many days, scaled to this many days until the next.
+    reserve_window_days: int = Field(default=7, ge=1, le=365)
+    reserve_horizon_days: float = Field(default=1.0, gt=0, le=365)
     # Password guessing: this many attempts without a success, for one username from one client
     # address, lock that pair out for the window (docs/security.md).
     login_max_failures: int = Field(default=10, ge=1)

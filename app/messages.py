@@ -49,6 +49,9 @@ ROUNDS = {
         "the objective's values are out of range: tier weights must be 0 to 100,000 km, and a"
         " lead's expected value at most 100,000 km (raise the price per km)"
     ),
+    "round.reserve_invalid": (
+        "{text!r}: room for arrivals is empty (none), 'auto' or a whole number 0 to {high}"
+    ),
     SAME_CUSTOMER: "same customer as lead {lead}",
     # What changed since the solve, one per branch (inside round.no_longer_fits).
     "branch.no_longer_serves": "branch {branch} no longer serves tier {tier}",

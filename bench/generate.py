@@ -51,17 +51,9 @@ def generate(
     """`under_served` of the 30 largest cities get a third of their share of capacity (the
     rest goes to the other cities): their leads must travel, the hard case for the solver."""
     rng = np.random.default_rng(seed)
-    cities = prefecture_cities()
-    order = rng.permutation(len(cities))
-    weight = np.asarray(1.0 / np.arange(1, len(cities) + 1) ** 1.1, np.float64)
-    weight /= weight.sum()
-    lat0 = np.array([cities[k].lat for k in order])
-    lon0 = np.array([cities[k].lon for k in order])
-    codes = [cities[k].code for k in order]
-    city = rng.choice(len(cities), size=n_leads, p=weight)
-    spread = 0.04 + 0.25 * np.sqrt(weight / weight[0])  # degrees; big cities sprawl
-    lead_lat = lat0[city] + rng.normal(0, 1, n_leads) * spread[city]
-    lead_lon = lon0[city] + rng.normal(0, 1, n_leads) * spread[city] * 1.2
+    weight, lat0, lon0, codes, spread = _cities(rng)
+    city, lead_lat, lead_lon = _lead_points(rng, weight=weight, lat0=lat0, lon0=lon0,
+                                            spread=spread, n_leads=n_leads)  # fmt: skip
     b_city = _branch_cities(rng=rng, weight=weight, n_branches=n_branches)
     b_lat = lat0[b_city] + rng.normal(0, 0.6, n_branches) * spread[b_city]
     b_lon = lon0[b_city] + rng.normal(0, 0.6, n_branches) * spread[b_city] * 1.2
@@ -74,14 +66,56 @@ def generate(
         branch_code=[f"B{j:04d}" for j in range(n_branches)],
         branch_lat=np.round(b_lat, 6),
         branch_lon=np.round(b_lon, 6),
-        branch_region=[codes[c] for c in b_city],
+        branch_region=[str(codes[c]) for c in b_city],
         capacity=capacity,
         branch_tiers=[_tiers_of(j, tiers) for j in range(n_branches)],
         lead_lat=np.round(lead_lat, 6),
         lead_lon=np.round(lead_lon, 6),
-        lead_region=[codes[c] for c in city],
+        lead_region=[str(codes[c]) for c in city],
         lead_tier=[TIERS[t] for t in lead_tier] if lead_tier is not None else [],
     )
+
+
+def _cities(rng: np.random.Generator) -> tuple[NDArray[np.float64], ...]:
+    """The seeded world: city weights (Zipf over a shuffle), centres, codes, spreads."""
+    cities = prefecture_cities()
+    order = rng.permutation(len(cities))
+    weight = np.asarray(1.0 / np.arange(1, len(cities) + 1) ** 1.1, np.float64)
+    weight /= weight.sum()
+    lat0 = np.array([cities[k].lat for k in order])
+    lon0 = np.array([cities[k].lon for k in order])
+    codes = np.array([cities[k].code for k in order])
+    spread = 0.04 + 0.25 * np.sqrt(weight / weight[0])  # degrees; big cities sprawl
+    return weight, lat0, lon0, codes, spread
+
+
+def _lead_points(
+    rng: np.random.Generator, *, weight: NDArray[np.float64], lat0: NDArray[np.float64],
+    lon0: NDArray[np.float64], spread: NDArray[np.float64], n_leads: int,
+) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:  # fmt: skip
+    city = rng.choice(len(weight), size=n_leads, p=weight)
+    lead_lat = lat0[city] + rng.normal(0, 1, n_leads) * spread[city]
+    lead_lon = lon0[city] + rng.normal(0, 1, n_leads) * spread[city] * 1.2
+    return city, lead_lat, lead_lon
+
+
+def sample_leads(*, n_leads: int, seed: int, sample_seed: int, tiers: bool = False) -> Instance:
+    """More leads of the world `generate(seed=seed)` builds (same cities, same law), drawn with
+    their own seed: a forecast of arrivals that shares no draw with the generated leads. Only the
+    lead columns are filled."""
+    weight, lat0, lon0, codes, spread = _cities(np.random.default_rng(seed))
+    rng = np.random.default_rng(sample_seed)
+    city, lat, lon = _lead_points(rng, weight=weight, lat0=lat0, lon0=lon0, spread=spread,
+                                  n_leads=n_leads)  # fmt: skip
+    tier = rng.choice(len(TIERS), size=n_leads, p=TIER_SHARE) if tiers else None
+    none = np.zeros(0)
+    return Instance(
+        branch_code=[], branch_lat=none, branch_lon=none, branch_region=[],
+        capacity=np.zeros(0, np.int64), branch_tiers=[],
+        lead_lat=np.round(lat, 6), lead_lon=np.round(lon, 6),
+        lead_region=[str(codes[c]) for c in city],
+        lead_tier=[TIERS[t] for t in tier] if tier is not None else [],
+    )  # fmt: skip
 
 
 def _branch_cities(

@@ -7,7 +7,14 @@ to the first branch of `allocation.routing.preference` with room left, in arriva
 `app/routing/service.py` does per intake). The re-solve places base and arrivals together on
 the same capacities. Routing at price 0 (the nearest branch with room) is shown beside it.
 
+`--reserve`: the base round is also solved with a forecast of the arrivals (issue 16.2,
+allocation.forecast): `--forecast-scale` x arrivals leads drawn from the same generator law
+with another seed (`bench.generate.sample_leads`), never the arrivals themselves; the real
+arrivals are then routed into the room it kept, at its prices. The cost of keeping room is
+printed too: base leads the reserve left out or sent farther, and their extra km.
+
     python bench/routing_regret.py --base 200000 --arrivals 10000 --branches 300 --seed 1
+    python bench/routing_regret.py --base 200000 --arrivals 10000 --reserve --forecast-scale 0.5
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from allocation.forecast import Reserved, real_part
 from allocation.model import (
     AllocationParams,
     AllocationProblem,
@@ -29,7 +37,7 @@ from allocation.model import (
 from allocation.plan import Plan
 from allocation.routing import Branches, first_with_room, preference
 from allocation.solve import solve
-from bench.generate import Instance, generate
+from bench.generate import Instance, generate, sample_leads
 
 
 @dataclass(frozen=True)
@@ -40,8 +48,9 @@ class Routed:
     seconds: float
 
 
-def problem_of(inst: Instance, leads: np.ndarray, *, params: AllocationParams) -> AllocationProblem:
-    tiers = inst.lead_tier or ["mass"] * len(inst.lead_lat)
+def problem_of(
+    inst: Instance, leads: np.ndarray, *, params: AllocationParams, forecast: Instance | None = None
+) -> AllocationProblem:
     branches = [
         BranchSpec(code=code, name=code, lat=float(inst.branch_lat[j]),
                    lon=float(inst.branch_lon[j]), capacity=int(inst.capacity[j]),
@@ -49,12 +58,19 @@ def problem_of(inst: Instance, leads: np.ndarray, *, params: AllocationParams) -
                    region_code=inst.branch_region[j])
         for j, code in enumerate(inst.branch_code)
     ]  # fmt: skip
-    specs = [
-        LeadSpec(external_id=f"L{i}", lat=float(inst.lead_lat[i]), lon=float(inst.lead_lon[i]),
-                 tier=tiers[i], region_code=inst.lead_region[i])
+    specs = lead_specs(inst, leads, prefix="L")
+    phantoms = () if forecast is None else lead_specs(
+        forecast, np.arange(len(forecast.lead_lat)), prefix="F")  # fmt: skip
+    return build_problem(branches=branches, leads=specs, params=params, forecast=phantoms)
+
+
+def lead_specs(inst: Instance, leads: np.ndarray, *, prefix: str) -> list[LeadSpec]:
+    tiers = inst.lead_tier or ["mass"] * len(inst.lead_lat)
+    return [
+        LeadSpec(external_id=f"{prefix}{i}", lat=float(inst.lead_lat[i]),
+                 lon=float(inst.lead_lon[i]), tier=tiers[i], region_code=inst.lead_region[i])
         for i in leads.tolist()
     ]  # fmt: skip
-    return build_problem(branches=branches, leads=specs, params=params)
 
 
 def route_arrivals(
@@ -81,6 +97,35 @@ def route_arrivals(
                   seconds=time.perf_counter() - started)  # fmt: skip
 
 
+def reserve_round(
+    *, inst: Instance, base_ids: np.ndarray, params: AllocationParams, args: argparse.Namespace
+) -> Reserved:
+    """The base round solved with a forecast of the day's arrivals (another sample, same law)."""
+    size = round(args.forecast_scale * args.arrivals)
+    forecast = sample_leads(n_leads=size, seed=args.seed, sample_seed=args.forecast_seed,
+                            tiers=args.tiers)  # fmt: skip
+    problem = problem_of(inst, base_ids, params=params, forecast=forecast)
+    started = time.perf_counter()
+    plan = solve(problem, time_limit_s=args.time_limit)
+    reserved = real_part(problem=problem, plan=plan)
+    print(f"base round with a forecast of {size} arrivals (seed {args.forecast_seed}): "
+          f"{plan.status}, gap {plan.gap}, {reserved.total_kept} places kept, "
+          f"{time.perf_counter() - started:.1f} s")  # fmt: skip
+    return reserved
+
+
+def keeping_cost(*, plain: Plan, reserved: Reserved) -> str:
+    """What keeping room cost the base round's customers."""
+    kept = reserved.plan
+    left_out = int(np.count_nonzero((plain.branch >= 0) & (kept.branch < 0)))
+    both = (plain.branch >= 0) & (kept.branch >= 0)
+    farther = both & (kept.distance_km > plain.distance_km + 1e-6)
+    extra = float(np.nansum(kept.distance_km[farther] - plain.distance_km[farther]))
+    return (f"cost of keeping room: {left_out} base leads left unassigned, "
+            f"{int(np.count_nonzero(farther))} sent farther (+{extra:,.1f} km, "
+            f"{kept.objective - plain.objective:+,.1f} km on the base round in all)")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", type=int, default=200_000, help="leads of the committed round")
@@ -93,7 +138,26 @@ def main() -> None:
     parser.add_argument("--balance-weight", type=float, default=0.0)
     parser.add_argument("--max-distance-km", type=float, default=None)
     parser.add_argument("--time-limit", type=float, default=120.0)
+    parser.add_argument(
+        "--reserve",
+        action="store_true",
+        help="also solve the base round with a forecast of the arrivals",
+    )
+    parser.add_argument(
+        "--forecast-scale",
+        type=float,
+        default=1.0,
+        help="forecast size / real arrivals (--reserve)",
+    )
+    parser.add_argument(
+        "--forecast-seed",
+        type=int,
+        default=None,
+        help="the forecast's sample seed (default: seed + 1000)",
+    )
     args = parser.parse_args()
+    if args.forecast_seed is None:
+        args.forecast_seed = args.seed + 1000
     print(f"load average at start: {os.getloadavg()[0]:.2f}")
     total = args.base + args.arrivals
     inst = generate(n_leads=total, n_branches=args.branches, seed=args.seed,
@@ -113,6 +177,16 @@ def main() -> None:
     priced = route_arrivals(base=base, plan=plan, arrivals=arrivals, prices=plan.branch_price_km)
     nearest = route_arrivals(base=base, plan=plan, arrivals=arrivals,
                              prices=np.zeros(base.branches.size))  # fmt: skip
+    runs = [("at the round's prices", plan, priced), ("at price 0 (nearest)", plan, nearest)]
+    if args.reserve:
+        reserved = reserve_round(inst=inst, base_ids=base_ids, params=params, args=args)
+        if reserved.plan.branch_price_km is None:
+            raise SystemExit("the reserve round has no exact prices: raise the limit")
+        routed = route_arrivals(base=base, plan=reserved.plan, arrivals=arrivals,
+                                prices=reserved.plan.branch_price_km)  # fmt: skip
+        runs.append((f"into the room kept (forecast x{args.forecast_scale:g})", reserved.plan,
+                     routed))  # fmt: skip
+        print(keeping_cost(plain=plan, reserved=reserved))
     started = time.perf_counter()
     both = problem_of(inst, np.sort(order), params=params)
     resolved = solve(both, time_limit_s=args.time_limit)
@@ -120,10 +194,11 @@ def main() -> None:
           f"gap {resolved.gap}, {resolved.objective:,.1f} km, "
           f"{time.perf_counter() - started:.1f} s")  # fmt: skip
     day = resolved.objective - plan.objective  # what the arrivals cost the re-solve
-    for name, routed in (("at the round's prices", priced), ("at price 0 (nearest)", nearest)):
-        km = plan.objective + routed.km
-        print(f"routed {name}: {routed.placed}/{arrivals.leads.size} placed "
-              f"(re-solve {resolved.assigned - plan.assigned}; {routed.first_choice} at their "
+    for name, round_plan, routed in runs:
+        km = round_plan.objective + routed.km
+        print(f"routed {name}: {routed.placed}/{arrivals.leads.size} placed, base round "
+              f"{round_plan.assigned} (re-solve {resolved.assigned} in all; "
+              f"{routed.first_choice} at their "
               f"first-ranked branch, the others' was full), arrivals {routed.km:,.1f} km "
               f"({routed.seconds / max(1, arrivals.leads.size) * 1e6:.0f} us each); "
               f"total {km:,.1f} km = {100 * (km / resolved.objective - 1):+.3f}% vs re-solve; "

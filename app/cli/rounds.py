@@ -30,16 +30,28 @@ def round_run(
     price_per_km_fen: Annotated[
         int, typer.Option(min=1, help="expected_value: fen of expected revenue worth one km")
     ] = 1000,
+    reserve_for_arrivals: Annotated[
+        str | None,
+        typer.Option(
+            help="Keep room for arrivals before the next round: 'auto' (the recent "
+            "channel intake) or a number of places (issue 16.2)"
+        ),
+    ] = None,
 ) -> None:
     """Solve a round over the current pool (a preview unless --commit); progress on stderr."""
     from allocation.value import OBJECTIVES
     from app.rounds.job import PREVIEW_PHASES
     from app.rounds.objective import RoundObjective
     from app.rounds.queries import read_round
+    from app.rounds.reserve import parse_reserve
     from app.rounds.service import RoundParams, run_round
 
     if objective not in OBJECTIVES:
         raise fail(f"--objective must be one of {', '.join(OBJECTIVES)}", code=2)
+    try:
+        reserve = parse_reserve(reserve_for_arrivals)
+    except ValueError as exc:
+        raise fail(f"--reserve-for-arrivals: {exc}", code=2) from None
     settings = get_settings()
     engine = make_engine(settings)
     params = RoundParams(
@@ -47,6 +59,7 @@ def round_run(
         max_distance_km=max_distance_km,
         time_limit_s=time_limit,
         objective=RoundObjective(mode=objective, price_per_km_fen=price_per_km_fen),
+        reserve_for_arrivals=reserve,
     )
     progress = PhaseProgress("round", (*PREVIEW_PHASES, "commit") if commit else PREVIEW_PHASES)
     with refusals_exit():
@@ -165,5 +178,16 @@ def round_summary(r: RoundRead) -> str:
         f"round {r.id}: {r.status} ({r.solver_status}); pool {r.pool_size}, assigned {r.assigned}, "
         f"unassigned {r.unassigned} {r.report.get('unassigned_by_reason', {})}; "
         f"total cost {r.objective:,.1f} km, lower bound {r.lower_bound or 0:,.1f}, gap {gap}; "
-        f"mean distance {mean_text}; solved in {r.solve_seconds or 0:.2f} s"
+        f"mean distance {mean_text}; solved in {r.solve_seconds or 0:.2f} s{_kept(r)}"
+    )
+
+
+def _kept(r: RoundRead) -> str:
+    """Room kept for arrivals (issue 16.2), when the round was asked to keep any."""
+    reserve = r.report.get("reserve")
+    if not reserve:
+        return ""
+    return (
+        f"; kept {reserve['kept']} places for arrivals (asked {reserve['asked']}, "
+        f"{reserve['recent_arrivals']} arrived by intake in {reserve['window_days']} days)"
     )

@@ -30,6 +30,7 @@ def job_params(*, params: RoundParams, commit: bool, round_id: int | None = None
         "max_distance_km": params.max_distance_km,
         "time_limit_s": params.time_limit_s,
         "objective": _objective_json(params.objective),
+        "reserve_for_arrivals": params.reserve_for_arrivals,
         "commit": commit,
         "round_id": round_id,
     }
@@ -58,6 +59,7 @@ def _run(work: Work) -> None:
                 max_distance_km=params["max_distance_km"],
                 time_limit_s=params["time_limit_s"],
                 objective=RoundObjective(**params.get("objective", {})),
+                reserve_for_arrivals=params.get("reserve_for_arrivals"),
             ),
             progress=work.progress, on_stored=lambda stored: work.remember("round_id", stored),
         )  # fmt: skip

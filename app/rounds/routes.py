@@ -51,6 +51,7 @@ async def create_round(
         balance_weight=body.balance_weight,
         max_distance_km=body.max_distance_km,
         objective=objective,
+        reserve_for_arrivals=body.reserve_for_arrivals,
     )
     if run_async:
         job_id = await run_in_threadpool(

@@ -4,7 +4,8 @@ Keys (contract §9): `capacity` {code: n} (the branch's total capacity, counted 
 capacity: customers in follow-up), `close` [codes] (their open leads go back to the pool),
 `open` [{code, name, lat, lon, capacity, tiers}], `tiers` {code: "mass|affluent"} ("" = all),
 `max_distance_km`, `balance_weight`, and the objective of issue 15.4: `objective`
-(distance|tier_priority|expected_value), `tier_weights_km` {tier: km}, `price_per_km_fen`.
+(distance|tier_priority|expected_value), `tier_weights_km` {tier: km}, `price_per_km_fen`;
+and the room kept for arrivals of issue 16.2: `reserve_for_arrivals` ("auto" or a count).
 Every error names the field it is about.
 """
 
@@ -22,6 +23,7 @@ from pydantic_core import ErrorDetails
 from allocation.model import BRANCH_CODE, BUILT_IN_TIERS, MAX_WEIGHT
 from allocation.value import DEFAULT_PRICE_PER_KM_FEN, MAX_VALUE_KM
 from app.errors import InvalidInput
+from app.rounds.reserve import MAX_RESERVE
 from coded_messages import Message, message
 
 Code = Annotated[str, Field(pattern=BRANCH_CODE.pattern, max_length=32)]
@@ -74,6 +76,9 @@ class Scenario(BaseModel):
     objective: Literal["distance", "tier_priority", "expected_value"] = "distance"
     tier_weights_km: dict[str, Annotated[float, Field(ge=0, le=MAX_VALUE_KM)]] | None = None
     price_per_km_fen: int = Field(default=DEFAULT_PRICE_PER_KM_FEN, ge=1, le=10**9)
+    reserve_for_arrivals: (
+        Annotated[int, Field(ge=0, le=MAX_RESERVE, strict=True)] | Literal["auto"] | None
+    ) = None
 
     @field_validator("max_distance_km", "balance_weight")
     @classmethod

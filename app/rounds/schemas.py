@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from allocation.model import BUILT_IN_TIERS
 from allocation.value import DEFAULT_PRICE_PER_KM_FEN, MAX_VALUE_KM
+from app.rounds.reserve import MAX_RESERVE
 
 
 class RoundCreate(BaseModel):
@@ -22,6 +23,11 @@ class RoundCreate(BaseModel):
     objective: Literal["distance", "tier_priority", "expected_value"] = "distance"
     tier_weights_km: dict[str, float] | None = None  # tier_priority; default mass 0/100/1000
     price_per_km_fen: int = Field(default=DEFAULT_PRICE_PER_KM_FEN, ge=1, le=10**9)
+    # Issue 16.2: keep room for the arrivals expected before the next round: a number of places
+    # or "auto" (the recent channel intake, app/rounds/reserve.py); null: none (the default).
+    reserve_for_arrivals: (
+        Annotated[int, Field(ge=0, le=MAX_RESERVE, strict=True)] | Literal["auto"] | None
+    ) = None
 
     @field_validator("balance_weight", "max_distance_km")
     @classmethod
@@ -51,6 +57,8 @@ class BranchLoad(BaseModel):
     shadow_price_km: float | None = None
     marginal_leads: int | None = None
     shadow_price_holds_for: int | None = None
+    # Issue 16.2: places the round kept free for arrivals (null: it kept none).
+    kept_for_arrivals: int | None = None
 
 
 class RoundRead(BaseModel):

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from allocation.errors import InvalidProblemError
-from allocation.model import AllocationParams
+from allocation.model import AllocationParams, LeadSpec
 from app import audit
 from app.bulk import copy_rows, refresh_statistics
 from app.config import Settings
@@ -30,6 +30,7 @@ from app.rounds import committing
 from app.rounds.lock import round_lock
 from app.rounds.objective import RoundObjective, objective_spec
 from app.rounds.pool import load_pool, remaining_capacity
+from app.rounds.reserve import ReserveAsked, forecast_for, recent_arrivals
 from app.rounds.solving import (
     Instance,
     Outcome,
@@ -53,6 +54,9 @@ class RoundParams:
     max_distance_km: float | None = None
     time_limit_s: float = 60.0
     objective: RoundObjective = field(default_factory=RoundObjective)
+    # Issue 16.2: keep room for the arrivals expected before the next round (None: off;
+    # "auto" or a number of places: app/rounds/reserve.py).
+    reserve_for_arrivals: ReserveAsked = None
 
 
 def run_round(
@@ -92,6 +96,9 @@ def _solve_and_store(
         pool = load_pool(session, lapsed_before=lapsed_before)
         capacities = remaining_capacity(session, lapsed_before=lapsed_before)
         objective = objective_spec(session, params.objective)
+        recent: list[LeadSpec] = []
+        if params.reserve_for_arrivals is not None:
+            recent = recent_arrivals(session, now=now, window_days=settings.reserve_window_days)
     core_params = AllocationParams(
         balance_weight=params.balance_weight, max_distance_km=params.max_distance_km
     )
@@ -99,6 +106,11 @@ def _solve_and_store(
         branches=branches, capacities=capacities, pool=pool, params=core_params,
         objective=objective,
     )  # fmt: skip
+    forecast = forecast_for(
+        params.reserve_for_arrivals, recent=recent, branches=instance.branches,
+        customers=len(instance.leads), settings=settings,
+    )  # fmt: skip
+    instance = replace(instance, forecast=forecast)
     progress("solve", 0, None)
     solved = _solved(instance, params=params, settings=settings, progress=progress)
     progress("store", 0, len(solved.outcomes))
@@ -232,9 +244,15 @@ def _store(
             "assigned": plan.assigned,
             "status": plan.status,
             "gap": plan.gap,
+            **_room_kept(solved.report),
         },
     )
     return allocation_round.id
+
+
+def _room_kept(report: dict[str, object]) -> dict[str, object]:
+    reserve = report.get("reserve")
+    return {"kept_for_arrivals": reserve["kept"]} if isinstance(reserve, dict) else {}
 
 
 def _counted(rows: Iterator[T], *, progress: Progress, total: int) -> Iterator[T]:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from allocation.forecast import Reserved, real_part
 from allocation.model import (
     ASSIGNED,
     REASONS,
@@ -29,6 +30,7 @@ from app.messages import SAME_CUSTOMER
 from app.rounds.exclusions import apply_exclusions
 from app.rounds.objective import for_classes, spec_from_json, spec_json
 from app.rounds.pool import PoolLead, split_by_customer
+from app.rounds.reserve import Forecast, forecast_from_json, forecast_json
 from app.tables import Branch
 from coded_messages import Message, message
 
@@ -55,12 +57,15 @@ class Instance:
     followers: dict[int, int]
     params: AllocationParams
     objective: ObjectiveSpec = field(default_factory=ObjectiveSpec)
+    # Issue 16.2: forecast arrivals solved beside the leads (app/rounds/reserve.py); None: off.
+    forecast: Forecast | None = None
 
     def problem(self) -> AllocationProblem:
         objective = for_classes(self.objective, {x.tier for x in self.leads})
         return build_problem(
-            branches=self.branches, leads=self.leads, params=self.params, objective=objective
-        )
+            branches=self.branches, leads=self.leads, params=self.params, objective=objective,
+            forecast=self.forecast.leads if self.forecast else (),
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -110,14 +115,19 @@ def solve_instance(
     iterations: Callable[[str], None] | None = None,
 ) -> SolvedPool:
     """Solve, validate independently (raises: nothing invalid is ever stored), report.
-    `iterations` hears one line per pricing iteration of the solver."""
-    problem = instance.problem()
-    plan = solve(problem, method="optimal", time_limit_s=time_limit_s, progress=iterations)
-    assert_valid(problem=problem, plan=plan)
+    `iterations` hears one line per pricing iteration of the solver. With a forecast the whole
+    plan is validated, forecast leads included; the rest sees the customers' part only."""
+    joint = instance.problem()
+    plan = solve(joint, method="optimal", time_limit_s=time_limit_s, progress=iterations)
+    assert_valid(problem=joint, plan=plan)
+    reserved = real_part(problem=joint, plan=plan)
+    problem, plan = reserved.problem, reserved.plan
     # The rule-based baselines run lead by lead: worth showing, not worth minutes on huge pools.
     compare = len(instance.leads) <= baseline_max_leads
     baselines = {name: solve(problem, method=name) for name in BASELINES} if compare else None
     report = round_report(problem=problem, plan=plan, baselines=baselines)
+    if instance.forecast is not None:
+        report = _with_room_kept(report, reserved=reserved, figures=instance.forecast.figures)
     said = explanation_messages(problem=problem, plan=plan)
     outcomes = _outcomes(plan, leads=instance.leads, ids=instance.branch_ids, said=said)
     outcomes += _follower_outcomes(outcomes, instance.followers)
@@ -132,7 +142,12 @@ def snapshot(instance: Instance) -> dict[str, Any]:
         "balance_weight": instance.params.balance_weight,
         "max_distance_km": instance.params.max_distance_km,
         "objective": spec_json(instance.objective),
+        **(_forecast_snapshot(instance.forecast) if instance.forecast else {}),
     }
+
+
+def _forecast_snapshot(forecast: Forecast) -> dict[str, Any]:
+    return {"forecast": forecast_json(forecast.leads), "reserve": forecast.figures}
 
 
 def instance_from_snapshot(data: dict[str, Any], *, leads: list[LeadSpec]) -> Instance:
@@ -141,7 +156,30 @@ def instance_from_snapshot(data: dict[str, Any], *, leads: list[LeadSpec]) -> In
         balance_weight=data["balance_weight"], max_distance_km=data["max_distance_km"]
     )
     objective = spec_from_json(data.get("objective"))
-    return Instance(branches, list(data["branch_ids"]), leads, {}, params, objective)
+    forecast = None
+    if "reserve" in data:
+        forecast = Forecast(leads=forecast_from_json(data["forecast"]), figures=data["reserve"])
+    return Instance(branches, list(data["branch_ids"]), leads, {}, params, objective, forecast)
+
+
+def _with_room_kept(
+    report: dict[str, Any], *, reserved: Reserved, figures: dict[str, Any]
+) -> dict[str, Any]:
+    """The round's figures with the room kept: in all, and per branch beside the capacity the
+    round had (the customers' plan saw that capacity less the room kept)."""
+    branches = []
+    for entry, kept in zip(report["branches"], reserved.kept.tolist(), strict=True):
+        capacity = entry["capacity"] + kept
+        branches.append(
+            {
+                **entry,
+                "capacity": capacity,
+                "kept_for_arrivals": kept,
+                "utilisation": round(entry["load"] / capacity, 4) if capacity else None,
+            }
+        )
+    return {**report, "branches": branches,
+            "reserve": {**figures, "kept": reserved.total_kept}}  # fmt: skip
 
 
 def _branch_spec(branch: Branch, capacity: int) -> BranchSpec:

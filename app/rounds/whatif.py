@@ -16,7 +16,8 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from allocation.model import AllocationParams
+from allocation.forecast import real_part
+from allocation.model import AllocationParams, LeadSpec
 from allocation.plan import Plan
 from allocation.report import (
     assigned_by_tier,
@@ -33,6 +34,7 @@ from app.db import session_scope
 from app.ownership.deadline import followup_rule
 from app.ownership.holdings import branch_loads
 from app.rounds.pool import PoolLead, load_held, load_pool
+from app.rounds.reserve import forecast_for, recent_arrivals
 from app.rounds.scenario import Scenario, check_references
 from app.rounds.solving import Instance, build_instance
 from app.tables import Branch
@@ -48,6 +50,7 @@ class Live:
     pool: list[PoolLead]
     repooled: list[tuple[PoolLead, int]]  # open leads of closed branches, with their holder
     rates: tuple[RateSpec, ...] = ()  # learned from history when a scenario asks expected_value
+    recent: tuple[LeadSpec, ...] = ()  # the recent intake, when a scenario keeps room for it
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ class _Side:
     loads: dict[str, int]  # branch code -> customers held after the plan
     capacity: dict[str, int]
     plan: Plan
+    kept: dict[str, int]  # branch code -> places kept for arrivals (issue 16.2)
 
 
 def run_whatif(
@@ -67,8 +71,9 @@ def run_whatif(
     limit = settings.round_time_limit_seconds
     current = _solve_side(current_instance(live), live=live, scenario=None, time_limit_s=limit)
     proposed = _solve_side(
-        _scenario_instance(live, scenario), live=live, scenario=scenario, time_limit_s=limit
-    )
+        _scenario_instance(live, scenario, settings=settings), live=live, scenario=scenario,
+        time_limit_s=limit,
+    )  # fmt: skip
     result = _compare(live=live, current=current, proposed=proposed, scenario=scenario)
     with session_scope(engine) as session:
         audit.record(
@@ -86,7 +91,9 @@ def read_live(engine: Engine, *, settings: Settings, scenario: Scenario) -> Live
 def read_lives(engine: Engine, *, settings: Settings, scenarios: list[Scenario]) -> list[Live]:
     """The live pool and branches once, and each scenario's closures re-pooled, all read in one
     transaction so every scenario sees the same moment."""
-    lapsed = followup_rule(settings).cutoff(utcnow())
+    now = utcnow()
+    lapsed = followup_rule(settings).cutoff(now)
+    keeps_room = any(s.reserve_for_arrivals is not None for s in scenarios)
     with session_scope(engine) as session:
         branches = list(session.exec(select(Branch).order_by(col(Branch.id))))
         for scenario in scenarios:
@@ -97,7 +104,9 @@ def read_lives(engine: Engine, *, settings: Settings, scenarios: list[Scenario])
             pool=load_pool(session, lapsed_before=lapsed),
             repooled=[],
             rates=_rates(session, scenarios),
-        )
+            recent=tuple(recent_arrivals(session, now=now, window_days=settings.reserve_window_days)
+                         if keeps_room else ()),
+        )  # fmt: skip
         return [replace(base, repooled=_closed_leads(session, branches, scenario, lapsed))
                 for scenario in scenarios]  # fmt: skip
 
@@ -134,8 +143,9 @@ def run_side_by_side(
     compared = []
     for (name, scenario), live in zip(scenarios, lives, strict=True):
         proposed = _solve_side(
-            _scenario_instance(live, scenario), live=live, scenario=scenario, time_limit_s=limit
-        )
+            _scenario_instance(live, scenario, settings=settings), live=live, scenario=scenario,
+            time_limit_s=limit,
+        )  # fmt: skip
         result = _compare(live=live, current=current, proposed=proposed, scenario=scenario)
         compared.append({"name": name, **result})
     with session_scope(engine) as session:
@@ -154,7 +164,7 @@ def current_instance(live: Live) -> Instance:
     )
 
 
-def _scenario_instance(live: Live, scenario: Scenario) -> Instance:
+def _scenario_instance(live: Live, scenario: Scenario, *, settings: Settings) -> Instance:
     closed = set(scenario.close)
     branches, room = [], {}
     for b in live.branches:
@@ -178,8 +188,12 @@ def _scenario_instance(live: Live, scenario: Scenario) -> Instance:
         balance_weight=scenario.balance_weight, max_distance_km=scenario.max_distance_km
     )
     pool = live.pool + [lead for lead, _holder in live.repooled]
-    return build_instance(branches=branches, capacities=room, pool=pool, params=params,
-                          objective=objective_of(scenario, live))  # fmt: skip
+    instance = build_instance(branches=branches, capacities=room, pool=pool, params=params,
+                              objective=objective_of(scenario, live))  # fmt: skip
+    forecast = forecast_for(scenario.reserve_for_arrivals, recent=live.recent,
+                            branches=instance.branches, customers=len(instance.leads),
+                            settings=settings)  # fmt: skip
+    return replace(instance, forecast=forecast)
 
 
 def _solve_side(
@@ -187,8 +201,9 @@ def _solve_side(
 ) -> _Side:
     """Solve one side; capacities reported are the branches' totals (0 when closed)."""
     closed = set(scenario.close) if scenario else set()
-    problem = instance.problem()
-    plan = solve(problem, method="optimal", time_limit_s=time_limit_s)
+    joint = instance.problem()
+    reserved = real_part(problem=joint, plan=solve(joint, time_limit_s=time_limit_s))
+    problem, plan = reserved.problem, reserved.plan  # the customers (issue 16.2)
     codes = problem.branches.codes
     branch = {
         int(lead.external_id): (codes[j] if j >= 0 else None)
@@ -217,7 +232,10 @@ def _solve_side(
         "assigned_by_tier": assigned_by_tier(problem=problem, branch=plan.branch),
         "value": value_figures(problem=problem, branch=plan.branch),
     }
-    return _Side(instance, branch, figures, loads, capacity, plan)
+    if instance.forecast is not None:
+        figures["reserve"] = {**instance.forecast.figures, "kept": reserved.total_kept}
+    kept = dict(zip(codes, reserved.kept.tolist(), strict=True))
+    return _Side(instance, branch, figures, loads, capacity, plan, kept)
 
 
 def _current_value(current: _Side, objective: ObjectiveSpec) -> dict[str, Any] | None:
@@ -249,6 +267,7 @@ def _compare(*, live: Live, current: _Side, proposed: _Side, scenario: Scenario)
                 "load_before": current.loads.get(code, 0),
                 "load_after": proposed.loads.get(code, 0),
                 "load_delta": proposed.loads.get(code, 0) - current.loads.get(code, 0),
+                "kept_for_arrivals": proposed.kept.get(code, 0),
             }
             for code in codes
         ],
@@ -281,6 +300,8 @@ def summary_lines(result: dict[str, Any]) -> list[str]:
     out.append(f"branches whose load changes: {len(moved)}")
     out += [f"  {x['code']}: {x['load_before']} -> {x['load_after']}" for x in moved[:20]]
     out.append(f"leads that would change branch: {result['changed_branch_total']}")
+    if "reserve" in b:
+        out.append(f"places kept for arrivals: {b['reserve']['kept']}")
     return out
 
 

@@ -65,6 +65,9 @@ ROUNDS = {
         "目标参数超出范围：客户等级权重须在 0 至 100000 公里之间，"
         "单条线索的期望价值不得超过 100000 公里（请提高每公里价格）。"
     ),
+    "round.reserve_invalid": (
+        "“{text}”无效：为新到线索预留的名额须留空（不预留）、填 auto 或 0 至 {high} 的整数。"
+    ),
     "round.not_solved": "只有待提交的预览才能提交；本轮状态为“{round_status}”。",
     "round.not_cancellable": "本轮状态为“{round_status}”，不能再取消。",
     # What made a preview stale; round.preview_cancelled says the rest.

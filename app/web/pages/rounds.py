@@ -251,6 +251,7 @@ class RoundPage:
     charts: RoundCharts
     assignments: AssignmentPage
     advisors: AdvisorGains
+    reserve_hint: str | None = None  # issue 16.2: how the room kept for arrivals was chosen
 
     @property
     def open(self) -> bool:
@@ -275,4 +276,18 @@ def round_page(
             session, round_id=round_id, page=page, unassigned_only=unassigned_only
         ),
         advisors=advisor_gains(session, report),
+        reserve_hint=reserve_hint(report),
     )
+
+
+def reserve_hint(report: dict[str, Any]) -> str | None:
+    """'auto: 7 天内渠道接入 120 条 · 最多：B01 5、B07 3' (None: the round kept no room)."""
+    reserve = report.get("reserve")
+    if not reserve:
+        return None
+    asked = "按近期接入估算" if reserve["asked"] == "auto" else f"指定 {reserve['asked']} 个"
+    kept = sorted(((b.get("kept_for_arrivals") or 0, b["code"]) for b in report["branches"]),
+                  key=lambda x: (-x[0], x[1]))  # fmt: skip
+    top = "、".join(f"{code} {n}" for n, code in kept[:5] if n)
+    return (f"{asked} · {reserve['window_days']} 天内渠道接入 {reserve['recent_arrivals']} 条"
+            + (f" · 最多：{top}" if top else ""))  # fmt: skip

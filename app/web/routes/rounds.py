@@ -16,6 +16,7 @@ from app.errors import AppError
 from app.ids import RoundId
 from app.rounds.job import start_round_job
 from app.rounds.objective import RoundObjective
+from app.rounds.reserve import MAX_RESERVE, ReserveAsked, parse_reserve
 from app.rounds.service import RoundParams, cancel_round
 from app.web.form_fields import FieldError, number_field
 from app.web.messages import error_text
@@ -23,6 +24,7 @@ from app.web.pages.rounds import round_list, round_page
 from app.web.routes.base import page_router
 from app.web.session import form_roles, page_roles
 from app.web.templating import render
+from coded_messages import message
 
 router = page_router("/hq/rounds")
 Viewer = Annotated[Principal, page_roles("hq", "auditor")]
@@ -56,11 +58,13 @@ def start_round(
     max_distance_km: TextField = "",
     objective: ObjectiveField = "distance",
     price_per_km_fen: TextField = str(DEFAULT_PRICE_PER_KM_FEN),
+    reserve_for_arrivals: TextField = "",
 ) -> Response:
     """Queue the round as a job and show the job's page, which follows it to the round; a bad
     field or another round's job: the form again, with what was typed and the reason."""
     form = {"balance_weight": balance_weight, "max_distance_km": max_distance_km, "mode": mode,
-            "objective": objective, "price_per_km_fen": price_per_km_fen}  # fmt: skip
+            "objective": objective, "price_per_km_fen": price_per_km_fen,
+            "reserve_for_arrivals": reserve_for_arrivals}  # fmt: skip
     try:
         params = RoundParams(
             balance_weight=number_field(balance_weight, field="balance_weight", low=0,
@@ -69,6 +73,7 @@ def start_round(
                                          high=20_000, optional=True, above_low=True),
             objective=RoundObjective(mode=objective, price_per_km_fen=int(number_field(
                 price_per_km_fen, field="price_per_km_fen", low=1, high=10**9) or 1)),
+            reserve_for_arrivals=_reserve_field(reserve_for_arrivals),
         )  # fmt: skip
         job_id = start_round_job(
             request.app.state.engine, settings=settings, actor=principal.username,
@@ -81,6 +86,14 @@ def start_round(
                        "errors": {field: error_text(refused)}}  # fmt: skip
             return render(request, "hq_rounds.html", context, status_code=refused.status)
     return RedirectResponse(f"/hq/jobs/{job_id}?follow=1", status_code=303)
+
+
+def _reserve_field(text: str) -> ReserveAsked:
+    try:
+        return parse_reserve(text)
+    except ValueError:
+        said = message("round.reserve_invalid", text=text, high=MAX_RESERVE)
+        raise FieldError(said, field="reserve_for_arrivals") from None
 
 
 @router.get("/{round_id}")
