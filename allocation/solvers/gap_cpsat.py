@@ -399,7 +399,11 @@ def _minimise_cost(
     are not used.
     """
     if workers > 1 and count_proven and len(data.pairs) > _FULL_SEARCH_MAX_PAIRS:
-        return _Phase(_FEASIBLE, _parallel_lns(data, plan, limits=limits, seed=seed), None)
+        plan, proven = _parallel_lns(data, plan, limits=limits, seed=seed)
+        if proven:
+            cost = float(_plan_cost(data, plan))
+            return _Phase(_OPTIMAL, plan, bound=cost, value=cost)
+        return _Phase(_FEASIBLE, plan, None)
     model_and_vars = _cost_model(data, count=_count(plan), count_is_max=count_proven)
     if workers == 1:
         return _search(data, model_and_vars, hint=plan, limits=limits, seed=seed)
@@ -414,7 +418,7 @@ def _minimise_cost(
 
 def _parallel_lns(
     data: _Data, plan: list[int], *, limits: tuple[float, float], seed: int
-) -> list[int]:
+) -> tuple[list[int], bool]:
     """Two LNS searches with different seeds, restarted from the better plan every round.
 
     Used on models too large for the full search to prove or improve anything in the time
@@ -424,21 +428,29 @@ def _parallel_lns(
     """
     wall_seconds, units = limits
     deadline = time.perf_counter() + wall_seconds
-    never = threading.Event()
+    never, whole_solved = threading.Event(), threading.Event()
     for round_index in range(_LNS_ROUNDS):
         step = (_remaining(deadline), units / _LNS_ROUNDS)
         with ThreadPoolExecutor(max_workers=2) as pool:
             runs = [
                 pool.submit(
-                    _lns, data, plan, limits=step, seed=seed * 997 + 2 * round_index + k, stop=never
+                    _lns,
+                    data,
+                    plan,
+                    limits=step,
+                    seed=seed * 997 + 2 * round_index + k,
+                    stop=never,
+                    whole_solved=whole_solved,
                 )
                 for k in (0, 1)
             ]
             plans = [run.result() for run in runs]
         plan = min(plans, key=lambda p: _plan_cost(data, p))
+        if whole_solved.is_set():
+            return plan, True  # one LNS step solved the whole problem exactly
         if _remaining(deadline) <= 0:
             break
-    return plan
+    return plan, False
 
 
 def _merge(data: _Data, full: _Phase, local_plan: list[int]) -> _Phase:
@@ -499,6 +511,7 @@ def _lns(
     limits: tuple[float, float],
     seed: int,
     stop: threading.Event,
+    whole_solved: threading.Event | None = None,
 ) -> list[int]:
     """Re-optimise a part of the plan at a time, everything else fixed.
 
@@ -524,6 +537,8 @@ def _lns(
             leads = [lead for lead, branch in enumerate(plan) if branch in inside]
             plan, solved, used = _reoptimise(data, plan, leads, inside, limits=step, seed=seed)
             if solved and len(branches) == n_branches:
+                if whole_solved is not None:
+                    whole_solved.set()
                 break  # the neighbourhood was the whole problem, now solved exactly
             size = min(size + 1, n_branches) if solved else max(size - 1, 2)
         else:
