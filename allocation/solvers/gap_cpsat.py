@@ -399,8 +399,8 @@ def _minimise_cost(
     are not used.
     """
     if workers > 1 and count_proven and len(data.pairs) > _FULL_SEARCH_MAX_PAIRS:
-        plan, proven = _parallel_lns(data, plan, limits=limits, seed=seed)
-        if proven:
+        plan, solved_whole = _parallel_lns(data, plan, limits=limits, seed=seed)
+        if solved_whole:
             cost = float(_plan_cost(data, plan))
             return _Phase(_OPTIMAL, plan, bound=cost, value=cost)
         return _Phase(_FEASIBLE, plan, None)
