@@ -542,13 +542,27 @@ def _lns(
                 break  # the neighbourhood was the whole problem, now solved exactly
             size = min(size + 1, n_branches) if solved else max(size - 1, 2)
         else:
-            assigned = [lead for lead, branch in enumerate(plan) if branch >= 0]
-            leads = sorted(rng.sample(assigned, min(lead_size, len(assigned))))
+            leads = _lead_neighbourhood(data, plan, rng=rng, size=lead_size)
             plan, solved, used = _reoptimise(data, plan, leads, None, limits=step, seed=seed)
             grown = min(int(lead_size * 1.25) + 1, n_leads)
             lead_size = grown if solved else max(int(lead_size * 0.8), _LNS_FIRST_LEADS // 2)
         spent += used
     return plan
+
+
+def _lead_neighbourhood(
+    data: _Data, plan: list[int], *, rng: random.Random, size: int
+) -> list[int]:
+    # Half of the leads (when there are that many) from those not on their first listed
+    # branch (after the warm start: not where the Lagrangian relaxation puts them), the rest
+    # at random.
+    assigned = [lead for lead, branch in enumerate(plan) if branch >= 0]
+    size = min(size, len(assigned))
+    off_first = [lead for lead in assigned if data.pairs[data.by_lead[lead][0]][1] != plan[lead]]
+    picked = set(rng.sample(off_first, min(size // 2, len(off_first))))
+    rest = [lead for lead in assigned if lead not in picked]
+    picked.update(rng.sample(rest, size - len(picked)))
+    return sorted(picked)
 
 
 def _neighbourhood(data: _Data, plan: list[int], *, rng: random.Random, size: int) -> list[int]:

@@ -30,7 +30,7 @@ class WarmStart:
     plan: list[int]
     cost: int
     bound: float
-    kept: list[int]  # indices into the given pairs
+    kept: list[int]  # indices into the given pairs, by lead, best reduced cost first
 
 
 def warm_start(
@@ -54,7 +54,11 @@ def warm_start(
     cost = _cost(pairs, best)
     prunable = relaxation.prunable(cost)
     in_plan = np.asarray([best[lead] == branch for lead, branch, _c, _w in pairs], dtype=bool)
-    kept = np.flatnonzero(~prunable | in_plan).tolist()
+    # Kept pairs lead by lead, best reduced cost first: a lead's first pair is where the
+    # relaxation would put it (the LNS targets leads placed elsewhere).
+    keep = ~prunable | in_plan
+    kept = np.lexsort((np.arange(len(pairs)), relaxation.reduced, arrays.lead))
+    kept = kept[keep[kept]].tolist()
     return WarmStart(plan=best, cost=cost, bound=min(relaxation.bound, cost), kept=kept)
 
 
