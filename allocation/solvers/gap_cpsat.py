@@ -7,6 +7,11 @@ cost of the assigned leads. It is solved in two phases rather than with one weig
   assigns every lead that has a usable pair, and it stops at once when CP-SAT reaches that count,
   which is the usual case (every GAP benchmark instance, any round with spare capacity);
 * phase 2 fixes that count and minimises cost, hinted with the best plan found so far.
+  When every assignable lead is assigned, it first runs the warm start of ``gap_warm``
+  (Lagrangian bound, reduced-cost-guided construction, shift/swap local search and
+  reduced-cost fixing of pairs that no cheaper plan can use), then CP-SAT on the remaining
+  pairs: a full search (plan and proof) beside an LNS, or, on models too large for the full
+  search to help within a minute, an LNS on both workers with the Lagrangian bound as proof.
 
 A single objective ``sum(cost - W)`` with ``W > sum of all costs`` would also be exact, but its
 values are dominated by ``W`` and CP-SAT's bound then says nothing useful about the cost gap;
