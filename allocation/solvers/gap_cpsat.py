@@ -7,6 +7,11 @@ cost of the assigned leads. It is solved in two phases rather than with one weig
   assigns every lead that has a usable pair, and it stops at once when CP-SAT reaches that count,
   which is the usual case (every GAP benchmark instance, any round with spare capacity);
 * phase 2 fixes that count and minimises cost, hinted with the best plan found so far.
+  When every assignable lead is assigned, it first runs the warm start of ``gap_warm``
+  (Lagrangian bound, reduced-cost-guided construction, shift/swap local search and
+  reduced-cost fixing of pairs that no cheaper plan can use), then CP-SAT on the remaining
+  pairs: a full search (plan and proof) beside an LNS, or, on models too large for the full
+  search to help within a minute, an LNS on both workers with the Lagrangian bound as proof.
 
 A single objective ``sum(cost - W)`` with ``W > sum of all costs`` would also be exact, but its
 values are dominated by ``W`` and CP-SAT's bound then says nothing useful about the cost gap;
@@ -31,6 +36,8 @@ from typing import Literal
 
 from ortools.sat.python import cp_model
 
+from allocation.solvers.gap_warm import warm_start
+
 Status = Literal["optimal", "feasible", "infeasible"]
 
 # CP-SAT statuses as plain ints: their Python type changed across OR-Tools releases.
@@ -46,16 +53,26 @@ _MAX_TOTAL = 2**53
 # Phase 1 may use at most this share of the time limit; phase 2 always keeps the rest.
 _PHASE1_SHARE = 0.5
 
+# Share of the time limit for the warm start (Lagrangian bound, construction, local search)
+# when every lead can be assigned; CP-SAT's deterministic budget shrinks by the same share.
+_WARM_SHARE = 0.15
+
 # Deterministic-time units granted per second of wall-clock limit. A single-worker search ran
 # 0.57-0.65 units per second on this 2-core machine with the other core busy, so 0.5 lets the
 # deterministic budget, not the wall clock, end the search. Under heavier load (load average
 # above 3, measured down to 0.27 units/s) the wall cap binds first (see ``_parameters``).
-_DETERMINISTIC_UNITS_PER_SECOND = 0.5
+_DETERMINISTIC_UNITS_PER_SECOND = 0.8
 
 # Deterministic-time budget of one LNS step, and how many of a lead's cheapest other branches
 # count when picking the branches that can trade leads with the first one.
 _LNS_STEP_UNITS = 0.25
 _LNS_ALTERNATIVES = 3
+# Above this many pairs (after reduced-cost fixing) the full search rarely improves the plan or
+# its bound within a minute: both workers then run LNS (``_parallel_lns``) in this many rounds.
+_FULL_SEARCH_MAX_PAIRS = 20_000
+_LNS_ROUNDS = 8
+# Leads freed by the first lead-based LNS step (the count then adapts).
+_LNS_FIRST_LEADS = 24
 
 
 @dataclass(frozen=True)
@@ -137,18 +154,32 @@ def solve_gap(
             plan = phase1.assignment
         count_proven = phase1.raw_status == _OPTIMAL
         budget -= phase1.deterministic_time
+    search_data, warm_bound = data, 0.0
+    if count_proven and _count(plan) == data.n_assignable and data.pairs:
+        warm = warm_start(
+            n_leads=data.n_leads,
+            capacities=data.capacities,
+            pairs=data.pairs,
+            plan=plan,
+            deadline=started + _WARM_SHARE * time_limit_s,
+        )
+        plan, warm_bound = warm.plan, warm.bound
+        search_data = _subset(data, warm.kept)
+        budget *= 1 - _WARM_SHARE
     phase2 = _minimise_cost(
-        data,
+        search_data,
         plan=plan,
         count_proven=count_proven,
         limits=(_remaining(deadline), budget),
         workers=workers,
         seed=seed,
     )
-    if phase2.assignment is not None:
+    if phase2.assignment is not None and _plan_cost(data, phase2.assignment) <= _plan_cost(
+        data, plan
+    ):
         plan = phase2.assignment
     optimal = count_proven and phase2.raw_status == _OPTIMAL
-    bound = phase2.bound if phase2.bound is not None else 0.0
+    bound = max(phase2.bound if phase2.bound is not None else 0.0, warm_bound)
     return _finish(
         data, plan, bound=bound, status="optimal" if optimal else "feasible", started=started
     )
@@ -215,6 +246,23 @@ def _reject_duplicates(sorted_pairs: list[tuple[int, int, int, int]]) -> None:
     for before, after in itertools.pairwise(sorted_pairs):
         if before[:2] == after[:2]:
             raise ValueError(f"duplicate pair for lead {after[0]}, branch {after[1]}")
+
+
+def _subset(data: _Data, kept: Sequence[int]) -> _Data:
+    # The same problem restricted to the pairs at `kept` (indices in canonical order).
+    pairs = tuple(data.pairs[p] for p in kept)
+    by_lead: list[list[int]] = [[] for _ in range(data.n_leads)]
+    by_branch: list[list[int]] = [[] for _ in data.capacities]
+    for index, (lead, branch, _cost, _load) in enumerate(pairs):
+        by_lead[lead].append(index)
+        by_branch[branch].append(index)
+    return _Data(
+        n_leads=data.n_leads,
+        capacities=data.capacities,
+        pairs=pairs,
+        by_lead=tuple(tuple(v) for v in by_lead),
+        by_branch=tuple(tuple(v) for v in by_branch),
+    )
 
 
 def _greedy(data: _Data) -> list[int]:
@@ -355,6 +403,12 @@ def _minimise_cost(
     plan is the answer, so stopping it early never changes the result. More than two workers
     are not used.
     """
+    if workers > 1 and count_proven and len(data.pairs) > _FULL_SEARCH_MAX_PAIRS:
+        plan, solved_whole = _parallel_lns(data, plan, limits=limits, seed=seed)
+        if solved_whole:
+            cost = float(_plan_cost(data, plan))
+            return _Phase(_OPTIMAL, plan, bound=cost, value=cost)
+        return _Phase(_FEASIBLE, plan, None)
     model_and_vars = _cost_model(data, count=_count(plan), count_is_max=count_proven)
     if workers == 1:
         return _search(data, model_and_vars, hint=plan, limits=limits, seed=seed)
@@ -365,6 +419,43 @@ def _minimise_cost(
         )
         local = pool.submit(_lns, data, plan, limits=limits, seed=seed, stop=proven)
         return _merge(data, full.result(), local.result())
+
+
+def _parallel_lns(
+    data: _Data, plan: list[int], *, limits: tuple[float, float], seed: int
+) -> tuple[list[int], bool]:
+    """Two LNS searches with different seeds, restarted from the better plan every round.
+
+    Used on models too large for the full search to prove or improve anything in the time
+    limit (the warm start's Lagrangian bound stands in for its bound). Each round is
+    deterministic and the merge keeps the cheaper plan (the first on ties), so the whole
+    search is deterministic too.
+    """
+    wall_seconds, units = limits
+    deadline = time.perf_counter() + wall_seconds
+    never, whole_solved = threading.Event(), threading.Event()
+    for round_index in range(_LNS_ROUNDS):
+        step = (_remaining(deadline), units / _LNS_ROUNDS)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            runs = [
+                pool.submit(
+                    _lns,
+                    data,
+                    plan,
+                    limits=step,
+                    seed=seed * 997 + 2 * round_index + k,
+                    stop=never,
+                    whole_solved=whole_solved,
+                )
+                for k in (0, 1)
+            ]
+            plans = [run.result() for run in runs]
+        plan = min(plans, key=lambda p: _plan_cost(data, p))
+        if whole_solved.is_set():
+            return plan, True  # one LNS step solved the whole problem exactly
+        if _remaining(deadline) <= 0:
+            break
+    return plan, False
 
 
 def _merge(data: _Data, full: _Phase, local_plan: list[int]) -> _Phase:
@@ -425,27 +516,58 @@ def _lns(
     limits: tuple[float, float],
     seed: int,
     stop: threading.Event,
+    whole_solved: threading.Event | None = None,
 ) -> list[int]:
-    """Re-optimise the leads of a few branches at a time, everything else fixed.
+    """Re-optimise a part of the plan at a time, everything else fixed.
 
-    Deterministic: branch choices come from a seeded generator and each step stops on a
-    deterministic-time budget whose sum is capped by the phase budget. The neighbourhood
-    grows while steps are solved to optimality and shrinks when they run out of budget.
+    Steps alternate between two neighbourhoods: the leads of a few branches, moved among those
+    branches (trades between neighbours), and a random set of leads moved anywhere within the
+    room the other leads leave (chains across many branches, which tight instances need).
+    Deterministic: choices come from a seeded generator and each step stops on a
+    deterministic-time budget whose sum is capped by the phase budget. Each neighbourhood
+    grows while its steps are solved to optimality and shrinks when they run out of budget.
     """
     wall_seconds, units = limits
     deadline = time.perf_counter() + wall_seconds
     rng = random.Random(seed)
     plan = list(plan)
-    size, spent = 2, 0.0
+    n_branches, n_leads = len(data.capacities), _count(plan)
+    size, lead_size, spent, step_index = 2, _LNS_FIRST_LEADS, 0.0, 0
     while data.pairs and spent < units and not stop.is_set() and _remaining(deadline) > 0:
-        branches = _neighbourhood(data, plan, rng=rng, size=size)
         step = (_remaining(deadline), min(_LNS_STEP_UNITS, units - spent))
-        plan, solved, used = _reoptimise(data, plan, branches, limits=step, seed=seed)
+        step_index += 1
+        if step_index % 2 or n_branches < 3:
+            branches = _neighbourhood(data, plan, rng=rng, size=size)
+            inside = set(branches)
+            leads = [lead for lead, branch in enumerate(plan) if branch in inside]
+            plan, solved, used = _reoptimise(data, plan, leads, inside, limits=step, seed=seed)
+            if solved and len(branches) == n_branches:
+                if whole_solved is not None:
+                    whole_solved.set()
+                break  # the neighbourhood was the whole problem, now solved exactly
+            size = min(size + 1, n_branches) if solved else max(size - 1, 2)
+        else:
+            leads = _lead_neighbourhood(data, plan, rng=rng, size=lead_size)
+            plan, solved, used = _reoptimise(data, plan, leads, None, limits=step, seed=seed)
+            grown = min(int(lead_size * 1.25) + 1, n_leads)
+            lead_size = grown if solved else max(int(lead_size * 0.8), _LNS_FIRST_LEADS // 2)
         spent += used
-        if solved and len(branches) == len(data.capacities):
-            break  # the neighbourhood was the whole problem, now solved exactly
-        size = min(size + 1, len(data.capacities)) if solved else max(size - 1, 2)
     return plan
+
+
+def _lead_neighbourhood(
+    data: _Data, plan: list[int], *, rng: random.Random, size: int
+) -> list[int]:
+    # Half of the leads (when there are that many) from those not on their first listed
+    # branch (after the warm start: not where the Lagrangian relaxation puts them), the rest
+    # at random.
+    assigned = [lead for lead, branch in enumerate(plan) if branch >= 0]
+    size = min(size, len(assigned))
+    off_first = [lead for lead in assigned if data.pairs[data.by_lead[lead][0]][1] != plan[lead]]
+    picked = set(rng.sample(off_first, min(size // 2, len(off_first))))
+    rest = [lead for lead in assigned if lead not in picked]
+    picked.update(rng.sample(rest, size - len(picked)))
+    return sorted(picked)
 
 
 def _neighbourhood(data: _Data, plan: list[int], *, rng: random.Random, size: int) -> list[int]:
@@ -472,26 +594,39 @@ def _neighbourhood(data: _Data, plan: list[int], *, rng: random.Random, size: in
 def _reoptimise(
     data: _Data,
     plan: list[int],
-    branches: list[int],
+    leads: list[int],
+    branches: set[int] | None,
     *,
     limits: tuple[float, float],
     seed: int,
 ) -> tuple[list[int], bool, float]:
-    # Free the leads of `branches` and reassign each among those branches, at least cost.
-    inside = set(branches)
-    leads = [lead for lead, branch in enumerate(plan) if branch in inside]
-    free = [p for lead in leads for p in data.by_lead[lead] if data.pairs[p][1] in inside]
+    # Free `leads` and reassign each (to one of `branches`, or anywhere when None) at least
+    # cost, within the room the other leads leave.
+    moving = set(leads)
+    room = list(data.capacities)
+    for lead, branch in enumerate(plan):
+        if branch >= 0 and lead not in moving:
+            room[branch] -= _load_of(data, lead, branch)
+    free = [
+        p
+        for lead in leads
+        for p in data.by_lead[lead]
+        if (branches is None or data.pairs[p][1] in branches)
+        and data.pairs[p][3] <= room[data.pairs[p][1]]
+    ]
     model = cp_model.CpModel()
     chosen = {p: model.new_bool_var("") for p in free}
     for lead in leads:
         model.add_exactly_one(chosen[p] for p in data.by_lead[lead] if p in chosen)
-    for branch in branches:
-        mine = [p for p in free if data.pairs[p][1] == branch]
+    by_branch: dict[int, list[int]] = {}
+    for p in free:
+        by_branch.setdefault(data.pairs[p][1], []).append(p)
+    for branch, mine in by_branch.items():
         loads = [data.pairs[p][3] for p in mine]
-        model.add(
-            cp_model.LinearExpr.weighted_sum([chosen[p] for p in mine], loads)
-            <= data.capacities[branch]
-        )
+        if sum(loads) > room[branch]:
+            model.add(
+                cp_model.LinearExpr.weighted_sum([chosen[p] for p in mine], loads) <= room[branch]
+            )
     model.minimize(
         cp_model.LinearExpr.weighted_sum(
             [chosen[p] for p in free], [data.pairs[p][2] for p in free]
@@ -512,6 +647,13 @@ def _reoptimise(
             if solver.boolean_value(chosen[p]):
                 plan[data.pairs[p][0]] = data.pairs[p][1]
     return plan, raw_status == _OPTIMAL, spent
+
+
+def _load_of(data: _Data, lead: int, branch: int) -> int:
+    for p in data.by_lead[lead]:
+        if data.pairs[p][1] == branch:
+            return data.pairs[p][3]
+    raise ValueError(f"lead {lead} has no pair with branch {branch}")
 
 
 def _extract(data: _Data, solver: cp_model.CpSolver, chosen: list[cp_model.IntVar]) -> list[int]:
