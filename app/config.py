@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     import_batch_rows: int = Field(default=5_000, ge=100, le=100_000)
     # PostgreSQL work_mem of a revenue import: its sorts and hashes span the whole file.
     import_work_mem_mb: int = Field(default=256, ge=4, le=16_384)
+    # Imported credits carry the KPI overlay (points to the lead's acquiring channel): half
+    # of an import's postings. A finance option: off, new credits carry their money legs only.
+    ledger_kpi_overlay: bool = True
     # Rounds also run the greedy / round-robin / weighted-random baselines up to this pool size.
     round_baseline_max_leads: int = Field(default=50_000, ge=0)
     # Rounds that keep room for arrivals (`reserve_for_arrivals: auto`, app/rounds/reserve.py):

@@ -19,11 +19,16 @@ HAND_MANAGED_INDEXES = frozenset(
         "ix_journal_posting_branch_account",
         "ix_journal_entry_event_id",
         "ix_journal_posting_suspense",
+        # Unique over non-NULL values only on PostgreSQL (migration 0023).
+        "uq_journal_entry_reverses",
     }
 )
 # Constraints the models declare for SQLite's foreign keys; PostgreSQL, which checks those
-# references another way, drops them (migration 0009).
-SQLITE_ONLY_CONSTRAINTS = frozenset({"uq_journal_entry_id_posting_count"})
+# references another way, drops them (migration 0009); ``reverses`` is unique there through a
+# partial index, which skips the NULLs of every credit (migration 0023).
+SQLITE_ONLY_CONSTRAINTS = frozenset(
+    {"uq_journal_entry_id_posting_count", "uq_journal_entry_reverses"}
+)
 
 # Foreign keys that PostgreSQL checks once per statement instead of once per row (migration
 # 0005): the models declare them, SQLite has them, PostgreSQL has triggers in their place.
@@ -38,6 +43,7 @@ STATEMENT_CHECKED_FOREIGN_KEYS = frozenset(
         "fk_lead_customer_id_customer",
         "fk_revenue_event_lead_id_lead",
         "fk_journal_entry_event_id_revenue_event",
+        "fk_journal_entry_reverses_journal_entry",  # migration 0023
         # Deferred to COMMIT; checked once per statement's id range (migration 0006).
         "fk_journal_posting_entry_id_journal_entry",
         "fk_revenue_event_batch_id_revenue_batch",

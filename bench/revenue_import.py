@@ -19,6 +19,7 @@ import random
 import tempfile
 import threading
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import psycopg
@@ -30,17 +31,17 @@ from app.db import session_scope
 from app.journal.revenue_import import parallel_parse
 from app.journal.revenue_import.importer import import_revenue
 from app.migrations import upgrade
+from bench.statement_times import slow_statements
 
 TYPES = ("brokerage_commission", "product_fee", "margin_interest", "advisory_fee", "other")
-DATABASE = "o2o_bench_ledger"
 
 
-def fresh_database(base_url: str) -> str:
+def fresh_database(base_url: str, *, name: str) -> str:
     admin = make_url(base_url).set(drivername="postgresql")
     with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DATABASE}"')
-    return admin.set(database=DATABASE).render_as_string(hide_password=False)
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return admin.set(database=name).render_as_string(hide_password=False)
 
 
 def engine_for(url: str, *, pool: int = 5) -> Engine:
@@ -49,7 +50,8 @@ def engine_for(url: str, *, pool: int = 5) -> Engine:
 
 
 def load_owners(engine: Engine, *, leads: int, branches: int) -> None:
-    """Branches, leads (one channel) and an open ownership interval for 90% of the leads."""
+    """Branches, leads (one channel, a customer each) and an open ownership interval for 90%
+    of the leads' customers."""
     statements = [
         f"""INSERT INTO branch (code, name, lat, lon, capacity, tiers, active, created_at,
             updated_at) SELECT 'B' || i, 'branch ' || i, 30, 120, 100000, '', true, now(), now()
@@ -101,9 +103,16 @@ def cpu_calibration() -> float:
     return time.perf_counter() - started
 
 
-def throughput(url: str, *, events: int, leads: int, workers: int | None) -> None:
+def throughput(
+    url: str, *, events: int, leads: int, workers: int | None, slow_sql: float | None
+) -> None:
     print(f"cpu calibration: {cpu_calibration():.3f} s")
     engine = engine_for(url)
+    with slow_statements(engine, seconds=slow_sql) if slow_sql else nullcontext():
+        _import_three_times(engine, events=events, leads=leads, workers=workers)
+
+
+def _import_three_times(engine: Engine, *, events: int, leads: int, workers: int | None) -> None:
     upgrade(engine)
     load_owners(engine, leads=leads, branches=300)
     with tempfile.TemporaryDirectory() as folder:
@@ -167,15 +176,25 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=0)
     parser.add_argument("--trials", type=int, default=100)
     parser.add_argument(
+        "--database", default="o2o_bench_ledger", help="dropped and created afresh on each run"
+    )
+    parser.add_argument(
+        "--slow-sql", type=float, default=None, metavar="SECONDS",
+        help="print every SQL statement slower than this, with its time",
+    )  # fmt: skip
+    parser.add_argument(
         "--parse-workers", type=int, default=None, help="default: as `o2o import revenue` chooses"
     )
     args = parser.parse_args()
     base = os.environ.get("O2O_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-    url = fresh_database(base)
+    url = fresh_database(base, name=args.database)
     if args.concurrency:
         concurrency(url, threads=args.concurrency, trials=args.trials)
     else:
-        throughput(url, events=args.events, leads=args.leads, workers=args.parse_workers)
+        throughput(
+            url, events=args.events, leads=args.leads, workers=args.parse_workers,
+            slow_sql=args.slow_sql,
+        )  # fmt: skip
 
 
 if __name__ == "__main__":

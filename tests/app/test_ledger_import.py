@@ -10,8 +10,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
+from app.config import get_settings
 from app.db import session_scope
 from app.errors import FileRejected
+from app.journal import service
 from app.journal.revenue_import import crediting
 from app.journal.revenue_import.importer import import_revenue
 from tests.app.factories import write
@@ -73,6 +75,29 @@ def test_every_stored_credit_is_the_entry_the_core_builds(
         built = [crediting.credit_row(row).entry for rows in pages for row in rows]
         assert len(built) == 5
         assert_stored_as_built(session, built)
+
+
+def test_with_the_kpi_overlay_off_credits_carry_their_money_legs_only(
+    ledger_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Finance's option (O2O_LEDGER_KPI_OVERLAY=false, issue 18.3): half the postings, the
+    same money, and still the entries the core builds without an acquiring channel."""
+    monkeypatch.setenv("O2O_LEDGER_KPI_OVERLAY", "false")
+    get_settings.cache_clear()
+    try:
+        report = import_csv(ledger_engine, tmp_path, GOOD)
+        with session_scope(ledger_engine) as session:
+            pages = crediting.new_event_pages(session, batch_id=report.batch_id or 0, page=2)
+            built = [crediting.credit_row(row).entry for rows in pages for row in rows]
+            assert_stored_as_built(session, built)
+            assert service.verify_ledger(session) == []
+    finally:
+        monkeypatch.delenv("O2O_LEDGER_KPI_OVERLAY")
+        get_settings.cache_clear()
+    assert [len(entry.postings) for entry in built] == [2] * 5
+    assert scalar(ledger_engine, "SELECT COUNT(*) FROM journal_posting WHERE unit = 'KPI'") == 0
+    assert report.totals.branches_fen == 10050 + 2001  # the money is as with the overlay
+    assert _balances(ledger_engine)["suspense:unowned"] == -(700 - 310 + 100)
 
 
 def test_reimporting_the_same_file_changes_nothing(ledger_engine: Engine, tmp_path: Path) -> None:

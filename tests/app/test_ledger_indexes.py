@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
-from app.journal.corrections import _EVENT_ENTRIES
+from app.journal.corrections import _EVENT_ENTRIES, _REVERSED_BY
 from app.journal.views import _ACCOUNT_IN_PERIOD
 from tests.app.ledger_world import HEADER, import_csv
 
@@ -31,6 +31,20 @@ def test_an_events_entries_are_found_through_indexes(ledger_engine: Engine, tmp_
         plan = _plan(conn, _EVENT_ENTRIES, {"event": "E1"})
     assert "ix_journal_entry_event_id" in plan
     # and the credit by its business key, not by reading the table
+    assert "Seq Scan" not in plan
+    assert "SCAN journal_entry" not in plan
+
+
+def test_an_entrys_reversal_is_found_through_the_reverses_index(
+    ledger_engine: Engine, tmp_path: Path
+) -> None:
+    """Unique over non-NULL values only on PostgreSQL (migration 0023), still used by the
+    lookup that keeps an entry from being reversed twice."""
+    import_csv(ledger_engine, tmp_path, HEADER + "E1,A1,other,10,2026-10-05,app\n")
+    with ledger_engine.begin() as conn:
+        plan = _plan(conn, _REVERSED_BY, {"key": "revenue:E1"})
+    if ledger_engine.dialect.name == "postgresql":
+        assert "uq_journal_entry_reverses" in plan
     assert "Seq Scan" not in plan
     assert "SCAN journal_entry" not in plan
 

@@ -154,6 +154,17 @@ def test_an_entry_can_be_reversed_at_most_once(booked: Engine) -> None:
     refused(booked, *legs(909), entry(909, "other-key", kind="reversal", reverses="revenue:E1"))
 
 
+def test_a_reversal_must_name_a_stored_entry(booked: Engine) -> None:
+    """PostgreSQL checks ``reverses`` once per statement (migration 0023), SQLite by its key."""
+    ghost = entry(917, "reversal:revenue:NOPE", kind="reversal", reverses="revenue:NOPE")
+    refused(booked, *legs(917), ghost)
+    # in one statement beside a good reversal, the bad one still fails the whole statement
+    good_and_ghost = entry(918, "reversal:revenue:E1", kind="reversal", reverses="revenue:E1")
+    good_and_ghost += ", " + ghost.split(" VALUES ")[1].replace("(917,", "(919,")
+    refused(booked, *legs(918), *legs(919), good_and_ghost)
+    assert scalar(booked, "SELECT COUNT(*) FROM journal_entry WHERE kind = 'reversal'") == 0
+
+
 def test_nothing_is_posted_into_or_before_a_closed_period(booked: Engine) -> None:
     accepted(booked, f"INSERT INTO ledger_closed_period VALUES ('2026-10', '{TS}', 'test')")
     assert "closed" in refused(booked, *legs(910), entry(910, "adj:10", period="2026-10"))

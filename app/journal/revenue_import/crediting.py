@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from app import bulk
+from app.config import get_settings
 from app.journal.policies import versions
 from app.journal.store import bulk_entries, period_lock
 from ledger.crediting import credit_revenue
@@ -61,6 +62,18 @@ class Credited:
     entry: JournalEntry
 
 
+def overlay_channel(lead_channel: str | None) -> str | None:
+    """The channel whose KPI account an imported credit's overlay goes to, or None.
+
+    The channel that acquired the lead; a name that is not a valid account segment gets
+    no overlay rather than a malformed account, and none at all when finance turned the
+    overlay off (``O2O_LEDGER_KPI_OVERLAY``).
+    """
+    if not get_settings().ledger_kpi_overlay:
+        return None
+    return lead_channel if CHANNEL_NAME.fullmatch(lead_channel or "") else None
+
+
 def new_event_pages(session: Session, *, batch_id: int, page: int) -> Iterator[list[Any]]:
     """The batch's new events with lead channel and owner, in pages (keyset by id)."""
     after = 0
@@ -83,9 +96,7 @@ def credit_row(row: Any, *, book: PolicyBook = NO_POLICIES) -> Credited:
         amount_fen=int(amount),
         occurred_at=bulk.parse_db_timestamp(occurred_at),
     )
-    # The overlay goes to the channel that acquired the lead; a channel name that is not a
-    # valid account segment gets no overlay rather than a malformed account.
-    channel = lead_channel if CHANNEL_NAME.fullmatch(lead_channel or "") else None
+    channel = overlay_channel(lead_channel)
     crediting = credit_revenue(
         event=event, owner_branch_code=owner, policy=versions.split_policy(book, event=event),
         acquiring_channel=channel,

@@ -32,7 +32,6 @@ from ledger.accounts import branch_revenue
 from ledger.periods import period_of, posting_period
 from ledger.policy import PolicyBook
 from ledger.reconciliation import Reconciliation
-from ledger.revenue import CHANNEL_NAME
 
 CREDIT_STAGE = "revenue_credit_stage"
 
@@ -149,9 +148,9 @@ def _take_split_events(session: Session, *, book: PolicyBook) -> list[Any]:
 
 
 def _valid_channels(session: Session) -> list[str]:
-    """Channels that get the KPI overlay: those the core accepts as an account segment."""
+    """Channels that get the KPI overlay, as ``crediting.overlay_channel`` decides."""
     found = [str(row[0]) for row in session.execute(text(_CHANNELS))]
-    return [channel for channel in found if CHANNEL_NAME.fullmatch(channel)]
+    return [channel for channel in found if crediting.overlay_channel(channel)]
 
 
 def _check_owners(session: Session) -> None:
