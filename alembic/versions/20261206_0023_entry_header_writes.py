@@ -1,7 +1,7 @@
 """ledger at scale: two fewer writes per journal entry header (PostgreSQL)
 
 Revision ID: 0023
-Revises: 0024
+Revises: 0025
 Create Date: 2026-12-06
 
 Issue 18.3. Every imported event writes one header, and nearly every header is a credit
@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0023"
-down_revision: str | None = "0024"
+down_revision: str | None = "0025"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

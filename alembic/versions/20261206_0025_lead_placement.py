@@ -51,7 +51,7 @@ END $$;
 CREATE FUNCTION lead_placement_updated() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     DELETE FROM lead_placement p USING new_rows n JOIN old_rows o ON o.id = n.id
-    WHERE p.lead_id = n.id AND {_MOVED};
+    WHERE p.lead_id = n.id AND o.branch_id IS NOT NULL AND {_MOVED};
     INSERT INTO lead_placement ({COLUMNS})
     {_PLACED.format(p="n.")} FROM new_rows n JOIN old_rows o ON o.id = n.id
     WHERE {_MOVED} AND n.branch_id IS NOT NULL {_ORDER.format(p="n.")};

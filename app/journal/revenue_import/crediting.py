@@ -42,9 +42,7 @@ _OWNER = """
 NEW_EVENTS_SELECT = f"""
     SELECT e.id, e.event_id, e.external_id, e.revenue_type, e.amount_fen, e.occurred_at,
            l.channel AS lead_channel,
-           CASE WHEN l.customer_id IS NULL
-                THEN ({_OWNER.format(match="o.lead_id = l.id")})
-                ELSE ({_OWNER.format(match="o.customer_id = l.customer_id")}) END AS owner_code
+           ({_OWNER.format(match="o.customer_id = l.customer_id")}) AS owner_code
     FROM revenue_event e JOIN lead l ON l.id = e.lead_id
     WHERE e.batch_id = :batch
 """
