@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, UniqueConstraint
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from app.tables.base import BigIntKey, UTCDateTime, utcnow
 
 LEAD_STATUSES = ("new", "assigned", "contacted", "converted", "returned", "reclaimed")
+FOLLOW_UP = "status IN ('assigned', 'contacted')"  # the statuses of holdings.FOLLOW_UP_STATUSES
+CONVERTED = "status = 'converted'"
 LOCATION_SOURCES = ("coordinates", "region_code", "mobile_prefix", "id_card", "address")
 
 
@@ -29,6 +31,11 @@ def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
+def _where(condition: str) -> dict[str, object]:
+    """A partial index's condition, on both databases."""
+    return {"postgresql_where": text(condition), "sqlite_where": text(condition)}
+
+
 class Lead(SQLModel, table=True):
     __tablename__ = "lead"
     __table_args__ = (
@@ -46,6 +53,10 @@ class Lead(SQLModel, table=True):
         Index("ix_lead_branch_id", "branch_id", "id"),
         # A customer's leads move together (app/ownership): transfers, returns, linking.
         Index("ix_lead_customer_id", "customer_id"),
+        # A branch's load (app/ownership/holdings.branch_load) read from the index alone: its
+        # customers in follow-up, less those with a converted lead (migration 0022).
+        Index("ix_lead_follow_up", "branch_id", "customer_id", "id", **_where(FOLLOW_UP)),
+        Index("ix_lead_converted_customer", "customer_id", **_where(CONVERTED)),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigIntKey, primary_key=True))
