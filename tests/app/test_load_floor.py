@@ -13,8 +13,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
+from typer.testing import CliRunner
 
-from app.config import Settings
+from app.cli import cli
+from app.config import Settings, get_settings
 from app.db import session_scope
 from app.intake.schemas import IntakeBatch, IntakeLead, IntakeResult
 from app.intake.service import take_leads
@@ -144,3 +146,23 @@ def test_the_consistency_check_finds_a_floor_above_the_load(world: World) -> Non
         seen = session.get(BranchLoadSeen, west)
         assert seen is not None
         assert seen.customers == 2
+
+
+def test_the_command_line_checks_the_floors(
+    world: World, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("O2O_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("O2O_SECRET_KEY", settings.secret_key)
+    get_settings.cache_clear()
+    runner = CliRunner()
+    try:
+        _full_west(world)
+        held = runner.invoke(cli, ["routing", "check-floors"])
+        assert (held.exit_code, held.output) == (0, "branch floors hold\n")
+        _sql(world, "UPDATE lead SET status = 'converted' WHERE external_id = 'R1'")
+        _sql(world, "DELETE FROM branch_load_drop")  # a fall the database failed to record
+        broken = runner.invoke(cli, ["routing", "check-floors"])
+        assert broken.exit_code == 1
+        assert "floor 2 > load 1" in broken.output
+    finally:
+        get_settings.cache_clear()
