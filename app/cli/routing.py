@@ -49,3 +49,17 @@ def _switch(*, enabled: bool) -> None:
 def _echo(state: RoutingState) -> None:
     since = f" (since {state.changed_at} by {state.changed_by})" if state.changed_at else ""
     typer.echo(f"routing {'on' if state.enabled else 'off'}{since}")
+
+
+@routing_cli.command("check-floors")
+def routing_check_floors() -> None:
+    """Recount every stored branch floor from the leads; exit 1 if one exceeds the load."""
+    from app.ownership.load_floor import overstated_floors
+
+    found: list[dict[int, tuple[int, int]]] = []
+    run_job(lambda s: found.append(overstated_floors(s)))
+    for branch_id, (floor, load) in sorted(found[0].items()):
+        typer.echo(f"branch {branch_id}: floor {floor} > load {load}", err=True)
+    if found[0]:
+        raise typer.Exit(code=1)
+    typer.echo("branch floors hold")

@@ -127,13 +127,6 @@ def room_left(branch: Branch, *, load: int) -> int:
     return branch.capacity - load
 
 
-def has_room(session: Session, branch: Branch) -> bool:
-    """May the branch take one more customer now? Lock the branch row first (`lock_branch`)
-    where two writers could race for its last place."""
-    assert branch.id is not None
-    return room_left(branch, load=branch_load(session, branch.id)) > 0
-
-
 def lock_branch(session: Session, branch_id: int) -> Branch:
     """Read a branch for update: two transfers into its last free place cannot both pass."""
     return session.exec(select(Branch).where(Branch.id == branch_id).with_for_update()).one()

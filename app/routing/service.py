@@ -5,8 +5,10 @@ with room where distance + the last committed round's price is least (`allocatio
 the rule the round's prices make optimal. Eligibility is the round's (`holdings.serves`: active
 and serving the customer's tier, the highest of its leads'), the distance and its limit are the
 round's (haversine km, the round's `max_distance_km`), room is counted the one way every path
-counts it (`holdings.has_room`), and the ownership interval opens through
-`ownership.service.take_customer` (`opened_by = 'routed'`, `round_id` = the round priced by).
+counts it (`holdings.branch_load`) before a branch is given a customer (branches proven full
+are skipped without counting: `load_floor.known_full`), and the ownership interval opens
+through `ownership.service.take_customer` (`opened_by = 'routed'`, `round_id` = the round
+priced by).
 
 A lead waits for the next round when routing is off, before the first committed round, when it
 has no location, no eligible branch with room within the limit, or when its customer has
@@ -31,7 +33,8 @@ from sqlmodel import Session, col, select
 from allocation.routing import Branches, preference
 from app import audit
 from app.notifications.service import notify_assigned
-from app.ownership.holdings import customer_tier, has_room, serves
+from app.ownership.holdings import customer_tier, serves
+from app.ownership.load_floor import has_room_counted, known_full
 from app.ownership.service import siblings, take_customer
 from app.routing.prices import RoundPrices, last_committed_prices
 from app.routing.switch import routing_enabled
@@ -64,12 +67,13 @@ def route_new_leads(session: Session, *, lead_ids: Sequence[int], actor: str) ->
     if prices is None:
         return []
     columns = _columns(branches, prices)
+    full = known_full(session, branches)  # grows as this request fills branches
     now, routed = utcnow(), []
     for lead in _waiting(session, lead_ids):
         if lead.status != "new":  # taken with an earlier lead of the same customer
             continue
         done = _route_customer(session, lead=lead, branches=branches, columns=columns,
-                               prices=prices, now=now)  # fmt: skip
+                               prices=prices, full=full, now=now)  # fmt: skip
         if done is not None:
             _audit(session, done, actor=actor)
             routed.append(done)
@@ -134,6 +138,7 @@ def _route_customer(
     branches: list[Branch],
     columns: Branches,
     prices: RoundPrices,
+    full: set[int],
     now: datetime,
 ) -> Routed | None:
     leads = siblings(session, lead)  # all new and in this request: none was ever given up
@@ -144,9 +149,12 @@ def _route_customer(
                            max_distance_km=prices.max_distance_km)  # fmt: skip
     for k, distance in zip(preferred.order.tolist(), preferred.distance_km.tolist(), strict=True):
         branch = branches[k]
-        if not has_room(session, branch):
-            continue
         assert branch.id is not None
+        if branch.id in full:
+            continue
+        if not has_room_counted(session, branch):
+            full.add(branch.id)
+            continue
         moved = take_customer(session, lead=first, branch_id=branch.id, at=now,
                               opened_by="routed", round_id=prices.round_id)  # fmt: skip
         return Routed(

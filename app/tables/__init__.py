@@ -13,6 +13,7 @@ from app.tables.channel import ChannelKey
 from app.tables.correction import CorrectionRequestRow
 from app.tables.job import Job
 from app.tables.lead import Customer, Lead, LeadPlacement
+from app.tables.load import BranchLoadDrop, BranchLoadSeen
 from app.tables.notification import DeadlineWarning, Notification, NotificationOutbox
 from app.tables.ownership import Ownership
 from app.tables.policy import SplitPolicyRow
@@ -27,6 +28,8 @@ __all__ = [
     "AuditSeal",
     "AuditSealMark",
     "Branch",
+    "BranchLoadDrop",
+    "BranchLoadSeen",
     "ChannelKey",
     "CorrectionRequestRow",
     "Customer",

@@ -52,7 +52,7 @@ from app.ownership.holdings import (
     serves,
 )
 from app.routing.switch import switch_routing
-from app.tables import Branch, Lead, LeadPlacement, Ownership
+from app.tables import Branch, BranchLoadDrop, BranchLoadSeen, Lead, LeadPlacement, Ownership
 from ledger.periods import SHANGHAI
 from tests.app.holdings_world import HQ, World
 from tests.conftest import fresh_database
@@ -464,6 +464,13 @@ class ProductMachine(RuleBasedStateMachine):
             for branch_id, held in load.items():
                 branch = branches[branch_id]
                 assert held <= branch.capacity, f"{branch.code} holds {held} > {branch.capacity}"
+            # Routing skips a branch on its stored floor: a floor no recorded drop voids may
+            # never exceed the load counted here from the leads (app/ownership/load_floor.py).
+            dropped = set(session.exec(select(BranchLoadDrop.branch_id)))
+            for seen in session.exec(select(BranchLoadSeen)):
+                if seen.branch_id not in dropped:
+                    held = load.get(seen.branch_id, 0)
+                    assert seen.customers <= held, f"floor {seen.customers} > load {held}"
             now = self.frozen.at
             for unit in units:
                 owner = owner_of.get(unit)
