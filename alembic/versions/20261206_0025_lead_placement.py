@@ -41,20 +41,23 @@ _MOVED = (
     "(n.branch_id, n.status, n.acquired_at) IS DISTINCT FROM (o.branch_id, o.status, o.acquired_at)"
 )
 
+# EXECUTE plans each statement at each firing. A static statement would be planned once per
+# session, at its first firing: a commit's first UPDATE of lead changes no rows, and a plan
+# made for empty transition tables (nested loops) then served the 1.3M-row one: quadratic.
 _PG_FUNCTIONS = f"""
 CREATE FUNCTION lead_placement_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO lead_placement ({COLUMNS})
-    {_PLACED.format(p="")} FROM new_rows WHERE branch_id IS NOT NULL {_ORDER.format(p="")};
+    EXECUTE $q$ INSERT INTO lead_placement ({COLUMNS})
+    {_PLACED.format(p="")} FROM new_rows WHERE branch_id IS NOT NULL {_ORDER.format(p="")} $q$;
     RETURN NULL;
 END $$;
 CREATE FUNCTION lead_placement_updated() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    DELETE FROM lead_placement p USING new_rows n JOIN old_rows o ON o.id = n.id
-    WHERE p.lead_id = n.id AND o.branch_id IS NOT NULL AND {_MOVED};
-    INSERT INTO lead_placement ({COLUMNS})
+    EXECUTE $q$ DELETE FROM lead_placement p USING new_rows n JOIN old_rows o ON o.id = n.id
+    WHERE p.lead_id = n.id AND o.branch_id IS NOT NULL AND {_MOVED} $q$;
+    EXECUTE $q$ INSERT INTO lead_placement ({COLUMNS})
     {_PLACED.format(p="n.")} FROM new_rows n JOIN old_rows o ON o.id = n.id
-    WHERE {_MOVED} AND n.branch_id IS NOT NULL {_ORDER.format(p="n.")};
+    WHERE {_MOVED} AND n.branch_id IS NOT NULL {_ORDER.format(p="n.")} $q$;
     RETURN NULL;
 END $$;
 """
