@@ -76,7 +76,9 @@ def verify(single: RoundFigures, sharded: RoundFigures, shard_urls: list[str]) -
     for what, a, b in (("objective", single.objective, sharded.objective),
                        ("total km", single.km, sharded.km)):  # fmt: skip
         apart = abs(a - b) / max(abs(a), 1.0)
-        verdict.check(apart <= gap, f"{what} {a:,.1f} vs {b:,.1f}: {apart:.2e} apart, gap {gap:.1e}")
+        verdict.check(
+            apart <= gap, f"{what} {a:,.1f} vs {b:,.1f}: {apart:.2e} apart, gap {gap:.1e}"
+        )
     _check_capacity(verdict, shard_urls)
     for k, url in enumerate(shard_urls):
         _check_shard(verdict, k, url)

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
+from app.db import session_scope
+from app.rounds.queries import read_round
 from app.rounds.service import RoundParams, commit_round, run_round
 from bench.shard_checks import capacity_hole, round_figures, verify
 from bench.shard_round import commit_on_shards, solve_and_store
@@ -44,7 +46,6 @@ from bench.shard_world import (
     write_inputs,
 )
 
-
 Say = Callable[[str], None]
 
 
@@ -55,7 +56,7 @@ class Outcome:
 
 
 def load() -> str:
-    return "load %.2f %.2f %.2f" % os.getloadavg()
+    return "load {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
 
 
 def run_single(url: str, inputs: Inputs, *, template: str, say: Say) -> int:
@@ -69,9 +70,11 @@ def run_single(url: str, inputs: Inputs, *, template: str, say: Say) -> int:
     started = time.perf_counter()
     commit_round(engine, settings=settings, actor="bench", round_id=round_id)
     commit_s = time.perf_counter() - started
+    with session_scope(engine) as session:
+        solve_s = read_round(session, round_id=round_id).solve_seconds
     say(
         f"single node: import {import_s:.1f} s ({inserted} leads), round {round_s:.1f} s "
-        f"(pool, solve, store), commit {commit_s:.1f} s  [{load()}]"
+        f"(pool, solve {solve_s:.1f} s, store), commit {commit_s:.1f} s  [{load()}]"
     )
     return round_id
 

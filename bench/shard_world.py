@@ -185,7 +185,7 @@ def copy_database(url: str, *, template: str, shard: int | None) -> None:
     with psycopg.connect(_plain(url), autocommit=True) as conn:
         for table in SHARD_SEQUENCES:
             row = conn.execute("SELECT pg_get_serial_sequence(%s, 'id')", (table,)).fetchone()
-            assert row and row[0], f"{table} has no id sequence"
+            assert row is not None, f"{table} has no id sequence"
             conn.execute(f"ALTER SEQUENCE {row[0]} RESTART WITH {(shard + 1) * ID_RANGE}")
 
 
