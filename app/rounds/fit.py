@@ -12,7 +12,8 @@ coordinator checks the whole branch before the nodes commit (docs/scale-out.md, 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -65,10 +66,10 @@ def node_loads(session: Session, *, round_id: int) -> NodeLoads:
 
 
 def _planned_counts(planned: list[PlannedLoad]) -> dict[int, int]:
-    counts: dict[int, int] = {}
+    counts: Counter[int] = Counter()
     for item in planned:
-        counts[item.branch.id or 0] = counts.get(item.branch.id or 0, 0) + item.customers
-    return counts
+        counts[item.branch.id or 0] += item.customers
+    return dict(counts)
 
 
 def _planned(
@@ -142,13 +143,12 @@ def _ineligible(planned: list[PlannedLoad]) -> list[Message]:
 
 def overfull(branches: Iterable[Branch], parts: Iterable[NodeLoads]) -> list[Message]:
     """Every branch the plan would fill past its capacity, summing the nodes' parts."""
-    incoming: dict[int, int] = {}
-    kept: dict[int, int] = {}
+    incoming: Counter[int] = Counter()
+    kept: Counter[int] = Counter()
     for part in parts:
-        for counts, total in ((part.planned, incoming), (part.kept, kept)):
-            for branch_id, n in counts.items():
-                total[branch_id] = total.get(branch_id, 0) + n
-    by_id: Mapping[int, Branch] = {b.id or 0: b for b in branches}
+        incoming.update(part.planned)
+        kept.update(part.kept)
+    by_id = {b.id or 0: b for b in branches}
     problems = []
     for branch_id, count in sorted(incoming.items()):
         branch, held = by_id[branch_id], kept.get(branch_id, 0)
