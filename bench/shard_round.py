@@ -31,7 +31,7 @@ from app.rounds import committing, fit
 from app.rounds.objective import RoundObjective, objective_spec
 from app.rounds.pool import PoolLead, load_pool
 from app.rounds.service import RoundParams, _store
-from app.rounds.solving import SolvedPool, build_instance, snapshot, solve_instance
+from app.rounds.solving import Outcome, SolvedPool, build_instance, snapshot, solve_instance
 from app.tables import Branch
 from app.tables.base import utcnow
 from bench.shard_world import ID_RANGE, engine_for, forget_engines, settings_for
@@ -61,6 +61,7 @@ def solve_and_store(urls: list[str], *, settings: Settings) -> ShardRound:
     with session_scope(engine_for(urls[0])) as session:  # reference tables
         branches = list(session.exec(select(Branch).order_by(col(Branch.id))))
         objective = objective_spec(session, RoundObjective())
+    # pool.remaining_capacity, cluster-wide: a branch's load is the sum of the shards' loads.
     capacities = {b.id or 0: max(b.capacity - loads.get(b.id or 0, 0), 0) for b in branches}
     seconds["read pools"] = time.perf_counter() - started
     started = time.perf_counter()
@@ -82,7 +83,7 @@ def solve_and_store(urls: list[str], *, settings: Settings) -> ShardRound:
 
 def _store_parts(urls: list[str], *, solved: SolvedPool, instance: dict[str, object]) -> int:
     """Each shard stores the round with its own leads' rows; the round id is the same on all."""
-    parts: list[list[Any]] = [[] for _ in urls]
+    parts: list[list[Outcome]] = [[] for _ in urls]
     for outcome in solved.outcomes:
         parts[shard_of_lead(outcome.lead_id)].append(outcome)
     round_ids = set()
