@@ -112,6 +112,9 @@ _SHARD_RULES = {
         """SELECT count(*) FROM round_assignment a LEFT JOIN lead l ON l.id = a.lead_id
         LEFT JOIN lead f ON f.id = a.follows_lead_id WHERE l.id IS NULL
         OR (a.follows_lead_id IS NOT NULL AND f.customer_id IS DISTINCT FROM l.customer_id)""",
+    "placement rows whose lead is not on this shard or not of that customer": """SELECT
+        count(*) FROM lead_placement p LEFT JOIN lead l ON l.id = p.lead_id
+        WHERE l.customer_id IS DISTINCT FROM p.customer_id""",
     "rows with an id outside this shard's range": """SELECT
         (SELECT count(*) FROM lead WHERE id / :base <> :k + 1 OR customer_id / :base <> :k + 1)
         + (SELECT count(*) FROM ownership WHERE lead_id / :base <> :k + 1)
