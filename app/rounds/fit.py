@@ -4,10 +4,16 @@ Between the preview and the commit, HQ may lower a capacity, close a branch or c
 it serves, and transfers may fill a branch. The commit re-checks every branch the plan uses
 against the same rules as every other path (app.ownership.holdings) and refuses a stale plan
 with a 409 that names the branches.
+
+On a sharded cluster each node holds only its customers' part of a branch's load: `node_loads`
+is one node's part and `overfull` compares the sum of the parts with the capacity, so a
+coordinator checks the whole branch before the nodes commit (docs/scale-out.md, "Simulated").
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -28,6 +34,15 @@ class PlannedLoad:
     customers: int
 
 
+@dataclass(frozen=True, slots=True)
+class NodeLoads:
+    """Customers per branch id on one database node: planned by the round, and held in
+    follow-up that the round does not touch."""
+
+    planned: dict[int, int]
+    kept: dict[int, int]
+
+
 def check_plan_still_fits(session: Session, *, round_id: int) -> None:
     """Raise Conflict naming every branch the plan would overfill or that may no longer take
     the customers planned for it. Branch rows are locked first, so no transfer slips in."""
@@ -37,9 +52,24 @@ def check_plan_still_fits(session: Session, *, round_id: int) -> None:
     planned = _planned(session, round_id=round_id, branches=branches)
     kept = _kept_loads(session, round_id=round_id)
     tiers_now = _customer_tiers_now(session, round_id=round_id, branches=branches)
-    problems = (*_ineligible(planned + tiers_now), *_overfull(planned, kept))
+    loads = NodeLoads(planned=_planned_counts(planned), kept=kept)
+    problems = (*_ineligible(planned + tiers_now), *overfull(branches.values(), [loads]))
     if problems:
         raise StalePreview(message("round.no_longer_fits", round=round_id, problems=problems))
+
+
+def node_loads(session: Session, *, round_id: int) -> NodeLoads:
+    """This node's part of every branch's load after the commit (no lock taken)."""
+    branches = {b.id: b for b in session.exec(sm_select(Branch))}
+    planned = _planned(session, round_id=round_id, branches=branches)
+    return NodeLoads(planned=_planned_counts(planned), kept=_kept_loads(session, round_id=round_id))
+
+
+def _planned_counts(planned: list[PlannedLoad]) -> dict[int, int]:
+    counts: Counter[int] = Counter()
+    for item in planned:
+        counts[item.branch.id or 0] += item.customers
+    return dict(counts)
 
 
 def _planned(
@@ -111,13 +141,14 @@ def _ineligible(planned: list[PlannedLoad]) -> list[Message]:
     return list(problems.values())
 
 
-def _overfull(planned: list[PlannedLoad], kept: dict[int, int]) -> list[Message]:
-    incoming: dict[int, int] = {}
-    by_id: dict[int, Branch] = {}
-    for item in planned:
-        branch_id = item.branch.id or 0
-        incoming[branch_id] = incoming.get(branch_id, 0) + item.customers
-        by_id[branch_id] = item.branch
+def overfull(branches: Iterable[Branch], parts: Iterable[NodeLoads]) -> list[Message]:
+    """Every branch the plan would fill past its capacity, summing the nodes' parts."""
+    incoming: Counter[int] = Counter()
+    kept: Counter[int] = Counter()
+    for part in parts:
+        incoming.update(part.planned)
+        kept.update(part.kept)
+    by_id = {b.id or 0: b for b in branches}
     problems = []
     for branch_id, count in sorted(incoming.items()):
         branch, held = by_id[branch_id], kept.get(branch_id, 0)
