@@ -68,6 +68,15 @@ def _configure_sqlite(engine: Engine, *, busy_timeout_ms: int) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
+def take_write_lock_first(session: Session) -> None:
+    """On SQLite, make the transaction a writer before it reads. A deferred transaction that
+    reads and then writes fails at once ("database is locked", no busy wait) when another
+    connection committed in between, such as a job's heartbeat during a round commit; a
+    transaction that writes first waits its turn instead. PostgreSQL needs nothing here."""
+    if is_sqlite(session):
+        session.execute(text("UPDATE round_lock SET holder = holder WHERE id = 1"))
+
+
 def is_sqlite(bind: Engine | Connection | Session) -> bool:
     """Whether an engine, connection or session talks to SQLite (the one dialect test)."""
     if isinstance(bind, Session):

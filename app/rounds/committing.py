@@ -16,6 +16,7 @@ from sqlmodel import Session, col
 from app import audit, audit_chain
 from app.bulk import refresh_statistics
 from app.config import Settings
+from app.db import take_write_lock_first
 from app.errors import Conflict, NotFound, StalePreview
 from app.faults import crash_point
 from app.notifications.service import notify_round_assigned, notify_round_reclaims
@@ -42,6 +43,7 @@ def committable(session: Session, *, round_id: int) -> AllocationRound:
 
 
 def commit(session: Session, *, round_id: int, actor: str, settings: Settings) -> None:
+    take_write_lock_first(session)  # SQLite: the job's heartbeat writes beside this
     allocation_round = committable(session, round_id=round_id)
     now = utcnow()
     _check_pool_unchanged(session, allocation_round=allocation_round, now=now, settings=settings)
