@@ -53,13 +53,15 @@ def _echo(state: RoutingState) -> None:
 
 @routing_cli.command("check-floors")
 def routing_check_floors() -> None:
-    """Recount every stored branch floor from the leads; exit 1 if one exceeds the load."""
-    from app.ownership.load_floor import overstated_floors
+    """Recount every branch load routing keeps from the leads; exit 1 if a kept count says
+    more than they allow (a floor above the load, or an exact count that is not the load)."""
+    from app.ownership.load_floor import misstated_counts
 
-    found: list[dict[int, tuple[int, int]]] = []
-    run_job(lambda s: found.append(overstated_floors(s)))
-    for branch_id, (floor, load) in sorted(found[0].items()):
-        typer.echo(f"branch {branch_id}: floor {floor} > load {load}", err=True)
+    found: list[dict[int, tuple[str, int, int]]] = []
+    run_job(lambda s: found.append(misstated_counts(s)))
+    for branch_id, (claim, stored, load) in sorted(found[0].items()):
+        relation = ">" if claim == "floor" else "!="
+        typer.echo(f"branch {branch_id}: {claim} {stored} {relation} load {load}", err=True)
     if found[0]:
         raise typer.Exit(code=1)
     typer.echo("branch floors hold")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, and_, func
 from sqlalchemy.orm import aliased
@@ -41,11 +41,21 @@ def customer_tier(tiers: Iterable[str]) -> str:
     return max(tiers, key=lambda t: (_RANK.get(t, len(_RANK)), t))
 
 
-def served_tiers(branch: Branch) -> frozenset[str]:
+class ServingTerms(Protocol):
+    """What `serves` reads of a branch (a `Branch`, or a lighter row with the same fields)."""
+
+    @property
+    def tiers(self) -> str: ...
+
+    @property
+    def active(self) -> bool: ...
+
+
+def served_tiers(branch: ServingTerms) -> frozenset[str]:
     return frozenset(t for t in branch.tiers.split("|") if t)
 
 
-def serves(branch: Branch, tier: str) -> bool:
+def serves(branch: ServingTerms, tier: str) -> bool:
     """Active and serving the tier (a branch with no tiers listed serves every tier)."""
     tiers = served_tiers(branch)
     return branch.active and (not tiers or tier in tiers)

@@ -20,6 +20,7 @@ from app.db import take_write_lock_first
 from app.errors import Conflict, NotFound, StalePreview
 from app.faults import crash_point
 from app.notifications.service import notify_round_assigned, notify_round_reclaims
+from app.ownership import load_floor
 from app.ownership.deadline import followup_rule
 from app.ownership.service import follow_owners, release_ownerless
 from app.rounds.fit import check_plan_still_fits
@@ -64,6 +65,7 @@ def commit(session: Session, *, round_id: int, actor: str, settings: Settings) -
     # per-lead owner lookup scanned the whole table (20k leads: 38 s instead of 0.1 s).
     refresh_statistics(session, "lead", "lead_placement", "ownership")
     _settle_customers(session, round_id=round_id, now=now)
+    load_floor.compact(session)  # every branch is locked: routing's records stay bounded
     allocation_round.status = "committed"
     allocation_round.committed_by = actor
     allocation_round.committed_at = now

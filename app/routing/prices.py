@@ -48,17 +48,20 @@ def store_prices(session: Session, *, round_id: int, plan: Plan, branch_ids: lis
 def last_committed_prices(session: Session) -> RoundPrices | None:
     """The prices of the round committed last; None before any round was committed."""
     query = (
-        select(AllocationRound)
+        select(AllocationRound.id, AllocationRound.max_distance_km)
         .where(AllocationRound.status == "committed")
         .order_by(col(AllocationRound.committed_at).desc(), col(AllocationRound.id).desc())
         .limit(1)
     )
     last = session.exec(query).first()
-    if last is None or last.id is None:
+    if last is None or last[0] is None:
         return None
-    rows = session.exec(select(RoundBranchPrice).where(RoundBranchPrice.round_id == last.id))
-    prices = {r.branch_id: math.inf if r.price_km is None else r.price_km for r in rows}
-    return RoundPrices(
-        round_id=last.id, max_distance_km=last.max_distance_km, exact=bool(prices),
-        price_km=prices,
+    round_id, max_distance_km = last
+    rows = session.exec(  # plain columns: one ORM object per branch cost more than the query
+        select(RoundBranchPrice.branch_id, RoundBranchPrice.price_km)
+        .where(RoundBranchPrice.round_id == round_id)
     )  # fmt: skip
+    prices = {branch_id: math.inf if km is None else km for branch_id, km in rows}
+    return RoundPrices(
+        round_id=round_id, max_distance_km=max_distance_km, exact=bool(prices), price_km=prices
+    )

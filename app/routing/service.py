@@ -4,9 +4,10 @@ A new customer is given, in the transaction that brought its lead in, to the eli
 with room where distance + the last committed round's price is least (`allocation.routing`):
 the rule the round's prices make optimal. Eligibility is the round's (`holdings.serves`: active
 and serving the customer's tier, the highest of its leads'), the distance and its limit are the
-round's (haversine km, the round's `max_distance_km`), room is counted the one way every path
-counts it (`holdings.branch_load`) before a branch is given a customer (branches proven full
-are skipped without counting: `load_floor.known_full`), and the ownership interval opens
+round's (haversine km, the round's `max_distance_km`), room is the load counted the one way
+every path counts it (`holdings.branch_load`), or that count kept since while the database
+recorded nothing that could change it (`load_floor`: full branches are skipped and a branch
+untouched since its count is not counted again), and the ownership interval opens
 through `ownership.service.take_customer` (`opened_by = 'routed'`, `round_id` = the round
 priced by).
 
@@ -22,11 +23,12 @@ place, and no lock order can deadlock against a commit or a transfer (which lock
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 import numpy as np
 from sqlalchemy import ColumnElement
+from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -34,12 +36,28 @@ from allocation.routing import Branches, preference
 from app import audit
 from app.notifications.service import notify_assigned
 from app.ownership.holdings import customer_tier, serves
-from app.ownership.load_floor import has_room_counted, known_full
+from app.ownership.load_floor import LoadBook, load_now, placed_one_customer, read_book
 from app.ownership.service import siblings, take_customer
 from app.routing.prices import RoundPrices, last_committed_prices
 from app.routing.switch import routing_enabled
 from app.tables import Branch, Lead
 from app.tables.base import utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class LockedBranch:
+    """An active branch row as routing reads it (plain columns: no ORM object per branch)."""
+
+    id: int
+    code: str
+    lat: float
+    lon: float
+    capacity: int
+    tiers: str
+    active: bool
+
+
+_LOCKED_COLUMNS = tuple(col(getattr(Branch, f.name)) for f in fields(LockedBranch))
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,13 +85,13 @@ def route_new_leads(session: Session, *, lead_ids: Sequence[int], actor: str) ->
     if prices is None:
         return []
     columns = _columns(branches, prices)
-    full = known_full(session, branches)  # grows as this request fills branches
+    book = read_book(session)  # kept up to date as this request fills branches
     now, routed = utcnow(), []
     for lead in _waiting(session, lead_ids):
         if lead.status != "new":  # taken with an earlier lead of the same customer
             continue
         done = _route_customer(session, lead=lead, branches=branches, columns=columns,
-                               prices=prices, full=full, now=now)  # fmt: skip
+                               prices=prices, book=book, now=now)  # fmt: skip
         if done is not None:
             _audit(session, done, actor=actor)
             routed.append(done)
@@ -112,22 +130,27 @@ def _has_other_lead(lead_ids: Sequence[int]) -> ColumnElement[bool]:
     )
 
 
-def _lock_active_branches(session: Session) -> list[Branch]:
+def _lock_active_branches(session: Session) -> list[LockedBranch]:
     query = (
-        select(Branch)
+        sa_select(*_LOCKED_COLUMNS)
         .where(col(Branch.active))
         .order_by(col(Branch.id))
         .with_for_update()
-        .execution_options(populate_existing=True)
     )
-    return list(session.exec(query))
+    return [LockedBranch(*row) for row in session.execute(query)]
 
 
-def _columns(branches: list[Branch], prices: RoundPrices) -> Branches:
+_LOCKED_COLUMNS = tuple(
+    col(getattr(Branch, name))
+    for name in ("id", "code", "lat", "lon", "capacity", "tiers", "active")
+)
+
+
+def _columns(branches: list[LockedBranch], prices: RoundPrices) -> Branches:
     return Branches(
         lat=np.array([b.lat for b in branches], np.float64),
         lon=np.array([b.lon for b in branches], np.float64),
-        price_km=np.array([prices.of(b.id or 0) for b in branches], np.float64),
+        price_km=np.array([prices.of(b.id) for b in branches], np.float64),
     )
 
 
@@ -135,10 +158,10 @@ def _route_customer(
     session: Session,
     *,
     lead: Lead,
-    branches: list[Branch],
+    branches: list[LockedBranch],
     columns: Branches,
     prices: RoundPrices,
-    full: set[int],
+    book: LoadBook,
     now: datetime,
 ) -> Routed | None:
     leads = siblings(session, lead)  # all new and in this request: none was ever given up
@@ -149,14 +172,14 @@ def _route_customer(
                            max_distance_km=prices.max_distance_km)  # fmt: skip
     for k, distance in zip(preferred.order.tolist(), preferred.distance_km.tolist(), strict=True):
         branch = branches[k]
-        assert branch.id is not None
-        if branch.id in full:
+        if book.known_full(branch.id, branch.capacity):
             continue
-        if not has_room_counted(session, branch):
-            full.add(branch.id)
+        load = load_now(session, branch.id, book)
+        if load >= branch.capacity:
             continue
         moved = take_customer(session, lead=first, branch_id=branch.id, at=now,
                               opened_by="routed", round_id=prices.round_id)  # fmt: skip
+        placed_one_customer(session, branch.id, book, load_before=load)
         return Routed(
             lead_ids=tuple(x.id or 0 for x in moved), branch_id=branch.id,
             branch_code=branch.code, round_id=prices.round_id, distance_km=distance,

@@ -13,7 +13,7 @@ from app.tables.channel import ChannelKey
 from app.tables.correction import CorrectionRequestRow
 from app.tables.job import Job
 from app.tables.lead import Customer, Lead, LeadPlacement
-from app.tables.load import BranchLoadDrop, BranchLoadSeen
+from app.tables.load import BranchLoadDrop, BranchLoadRise, BranchLoadSeen
 from app.tables.notification import DeadlineWarning, Notification, NotificationOutbox
 from app.tables.ownership import Ownership
 from app.tables.policy import SplitPolicyRow
@@ -29,6 +29,7 @@ __all__ = [
     "AuditSealMark",
     "Branch",
     "BranchLoadDrop",
+    "BranchLoadRise",
     "BranchLoadSeen",
     "ChannelKey",
     "CorrectionRequestRow",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index
+from sqlalchemy import BigInteger, Column, Index
 from sqlmodel import Field, SQLModel
 
 from app.tables.base import BigIntKey
@@ -27,3 +27,16 @@ class BranchLoadDrop(SQLModel, table=True):
 
     id: int | None = Field(default=None, sa_column=Column(BigIntKey, primary_key=True))
     branch_id: int
+
+
+class BranchLoadRise(SQLModel, table=True):
+    """A branch whose load may have risen (migration 0026's triggers on `lead`): with no rise
+    and no drop recorded, the stored count is the load. `txid`: the writing transaction on
+    PostgreSQL, so routing can remove the rise of its own placement and no other."""
+
+    __tablename__ = "branch_load_rise"
+    __table_args__ = (Index("ix_branch_load_rise_branch_id", "branch_id"),)
+
+    id: int | None = Field(default=None, sa_column=Column(BigIntKey, primary_key=True))
+    branch_id: int
+    txid: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))

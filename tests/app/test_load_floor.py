@@ -1,8 +1,9 @@
-"""Routing skips full branches without counting them (app/ownership/load_floor.py): a stored
-exact count stays a floor of the load only while the database records every fall of it.
+"""Routing knows branch loads without counting them (app/ownership/load_floor.py): a stored
+exact count stays a floor of the load while the database records every fall of it, and the
+load itself while it records every rise too.
 
-The falls are written here with plain SQL, as any writer could: the triggers of migration 0022,
-not the services, are what records them.
+Falls and rises are written here with plain SQL, as any writer could: the triggers of
+migrations 0022 and 0026, not the services, are what records them.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from app.config import Settings, get_settings
 from app.db import session_scope
 from app.intake.schemas import IntakeBatch, IntakeLead, IntakeResult
 from app.intake.service import take_leads
-from app.ownership.load_floor import known_full, overstated_floors
-from app.tables import Branch, BranchLoadDrop, BranchLoadSeen
+from app.ownership.load_floor import compact, known_full, misstated_counts, read_book
+from app.tables import Branch, BranchLoadDrop, BranchLoadRise, BranchLoadSeen
 from tests.app.holdings_world import World
 
 BRANCHES = """code,name,lat,lon,capacity,tiers
@@ -139,10 +140,10 @@ def test_the_consistency_check_finds_a_floor_above_the_load(world: World) -> Non
     _full_west(world)
     _sql(world, "UPDATE lead SET status = 'converted' WHERE external_id = 'R1'")
     with session_scope(world.engine) as session:
-        assert overstated_floors(session) == {}  # the drop is recorded: the floor is void
+        assert misstated_counts(session) == {}  # the drop is recorded: the floor is void
         session.execute(text("DELETE FROM branch_load_drop"))  # what a missing trigger would do
         west = _west(session).id
-        assert overstated_floors(session) == {west: (2, 1)}
+        assert misstated_counts(session) == {west: ("floor", 2, 1)}
         seen = session.get(BranchLoadSeen, west)
         assert seen is not None
         assert seen.customers == 2
@@ -166,3 +167,87 @@ def test_the_command_line_checks_the_floors(
         assert "floor 2 > load 1" in broken.output
     finally:
         get_settings.cache_clear()
+
+
+WEST_ID = "(SELECT id FROM branch WHERE code = 'WEST')"
+CONVERT_R1 = "UPDATE lead SET status = 'converted' WHERE external_id = 'R1'"
+CONVERT_SIBLING = f"{SIBLING}; UPDATE lead SET status = 'converted' WHERE external_id = 'R1B'"
+
+
+def _exact_west(world: World) -> int | None:
+    with session_scope(world.engine) as session:
+        west = _west(session).id
+        assert west is not None
+        return read_book(session).exact(west)
+
+
+def _place_into_west_with_room_left(world: World, fall: str) -> None:
+    """WEST full, a fall, a new customer routed there (counted once, then kept exact), and
+    one more place given to WEST: its kept count (2) is now below its capacity (3)."""
+    _full_west(world)
+    for statement in fall.split("; "):
+        _sql(world, statement)
+    assert _intake(world, "N2", "13900000002").leads[0].branch_code == "WEST"
+    _sql(world, f"UPDATE branch SET capacity = 3 WHERE id = {WEST_ID}")
+    assert _exact_west(world) == world.loads()["WEST"] == 2
+
+
+def test_routing_keeps_the_count_it_placed_into_exact(world: World) -> None:
+    _place_into_west_with_room_left(world, CONVERT_R1)
+    with session_scope(world.engine) as session:
+        assert session.exec(select(BranchLoadRise)).all() == []  # its own rise is no news
+        assert misstated_counts(session) == {}
+    assert _intake(world, "N3", "13900000003").leads[0].branch_code == "WEST"
+    assert _exact_west(world) == world.loads()["WEST"] == 3
+
+
+@pytest.mark.parametrize(
+    ("fall", "rise"),
+    [
+        (CONVERT_R1, "UPDATE lead SET status = 'contacted' WHERE external_id = 'R1'"),
+        (CONVERT_R1, f"UPDATE lead SET branch_id = {WEST_ID} WHERE external_id = 'N1'"),
+        (CONVERT_SIBLING, "UPDATE lead SET status = 'returned' WHERE external_id = 'R1B'"),
+        (
+            CONVERT_R1,
+            "INSERT INTO lead (channel, external_id, customer_id, tier, status, branch_id,"
+            f" created_at, updated_at) SELECT 'app', 'N1B', customer_id, 'mass', 'assigned',"
+            f" {WEST_ID}, created_at, updated_at FROM lead WHERE external_id = 'N1'",
+        ),
+    ],
+    ids=["unconverted", "moved-in", "customer-unconverted-elsewhere", "inserted"],
+)
+def test_a_rise_of_the_load_by_any_writer_makes_routing_count_again(
+    world: World, fall: str, rise: str
+) -> None:
+    _place_into_west_with_room_left(world, fall)
+    _sql(world, rise)
+    assert world.loads()["WEST"] == 3
+    assert _exact_west(world) is None
+    result = _intake(world, "N3", "13900000003")
+    assert result.leads[0].branch_code == "EAST"  # counted: WEST is full, not 2 of 3
+    assert _exact_west(world) == world.loads()["WEST"] == 3
+
+
+def test_the_consistency_check_finds_an_exact_count_that_is_not_the_load(world: World) -> None:
+    _place_into_west_with_room_left(world, CONVERT_R1)
+    _sql(world, "UPDATE lead SET status = 'contacted' WHERE external_id = 'R1'")
+    with session_scope(world.engine) as session:
+        assert misstated_counts(session) == {}  # the rise is recorded: the count is a floor
+        session.execute(text("DELETE FROM branch_load_rise"))  # what a missing trigger would do
+        west = _west(session).id
+        assert misstated_counts(session) == {west: ("exact", 2, 3)}
+
+
+def test_compacting_keeps_one_record_of_each_kind_per_branch(world: World) -> None:
+    _full_west(world)
+    for _ in range(3):
+        _sql(world, f"INSERT INTO branch_load_rise (branch_id) SELECT {WEST_ID}")
+        _sql(world, f"INSERT INTO branch_load_drop (branch_id) SELECT {WEST_ID}")
+    with session_scope(world.engine) as session:
+        compact(session)
+    with session_scope(world.engine) as session:
+        west = _west(session).id
+        rises = session.exec(select(BranchLoadRise.branch_id)).all()
+        drops = session.exec(select(BranchLoadDrop.branch_id)).all()
+        assert (rises.count(west), drops.count(west)) == (1, 1)
+        assert len(rises) == len(set(rises))

@@ -52,7 +52,15 @@ from app.ownership.holdings import (
     serves,
 )
 from app.routing.switch import switch_routing
-from app.tables import Branch, BranchLoadDrop, BranchLoadSeen, Lead, LeadPlacement, Ownership
+from app.tables import (
+    Branch,
+    BranchLoadDrop,
+    BranchLoadRise,
+    BranchLoadSeen,
+    Lead,
+    LeadPlacement,
+    Ownership,
+)
 from ledger.periods import SHANGHAI
 from tests.app.holdings_world import HQ, World
 from tests.conftest import fresh_database
@@ -465,12 +473,16 @@ class ProductMachine(RuleBasedStateMachine):
                 branch = branches[branch_id]
                 assert held <= branch.capacity, f"{branch.code} holds {held} > {branch.capacity}"
             # Routing skips a branch on its stored floor: a floor no recorded drop voids may
-            # never exceed the load counted here from the leads (app/ownership/load_floor.py).
+            # never exceed the load counted here from the leads, and with no rise recorded
+            # either it is the load (app/ownership/load_floor.py).
             dropped = set(session.exec(select(BranchLoadDrop.branch_id)))
+            risen = set(session.exec(select(BranchLoadRise.branch_id)))
             for seen in session.exec(select(BranchLoadSeen)):
                 if seen.branch_id not in dropped:
                     held = load.get(seen.branch_id, 0)
                     assert seen.customers <= held, f"floor {seen.customers} > load {held}"
+                    if seen.branch_id not in risen:
+                        assert seen.customers == held, f"count {seen.customers} != load {held}"
             now = self.frozen.at
             for unit in units:
                 owner = owner_of.get(unit)
