@@ -78,7 +78,12 @@ def route_new_leads(session: Session, *, lead_ids: Sequence[int], actor: str) ->
     The one place leads are assigned between rounds; each branch that gets leads is told
     (app/notifications) in the same transaction.
     """
-    if not lead_ids or not routing_enabled(session) or not _waiting(session, lead_ids):
+    if not lead_ids or not routing_enabled(session):
+        return []
+    # Read once, before the locks: these leads are this transaction's own, and a concurrent
+    # lead of the same customer was serialised by the customer's key when it was imported.
+    waiting = _waiting(session, lead_ids)
+    if not waiting:
         return []
     branches = _lock_active_branches(session)
     prices = last_committed_prices(session)  # read under the lock: a commit may just have ended
@@ -87,7 +92,7 @@ def route_new_leads(session: Session, *, lead_ids: Sequence[int], actor: str) ->
     columns = _columns(branches, prices)
     book = read_book(session)  # kept up to date as this request fills branches
     now, routed = utcnow(), []
-    for lead in _waiting(session, lead_ids):
+    for lead in waiting:
         if lead.status != "new":  # taken with an earlier lead of the same customer
             continue
         done = _route_customer(session, lead=lead, branches=branches, columns=columns,
