@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from sqlmodel import select
 
 from app.config import Settings
 from app.db import session_scope
+from app.intake.keys import issue_key
 from app.tables import AuditRecord, Lead, SavedScenario
 from tests.web.helpers import sign_in
 from tests.web.round_data import import_pool
@@ -173,3 +175,42 @@ def test_hq_deletes_a_saved_scenario(web: TestClient, engine: Engine, pooled: No
     assert web.post(f"/hq/whatif/{saved}/delete", data={"csrf_token": token}).status_code == 404
     with session_scope(engine) as session:
         assert session.exec(select(SavedScenario)).all() == []
+
+
+def test_the_room_kept_for_arrivals_is_shown_in_total_and_per_branch(
+    web: TestClient, engine: Engine, pooled: None
+) -> None:
+    with session_scope(engine) as session:  # the pool's channel pushes through the API
+        issue_key(session, channel="app", actor="hq1")
+    token = sign_in(web, "hq1")
+    scenario = {"reserve_for_arrivals": 2, "capacity": {"SZ-FT": 50, "BJ-CY": 50}}
+    page = web.post("/hq/whatif", data={"csrf_token": token, "scenario": json.dumps(scenario)})
+    assert page.status_code == 200, page.text
+    total = page.text.split('data-testid="whatif-reserve">')[1].split("</tr>")[0]
+    assert "为新到线索预留" in total
+    assert total.count('class="num"') == 2
+    assert total.rstrip().endswith('<td class="num">2</td>')
+    branches = page.text.split('data-testid="whatif-branches"')[1].split("</table>")[0]
+    assert '<th scope="col" class="num">预留</th>' in branches
+    kept = re.findall(r'<td class="num">(\d+)</td></tr>', branches)
+    assert sum(int(n) for n in kept) == 2
+    plain = web.post("/hq/whatif", data={"csrf_token": token, "scenario": "{}"})
+    assert 'data-testid="whatif-reserve"' not in plain.text
+    assert "预留</th>" not in plain.text
+
+
+def test_side_by_side_says_the_room_each_scenario_keeps(
+    web: TestClient, engine: Engine, pooled: None
+) -> None:
+    with session_scope(engine) as session:
+        issue_key(session, channel="app", actor="hq1")
+    token = sign_in(web, "hq1")
+    room = {"capacity": {"SZ-FT": 50, "BJ-CY": 50}}
+    keeping = _save(web, token, "预留两名", {**room, "reserve_for_arrivals": 2})
+    plain = _save(web, token, "不预留", room)
+    page = web.post("/hq/whatif/compare",
+                    data={"csrf_token": token, "ids": [str(keeping), str(plain)]})  # fmt: skip
+    assert page.status_code == 200, page.text
+    table = page.text[page.text.index('data-testid="side-by-side"') :].split("</table>")[0]
+    row = table.split("<td>为新到线索预留</td>")[1].split("</tr>")[0]
+    assert row == '<td class="num">—</td><td class="num">2</td><td class="num">—</td>'
