@@ -143,7 +143,7 @@ def _leads(session: Session, lead_ids: list[int]) -> dict[int, _Lead]:
         assert lead.id is not None
         mine = [
             _Interval(o.valid_from, o.valid_to, code) for o, code in held
-            if (o.customer_id == lead.customer_id if lead.customer_id else o.lead_id == lead.id)
+            if o.customer_id == lead.customer_id
         ]  # fmt: skip
         result[lead.id] = _Lead(name=lead.name, intervals=mine)
     return result

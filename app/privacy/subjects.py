@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, col, select
 
 from allocation.locality import normalise_mobile
 from app import audit
@@ -48,7 +48,7 @@ def export_subject(session: Session, *, mobile: str, secret: bytes, actor: str) 
             }
             for lead in leads
         ],
-        "ownership": _ownership(session, customer, ids),
+        "ownership": _ownership(session, customer),
         "revenue_events": _revenue(session, ids),
         "audit_records": _audit_records(session, ids),
     }
@@ -122,12 +122,12 @@ def _customer_dict(customer: Customer | None) -> dict[str, Any] | None:
     return {"id": customer.id, "created_at": _plain(customer.created_at)}
 
 
-def _ownership(session: Session, customer: Customer | None, ids: list[int]) -> list[dict[str, Any]]:
+def _ownership(session: Session, customer: Customer | None) -> list[dict[str, Any]]:
     if customer is None:
         return []
     query = (
         select(Ownership)
-        .where(or_(Ownership.customer_id == customer.id, col(Ownership.lead_id).in_(ids)))
+        .where(Ownership.customer_id == customer.id)  # its leads' intervals are its own
         .order_by(col(Ownership.valid_from), col(Ownership.id))
     )
     return [

@@ -112,10 +112,11 @@ def _check_pool_unchanged(
 def _reclaim_stale(session: Session, *, round_id: int, now: datetime) -> None:
     """Close the ownership of uncontacted assignments that this round takes back; the branch
     that let them lapse is remembered, so no later round sends them back there."""
+    customers = select(col(Lead.customer_id)).where(col(Lead.id).in_(_round_leads(round_id)))
     session.execute(
         update(Ownership)
         .where(col(Ownership.valid_to).is_(None))
-        .where(col(Ownership.lead_id).in_(_round_leads(round_id)))
+        .where(col(Ownership.customer_id).in_(customers))
         .values(valid_to=now, close_reason="reclaimed")
     )
     session.execute(

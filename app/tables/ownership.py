@@ -30,7 +30,6 @@ class Ownership(SQLModel, table=True):
             name="close_reason_known",
         ),
         CheckConstraint("(valid_to IS NULL) = (close_reason IS NULL)", name="closed_with_reason"),
-        Index("ix_ownership_lead_valid_from", "lead_id", "valid_from"),
         Index("ix_ownership_customer_valid_from", "customer_id", "valid_from"),
     )
 
