@@ -44,6 +44,8 @@ STATEMENT_CHECKED_FOREIGN_KEYS = frozenset(
         "fk_revenue_event_lead_id_lead",
         "fk_journal_entry_event_id_revenue_event",
         "fk_journal_entry_reverses_journal_entry",  # migration 0023
+        "fk_lead_branch_id_branch",  # migration 0029
+        "fk_lead_returned_by_branch_id_branch",
         # Deferred to COMMIT; checked once per statement's id range (migration 0006).
         "fk_journal_posting_entry_id_journal_entry",
         "fk_revenue_event_batch_id_revenue_batch",

@@ -107,6 +107,11 @@ def test_a_backdated_interval_overlapping_a_closed_one_is_refused(
         "INSERT INTO round_assignment (round_id, lead_id, explanation) VALUES (999999, {lead}, '')",
         "INSERT INTO lead (channel, external_id, customer_id, tier, status, created_at, updated_at) "
         "VALUES ('app', 'X9', 999999, 'mass', 'new', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+        "UPDATE lead SET branch_id = 999999, status = 'assigned'",
+        "UPDATE lead SET returned_by_branch_id = 999999",
+        "INSERT INTO lead (channel, external_id, customer_id, tier, status, branch_id, created_at,"
+        " updated_at) SELECT 'app', 'X8', customer_id, 'mass', 'assigned', 999999, created_at,"
+        " updated_at FROM lead",
         # A lead's customer is fixed once set (so checking it on insert is enough).
         "UPDATE lead SET customer_id = (SELECT MAX(id) FROM customer)",
     ],
