@@ -22,6 +22,7 @@ from app.branches.importer import import_branches
 from app.config import Settings
 from app.db import make_engine, session_scope
 from app.demo import BRANCH_HEADER, LEAD_HEADER, branch_rows, lead_rows
+from app.imports.parallel import workers_for
 from app.leads.importer import import_leads
 from app.migrations import upgrade
 from app.rounds.queries import read_round
@@ -118,8 +119,9 @@ def _import_round_commit(engine, settings: Settings, lead_csv: Path) -> int:  # 
 
 
 def _import(engine, settings: Settings, path: Path) -> None:  # type: ignore[no-untyped-def]
-    with session_scope(engine) as session:
-        import_leads(session, path=path, actor="bench", secret=settings.customer_key, channel="app")
+    with session_scope(engine) as session:  # with the workers `o2o import leads` would use
+        import_leads(session, path=path, actor="bench", secret=settings.customer_key, channel="app",
+                     parse_workers=workers_for(path))  # fmt: skip
 
 
 if __name__ == "__main__":

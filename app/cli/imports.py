@@ -83,6 +83,7 @@ def import_leads_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Add new leads, idempotent by (channel, external_id), all-or-nothing."""
+    from app.imports.parallel import workers_for
     from app.leads.importer import import_leads
 
     settings = get_settings()
@@ -92,6 +93,7 @@ def import_leads_cmd(
         report = run_job(lambda session: import_leads(
             session, path=file, actor=cli_actor(), secret=settings.customer_key, channel=channel,
             batch_rows=settings.import_batch_rows, progress=progress, reading=reading,
+            parse_workers=workers_for(file),
         ))  # fmt: skip
     finally:
         progress.done()

@@ -13,10 +13,12 @@ from sqlmodel import Session, select
 
 from app import audit
 from app.bulk import refresh_statistics
+from app.db import is_sqlite
 from app.imports.csvfile import CsvRow, ErrorCollector
+from app.imports.encoding import resolve_encoding
 from app.imports.report import ImportReport
-from app.imports.source import Reading, open_rows
-from app.leads import staging
+from app.imports.source import Reading, detect_format, open_rows
+from app.leads import parallel_stage, staging
 from app.leads.rows import REQUIRED, LeadRowParser
 from app.ownership.holdings import serves
 from app.ownership.service import release_customer
@@ -46,15 +48,31 @@ def import_leads(
     progress: Progress | None = None,
     file_name: str | None = None,
     reading: Reading = Reading(),
+    parse_workers: int = 1,
 ) -> ImportReport:
-    """`file_name` names the file in errors and the report (an upload's own name)."""
+    """`file_name` names the file in errors and the report (an upload's own name).
+
+    `parse_workers` > 1 validates a CSV file in that many forked processes on PostgreSQL
+    (`app.imports.parallel`): only for a single-threaded caller such as the CLI."""
     started = time.perf_counter()
     name = file_name or path.name
-    with open_rows(path, file=name, required=REQUIRED, reading=reading) as opened:
-        done = ingest_rows(
-            session, opened.rows, source=name, actor=actor, secret=secret, channel=channel,
-            batch_rows=batch_rows, progress=progress,
+    if parse_workers > 1 and _parallel_csv(session, path, name=name, reading=reading):
+        encoding = resolve_encoding(path, declared=reading.encoding, file=name)
+        done = ingest_in_parallel(
+            session, path=path, source=name, encoding=encoding, actor=actor, secret=secret,
+            channel=channel, workers=parse_workers, batch_rows=batch_rows,
         )  # fmt: skip
+        if progress:
+            progress(done.rows)
+        read_as: tuple[Any, ...] = ("csv", encoding, None)
+    else:
+        with open_rows(path, file=name, required=REQUIRED, reading=reading) as opened:
+            done = ingest_rows(
+                session, opened.rows, source=name, actor=actor, secret=secret, channel=channel,
+                batch_rows=batch_rows, progress=progress,
+            )  # fmt: skip
+        read_as = (opened.file_format, opened.encoding, opened.sheet)
+    file_format, encoding_read, sheet = read_as
     report = ImportReport(
         file=name,
         rows=done.rows,
@@ -63,15 +81,22 @@ def import_leads(
         unchanged=done.rows - done.inserted,
         linked=done.linked,
         seconds=time.perf_counter() - started,
-        file_format=opened.file_format,
-        encoding=opened.encoding,
-        sheet=opened.sheet,
+        file_format=file_format,
+        encoding=encoding_read,
+        sheet=sheet,
     )
     detail: dict[str, object] = {**report.read_as(), "rows": done.rows,
                                  "inserted": done.inserted, "linked": done.linked,
                                  "channel": channel}  # fmt: skip
     audit.record(session, actor=actor, action="import.leads", entity_type="lead", detail=detail)
     return report
+
+
+def _parallel_csv(session: Session, path: Path, *, name: str, reading: Reading) -> bool:
+    return (
+        not is_sqlite(session)
+        and detect_format(path, file=name, declared=reading.file_format) == "csv"
+    )
 
 
 def ingest_rows(
@@ -94,6 +119,32 @@ def ingest_rows(
     )
     staging.create_stage(session)
     count = _stage_rows(session, rows, parser=parser, batch_rows=batch_rows, progress=progress)
+    return _ingest_staged(session, errors, rows=count, actor=actor, batch_rows=batch_rows)
+
+
+def ingest_in_parallel(
+    session: Session, *, path: Path, source: str, encoding: str, actor: str, secret: bytes,
+    channel: str | None, workers: int, batch_rows: int = 5_000,
+) -> Ingested:  # fmt: skip
+    """`ingest_rows` for a CSV file (in `encoding`, checked already) validated in `workers`
+    forked processes: PostgreSQL only, and only from a single-threaded caller (the CLI)."""
+    errors = ErrorCollector(file=source)
+    staging.create_stage(session)
+    counted: list[int] = []
+    blocks = parallel_stage.copy_blocks(
+        path=path, name=source, encoding=encoding, errors=errors, workers=workers,
+        default_channel=channel, secret=secret, cipher=cipher_for(session),
+        counted=counted.append,
+    )  # fmt: skip
+    staging.write_copy_text(session, blocks)
+    return _ingest_staged(session, errors, rows=counted[0], actor=actor, batch_rows=batch_rows)
+
+
+def _ingest_staged(
+    session: Session, errors: ErrorCollector, *, rows: int, actor: str, batch_rows: int
+) -> Ingested:
+    """Once every row is staged: refuse the file if any row was bad, else write it."""
+    count = rows
     _report_duplicates(session, errors)
     errors.raise_if_any()
     now = utcnow()

@@ -7,14 +7,14 @@ stays bounded however big the file, and the whole import is one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
 from sqlmodel import Session
 
-from app.bulk import copy_rows, sqlite_timestamp
+from app.bulk import copy_rows, copy_text, sqlite_timestamp
 from app.db import is_sqlite
 
 STAGE = "lead_import_stage"
@@ -66,6 +66,11 @@ def write_stage(session: Session, rows: Sequence[tuple[Any, ...]]) -> None:
     """Append validated rows (in STAGE_COLUMNS order) to the stage."""
     table = f"temp.{STAGE}" if is_sqlite(session) else STAGE
     copy_rows(session, table=table, columns=STAGE_COLUMNS, rows=rows)
+
+
+def write_copy_text(session: Session, blocks: Iterable[bytes]) -> None:
+    """Append rows already in COPY text format (PostgreSQL: `app.leads.parallel_stage`)."""
+    copy_text(session, table=STAGE, columns=STAGE_COLUMNS, blocks=blocks)
 
 
 def duplicate_keys(session: Session, *, limit: int) -> list[tuple[str, str, int, int]]:
