@@ -145,12 +145,6 @@ def _lock_active_branches(session: Session) -> list[LockedBranch]:
     return [LockedBranch(*row) for row in session.execute(query)]
 
 
-_LOCKED_COLUMNS = tuple(
-    col(getattr(Branch, name))
-    for name in ("id", "code", "lat", "lon", "capacity", "tiers", "active")
-)
-
-
 def _columns(branches: list[LockedBranch], prices: RoundPrices) -> Branches:
     return Branches(
         lat=np.array([b.lat for b in branches], np.float64),
