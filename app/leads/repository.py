@@ -89,11 +89,26 @@ def list_leads(
     query = _filtered(principal, flt)
     if found is not None:
         query = query.where(found)
-    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    total = _placed_count(session, principal, flt) if found is None else None
+    if total is None:
+        total = session.exec(select(func.count()).select_from(query.subquery())).one()
     rows = session.exec(
         query.order_by(*_ordering(flt.sort, _keys(principal))).limit(limit).offset(offset)
     ).all()
     return [(lead, code) for lead, code in rows], int(total)
+
+
+def _placed_count(session: Session, principal: Principal, flt: LeadFilter) -> int | None:
+    """A branch page's total from its placement rows alone, when no filter needs the lead's
+    own columns: the same number (one placement row per placed lead, kept by the database)
+    without reading a lead row per placement (8 clients at 1.3M: the join was most of a page).
+    None: the filter needs the lead."""
+    if not principal.is_branch or flt.channel or flt.tier or flt.branch_code:
+        return None
+    query = select(func.count()).where(col(LeadPlacement.branch_id) == principal.branch_id)
+    if flt.status:
+        query = query.where(col(LeadPlacement.status) == flt.status)
+    return int(session.exec(query).one())
 
 
 def get_lead(

@@ -106,3 +106,28 @@ def test_branch_reads_go_through_the_mirror(engine: Engine, branch_ids: dict[str
         assert [lead.external_id for lead, _code in rows] == ["B0", "B1", "B3", "B4"]
         assert total == 4
         assert branch_load(session, sz) == 4
+
+
+@pytest.mark.parametrize(
+    ("flt", "expected"),
+    [(LeadFilter(), 6), (LeadFilter(status="contacted"), 2),
+     (LeadFilter(status="assigned", sort="oldest"), 4), (LeadFilter(channel="app"), 6),
+     (LeadFilter(branch_code="BJ-CY"), 0)],
+    ids=["all", "contacted", "assigned", "channel", "other-branch"],
+)  # fmt: skip
+def test_a_branch_page_total_is_the_count_of_its_rows(
+    engine: Engine, branch_ids: dict[str, int], flt: LeadFilter, expected: int
+) -> None:
+    """Counted from the placement rows alone when no filter needs the lead: the same total."""
+    sz = branch_ids["SZ-FT"]
+    for k in range(7):
+        add_lead(engine, external_id=f"T{k}", branch_id=sz if k != 3 else branch_ids["BJ-CY"])
+    with session_scope(engine) as session:
+        session.execute(
+            text("UPDATE lead SET status = 'contacted' WHERE external_id IN ('T1', 'T5')")
+        )
+    branch_user = Principal(user_id=9, username="sz1", role="branch", branch_id=sz,
+                            branch_code="SZ-FT")  # fmt: skip
+    with session_scope(engine) as session:
+        rows, total = list_leads(session, principal=branch_user, flt=flt, limit=100, offset=0)
+    assert total == len(rows) == expected
