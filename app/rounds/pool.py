@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, and_, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from app.bulk import plain_rows
 from app.ownership.holdings import (
     FOLLOW_UP_STATUSES,
     POOL_STATUSES,
@@ -89,7 +90,7 @@ def load_pool(session: Session, *, lapsed_before: datetime) -> list[PoolLead]:
             customer_tier=customer_tier(tiers[row[8]]) if row[8] in tiers else None,
             channel=row[9],
         )
-        for row in session.execute(query)
+        for row in plain_rows(session, query)
     ]
 
 
