@@ -23,6 +23,7 @@ from app.bulk import copy_rows, refresh_statistics
 from app.config import Settings
 from app.db import session_scope
 from app.errors import Conflict, InvalidInput, NotFound, StalePreview
+from app.gc_pause import cyclic_gc_paused
 from app.messages import in_english, params_json
 from app.ownership.deadline import followup_rule
 from app.progress import Progress, quiet
@@ -74,9 +75,10 @@ def run_round(
     `progress` hears the phases (pool, solve, store, commit); `on_stored` the preview's id as
     soon as it is stored (a job that dies after that resumes at the commit)."""
     with round_lock(engine, actor=actor):
-        round_id = _solve_and_store(
-            engine, settings=settings, actor=actor, params=params, progress=progress
-        )
+        with cyclic_gc_paused():  # the pool, its specs and outcomes: millions of small objects
+            round_id = _solve_and_store(
+                engine, settings=settings, actor=actor, params=params, progress=progress
+            )
         if on_stored is not None:
             on_stored(round_id)
         if commit:
