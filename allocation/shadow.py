@@ -171,7 +171,7 @@ def _summarise(
     starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
     low = np.minimum.reduceat(delta, starts, axis=0)
     run = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(rows)]))
-    tied = np.where(delta <= low[run] + TIE_KM, weight[:, None], 0)
+    tied = np.where(delta <= (low + TIE_KM)[run], weight[:, None], 0)
     count = np.add.reduceat(tied, starts, axis=0).astype(np.int64)
     return rows[starts], low, count
 

@@ -205,6 +205,7 @@ def _store(
     progress: Progress,
 ) -> int:
     plan = solved.plan
+    assigned = sum(o.branch_id is not None for o in solved.outcomes)
     allocation_round = AllocationRound(
         status="solved",
         balance_weight=params.balance_weight,
@@ -212,8 +213,8 @@ def _store(
         solver_status=plan.status,
         # Counted in leads, followers included, so that assigned + unassigned = pool.
         pool_size=len(solved.outcomes),
-        assigned=sum(o.branch_id is not None for o in solved.outcomes),
-        unassigned=sum(o.branch_id is None for o in solved.outcomes),
+        assigned=assigned,
+        unassigned=len(solved.outcomes) - assigned,
         objective=plan.objective,
         lower_bound=plan.lower_bound,
         gap=plan.gap,
