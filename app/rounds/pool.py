@@ -82,16 +82,30 @@ def load_pool(session: Session, *, lapsed_before: datetime) -> list[PoolLead]:
 def _tiers_of_repeat_customers(session: Session) -> dict[int, list[str]]:
     """Every lead tier of each customer with more than one lead (a stale lead's linked sibling
     is not in the pool, yet its tier decides where the customer may go)."""
-    repeat = (
-        sa_select(col(Lead.customer_id)).group_by(col(Lead.customer_id)).having(func.count() > 1)
-    )
-    query = sa_select(col(Lead.customer_id), col(Lead.tier)).where(
-        col(Lead.customer_id).in_(repeat)
-    )
     tiers: dict[int, list[str]] = {}
-    for customer_id, tier in session.execute(query):
-        tiers.setdefault(int(customer_id), []).append(str(tier))
+    repeat = _repeat_customers(session)
+    for start in range(0, len(repeat), IDS_PER_QUERY):
+        some = repeat[start : start + IDS_PER_QUERY]
+        query = sa_select(col(Lead.customer_id), col(Lead.tier)).where(
+            col(Lead.customer_id).in_(some)
+        )
+        for customer_id, tier in session.execute(query):
+            tiers.setdefault(int(customer_id), []).append(str(tier))
     return tiers
+
+
+IDS_PER_QUERY = 10_000  # bind parameters per IN list (psycopg allows 65,535 a statement)
+
+
+def _repeat_customers(session: Session) -> list[int]:
+    """Customers with more than one lead. Grouped over sorted ids: grouping by hash spills to
+    disk on default settings at 1.3M leads (5.5 s, against 1.9 s sorted), and the few repeat
+    customers' leads are then read through the customer index, not by joining every lead."""
+    ordered = sa_select(col(Lead.customer_id)).order_by(col(Lead.customer_id)).subquery()
+    query = (
+        sa_select(ordered.c.customer_id).group_by(ordered.c.customer_id).having(func.count() > 1)
+    )
+    return [int(customer_id) for (customer_id,) in session.execute(query)]
 
 
 def split_by_customer(pool: list[PoolLead]) -> tuple[list[PoolLead], dict[int, int]]:
