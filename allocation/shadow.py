@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from allocation.geo import haversine_km_np
+from allocation.geo import haversine_matrix_km
 from allocation.model import AllocationProblem, Reason, reason_code
 from allocation.plan import Plan
 
@@ -96,7 +96,8 @@ def _graph(*, problem: AllocationProblem, plan: Plan) -> _Graph:
     best = np.full((b + 1, b), np.inf)
     ties = np.zeros((b + 1, b), np.int64)
     with ThreadPoolExecutor(max_workers=THREADS) as pool:
-        summaries = pool.map(lambda block: _summarise(problem, plan, block), _slices(plan, b))
+        blocks = _slices(problem, plan)
+        summaries = pool.map(lambda block: _summarise(problem, plan, block), blocks)
         for r, low, count in summaries:
             lower = low < best[r] - TIE_KM
             same = ~lower & (low <= best[r] + TIE_KM)
@@ -106,36 +107,72 @@ def _graph(*, problem: AllocationProblem, plan: Plan) -> _Graph:
     return _Graph(move=best[:b], move_ties=ties[:b], take=best[b], take_ties=ties[b])
 
 
-def _slices(plan: Plan, b: int) -> list[tuple[IntArray, IntArray]]:
-    """(lead indices, source rows) in blocks, sorted by source row."""
+def _slices(problem: AllocationProblem, plan: Plan) -> list[tuple[IntArray, IntArray, IntArray]]:
+    """(lead indices, source rows, weights) in blocks, sorted by source row: one lead of each
+    set of identical ones (`_distinct`), weighted by how many it stands for."""
+    b = problem.branches.size
     waiting = plan.reason == reason_code(Reason.CAPACITY_EXHAUSTED)
     idx = np.flatnonzero((plan.branch >= 0) | waiting)
     src = np.where(plan.branch[idx] >= 0, plan.branch[idx], b)
+    idx, src, weight = _distinct(problem, plan, idx, src)
     order = np.argsort(src, kind="stable")
-    idx, src = idx[order], src[order]
+    idx, src, weight = idx[order], src[order], weight[order]
     step = max(1, PAIRS_PER_CHUNK // max(1, b))
-    return [(idx[lo : lo + step], src[lo : lo + step]) for lo in range(0, len(idx), step)]
+    return [
+        (idx[lo : lo + step], src[lo : lo + step], weight[lo : lo + step])
+        for lo in range(0, len(idx), step)
+    ]
+
+
+def _distinct(
+    problem: AllocationProblem, plan: Plan, idx: IntArray, src: IntArray
+) -> tuple[IntArray, IntArray, IntArray]:
+    """Leads alike in everything their row of the graph is made of (where they are now, their
+    point, tier and value class, and their own cost, bit for bit) have identical rows: a
+    pool's leads share points (a region's centre, a building), so each set is summarised once,
+    its ties counted with its size. Listed pair costs are each lead's own: no merging there."""
+    if problem.pairs is not None or not len(idx):
+        return idx, src, np.ones(len(idx), np.int64)
+    ld = problem.leads
+    lead_class = problem.value.lead_class[idx] if problem.value is not None else 0
+    keys = np.column_stack(
+        np.broadcast_arrays(
+            src,
+            ld.lat[idx].view(np.int64),
+            ld.lon[idx].view(np.int64),
+            ld.tier[idx],
+            lead_class,
+            _own_costs(problem=problem, plan=plan)[idx].view(np.int64),
+        )
+    )
+    order = np.lexsort(keys.T[::-1])
+    keys = keys[order]
+    first = np.r_[True, (keys[1:] != keys[:-1]).any(axis=1)]
+    starts = np.flatnonzero(first)
+    weight = np.diff(np.r_[starts, len(idx)]).astype(np.int64)
+    return idx[order][starts], src[order][starts], weight
 
 
 def _summarise(
-    problem: AllocationProblem, plan: Plan, block: tuple[IntArray, IntArray]
+    problem: AllocationProblem, plan: Plan, block: tuple[IntArray, IntArray, IntArray]
 ) -> tuple[IntArray, FloatArray, IntArray]:
     """Per source row of the block: the cheapest move to each branch and how many leads tie.
 
     A placed lead's move costs c_ij - c_ik (inf at its own branch and where it may not go);
     a left-out lead's row is the sink's and its cost is c_ij.
     """
-    i, rows = block
+    i, rows, weight = block
     b = problem.branches.size
     own = _own_costs(problem=problem, plan=plan)[i]
     delta = _costs(problem=problem, leads=i)
     placed = rows < b
-    delta[placed] -= own[placed][:, None]
+    np.subtract(delta, own[:, None], out=delta, where=placed[:, None])
     delta[np.flatnonzero(placed), rows[placed]] = np.inf
     starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
     low = np.minimum.reduceat(delta, starts, axis=0)
     run = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(rows)]))
-    count = np.add.reduceat(delta <= low[run] + TIE_KM, starts, axis=0).astype(np.int64)
+    tied = np.where(delta <= (low + TIE_KM)[run], weight[:, None], 0)
+    count = np.add.reduceat(tied, starts, axis=0).astype(np.int64)
     return rows[starts], low, count
 
 
@@ -151,16 +188,15 @@ def _costs(*, problem: AllocationProblem, leads: IntArray) -> FloatArray:
         out[np.repeat(np.arange(len(leads)), n), p.branch[k]] = p.cost[k]
         return out
     ld = problem.leads
-    dist = haversine_km_np(
-        ld.lat[leads][:, None], ld.lon[leads][:, None], br.lat[None, :], br.lon[None, :]
-    )
+    dist = haversine_matrix_km(ld.lat[leads], ld.lon[leads], br.lat, br.lon)
     ok = problem.eligible_matrix()[ld.tier[leads]]
     limit = problem.params.max_distance_km
     if limit is not None:
         ok &= dist <= limit
     if problem.value is not None:  # issue 15.4: the cost is distance - value
-        dist = dist - problem.value.value_km[problem.value.lead_class[leads]]
-    return np.where(ok, dist, np.inf)
+        np.subtract(dist, problem.value.value_km[problem.value.lead_class[leads]], out=dist)
+    dist[~ok] = np.inf
+    return dist
 
 
 def _qualifies(*, problem: AllocationProblem, plan: Plan) -> bool:

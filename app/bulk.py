@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.sql.expression import Executable
 from sqlmodel import Session
 
 from app.db import is_sqlite
@@ -77,6 +78,19 @@ def reserve_ids(session: Session, *, table: str, count: int) -> list[int]:
         FROM generate_series(1, :n)
     """
     return [int(row[0]) for row in session.execute(text(sql), {"table": table, "n": count})]
+
+
+def plain_rows(session: Session, query: Executable) -> Sequence[tuple[Any, ...]]:
+    """A select's rows as the driver returns them: plain tuples, without SQLAlchemy's row
+    objects, which cost ~4 us a row (a round's pool of 1.3M leads: ~5 s). Only for columns the
+    driver already returns as Python values (integers, floats, text): no result processing
+    (dates on SQLite, enums, JSON) is applied."""
+    session.flush()  # what an ORM execute would do first: the pool sees this session's changes
+    result = session.connection().execute(query)
+    try:
+        return list(result.cursor.fetchall())
+    finally:
+        result.close()
 
 
 def refresh_statistics(session: Session, *tables: str) -> None:

@@ -23,6 +23,7 @@ from app.bulk import copy_rows, refresh_statistics
 from app.config import Settings
 from app.db import session_scope
 from app.errors import Conflict, InvalidInput, NotFound, StalePreview
+from app.gc_pause import cyclic_gc_paused
 from app.messages import in_english, params_json
 from app.ownership.deadline import followup_rule
 from app.progress import Progress, quiet
@@ -74,9 +75,10 @@ def run_round(
     `progress` hears the phases (pool, solve, store, commit); `on_stored` the preview's id as
     soon as it is stored (a job that dies after that resumes at the commit)."""
     with round_lock(engine, actor=actor):
-        round_id = _solve_and_store(
-            engine, settings=settings, actor=actor, params=params, progress=progress
-        )
+        with cyclic_gc_paused():  # the pool, its specs and outcomes: millions of small objects
+            round_id = _solve_and_store(
+                engine, settings=settings, actor=actor, params=params, progress=progress
+            )
         if on_stored is not None:
             on_stored(round_id)
         if commit:
@@ -203,6 +205,7 @@ def _store(
     progress: Progress,
 ) -> int:
     plan = solved.plan
+    assigned = sum(o.branch_id is not None for o in solved.outcomes)
     allocation_round = AllocationRound(
         status="solved",
         balance_weight=params.balance_weight,
@@ -210,8 +213,8 @@ def _store(
         solver_status=plan.status,
         # Counted in leads, followers included, so that assigned + unassigned = pool.
         pool_size=len(solved.outcomes),
-        assigned=sum(o.branch_id is not None for o in solved.outcomes),
-        unassigned=sum(o.branch_id is None for o in solved.outcomes),
+        assigned=assigned,
+        unassigned=len(solved.outcomes) - assigned,
         objective=plan.objective,
         lower_bound=plan.lower_bound,
         gap=plan.gap,

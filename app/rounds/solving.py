@@ -85,16 +85,10 @@ def build_instance(
 ) -> Instance:
     representatives, followers = split_by_customer(pool)
     specs = [_branch_spec(b, capacities.get(b.id or 0, 0)) for b in branches]
+    # Positional, in LeadSpec's field order (external_id, lat, lon, tier, region_code,
+    # channel): a pool may hold a million leads.
     leads = [
-        LeadSpec(
-            external_id=str(p.id),
-            lat=p.lat,
-            lon=p.lon,
-            tier=p.tier,
-            region_code=p.region_code,
-            channel=p.channel,
-        )
-        for p in representatives
+        LeadSpec(str(p.id), p.lat, p.lon, p.tier, p.region_code, p.channel) for p in representatives
     ]
     code_of = {b.id: b.code for b in branches}
     excluded = {
@@ -208,18 +202,18 @@ def _outcomes(
         said,
         strict=True,
     )
+    # Positional, in Outcome's field order (lead, branch, distance, cost, reason,
+    # explanation, follows_lead_id, lead_class): a pool may hold a million leads.
+    branch_of = [*ids, None]  # index -1 (unassigned): None
+    reason_of = {ASSIGNED: None} | {code: r.value for code, r in enumerate(REASONS, start=1)}
+    nan = math.isnan
     return [
         Outcome(
-            lead_id=int(lead.external_id),
-            branch_id=ids[j] if j >= 0 else None,
-            distance_km=None if math.isnan(distance) else distance,
-            cost=None if math.isnan(cost) else cost,
-            reason=None if code == ASSIGNED else REASONS[code - 1].value,
-            explanation=explanation,
-            lead_class=lead.tier,
+            int(lead.external_id), branch_of[j], None if nan(distance) else distance,
+            None if nan(cost) else cost, reason_of[code], explanation, None, lead.tier,
         )
         for lead, j, code, distance, cost, explanation in columns
-    ]
+    ]  # fmt: skip
 
 
 def _follower_outcomes(outcomes: list[Outcome], followers: dict[int, int]) -> list[Outcome]:

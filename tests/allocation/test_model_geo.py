@@ -14,6 +14,7 @@ from allocation.geo import (
     EARTH_RADIUS_KM,
     haversine_km,
     haversine_km_np,
+    haversine_matrix_km,
     paired_metres,
     unit_vectors,
 )
@@ -77,3 +78,12 @@ def test_problem_columns_are_read_only() -> None:
     p = problem([branch("B0", 30, 120, 1)], [lead("L0", 30, 120)])
     with pytest.raises(ValueError, match="read-only"):
         p.branches.capacity[0] = 5
+
+
+def test_the_in_place_distance_matrix_gives_the_very_same_bits() -> None:
+    rng = np.random.default_rng(7)
+    lat, lon = rng.uniform(-89, 89, 40), rng.uniform(-180, 180, 40)
+    lat[:3], lon[:3] = 0.0, (0.0, 180.0, -180.0)  # antipodes and the date line
+    blat, blon = np.r_[lat[:5], rng.uniform(-89, 89, 7)], np.r_[lon[:5], rng.uniform(-180, 180, 7)]
+    expected = haversine_km_np(lat[:, None], lon[:, None], blat[None, :], blon[None, :])
+    assert np.array_equal(haversine_matrix_km(lat, lon, blat, blon), expected)

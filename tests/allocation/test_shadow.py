@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+from allocation import shadow
 from allocation.model import AllocationProblem, BranchTable, PairSpec
 from allocation.shadow import ShadowPrice, shadow_prices
 from allocation.solve import solve
@@ -129,3 +130,44 @@ def test_pair_mode_prices_match_the_reference_flow(seed: int) -> None:
         n, cost = dense_flow(_with_capacity(p, j, units))
         assert n - base_n == units * prices[j].leads_gained, (seed, j, units)
         assert base_cost - cost == pytest.approx(units * prices[j].km_saved, abs=60 * KM)
+
+
+def _shared_points_problem(seed: int, *, spare: int) -> AllocationProblem:
+    """Leads drawn from a few points, as a pool's leads share a region's centre."""
+    rng = np.random.default_rng(seed)
+    caps = rng.integers(0, 6, 6)
+    caps[0] += max(0, 30 - spare - int(caps.sum()))
+    specs = [
+        branch(f"B{j}", 30 + rng.random() * 0.5, 120 + rng.random() * 0.5, int(caps[j]))
+        for j in range(6)
+    ]
+    points = [(30 + rng.random() * 0.5, 120 + rng.random() * 0.5) for _ in range(5)]
+    picks = rng.integers(0, len(points), 30)
+    return problem(specs, [lead(f"L{i}", *points[k]) for i, k in enumerate(picks)])
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("spare", [-6, 0, 8])
+def test_leads_at_shared_points_are_priced_as_one_by_one(
+    seed: int, spare: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Alike leads are summarised once with their count: the same prices (and the same room,
+    which counts tied leads) as summarising each lead on its own, and as the re-solves."""
+    p = _shared_points_problem(seed, spare=spare)
+    plan = solve(p, gap_tolerance=0.0)
+    merged = shadow_prices(problem=p, plan=plan)
+    monkeypatch.setattr(shadow, "_distinct", _each_on_its_own)
+    assert shadow_prices(problem=p, plan=plan) == merged
+    assert merged is not None
+    base_n, base_cost = dense_flow(p)
+    for j, price in enumerate(merged):
+        units = min(price.holds_for or 3, 3)
+        n, cost = dense_flow(_with_capacity(p, j, units))
+        assert n - base_n == units * price.leads_gained, (seed, j, units)
+        assert base_cost - cost == pytest.approx(units * price.km_saved, abs=60 * KM)
+
+
+def _each_on_its_own(
+    problem: AllocationProblem, plan: object, idx: np.ndarray, src: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return idx, src, np.ones(len(idx), np.int64)
