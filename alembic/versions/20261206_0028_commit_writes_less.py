@@ -9,9 +9,10 @@ lead has a customer (0024) an interval is found by its customer, and nothing loo
 lead any more, so the index on (lead_id, valid_from) goes (the reference to `lead` is checked
 per statement, and leads are never deleted).
 
-The placement trigger (0025) joined the old and new rows of every update to delete moved
-placements; a commit's assignments come from the pool, where no lead has a placement, so the
-join is skipped when no old row had a branch.
+The placement trigger (0025) joined the old and new rows of every update, twice, to find
+the moved placements; a commit's assignments come from the pool, where no lead has a
+placement. When no old row had a branch there is nothing to delete and every new row with a
+branch has moved, so both joins are skipped: the new rows are written as they are.
 """
 
 from collections.abc import Sequence
@@ -31,6 +32,11 @@ _DELETE_MOVED = (
     "DELETE FROM lead_placement p USING new_rows n JOIN old_rows o ON o.id = n.id"
     f" WHERE p.lead_id = n.id AND o.branch_id IS NOT NULL AND {_MOVED}"
 )
+_INSERT_NEW = (
+    f"INSERT INTO lead_placement ({COLUMNS})"
+    " SELECT id, branch_id, status, acquired_at, customer_id FROM new_rows"
+    " WHERE branch_id IS NOT NULL ORDER BY branch_id, acquired_at, id"
+)
 _INSERT_MOVED = (
     f"INSERT INTO lead_placement ({COLUMNS})"
     " SELECT n.id, n.branch_id, n.status, n.acquired_at, n.customer_id"
@@ -40,14 +46,15 @@ _INSERT_MOVED = (
 
 
 def _function(guarded: bool) -> str:
-    delete = f"EXECUTE $q$ {_DELETE_MOVED} $q$;"
+    body = f"EXECUTE $q$ {_DELETE_MOVED} $q$; EXECUTE $q$ {_INSERT_MOVED} $q$;"
     if guarded:
-        delete = (
-            f"IF EXISTS (SELECT 1 FROM old_rows WHERE branch_id IS NOT NULL) THEN {delete} END IF;"
+        body = (
+            f"IF EXISTS (SELECT 1 FROM old_rows WHERE branch_id IS NOT NULL) THEN {body}"
+            f" ELSE EXECUTE $q$ {_INSERT_NEW} $q$; END IF;"
         )
     return (
         "CREATE OR REPLACE FUNCTION lead_placement_updated() RETURNS trigger LANGUAGE plpgsql AS"
-        f" $$ BEGIN {delete} EXECUTE $q$ {_INSERT_MOVED} $q$; RETURN NULL; END $$"
+        f" $$ BEGIN {body} RETURN NULL; END $$"
     )
 
 
