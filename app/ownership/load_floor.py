@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, insert, literal, text, union_all, update
 from sqlmodel import Session, col, select
 
+from app.bulk import plain_rows
 from app.ownership.holdings import branch_load
 from app.tables import Branch, BranchLoadDrop, BranchLoadRise, BranchLoadSeen
 
@@ -61,7 +62,7 @@ def read_book(session: Session) -> LoadBook:
         select(literal("rise"), BranchLoadRise.branch_id, literal(0)).distinct(),
     )
     book = LoadBook(seen={}, dropped=set(), risen=set())
-    for kind, branch_id, customers in session.execute(kinds):
+    for kind, branch_id, customers in plain_rows(session, kinds):
         if kind == "seen":
             book.seen[branch_id] = customers
         else:

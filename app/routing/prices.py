@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from sqlmodel import Session, col, select
 
 from allocation.plan import Plan
+from app.bulk import plain_rows
 from app.tables import AllocationRound, RoundBranchPrice
 
 
@@ -57,9 +58,10 @@ def last_committed_prices(session: Session) -> RoundPrices | None:
     if last is None or last[0] is None:
         return None
     round_id, max_distance_km = last
-    rows = session.exec(  # plain columns: one ORM object per branch cost more than the query
+    rows = plain_rows(  # driver tuples: one ORM object per branch cost more than the query
+        session,
         select(RoundBranchPrice.branch_id, RoundBranchPrice.price_km)
-        .where(RoundBranchPrice.round_id == round_id)
+        .where(RoundBranchPrice.round_id == round_id),
     )  # fmt: skip
     prices = {branch_id: math.inf if km is None else km for branch_id, km in rows}
     return RoundPrices(

@@ -34,6 +34,7 @@ from sqlmodel import Session, col, select
 
 from allocation.routing import Branches, preference
 from app import audit
+from app.bulk import plain_rows
 from app.notifications.service import notify_assigned
 from app.ownership.holdings import customer_tier, serves
 from app.ownership.load_floor import LoadBook, load_now, placed_one_customer, read_book
@@ -142,7 +143,7 @@ def _lock_active_branches(session: Session) -> list[LockedBranch]:
         .order_by(col(Branch.id))
         .with_for_update()
     )
-    return [LockedBranch(*row) for row in session.execute(query)]
+    return [LockedBranch(*row) for row in plain_rows(session, query)]
 
 
 def _columns(branches: list[LockedBranch], prices: RoundPrices) -> Branches:
