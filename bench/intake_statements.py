@@ -1,0 +1,92 @@
+"""Where a routed intake's time goes: every statement of single-lead intakes, in process.
+
+    python -m bench.intake_statements \
+        --database-url postgresql://postgres@127.0.0.1:5432/o2o_round_bench --requests 300
+
+Runs `take_leads` (what `POST /api/v1/intake/leads` runs after the key check) once per lead,
+one transaction each, on a world built by `bench.round_at_scale`, and prints the mean time per
+intake: in all, in SQL, and per statement (its first words), slowest first. HTTP, the key
+check and the JSON are not in it: `bench.intake_latency` measures the whole request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from app.config import Settings
+from app.db import make_engine, session_scope
+from app.intake.schemas import IntakeBatch
+from app.intake.service import take_leads
+from bench.intake_latency import one_lead
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--warmup", type=int, default=30)
+    return parser.parse_args()
+
+
+@contextmanager
+def statement_clock(engine: Engine, spent: dict[str, list[float]]) -> Iterator[None]:
+    """Adds each statement's seconds to `spent[its first words]`."""
+
+    def started(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        conn.info["statement_started"] = time.perf_counter()
+
+    def ended(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        took = time.perf_counter() - conn.info.pop("statement_started")
+        spent[" ".join(statement.split())[:90]].append(took)
+
+    event.listen(engine, "before_cursor_execute", started)
+    event.listen(engine, "after_cursor_execute", ended)
+    try:
+        yield
+    finally:
+        event.remove(engine, "before_cursor_execute", started)
+        event.remove(engine, "after_cursor_execute", ended)
+
+
+def run(engine: Engine, settings: Settings, *, count: int, first: int) -> float:
+    """Seconds for `count` intakes, one transaction each (commit included)."""
+    rng, channel = random.Random(first), f"prof{os.getpid()}"
+    started = time.perf_counter()
+    for i in range(first, first + count):
+        batch = IntakeBatch.model_validate(one_lead(i, rng))
+        with session_scope(engine) as session:
+            take_leads(session, channel=channel, key_id="profile", batch=batch,
+                       secret=settings.customer_key)  # fmt: skip
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    args = parse_args()
+    settings = Settings(database_url=args.database_url, _env_file=None)  # type: ignore[call-arg]
+    engine = make_engine(settings)
+    run(engine, settings, count=args.warmup, first=0)
+    spent: dict[str, list[float]] = defaultdict(list)
+    with statement_clock(engine, spent):
+        seconds = run(engine, settings, count=args.requests, first=args.warmup)
+    engine.dispose()
+    per = 1000 / args.requests
+    sql = sum(sum(times) for times in spent.values())
+    calls = sum(len(times) for times in spent.values())
+    print(f"{args.requests} intakes: {seconds * per:.2f} ms each, SQL {sql * per:.2f} ms "
+          f"in {calls / args.requests:.1f} statements, load {os.getloadavg()[0]:.2f}")  # fmt: skip
+    for text, times in sorted(spent.items(), key=lambda kv: -sum(kv[1])):
+        print(f"  {sum(times) * per:6.2f} ms  x{len(times) / args.requests:4.1f}  {text}")
+
+
+if __name__ == "__main__":
+    main()
