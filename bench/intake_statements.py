@@ -27,6 +27,7 @@ from app.config import Settings
 from app.db import make_engine, session_scope
 from app.intake.schemas import IntakeBatch
 from app.intake.service import take_leads
+from bench.burst import percentile
 from bench.intake_latency import one_lead
 
 
@@ -58,32 +59,38 @@ def statement_clock(engine: Engine, spent: dict[str, list[float]]) -> Iterator[N
         event.remove(engine, "after_cursor_execute", ended)
 
 
-def run(engine: Engine, settings: Settings, *, count: int, first: int) -> float:
-    """Seconds for `count` intakes, one transaction each (commit included)."""
-    rng, channel = random.Random(first), f"prof{os.getpid()}"
-    started = time.perf_counter()
+def run(engine: Engine, settings: Settings, *, count: int, first: int) -> list[float]:
+    """Seconds of each of `count` intakes, one transaction each (commit included)."""
+    rng, channel = random.Random(f"{os.getpid()}-{first}"), f"prof{os.getpid()}"
+    took = []
     for i in range(first, first + count):
         batch = IntakeBatch.model_validate(one_lead(i, rng))
+        started = time.perf_counter()
         with session_scope(engine) as session:
             take_leads(session, channel=channel, key_id="profile", batch=batch,
                        secret=settings.customer_key)  # fmt: skip
-    return time.perf_counter() - started
+        took.append(time.perf_counter() - started)
+    return took
 
 
 def main() -> None:
     args = parse_args()
     settings = Settings(database_url=args.database_url, _env_file=None)  # type: ignore[call-arg]
     engine = make_engine(settings)
-    run(engine, settings, count=args.warmup, first=0)
+    run(engine, settings, count=args.warmup, first=0)  # warm caches and connections
     spent: dict[str, list[float]] = defaultdict(list)
     with statement_clock(engine, spent):
-        seconds = run(engine, settings, count=args.requests, first=args.warmup)
+        took = run(engine, settings, count=args.requests, first=args.warmup)
     engine.dispose()
+    seconds, ms = sum(took), sorted(1000 * t for t in took)
     per = 1000 / args.requests
     sql = sum(sum(times) for times in spent.values())
     calls = sum(len(times) for times in spent.values())
     print(f"{args.requests} intakes: {seconds * per:.2f} ms each, SQL {sql * per:.2f} ms "
           f"in {calls / args.requests:.1f} statements, load {os.getloadavg()[0]:.2f}")  # fmt: skip
+    print(f"per intake: p50 {percentile(ms, 0.5):.2f} ms, p95 {percentile(ms, 0.95):.2f} ms, "
+          f"max {ms[-1]:.2f} ms; statements slower than 5 ms: "
+          f"{sum(t > 0.005 for times in spent.values() for t in times)}")  # fmt: skip
     for text, times in sorted(spent.items(), key=lambda kv: -sum(kv[1])):
         print(f"  {sum(times) * per:6.2f} ms  x{len(times) / args.requests:4.1f}  {text}")
 

@@ -9,9 +9,13 @@ round's prices (app/routing/service.py) unless HQ switched routing off. Errors n
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from app import audit
+from app.bulk import plain_rows
 from app.imports.csvfile import CsvRow
 from app.intake.schemas import IntakeBatch, IntakeLead, IntakeOutcome, IntakeResult
 from app.leads.importer import ingest_rows
@@ -28,16 +32,17 @@ def take_leads(
     rows = [CsvRow(line=i, values=_cells(x)) for i, x in enumerate(batch.leads, start=1)]
     done = ingest_rows(session, rows, source=SOURCE, actor=f"channel:{channel}", secret=secret,
                        channel=channel)  # fmt: skip
-    created = _created_ids(session, channel=channel, batch=batch, known=known)
+    stored = _stored(session, channel=channel, batch=batch)
+    created = [lead.lead_id for lead in stored.values() if lead.external_id not in known]
     routed = route_new_leads(session, lead_ids=created, actor=f"channel:{channel}")
-    routed_ids = {lead_id for r in routed for lead_id in r.lead_ids}
-    outcomes = _outcomes(session, channel=channel, batch=batch, known=known, routed=routed_ids)
+    routed_to = {lead_id: r.branch_code for r in routed for lead_id in r.lead_ids}
+    outcomes = _outcomes(batch=batch, stored=stored, known=known, routed_to=routed_to)
     detail: dict[str, object] = {"key_id": key_id, "rows": done.rows, "created": done.inserted,
-                                 "linked": done.linked, "routed": len(routed_ids)}  # fmt: skip
+                                 "linked": done.linked, "routed": len(routed_to)}  # fmt: skip
     audit.record(session, actor=f"channel:{channel}", action="intake.leads", entity_type="lead",
                  detail=detail)  # fmt: skip
     return IntakeResult(channel=channel, created=done.inserted, unchanged=done.rows - done.inserted,
-                        linked=done.linked, routed=len(routed_ids), leads=outcomes)  # fmt: skip
+                        linked=done.linked, routed=len(routed_to), leads=outcomes)  # fmt: skip
 
 
 def _cells(lead: IntakeLead) -> dict[str, str]:
@@ -54,35 +59,42 @@ def _existing_ids(session: Session, *, channel: str, batch: IntakeBatch) -> set[
     return set(session.exec(query))
 
 
-def _created_ids(
-    session: Session, *, channel: str, batch: IntakeBatch, known: set[str]
-) -> list[int]:
-    """Leads this request created: only those are routed (a re-sent lead changes nothing)."""
-    fresh = [x.external_id.strip() for x in batch.leads if x.external_id.strip() not in known]
-    if not fresh:
-        return []
-    query = select(Lead.id).where(Lead.channel == channel, col(Lead.external_id).in_(fresh))
-    return [lead_id for lead_id in session.exec(query) if lead_id is not None]
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    lead_id: int
+    external_id: str
+    status: str
+    branch_code: str | None
+
+
+def _stored(session: Session, *, channel: str, batch: IntakeBatch) -> dict[str, _Stored]:
+    """The batch's leads as stored after the import, by external id (plain rows: routing
+    then updates them without ORM objects to keep in step)."""
+    wanted = [x.external_id.strip() for x in batch.leads]
+    query = (
+        sa_select(col(Lead.id), col(Lead.external_id), col(Lead.status), col(Branch.code))
+        .join(Branch, col(Lead.branch_id) == col(Branch.id), isouter=True)
+        .where(col(Lead.channel) == channel, col(Lead.external_id).in_(wanted))
+        .order_by(col(Lead.id))
+    )
+    return {row[1]: _Stored(*row) for row in plain_rows(session, query)}
 
 
 def _outcomes(
-    session: Session, *, channel: str, batch: IntakeBatch, known: set[str], routed: set[int]
+    *, batch: IntakeBatch, stored: dict[str, _Stored], known: set[str], routed_to: dict[int, str]
 ) -> list[IntakeOutcome]:
-    wanted = [x.external_id.strip() for x in batch.leads]
-    query = (
-        select(Lead, Branch.code)
-        .join(Branch, col(Lead.branch_id) == col(Branch.id), isouter=True)
-        .where(Lead.channel == channel, col(Lead.external_id).in_(wanted))
-    )
-    found = {lead.external_id: (lead, code) for lead, code in session.exec(query)}
-    return [
-        IntakeOutcome(
-            external_id=external_id,
-            lead_id=found[external_id][0].id or 0,
-            outcome="unchanged" if external_id in known else "created",
-            status=found[external_id][0].status,
-            branch_code=found[external_id][1],
-            routed=found[external_id][0].id in routed,
+    outcomes = []
+    for external_id in (x.external_id.strip() for x in batch.leads):
+        lead = stored[external_id]
+        routed = lead.lead_id in routed_to
+        outcomes.append(
+            IntakeOutcome(
+                external_id=external_id,
+                lead_id=lead.lead_id,
+                outcome="unchanged" if external_id in known else "created",
+                status="assigned" if routed else lead.status,
+                branch_code=routed_to[lead.lead_id] if routed else lead.branch_code,
+                routed=routed,
+            )
         )
-        for external_id in wanted
-    ]
+    return outcomes

@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app import audit
 from app.bulk import refresh_statistics
@@ -145,12 +145,14 @@ def _ingest_staged(
 ) -> Ingested:
     """Once every row is staged: refuse the file if any row was bad, else write it."""
     count = rows
-    _report_duplicates(session, errors)
+    if count > 1:  # one row cannot repeat itself (an intake of one lead: one query fewer)
+        _report_duplicates(session, errors)
     errors.raise_if_any()
     now = utcnow()
-    staging.insert_new_customers(session, now=now)
+    new_customers = staging.insert_new_customers(session, now=now)
     inserted = staging.insert_new_leads(session, now=now)
-    linked = staging.link_owned_customers(session, now=now)
+    # A new customer per row: no row's customer was there before, so none has an owner.
+    linked = 0 if new_customers == count else staging.link_owned_customers(session, now=now)
     if linked:
         _repool_unserved_links(session, actor=actor, now=now)
     staging.drop_stage(session)
@@ -162,8 +164,10 @@ def _ingest_staged(
 def _repool_unserved_links(session: Session, *, actor: str, now: datetime) -> None:
     """A returning customer whose new lead has a tier the owner does not serve is re-pooled:
     the next round finds a branch that serves the customer's (now higher) tier."""
-    branches = {b.id: b for b in session.exec(select(Branch))}
-    for lead_id, tier, branch_id in staging.linked_leads(session, now=now):
+    linked = staging.linked_leads(session, now=now)
+    owners = {branch_id for _, _, branch_id in linked}
+    branches = {b.id: b for b in session.exec(select(Branch).where(col(Branch.id).in_(owners)))}
+    for lead_id, tier, branch_id in linked:
         branch = branches[branch_id]
         if serves(branch, tier):
             continue

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import Integer, Select, Text, cast, func, insert, literal, select
+from sqlalchemy import Integer, Select, Text, bindparam, cast, func, insert, literal, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlmodel import Session, col
 
@@ -76,37 +76,45 @@ def _first_ids(session: Session, lead_id: Any, *, shown: Any) -> Any:
 def notify_from_pairs(
     session: Session, *, pairs: Iterable[tuple[int, int]], kind: str, source: str
 ) -> Told:
-    """The same for (branch id, lead id) pairs already in hand (a few: real time, a cron run)."""
+    """The same for (branch id, lead id) pairs already in hand (a few: real time, a cron run).
+    Written with statements built once, without ORM objects: a routed intake runs it."""
     by_branch: dict[int, list[int]] = defaultdict(list)
     for branch_id, lead_id in pairs:
         by_branch[branch_id].append(lead_id)
     if not by_branch:
         return Told(0, 0)
-    batch = uuid4().hex
-    for branch_id, lead_ids in sorted(by_branch.items()):
-        shown = sorted(lead_ids)[:LEAD_IDS_SHOWN]
-        session.add(Notification(branch_id=branch_id, kind=kind, source=source,
-                                 lead_count=len(lead_ids), lead_ids=json.dumps(shown),
-                                 batch=batch))  # fmt: skip
-    session.flush()
+    batch, now = uuid4().hex, utcnow()
+    rows = [
+        {"branch_id": branch_id, "kind": kind, "source": source, "round_id": None,
+         "lead_count": len(lead_ids), "lead_ids": json.dumps(sorted(lead_ids)[:LEAD_IDS_SHOWN]),
+         "batch": batch, "created_at": now}
+        for branch_id, lead_ids in sorted(by_branch.items())
+    ]  # fmt: skip
+    session.connection().execute(_INSERT_NOTIFICATION, rows)
     told = Told(len(by_branch), sum(len(ids) for ids in by_branch.values()))
     return _queue_deliveries(session, batch=batch, told=told)
+
+
+_INSERT_NOTIFICATION = insert(Notification)
+_QUEUE_BATCH = insert(NotificationOutbox).from_select(
+    ["notification_id", "status", "attempts", "next_attempt_at", "updated_at"],
+    select(
+        col(Notification.id), literal("pending"), literal(0),
+        bindparam("now", type_=UTCDateTime()), bindparam("now", type_=UTCDateTime()),
+    ).where(col(Notification.batch) == bindparam("batch")),
+)  # fmt: skip
 
 
 def _queue_deliveries(session: Session, *, batch: str, told: Told | None = None) -> Told:
     """An outbox row per notification of the batch, due at once (`told`: the batch's counts
     when the caller knows them, one query fewer for a routed intake)."""
-    now = literal(utcnow(), UTCDateTime())
-    of_batch = col(Notification.batch) == batch
-    rows = select(col(Notification.id), literal("pending"), literal(0), now, now).where(of_batch)
-    columns = ["notification_id", "status", "attempts", "next_attempt_at", "updated_at"]
-    session.execute(insert(NotificationOutbox).from_select(columns, rows))
+    session.connection().execute(_QUEUE_BATCH, {"batch": batch, "now": utcnow()})
     if told is not None:
         return told
     # Counted, not taken from rowcount: psycopg reports -1 for INSERT ... SELECT here.
     count, leads = session.execute(
         select(func.count(), func.coalesce(func.sum(col(Notification.lead_count)), 0)).where(
-            of_batch
+            col(Notification.batch) == batch
         )
     ).one()
     return Told(int(count), int(leads))

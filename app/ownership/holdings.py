@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, and_, func
@@ -52,7 +53,13 @@ class ServingTerms(Protocol):
 
 
 def served_tiers(branch: ServingTerms) -> frozenset[str]:
-    return frozenset(t for t in branch.tiers.split("|") if t)
+    return _tier_set(branch.tiers)
+
+
+@lru_cache(maxsize=256)
+def _tier_set(tiers: str) -> frozenset[str]:
+    """Parsed once per distinct text: routing asks for every branch at every intake."""
+    return frozenset(t for t in tiers.split("|") if t)
 
 
 def serves(branch: ServingTerms, tier: str) -> bool:

@@ -23,7 +23,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, literal, text, union_all, update
+from sqlalchemy import bindparam, delete, func, insert, literal, text, union_all, update
+from sqlalchemy.sql.elements import BindParameter
 from sqlmodel import Session, col, select
 
 from app.bulk import plain_rows
@@ -54,15 +55,17 @@ class LoadBook:
         self.risen.discard(branch_id)
 
 
+_BOOK = union_all(
+    select(literal("seen"), BranchLoadSeen.branch_id, BranchLoadSeen.customers),
+    select(literal("drop"), BranchLoadDrop.branch_id, literal(0)).distinct(),
+    select(literal("rise"), BranchLoadRise.branch_id, literal(0)).distinct(),
+)
+
+
 def read_book(session: Session) -> LoadBook:
     """One query: a routed intake is a few milliseconds of round trips."""
-    kinds = union_all(
-        select(literal("seen"), BranchLoadSeen.branch_id, BranchLoadSeen.customers),
-        select(literal("drop"), BranchLoadDrop.branch_id, literal(0)).distinct(),
-        select(literal("rise"), BranchLoadRise.branch_id, literal(0)).distinct(),
-    )
     book = LoadBook(seen={}, dropped=set(), risen=set())
-    for kind, branch_id, customers in plain_rows(session, kinds):
+    for kind, branch_id, customers in plain_rows(session, _BOOK):
         if kind == "seen":
             book.seen[branch_id] = customers
         else:
@@ -94,29 +97,40 @@ def count_and_keep(session: Session, branch_id: int, book: LoadBook) -> int:
     return load
 
 
+_OF_BRANCH: BindParameter[int] = bindparam("of_branch")
+# Built once: a routed intake runs them, and building them cost more than running them.
+_DROP_OWN_RISE = {
+    # PostgreSQL: the rise recorded by this transaction. SQLite: one writer at a time, so
+    # every rise of the branch since the count is this transaction's.
+    "postgresql": delete(BranchLoadRise).where(
+        col(BranchLoadRise.branch_id) == _OF_BRANCH, col(BranchLoadRise.txid) == func.txid_current()
+    ),
+    "sqlite": delete(BranchLoadRise).where(col(BranchLoadRise.branch_id) == _OF_BRANCH),
+}
+_UPDATE_SEEN = (
+    update(BranchLoadSeen)
+    .where(col(BranchLoadSeen.branch_id) == _OF_BRANCH)
+    .values(customers=bindparam("load"))
+)
+_INSERT_SEEN = insert(BranchLoadSeen)
+
+
 def placed_one_customer(
     session: Session, branch_id: int, book: LoadBook, *, load_before: int
 ) -> None:
     """Routing gave the branch one new customer: its count is one more, and the rise that its
     own placement recorded tells nothing new."""
-    own = col(BranchLoadRise.branch_id) == branch_id
-    if session.get_bind().dialect.name == "postgresql":
-        own &= col(BranchLoadRise.txid) == func.txid_current()
-    # (SQLite: one writer at a time, so every rise of the branch since the count is ours.)
-    session.execute(delete(BranchLoadRise).where(own))
+    connection = session.connection()
+    connection.execute(_DROP_OWN_RISE[connection.dialect.name], {"of_branch": branch_id})
     _store(session, branch_id, load_before + 1, stored_before=branch_id in book.seen)
     book.keep(branch_id, load_before + 1)
 
 
 def _store(session: Session, branch_id: int, load: int, *, stored_before: bool) -> None:
     if stored_before:
-        session.execute(
-            update(BranchLoadSeen)
-            .where(col(BranchLoadSeen.branch_id) == branch_id)
-            .values(customers=load)
-        )
+        session.connection().execute(_UPDATE_SEEN, {"of_branch": branch_id, "load": load})
     else:
-        session.execute(insert(BranchLoadSeen).values(branch_id=branch_id, customers=load))
+        session.connection().execute(_INSERT_SEEN, {"branch_id": branch_id, "customers": load})
 
 
 def compact(session: Session) -> None:

@@ -7,10 +7,11 @@ has none (see `app.ownership.holdings` for load and eligibility).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, or_, update
+from sqlalchemy import ColumnElement, Select, bindparam, case, insert, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -90,6 +91,37 @@ def take_customer(
         session.add(each)
     session.flush()
     return leads
+
+
+_OPEN_INTERVAL = insert(Ownership)
+_TO_BRANCH = (
+    update(Lead)
+    .where(col(Lead.id).in_(bindparam("lead_ids", expanding=True)))
+    .values(branch_id=bindparam("to_branch"), assigned_at=bindparam("at"),
+            updated_at=bindparam("at"), status="assigned")
+)  # fmt: skip
+
+
+def take_pool_customer(
+    session: Session,
+    *,
+    customer_id: int,
+    lead_ids: Sequence[int],
+    branch_id: int,
+    at: datetime,
+    opened_by: str,
+    round_id: int | None = None,
+) -> None:
+    """`take_customer` for a customer whose leads, all in the pool, the caller holds by id (the
+    first is the round's representative): two statements built once and no ORM objects, for
+    routing's hot path. The caller's session must not hold these leads as objects (they would
+    go stale)."""
+    connection = session.connection()
+    connection.execute(_OPEN_INTERVAL, {
+        "lead_id": lead_ids[0], "customer_id": customer_id, "branch_id": branch_id,
+        "valid_from": at, "opened_by": opened_by, "round_id": round_id,
+    })  # fmt: skip
+    connection.execute(_TO_BRANCH, {"lead_ids": list(lead_ids), "to_branch": branch_id, "at": at})
 
 
 def release_customer(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from allocation.plan import Plan
@@ -46,24 +47,34 @@ def store_prices(session: Session, *, round_id: int, plan: Plan, branch_ids: lis
     session.flush()
 
 
+_LAST_COMMITTED = (
+    select(AllocationRound.id, AllocationRound.max_distance_km)
+    .where(AllocationRound.status == "committed")
+    .order_by(col(AllocationRound.committed_at).desc(), col(AllocationRound.id).desc())
+    .limit(1)
+    .subquery()
+)
+# Built once (a routed intake runs it): the round and its price rows, none for a round
+# without exact prices.
+_LAST_PRICES = (
+    sa_select(_LAST_COMMITTED.c.id, _LAST_COMMITTED.c.max_distance_km,
+              col(RoundBranchPrice.branch_id), col(RoundBranchPrice.price_km))
+    .select_from(_LAST_COMMITTED)
+    .outerjoin(RoundBranchPrice, col(RoundBranchPrice.round_id) == _LAST_COMMITTED.c.id)
+)  # fmt: skip
+
+
 def last_committed_prices(session: Session) -> RoundPrices | None:
     """The prices of the round committed last; None before any round was committed."""
-    query = (
-        select(AllocationRound.id, AllocationRound.max_distance_km)
-        .where(AllocationRound.status == "committed")
-        .order_by(col(AllocationRound.committed_at).desc(), col(AllocationRound.id).desc())
-        .limit(1)
-    )
-    last = session.exec(query).first()
-    if last is None or last[0] is None:
+    rows = plain_rows(session, _LAST_PRICES)  # driver tuples: no ORM object per branch
+    if not rows:
         return None
-    round_id, max_distance_km = last
-    rows = plain_rows(  # driver tuples: one ORM object per branch cost more than the query
-        session,
-        select(RoundBranchPrice.branch_id, RoundBranchPrice.price_km)
-        .where(RoundBranchPrice.round_id == round_id),
-    )  # fmt: skip
-    prices = {branch_id: math.inf if km is None else km for branch_id, km in rows}
+    round_id, max_distance_km = rows[0][0], rows[0][1]
+    prices = {
+        branch_id: math.inf if km is None else km
+        for _, _, branch_id, km in rows
+        if branch_id is not None
+    }
     return RoundPrices(
         round_id=round_id, max_distance_km=max_distance_km, exact=bool(prices), price_km=prices
     )

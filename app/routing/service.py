@@ -8,7 +8,7 @@ round's (haversine km, the round's `max_distance_km`), room is the load counted 
 every path counts it (`holdings.branch_load`), or that count kept since while the database
 recorded nothing that could change it (`load_floor`: full branches are skipped and a branch
 untouched since its count is not counted again), and the ownership interval opens
-through `ownership.service.take_customer` (`opened_by = 'routed'`, `round_id` = the round
+through `ownership.service.take_pool_customer` (`opened_by = 'routed'`, `round_id` = the round
 priced by).
 
 A lead waits for the next round when routing is off, before the first committed round, when it
@@ -27,10 +27,10 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import ColumnElement
+from sqlalchemy import bindparam
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from allocation.routing import Branches, preference
 from app import audit
@@ -38,7 +38,7 @@ from app.bulk import plain_rows
 from app.notifications.service import notify_assigned
 from app.ownership.holdings import customer_tier, serves
 from app.ownership.load_floor import LoadBook, load_now, placed_one_customer, read_book
-from app.ownership.service import siblings, take_customer
+from app.ownership.service import take_pool_customer
 from app.routing.prices import RoundPrices, last_committed_prices
 from app.routing.switch import routing_enabled
 from app.tables import Branch, Lead
@@ -62,6 +62,37 @@ _LOCKED_COLUMNS = tuple(col(getattr(Branch, f.name)) for f in fields(LockedBranc
 
 
 @dataclass(frozen=True, slots=True)
+class WaitingLead:
+    """A new lead as routing reads it (plain columns)."""
+
+    id: int
+    customer_id: int
+    tier: str
+    lat: float | None
+    lon: float | None
+
+
+_WAITING_COLUMNS = tuple(col(getattr(Lead, f.name)) for f in fields(WaitingLead))
+_OTHER_LEAD = aliased(Lead)
+
+# Built once: building and keying these cost more than running them (a routed intake).
+_WAITING = (
+    sa_select(*_WAITING_COLUMNS, col(Lead.status))
+    .where(col(Lead.id).in_(bindparam("lead_ids", expanding=True)))
+    .where(
+        ~sa_select(col(_OTHER_LEAD.id))
+        .where(col(_OTHER_LEAD.customer_id) == col(Lead.customer_id))
+        .where(col(_OTHER_LEAD.id).not_in(bindparam("lead_ids", expanding=True)))
+        .exists()
+    )
+    .order_by(col(Lead.id))
+)
+_LOCK_ACTIVE_BRANCHES = (
+    sa_select(*_LOCKED_COLUMNS).where(col(Branch.active)).order_by(col(Branch.id)).with_for_update()
+)
+
+
+@dataclass(frozen=True, slots=True)
 class Routed:
     """A customer given to a branch between rounds (its leads, all now at the branch)."""
 
@@ -77,14 +108,15 @@ def route_new_leads(session: Session, *, lead_ids: Sequence[int], actor: str) ->
     """Route the given new leads that may be routed; the others wait for the next round.
 
     The one place leads are assigned between rounds; each branch that gets leads is told
-    (app/notifications) in the same transaction.
+    (app/notifications) in the same transaction. The leads are read as plain rows: the
+    caller's session must not hold them as objects.
     """
     if not lead_ids or not routing_enabled(session):
         return []
     # Read once, before the locks: these leads are this transaction's own, and a concurrent
     # lead of the same customer was serialised by the customer's key when it was imported.
-    waiting = _waiting(session, lead_ids)
-    if not waiting:
+    customers = _waiting_customers(session, lead_ids)
+    if not customers:
         return []
     branches = _lock_active_branches(session)
     prices = last_committed_prices(session)  # read under the lock: a commit may just have ended
@@ -93,10 +125,8 @@ def route_new_leads(session: Session, *, lead_ids: Sequence[int], actor: str) ->
     columns = _columns(branches, prices)
     book = read_book(session)  # kept up to date as this request fills branches
     now, routed = utcnow(), []
-    for lead in waiting:
-        if lead.status != "new":  # taken with an earlier lead of the same customer
-            continue
-        done = _route_customer(session, lead=lead, branches=branches, columns=columns,
+    for leads in customers:
+        done = _route_customer(session, leads=leads, branches=branches, columns=columns,
                                prices=prices, book=book, now=now)  # fmt: skip
         if done is not None:
             _audit(session, done, actor=actor)
@@ -114,36 +144,22 @@ def _tell_branches(session: Session, routed: list[Routed]) -> None:
         notify_assigned(session, branch_id, lead_ids, source="routing")
 
 
-def _waiting(session: Session, lead_ids: Sequence[int]) -> list[Lead]:
-    """The given leads still `new` whose customer has no lead outside them (none owned, none
-    waiting in the pool already), in id order."""
-    query = (
-        select(Lead)
-        .where(col(Lead.id).in_(lead_ids), Lead.status == "new")
-        .where(~_has_other_lead(lead_ids))
-        .order_by(col(Lead.id))
-    )
-    return list(session.exec(query))
-
-
-def _has_other_lead(lead_ids: Sequence[int]) -> ColumnElement[bool]:
-    other = aliased(Lead)
-    return (
-        select(other.id)
-        .where(col(other.customer_id) == col(Lead.customer_id))
-        .where(col(other.id).not_in(lead_ids))
-        .exists()
-    )
+def _waiting_customers(session: Session, lead_ids: Sequence[int]) -> list[list[WaitingLead]]:
+    """The customers of the given leads that have no lead outside them (none owned, none
+    waiting in the pool already) and whose leads are all `new`: each customer's leads in id
+    order, customers in the order of their first lead."""
+    by_customer: dict[int, list[WaitingLead]] = {}
+    blocked = set()
+    for *values, status in plain_rows(session, _WAITING, {"lead_ids": list(lead_ids)}):
+        lead = WaitingLead(*values)
+        by_customer.setdefault(lead.customer_id, []).append(lead)
+        if status != "new":
+            blocked.add(lead.customer_id)
+    return [leads for customer, leads in by_customer.items() if customer not in blocked]
 
 
 def _lock_active_branches(session: Session) -> list[LockedBranch]:
-    query = (
-        sa_select(*_LOCKED_COLUMNS)
-        .where(col(Branch.active))
-        .order_by(col(Branch.id))
-        .with_for_update()
-    )
-    return [LockedBranch(*row) for row in plain_rows(session, query)]
+    return [LockedBranch(*row) for row in plain_rows(session, _LOCK_ACTIVE_BRANCHES)]
 
 
 def _columns(branches: list[LockedBranch], prices: RoundPrices) -> Branches:
@@ -157,14 +173,13 @@ def _columns(branches: list[LockedBranch], prices: RoundPrices) -> Branches:
 def _route_customer(
     session: Session,
     *,
-    lead: Lead,
+    leads: list[WaitingLead],
     branches: list[LockedBranch],
     columns: Branches,
     prices: RoundPrices,
     book: LoadBook,
     now: datetime,
 ) -> Routed | None:
-    leads = siblings(session, lead)  # all new and in this request: none was ever given up
     tier = customer_tier(x.tier for x in leads)
     eligible = np.array([serves(b, tier) for b in branches], np.bool_)
     first = leads[0]  # the round's representative of a customer: its first lead
@@ -177,12 +192,14 @@ def _route_customer(
         load = load_now(session, branch.id, book)
         if load >= branch.capacity:
             continue
-        moved = take_customer(session, lead=first, branch_id=branch.id, at=now,
-                              opened_by="routed", round_id=prices.round_id)  # fmt: skip
+        lead_ids = tuple(x.id for x in leads)
+        take_pool_customer(session, customer_id=first.customer_id, lead_ids=lead_ids,
+                           branch_id=branch.id, at=now, opened_by="routed",
+                           round_id=prices.round_id)  # fmt: skip
         placed_one_customer(session, branch.id, book, load_before=load)
         return Routed(
-            lead_ids=tuple(x.id or 0 for x in moved), branch_id=branch.id,
-            branch_code=branch.code, round_id=prices.round_id, distance_km=distance,
+            lead_ids=lead_ids, branch_id=branch.id, branch_code=branch.code,
+            round_id=prices.round_id, distance_km=distance,
             price_km=float(columns.price_km[k]),
         )  # fmt: skip
     return None

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pydantic import BaseModel
-from sqlmodel import Session
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col
 
 from app import audit
+from app.bulk import plain_rows
 from app.tables import RoutingSwitch
 from app.tables.base import utcnow
 
@@ -16,9 +18,12 @@ class RoutingState(BaseModel):
     changed_at: str | None  # ISO 8601 UTC; null: never changed since installation
 
 
+_ENABLED = sa_select(col(RoutingSwitch.enabled)).where(col(RoutingSwitch.id) == 1)
+
+
 def routing_enabled(session: Session) -> bool:
-    row = session.get(RoutingSwitch, 1)
-    return row is None or row.enabled  # on unless HQ switched it off
+    rows = plain_rows(session, _ENABLED)
+    return not rows or bool(rows[0][0])  # on unless HQ switched it off
 
 
 def routing_state(session: Session) -> RoutingState:
