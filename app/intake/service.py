@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import bindparam
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from app import audit
 from app.bulk import plain_rows
@@ -51,12 +52,16 @@ def _cells(lead: IntakeLead) -> dict[str, str]:
     return {name: repr(v) if isinstance(v, float) else str(v) for name, v in values.items()}
 
 
+_EXISTING = sa_select(col(Lead.external_id)).where(
+    col(Lead.channel) == bindparam("channel"),
+    col(Lead.external_id).in_(bindparam("external_ids", expanding=True)),
+)
+
+
 def _existing_ids(session: Session, *, channel: str, batch: IntakeBatch) -> set[str]:
     wanted = [x.external_id.strip() for x in batch.leads]
-    query = select(Lead.external_id).where(
-        Lead.channel == channel, col(Lead.external_id).in_(wanted)
-    )
-    return set(session.exec(query))
+    rows = plain_rows(session, _EXISTING, {"channel": channel, "external_ids": wanted})
+    return {external_id for (external_id,) in rows}
 
 
 @dataclass(frozen=True, slots=True)
