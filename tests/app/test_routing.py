@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import delete, text
+from sqlalchemy import delete, text, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from typer.testing import CliRunner
@@ -21,6 +21,7 @@ from app.config import Settings, get_settings
 from app.db import session_scope
 from app.intake.schemas import IntakeBatch, IntakeLead, IntakeResult
 from app.intake.service import take_leads
+from app.routing.service import route_new_leads
 from app.routing.switch import routing_enabled, switch_routing
 from app.tables import (
     AuditRecord,
@@ -237,6 +238,33 @@ def test_a_resent_lead_is_not_routed_twice(world: World) -> None:
         intervals = session.exec(select(Ownership).where(Ownership.lead_id == n1)).all()
         records = session.exec(select(AuditRecord).where(AuditRecord.action == "lead.routed"))
         assert (len(intervals), len(records.all())) == (1, 1)
+
+
+def test_two_leads_of_one_new_customer_are_routed_together(world: World) -> None:
+    _round(world)
+    same = {"lat": 22.5, "lon": 114.2, "mobile": "13800138021"}
+    result = _intake(world, {"external_id": "N1", **same}, {"external_id": "N2", **same})
+    assert [(x.status, x.branch_code, x.routed) for x in result.leads] == [
+        ("assigned", "EAST", True), ("assigned", "EAST", True)
+    ]  # fmt: skip
+    assert (result.routed, world.loads()["EAST"]) == (2, 2)  # one customer, one place
+    with session_scope(world.engine) as session:
+        n1 = world.lead_id("N1")
+        customer = session.exec(select(Lead.customer_id).where(Lead.id == n1)).one()
+        intervals = session.exec(select(Ownership).where(Ownership.customer_id == customer))
+        assert [(x.lead_id, x.opened_by) for x in intervals] == [(n1, "routed")]
+
+
+def test_a_customer_whose_leads_are_not_all_new_is_left_to_the_round(world: World) -> None:
+    """A lead given back by a branch must not go back there: only a round knows that."""
+    _round(world)
+    world.leads(f"P1,{AT_WEST},mass,13800138022\nP2,{AT_WEST},mass,13800138022\n", name="p.csv")
+    p1, p2 = world.lead_id("P1"), world.lead_id("P2")
+    with session_scope(world.engine) as session:
+        session.execute(update(Lead).where(col(Lead.id) == p2).values(status="returned"))
+    with session_scope(world.engine) as session:
+        assert route_new_leads(session, lead_ids=[p1, p2], actor="test") == []
+    assert [_lead(world, x).status for x in ("P1", "P2")] == ["new", "returned"]
 
 
 def test_a_batch_fills_a_branch_one_place_at_a_time(world: World) -> None:
