@@ -30,7 +30,7 @@ REQUIRED = ("external_id",)
 
 def customer_key(mobile: str, *, secret: bytes) -> str:
     """Keyed hash of a normalised mobile number: the same customer across channels."""
-    return hmac.new(secret, mobile.encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(secret, mobile.encode(), "sha256").hex()  # one-shot: no HMAC object
 
 
 def solo_customer_key(channel: str, external_id: str) -> str:
