@@ -93,6 +93,11 @@ def main() -> None:
           f"{sum(t > 0.005 for times in spent.values() for t in times)}")  # fmt: skip
     for text, times in sorted(spent.items(), key=lambda kv: -sum(kv[1])):
         print(f"  {sum(times) * per:6.2f} ms  x{len(times) / args.requests:4.1f}  {text}")
+    print("statements slower than 5 ms:")
+    for text, times in spent.items():
+        slow = sorted(1000 * t for t in times if t > 0.005)
+        if slow:
+            print(f"  {len(slow):4d} x, {slow[0]:.1f}-{slow[-1]:.1f} ms: {text}")
 
 
 if __name__ == "__main__":

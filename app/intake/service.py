@@ -29,15 +29,14 @@ SOURCE = "leads"  # errors read "leads:<item number>: <field>: <reason>"
 def take_leads(
     session: Session, *, channel: str, key_id: str, batch: IntakeBatch, secret: bytes
 ) -> IntakeResult:
-    known = _existing_ids(session, channel=channel, batch=batch)
     rows = [CsvRow(line=i, values=_cells(x)) for i, x in enumerate(batch.leads, start=1)]
     done = ingest_rows(session, rows, source=SOURCE, actor=f"channel:{channel}", secret=secret,
-                       channel=channel)  # fmt: skip
+                       channel=channel, new_lead_ids=True)  # fmt: skip
+    created = list(done.new_lead_ids or ())  # only these are routed: a re-sent lead changes nothing
     stored = _stored(session, channel=channel, batch=batch)
-    created = [lead.lead_id for lead in stored.values() if lead.external_id not in known]
     routed = route_new_leads(session, lead_ids=created, actor=f"channel:{channel}")
     routed_to = {lead_id: r.branch_code for r in routed for lead_id in r.lead_ids}
-    outcomes = _outcomes(batch=batch, stored=stored, known=known, routed_to=routed_to)
+    outcomes = _outcomes(batch=batch, stored=stored, created=set(created), routed_to=routed_to)
     detail: dict[str, object] = {"key_id": key_id, "rows": done.rows, "created": done.inserted,
                                  "linked": done.linked, "routed": len(routed_to)}  # fmt: skip
     audit.record(session, actor=f"channel:{channel}", action="intake.leads", entity_type="lead",
@@ -52,18 +51,6 @@ def _cells(lead: IntakeLead) -> dict[str, str]:
     return {name: repr(v) if isinstance(v, float) else str(v) for name, v in values.items()}
 
 
-_EXISTING = sa_select(col(Lead.external_id)).where(
-    col(Lead.channel) == bindparam("channel"),
-    col(Lead.external_id).in_(bindparam("external_ids", expanding=True)),
-)
-
-
-def _existing_ids(session: Session, *, channel: str, batch: IntakeBatch) -> set[str]:
-    wanted = [x.external_id.strip() for x in batch.leads]
-    rows = plain_rows(session, _EXISTING, {"channel": channel, "external_ids": wanted})
-    return {external_id for (external_id,) in rows}
-
-
 @dataclass(frozen=True, slots=True)
 class _Stored:
     lead_id: int
@@ -72,21 +59,27 @@ class _Stored:
     branch_code: str | None
 
 
+_STORED = (
+    sa_select(col(Lead.id), col(Lead.external_id), col(Lead.status), col(Branch.code))
+    .join(Branch, col(Lead.branch_id) == col(Branch.id), isouter=True)
+    .where(
+        col(Lead.channel) == bindparam("channel"),
+        col(Lead.external_id).in_(bindparam("external_ids", expanding=True)),
+    )
+    .order_by(col(Lead.id))
+)
+
+
 def _stored(session: Session, *, channel: str, batch: IntakeBatch) -> dict[str, _Stored]:
     """The batch's leads as stored after the import, by external id (plain rows: routing
     then updates them without ORM objects to keep in step)."""
     wanted = [x.external_id.strip() for x in batch.leads]
-    query = (
-        sa_select(col(Lead.id), col(Lead.external_id), col(Lead.status), col(Branch.code))
-        .join(Branch, col(Lead.branch_id) == col(Branch.id), isouter=True)
-        .where(col(Lead.channel) == channel, col(Lead.external_id).in_(wanted))
-        .order_by(col(Lead.id))
-    )
-    return {row[1]: _Stored(*row) for row in plain_rows(session, query)}
+    rows = plain_rows(session, _STORED, {"channel": channel, "external_ids": wanted})
+    return {row[1]: _Stored(*row) for row in rows}
 
 
 def _outcomes(
-    *, batch: IntakeBatch, stored: dict[str, _Stored], known: set[str], routed_to: dict[int, str]
+    *, batch: IntakeBatch, stored: dict[str, _Stored], created: set[int], routed_to: dict[int, str]
 ) -> list[IntakeOutcome]:
     outcomes = []
     for external_id in (x.external_id.strip() for x in batch.leads):
@@ -96,7 +89,7 @@ def _outcomes(
             IntakeOutcome(
                 external_id=external_id,
                 lead_id=lead.lead_id,
-                outcome="unchanged" if external_id in known else "created",
+                outcome="created" if lead.lead_id in created else "unchanged",
                 status="assigned" if routed else lead.status,
                 branch_code=routed_to[lead.lead_id] if routed else lead.branch_code,
                 routed=routed,

@@ -35,6 +35,7 @@ class Ingested:
     rows: int
     inserted: int
     linked: int
+    new_lead_ids: tuple[int, ...] | None = None  # when asked for (`ingest_rows`)
 
 
 def import_leads(
@@ -109,17 +110,20 @@ def ingest_rows(
     channel: str | None,
     batch_rows: int = 5_000,
     progress: Progress | None = None,
+    new_lead_ids: bool = False,
 ) -> Ingested:
     """Validate every row (all or nothing), insert the new leads, link returning customers.
 
-    The one path for leads from files and from channel systems (app/intake)."""
+    The one path for leads from files and from channel systems (app/intake), which ask for
+    `new_lead_ids`."""
     errors = ErrorCollector(file=source)
     parser = LeadRowParser(
         default_channel=channel, secret=secret, errors=errors, cipher=cipher_for(session)
     )
     staging.create_stage(session)
     count = _stage_rows(session, rows, parser=parser, batch_rows=batch_rows, progress=progress)
-    return _ingest_staged(session, errors, rows=count, actor=actor, batch_rows=batch_rows)
+    return _ingest_staged(session, errors, rows=count, actor=actor, batch_rows=batch_rows,
+                          new_lead_ids=new_lead_ids)  # fmt: skip
 
 
 def ingest_in_parallel(
@@ -141,8 +145,9 @@ def ingest_in_parallel(
 
 
 def _ingest_staged(
-    session: Session, errors: ErrorCollector, *, rows: int, actor: str, batch_rows: int
-) -> Ingested:
+    session: Session, errors: ErrorCollector, *, rows: int, actor: str, batch_rows: int,
+    new_lead_ids: bool = False,
+) -> Ingested:  # fmt: skip
     """Once every row is staged: refuse the file if any row was bad, else write it."""
     count = rows
     if count > 1:  # one row cannot repeat itself (an intake of one lead: one query fewer)
@@ -150,7 +155,8 @@ def _ingest_staged(
     errors.raise_if_any()
     now = utcnow()
     new_customers = staging.insert_new_customers(session, now=now)
-    inserted = staging.insert_new_leads(session, now=now)
+    ids = staging.insert_new_leads_returning_ids(session, now=now) if new_lead_ids else None
+    inserted = staging.insert_new_leads(session, now=now) if ids is None else len(ids)
     # A new customer per row: no row's customer was there before, so none has an owner.
     linked = 0 if new_customers == count else staging.link_owned_customers(session, now=now)
     if linked:
@@ -158,7 +164,8 @@ def _ingest_staged(
     staging.drop_stage(session)
     if count >= batch_rows:
         refresh_statistics(session, "lead", "customer")
-    return Ingested(rows=count, inserted=inserted, linked=linked)
+    return Ingested(rows=count, inserted=inserted, linked=linked,
+                    new_lead_ids=None if ids is None else tuple(ids))  # fmt: skip
 
 
 def _repool_unserved_links(session: Session, *, actor: str, now: datetime) -> None:

@@ -50,11 +50,18 @@ def create_stage(session: Session) -> None:
         session.execute(text(f"DROP TABLE IF EXISTS temp.{STAGE}"))
         session.execute(text(_DDL.format(name=STAGE, ts="VARCHAR(32)", suffix="")))
         return
-    ddl = _DDL.format(name=STAGE, ts="TIMESTAMPTZ", suffix=" ON COMMIT DELETE ROWS")
-    session.execute(
-        text(ddl.replace("CREATE TEMPORARY TABLE", "CREATE TEMPORARY TABLE IF NOT EXISTS"))
+    session.execute(text(_PG_STAGE))
+
+
+# One round trip: create it if this connection has none, empty it if an earlier import in
+# this transaction filled it.
+_PG_STAGE = (
+    "DO $$ BEGIN "
+    + _DDL.format(name=STAGE, ts="TIMESTAMPTZ", suffix=" ON COMMIT DELETE ROWS").replace(
+        "CREATE TEMPORARY TABLE", "CREATE TEMPORARY TABLE IF NOT EXISTS"
     )
-    session.execute(text(f"DELETE FROM {STAGE}"))  # an earlier import in this transaction
+    + f"; DELETE FROM {STAGE}; END $$"
+)
 
 
 def drop_stage(session: Session) -> None:
@@ -96,18 +103,27 @@ def insert_new_customers(session: Session, *, now: datetime) -> int:
     return _rowcount(session.execute(text(sql), {"now": _ts(session, now)}))
 
 
+_INSERT_NEW_LEADS = f"""
+    INSERT INTO lead (channel, external_id, customer_id, name, mobile, tier, lat, lon,
+                      region_code, location_source, status, acquired_at, created_at, updated_at)
+    SELECT s.channel, s.external_id, c.id, s.name, s.mobile, s.tier, s.lat, s.lon,
+           s.region_code, s.location_source, 'new', s.acquired_at, :now, :now
+    FROM {STAGE} s JOIN customer c ON c.customer_key = s.customer_key
+    WHERE NOT EXISTS (
+        SELECT 1 FROM lead l WHERE l.channel = s.channel AND l.external_id = s.external_id)
+    ORDER BY s.line
+"""
+
+
 def insert_new_leads(session: Session, *, now: datetime) -> int:
-    sql = f"""
-        INSERT INTO lead (channel, external_id, customer_id, name, mobile, tier, lat, lon,
-                          region_code, location_source, status, acquired_at, created_at, updated_at)
-        SELECT s.channel, s.external_id, c.id, s.name, s.mobile, s.tier, s.lat, s.lon,
-               s.region_code, s.location_source, 'new', s.acquired_at, :now, :now
-        FROM {STAGE} s JOIN customer c ON c.customer_key = s.customer_key
-        WHERE NOT EXISTS (
-            SELECT 1 FROM lead l WHERE l.channel = s.channel AND l.external_id = s.external_id)
-        ORDER BY s.line
-    """
-    return _rowcount(session.execute(text(sql), {"now": _ts(session, now)}))
+    return _rowcount(session.execute(text(_INSERT_NEW_LEADS), {"now": _ts(session, now)}))
+
+
+def insert_new_leads_returning_ids(session: Session, *, now: datetime) -> list[int]:
+    """The same, returning the new leads' ids: for a channel's batch of a few rows, which then
+    needs no query of its own to tell new leads from re-sent ones."""
+    result = session.execute(text(_INSERT_NEW_LEADS + "RETURNING id"), {"now": _ts(session, now)})
+    return [int(row[0]) for row in result]
 
 
 # The leads this import staged, found through the (channel, external_id) unique index: the

@@ -25,8 +25,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 from sqlalchemy import bindparam
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
@@ -45,9 +47,9 @@ from app.tables import Branch, Lead
 from app.tables.base import utcnow
 
 
-@dataclass(frozen=True, slots=True)
-class LockedBranch:
-    """An active branch row as routing reads it (plain columns: no ORM object per branch)."""
+class LockedBranch(NamedTuple):
+    """An active branch row as routing reads it: the driver's tuple, named (no ORM object,
+    nor a dataclass, per branch: 300 of them per intake)."""
 
     id: int
     code: str
@@ -58,7 +60,7 @@ class LockedBranch:
     active: bool
 
 
-_LOCKED_COLUMNS = tuple(col(getattr(Branch, f.name)) for f in fields(LockedBranch))
+_LOCKED_COLUMNS = tuple(col(getattr(Branch, name)) for name in LockedBranch._fields)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,10 +126,10 @@ def route_new_leads(session: Session, *, lead_ids: Sequence[int], actor: str) ->
         return []
     columns = _columns(branches, prices)
     book = read_book(session)  # kept up to date as this request fills branches
-    now, routed = utcnow(), []
+    now, routed, eligible = utcnow(), [], _Eligibility(branches)
     for leads in customers:
         done = _route_customer(session, leads=leads, branches=branches, columns=columns,
-                               prices=prices, book=book, now=now)  # fmt: skip
+                               eligible=eligible, prices=prices, book=book, now=now)  # fmt: skip
         if done is not None:
             _audit(session, done, actor=actor)
             routed.append(done)
@@ -159,7 +161,20 @@ def _waiting_customers(session: Session, lead_ids: Sequence[int]) -> list[list[W
 
 
 def _lock_active_branches(session: Session) -> list[LockedBranch]:
-    return [LockedBranch(*row) for row in plain_rows(session, _LOCK_ACTIVE_BRANCHES)]
+    return list(map(LockedBranch._make, plain_rows(session, _LOCK_ACTIVE_BRANCHES)))
+
+
+class _Eligibility:
+    """Which locked branches serve a tier (`holdings.serves`), worked out once per tier."""
+
+    def __init__(self, branches: list[LockedBranch]) -> None:
+        self._branches = branches
+        self._by_tier: dict[str, npt.NDArray[np.bool_]] = {}
+
+    def serving(self, tier: str) -> npt.NDArray[np.bool_]:
+        if tier not in self._by_tier:
+            self._by_tier[tier] = np.array([serves(b, tier) for b in self._branches], np.bool_)
+        return self._by_tier[tier]
 
 
 def _columns(branches: list[LockedBranch], prices: RoundPrices) -> Branches:
@@ -176,14 +191,15 @@ def _route_customer(
     leads: list[WaitingLead],
     branches: list[LockedBranch],
     columns: Branches,
+    eligible: _Eligibility,
     prices: RoundPrices,
     book: LoadBook,
     now: datetime,
 ) -> Routed | None:
     tier = customer_tier(x.tier for x in leads)
-    eligible = np.array([serves(b, tier) for b in branches], np.bool_)
     first = leads[0]  # the round's representative of a customer: its first lead
-    preferred = preference(lat=first.lat, lon=first.lon, branches=columns, eligible=eligible,
+    preferred = preference(lat=first.lat, lon=first.lon, branches=columns,
+                           eligible=eligible.serving(tier),
                            max_distance_km=prices.max_distance_km)  # fmt: skip
     for k, distance in zip(preferred.order.tolist(), preferred.distance_km.tolist(), strict=True):
         branch = branches[k]
