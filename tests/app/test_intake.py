@@ -103,6 +103,31 @@ def test_a_returning_customer_joins_its_owner_at_once(
     )  # fmt: skip
 
 
+def test_a_mixed_batch_says_per_lead_what_happened_in_batch_order(
+    client: TestClient, engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """Re-sent, new, and new for an owned customer, in one batch: the outcomes come back in the
+    batch's order whatever order the leads were stored in."""
+    world = World(engine, settings, tmp_path)
+    world.branches()
+    world.leads("A1,22.545,114.055,mass,13800138001\n")
+    world.solve(commit=True)
+    key = _key(engine, "alipay")
+    _post(client, key, {"external_id": "P-1", "mobile": "13800138002"})
+    body = _post(client, key,
+                 {"external_id": "P-3", "mobile": "13800138001"},  # its customer has an owner
+                 {"external_id": "P-1", "mobile": "13800138002"},  # sent before
+                 {"external_id": "P-2", "mobile": "13800138003"}).json()  # type: ignore[attr-defined]  # fmt: skip
+    got = [(x["external_id"], x["outcome"], x["status"], x["routed"]) for x in body["leads"]]
+    assert got == [
+        ("P-3", "created", "assigned", False),  # joined NEAR, its owner
+        ("P-1", "unchanged", "assigned", False),  # routed by the first request
+        ("P-2", "created", "assigned", True),
+    ]
+    assert body["leads"][0]["branch_code"] == "NEAR"
+    assert (body["created"], body["unchanged"], body["linked"], body["routed"]) == (2, 1, 1, 1)
+
+
 def test_hq_manages_channel_keys_from_the_command_line(
     engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
