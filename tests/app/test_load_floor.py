@@ -21,7 +21,7 @@ from app.config import Settings, get_settings
 from app.db import session_scope
 from app.intake.schemas import IntakeBatch, IntakeLead, IntakeResult
 from app.intake.service import take_leads
-from app.ownership.load_floor import compact, known_full, misstated_counts, read_book
+from app.ownership.load_floor import known_full, misstated_counts, read_book
 from app.tables import Branch, BranchLoadDrop, BranchLoadRise, BranchLoadSeen
 from tests.app.holdings_world import World
 
@@ -238,16 +238,18 @@ def test_the_consistency_check_finds_an_exact_count_that_is_not_the_load(world: 
         assert misstated_counts(session) == {west: ("exact", 2, 3)}
 
 
-def test_compacting_keeps_one_record_of_each_kind_per_branch(world: World) -> None:
+def test_a_round_commit_leaves_every_branch_counted_and_no_record(world: World) -> None:
+    """Records written before a commit are consumed by it, and every branch's count is then
+    the load itself: the intakes after a round count no branch again."""
     _full_west(world)
-    for _ in range(3):
-        _sql(world, f"INSERT INTO branch_load_rise (branch_id) SELECT {WEST_ID}")
-        _sql(world, f"INSERT INTO branch_load_drop (branch_id) SELECT {WEST_ID}")
+    _sql(world, CONVERT_R1)  # a fall
+    _sql(world, f"INSERT INTO branch_load_rise (branch_id) SELECT {WEST_ID}")
+    world.leads(f"P1,{AT_WEST},mass,13800000009\n", name="pool.csv")
+    world.solve(commit=True)
     with session_scope(world.engine) as session:
-        compact(session)
-    with session_scope(world.engine) as session:
-        west = _west(session).id
-        rises = session.exec(select(BranchLoadRise.branch_id)).all()
-        drops = session.exec(select(BranchLoadDrop.branch_id)).all()
-        assert (rises.count(west), drops.count(west)) == (1, 1)
-        assert len(rises) == len(set(rises))
+        assert session.exec(select(BranchLoadDrop)).all() == []
+        assert session.exec(select(BranchLoadRise)).all() == []
+        book = read_book(session)
+        codes = {b.id: b.code for b in session.exec(select(Branch))}
+        assert {codes[b]: book.exact(b) for b in codes} == world.loads()
+        assert misstated_counts(session) == {}
