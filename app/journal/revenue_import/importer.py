@@ -1,7 +1,9 @@
 """`o2o import revenue`: streaming, all-or-nothing, exactly-once, reconciled per batch.
 
-1. Every row is validated in Python and the good ones staged (COPY on PostgreSQL; a big
-   file from the CLI is validated by one forked process per core, ``parallel_parse``).
+1. Every row is validated and the good ones staged: on PostgreSQL a clean file is sent as
+   it is and converted by the server (``sql_staging``); any other file, and every file on
+   SQLite, is validated in Python (a big file from the CLI by one forked process per core,
+   ``parallel_parse``) and staged by COPY on PostgreSQL.
 2. Leads are resolved set-based; unknown or ambiguous leads and conflicting repeats are row
    errors. Any error rejects the file: nothing is written.
 3. New events are inserted with ON CONFLICT DO NOTHING (a replay, or a concurrent import of
@@ -34,7 +36,13 @@ from app.errors import Conflict
 from app.faults import crash_point
 from app.imports.csvfile import ErrorCollector, open_text, read_rows
 from app.journal.policies import versions
-from app.journal.revenue_import import crediting, parallel_parse, sql_crediting, staging_table
+from app.journal.revenue_import import (
+    crediting,
+    parallel_parse,
+    sql_crediting,
+    sql_staging,
+    staging_table,
+)
 from app.journal.revenue_import.row_parser import REQUIRED, RevenueRowParser
 from app.journal.store import period_lock
 from app.tables.base import utcnow
@@ -99,10 +107,12 @@ def import_revenue(
     errors = ErrorCollector(file=name)
     limit = max_amount_fen or get_settings().max_revenue_amount_fen
     staging_table.create(session)
-    if parse_workers > 1 and not is_sqlite(session):
+    sqlite = is_sqlite(session)
+    rows = None if sqlite else sql_staging.stage(session, path=path, now=now, max_amount_fen=limit)
+    if rows is None and parse_workers > 1 and not sqlite:
         rows = _stage_in_parallel(session, path=path, name=name, errors=errors, now=now,
                                   workers=parse_workers, max_amount_fen=limit)  # fmt: skip
-    else:
+    elif rows is None:
         rows = _stage_file(session, path=path, name=name, errors=errors, now=now,
                            max_amount_fen=limit)  # fmt: skip
     staging_table.resolve_leads(session)
