@@ -199,6 +199,19 @@ def test_a_repeat_naming_another_channels_lead_is_a_conflict(
     assert (error.line, error.reason) == (3, "event_id 'E5' repeats line 2 with other content")
 
 
+def test_a_changed_repeat_found_after_the_insert_leaves_nothing_stored(
+    ledger_engine: Engine, tmp_path: Path
+) -> None:
+    """Repeats are looked for once the new events are in (only when some row was not new);
+    the file is still refused whole."""
+    body = HEADER + "E1,A1,other,1,2026-10-05,app\nE2,A1,other,1,2026-10-05,app\n"
+    body += "E1,A1,other,2,2026-10-05,app\n"
+    [error] = rejection(ledger_engine, tmp_path, body).errors
+    assert (error.line, error.reason) == (4, "event_id 'E1' repeats line 2 with other content")
+    assert scalar(ledger_engine, "SELECT COUNT(*) FROM revenue_event") == 0
+    assert scalar(ledger_engine, "SELECT COUNT(*) FROM journal_entry") == 0
+
+
 def test_an_identical_repeat_inside_one_file_is_credited_once(
     ledger_engine: Engine, tmp_path: Path
 ) -> None:

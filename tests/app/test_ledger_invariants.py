@@ -207,3 +207,17 @@ def test_a_revenue_event_must_name_a_stored_lead(booked: Engine) -> None:
     )
     refused(booked, copy_of_e1)
     assert scalar(booked, "SELECT COUNT(*) FROM revenue_event WHERE event_id = 'E2'") == 0
+
+
+def test_one_event_naming_no_lead_among_many_refuses_the_statement(booked: Engine) -> None:
+    """The check counts the statement's missing leads (migration 0030): one is enough."""
+    copies = (
+        "INSERT INTO revenue_event (event_id, batch_id, line, external_id, lead_id, "
+        "revenue_type, amount_fen, occurred_at, channel, fingerprint) "
+        "SELECT 'M' || n, batch_id, line, external_id, CASE WHEN n = 37 THEN 999999 "
+        "ELSE lead_id END, revenue_type, amount_fen, occurred_at, channel, fingerprint "
+        "FROM revenue_event CROSS JOIN (SELECT 1 AS n UNION ALL SELECT 37 UNION ALL SELECT 2) k "
+        "WHERE event_id = 'E1'"
+    )
+    refused(booked, copies)
+    assert scalar(booked, "SELECT COUNT(*) FROM revenue_event WHERE event_id LIKE 'M%'") == 0

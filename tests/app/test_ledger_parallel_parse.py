@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from app.db import session_scope
 from app.errors import FileRejected
 from app.imports.csvfile import ErrorCollector, open_text, read_rows
-from app.journal.revenue_import import parallel_parse
+from app.journal.revenue_import import parallel_parse, sql_staging
 from app.journal.revenue_import.importer import import_revenue
 from app.journal.revenue_import.row_parser import REQUIRED, RevenueRowParser
 from app.limits import import_row_limit
@@ -126,6 +126,8 @@ def test_workers_stop_when_the_import_stops_reading(
     pipe closed and exits by itself (none has to be killed)."""
     body = HEADER + "".join(f"E{i},A1,other,1,2026-10-05,\n" for i in range(30_000))
     path = write(tmp_path, "big.csv", body)
+    # A clean file is staged by the server (sql_staging); this one must reach the workers.
+    monkeypatch.setattr(sql_staging, "stage", lambda *args, **kwargs: None)
     killed: list[int | None] = []
     monkeypatch.setattr(BaseProcess, "kill", lambda process: killed.append(process.pid))
 

@@ -1,7 +1,9 @@
 """`o2o import revenue`: streaming, all-or-nothing, exactly-once, reconciled per batch.
 
-1. Every row is validated in Python and the good ones staged (COPY on PostgreSQL; a big
-   file from the CLI is validated by one forked process per core, ``parallel_parse``).
+1. Every row is validated and the good ones staged: on PostgreSQL a clean file is sent as
+   it is and converted by the server (``sql_staging``); any other file, and every file on
+   SQLite, is validated in Python (a big file from the CLI by one forked process per core,
+   ``parallel_parse``) and staged by COPY on PostgreSQL.
 2. Leads are resolved set-based; unknown or ambiguous leads and conflicting repeats are row
    errors. Any error rejects the file: nothing is written.
 3. New events are inserted with ON CONFLICT DO NOTHING (a replay, or a concurrent import of
@@ -34,7 +36,13 @@ from app.errors import Conflict
 from app.faults import crash_point
 from app.imports.csvfile import ErrorCollector, open_text, read_rows
 from app.journal.policies import versions
-from app.journal.revenue_import import crediting, parallel_parse, sql_crediting, staging_table
+from app.journal.revenue_import import (
+    crediting,
+    parallel_parse,
+    sql_crediting,
+    sql_staging,
+    staging_table,
+)
 from app.journal.revenue_import.row_parser import REQUIRED, RevenueRowParser
 from app.journal.store import period_lock
 from app.tables.base import utcnow
@@ -99,18 +107,22 @@ def import_revenue(
     errors = ErrorCollector(file=name)
     limit = max_amount_fen or get_settings().max_revenue_amount_fen
     staging_table.create(session)
-    if parse_workers > 1 and not is_sqlite(session):
+    sqlite = is_sqlite(session)
+    rows = None if sqlite else sql_staging.stage(session, path=path, now=now, max_amount_fen=limit)
+    if rows is None and parse_workers > 1 and not sqlite:
         rows = _stage_in_parallel(session, path=path, name=name, errors=errors, now=now,
                                   workers=parse_workers, max_amount_fen=limit)  # fmt: skip
-    else:
+    elif rows is None:
         rows = _stage_file(session, path=path, name=name, errors=errors, now=now,
                            max_amount_fen=limit)  # fmt: skip
-    staging_table.resolve_leads(session)
+    stage = staging_table.resolve_leads(session)
     _report_file_total_overflow(session, errors)
-    _report_lead_errors(session, errors)
+    _report_lead_errors(session, errors, stage=stage)
+    if errors.total:
+        _report_repeats(session, errors)  # reported with the others, as the file is refused
     errors.raise_if_any()
     crash_point("revenue.import.after_stage")
-    batch_id, new = _insert_events(session, errors=errors)
+    batch_id, new = _insert_events(session, errors=errors, staged=stage.rows)
     crash_point("revenue.import.after_events")
     totals = _credit_batch(session, batch_id=batch_id, now=now, page=batch_rows, progress=progress)
     if new:
@@ -126,15 +138,25 @@ def import_revenue(
     return report
 
 
-def _insert_events(session: Session, *, errors: ErrorCollector) -> tuple[int, int]:
-    """Store the new events under a fresh batch id; returns (batch id, new events)."""
+def _insert_events(session: Session, *, errors: ErrorCollector, staged: int) -> tuple[int, int]:
+    """Store the new events under a fresh batch id; returns (batch id, new events).
+
+    When every staged row became a new event, no event_id repeats in the file and none was
+    stored before, so neither can conflict: the two checks (and the stage index they read)
+    are only paid for a file that repeats or replays events. Otherwise a repeat with other
+    content, or an event stored with other content, refuses the file: the transaction,
+    with the events just inserted, is rolled back.
+    """
     period_lock.take_posting_lock(session)
     batch_id = bulk.reserve_ids(session, table="revenue_batch", count=1)[0]
     new = staging_table.insert_new_events(session, batch_id=batch_id)
     if new >= _ANALYZE_FROM_ROWS:
         bulk.refresh_statistics(session, "revenue_event")
-    _report_conflicts(session, errors)
-    errors.raise_if_any()
+    if new != staged:
+        _report_repeats(session, errors)
+        errors.raise_if_any()
+        _report_conflicts(session, errors)
+        errors.raise_if_any()
     return batch_id, new
 
 
@@ -194,7 +216,9 @@ def _report_file_total_overflow(session: Session, errors: ErrorCollector) -> Non
         errors.add(line, "amount", message("revenue.total_overflow", limit=format_fen(MAX_FEN)))
 
 
-def _report_lead_errors(session: Session, errors: ErrorCollector) -> None:
+def _report_lead_errors(
+    session: Session, errors: ErrorCollector, *, stage: staging_table.Staged
+) -> None:
     limit = errors.keep
     for line, external_id, channel in staging_table.unknown_leads(session, limit=limit):
         unknown = (
@@ -203,10 +227,16 @@ def _report_lead_errors(session: Session, errors: ErrorCollector) -> None:
             else message("revenue.no_lead", external_id=external_id)
         )
         errors.add(line, "external_id", unknown)
+    if not stage.maybe_ambiguous:
+        return
     for line, external_id, channels in staging_table.ambiguous_leads(session, limit=limit):
         ambiguous = message("revenue.ambiguous_lead", external_id=external_id, channels=channels)
         errors.add(line, "external_id", ambiguous)
-    for line, event_id, first in staging_table.conflicting_repeats(session, limit=limit):
+
+
+def _report_repeats(session: Session, errors: ErrorCollector) -> None:
+    staging_table.index_events(session)
+    for line, event_id, first in staging_table.conflicting_repeats(session, limit=errors.keep):
         errors.add(
             line, "event_id", message("revenue.repeated_event", event_id=event_id, first=first)
         )

@@ -8,6 +8,7 @@ a million rows costs a handful of statements rather than a million round trips.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
@@ -65,12 +66,22 @@ def _written(session: Session) -> str:
     return STAGE if is_sqlite(session) else ROWS
 
 
-def resolve_leads(session: Session) -> None:
-    """Set each row's lead (by channel when the file names one), then index the stage.
+@dataclass(frozen=True, slots=True)
+class Staged:
+    """What resolving the leads found: the stage's rows, and whether a row may name a lead
+    ambiguously (False only when no row joined several leads)."""
+
+    rows: int
+    maybe_ambiguous: bool
+
+
+def resolve_leads(session: Session) -> Staged:
+    """Set each row's lead (by channel when the file names one).
 
     One hash join. A row without a channel whose external_id is in several channels gets
     one of them (SQLite) or appears once per channel (PostgreSQL); either way it is
-    reported as ambiguous and the file rejected before anything is written.
+    reported as ambiguous and the file rejected before anything is written. On PostgreSQL
+    a stage with exactly one row per copied row has no such row.
     """
     if is_sqlite(session):
         session.execute(
@@ -80,19 +91,25 @@ def resolve_leads(session: Session) -> None:
               AND ({STAGE}.channel IS NULL OR l.channel = {STAGE}.channel)
             """)
         )
-    else:
-        columns = ", ".join(f"r.{column}" for column in STAGE_COLUMNS)
-        session.execute(
-            text(f"""
-            CREATE TEMPORARY TABLE {STAGE} ON COMMIT DROP AS
-            SELECT {columns}, l.id AS lead_id FROM {ROWS} r LEFT JOIN lead l
-              ON l.external_id = r.external_id AND (r.channel IS NULL OR l.channel = r.channel)
-            """)
-        )
-        session.execute(text(f"DROP TABLE {ROWS}"))
-    session.execute(text(f"CREATE INDEX {STAGE}_event ON {STAGE} (event_id, line)"))
-    if not is_sqlite(session):
-        session.execute(text(f"ANALYZE {STAGE}"))  # temp tables are never auto-analysed
+        rows = session.execute(text(f"SELECT COUNT(*) FROM {STAGE}")).scalar_one()
+        return Staged(rows=int(rows), maybe_ambiguous=True)
+    copied = session.execute(text(f"SELECT COUNT(*) FROM {ROWS}")).scalar_one()
+    columns = ", ".join(f"r.{column}" for column in STAGE_COLUMNS)
+    staged = session.execute(
+        text(f"""
+        CREATE TEMPORARY TABLE {STAGE} ON COMMIT DROP AS
+        SELECT {columns}, l.id AS lead_id FROM {ROWS} r LEFT JOIN lead l
+          ON l.external_id = r.external_id AND (r.channel IS NULL OR l.channel = r.channel)
+        """)
+    ).rowcount  # type: ignore[attr-defined]
+    session.execute(text(f"DROP TABLE {ROWS}"))
+    session.execute(text(f"ANALYZE {STAGE}"))  # temp tables are never auto-analysed
+    return Staged(rows=int(staged), maybe_ambiguous=int(staged) != int(copied))
+
+
+def index_events(session: Session) -> None:
+    """The stage index the repeat and conflict checks read (only built when they run)."""
+    session.execute(text(f"CREATE INDEX IF NOT EXISTS {STAGE}_event ON {STAGE} (event_id, line)"))
 
 
 def booked_absolute_fen(session: Session) -> int:
@@ -166,14 +183,16 @@ def conflicting_repeats(session: Session, *, limit: int) -> list[tuple[int, str,
 
 def insert_new_events(session: Session, *, batch_id: int) -> int:
     """Insert the first row of each event_id not stored yet; concurrent duplicates wait and
-    are skipped (ON CONFLICT DO NOTHING), so an event is stored once whoever races."""
+    are skipped (ON CONFLICT DO NOTHING), so an event is stored once whoever races. The rows
+    go in line order, so a later row repeating an event_id of the file is skipped the same
+    way (and reported by ``conflicting_repeats`` if its content differs)."""
     sql = f"""
         INSERT INTO revenue_event (event_id, external_id, channel, lead_id, revenue_type,
                                    amount_fen, occurred_at, fingerprint, batch_id, line)
         SELECT s.event_id, s.external_id, s.channel, s.lead_id, s.revenue_type, s.amount_fen,
                s.occurred_at, s.fingerprint, :batch, s.line
         FROM {STAGE} s
-        WHERE NOT EXISTS (SELECT 1 FROM {STAGE} t WHERE t.event_id = s.event_id AND t.line < s.line)
+        WHERE true
         ORDER BY s.line
         ON CONFLICT (event_id) DO NOTHING
     """
