@@ -90,19 +90,37 @@ def notify_from_pairs(
          "batch": batch, "created_at": now}
         for branch_id, lead_ids in sorted(by_branch.items())
     ]  # fmt: skip
-    session.connection().execute(_INSERT_NOTIFICATION, rows)
     told = Told(len(by_branch), sum(len(ids) for ids in by_branch.values()))
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        named = [{f"new_{name}": value for name, value in row.items()} for row in rows]
+        connection.execute(_NOTIFY_AND_QUEUE, [row | {"now": now} for row in named])
+        return told
+    connection.execute(_INSERT_NOTIFICATION, rows)
     return _queue_deliveries(session, batch=batch, told=told)
 
 
 _INSERT_NOTIFICATION = insert(Notification)
+_OUTBOX_COLUMNS = ["notification_id", "status", "attempts", "next_attempt_at", "updated_at"]
+_DUE_NOW = (literal("pending"), literal(0), bindparam("now", type_=UTCDateTime()),
+            bindparam("now", type_=UTCDateTime()))  # fmt: skip
+# PostgreSQL writes a notification and its outbox row in one statement (a routed intake's
+# round trip); SQLite has no writing CTE: the notifications, then `_QUEUE_BATCH`.
+_NOTIFIED = (
+    insert(Notification)
+    .values({name: bindparam(f"new_{name}") for name in _COLUMNS})
+    .returning(col(Notification.id))
+    .cte("notified")
+)
+_NOTIFY_AND_QUEUE = (
+    insert(NotificationOutbox)
+    .from_select(_OUTBOX_COLUMNS, select(_NOTIFIED.c.id, *_DUE_NOW))
+    .add_cte(_NOTIFIED)
+)
 _QUEUE_BATCH = insert(NotificationOutbox).from_select(
-    ["notification_id", "status", "attempts", "next_attempt_at", "updated_at"],
-    select(
-        col(Notification.id), literal("pending"), literal(0),
-        bindparam("now", type_=UTCDateTime()), bindparam("now", type_=UTCDateTime()),
-    ).where(col(Notification.batch) == bindparam("batch")),
-)  # fmt: skip
+    _OUTBOX_COLUMNS,
+    select(col(Notification.id), *_DUE_NOW).where(col(Notification.batch) == bindparam("batch")),
+)
 
 
 def _queue_deliveries(session: Session, *, batch: str, told: Told | None = None) -> Told:

@@ -112,7 +112,16 @@ _UPDATE_SEEN = (
     .where(col(BranchLoadSeen.branch_id) == _OF_BRANCH)
     .values(customers=bindparam("load"))
 )
-_INSERT_SEEN = insert(BranchLoadSeen)
+_INSERT_SEEN = insert(BranchLoadSeen).values(branch_id=_OF_BRANCH, customers=bindparam("load"))
+# What `placed_one_customer` runs, by dialect and by whether the branch had a stored count:
+# on PostgreSQL the removal and the store are one statement (one round trip of a routed
+# intake); SQLite has no writing CTE.
+_PLACED = {
+    ("postgresql", True): (_UPDATE_SEEN.add_cte(_DROP_OWN_RISE["postgresql"].cte("gone")),),
+    ("postgresql", False): (_INSERT_SEEN.add_cte(_DROP_OWN_RISE["postgresql"].cte("gone")),),
+    ("sqlite", True): (_DROP_OWN_RISE["sqlite"], _UPDATE_SEEN),
+    ("sqlite", False): (_DROP_OWN_RISE["sqlite"], _INSERT_SEEN),
+}
 
 
 def placed_one_customer(
@@ -121,16 +130,15 @@ def placed_one_customer(
     """Routing gave the branch one new customer: its count is one more, and the rise that its
     own placement recorded tells nothing new."""
     connection = session.connection()
-    connection.execute(_DROP_OWN_RISE[connection.dialect.name], {"of_branch": branch_id})
-    _store(session, branch_id, load_before + 1, stored_before=branch_id in book.seen)
+    params = {"of_branch": branch_id, "load": load_before + 1}
+    for statement in _PLACED[(connection.dialect.name, branch_id in book.seen)]:
+        connection.execute(statement, params)
     book.keep(branch_id, load_before + 1)
 
 
 def _store(session: Session, branch_id: int, load: int, *, stored_before: bool) -> None:
-    if stored_before:
-        session.connection().execute(_UPDATE_SEEN, {"of_branch": branch_id, "load": load})
-    else:
-        session.connection().execute(_INSERT_SEEN, {"branch_id": branch_id, "customers": load})
+    statement = _UPDATE_SEEN if stored_before else _INSERT_SEEN
+    session.connection().execute(statement, {"of_branch": branch_id, "load": load})
 
 
 def recount_all(session: Session) -> None:

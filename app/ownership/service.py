@@ -25,28 +25,6 @@ def siblings(session: Session, lead: Lead) -> list[Lead]:
     return list(session.exec(query))
 
 
-def open_interval(
-    session: Session,
-    *,
-    lead: Lead,
-    branch_id: int,
-    at: datetime,
-    opened_by: str,
-    round_id: int | None = None,
-) -> Ownership:
-    assert lead.id is not None
-    interval = Ownership(
-        lead_id=lead.id,
-        customer_id=lead.customer_id,
-        branch_id=branch_id,
-        valid_from=at,
-        opened_by=opened_by,
-        round_id=round_id,
-    )
-    session.add(interval)
-    return interval
-
-
 def close_customer_interval(session: Session, *, lead: Lead, at: datetime, reason: str) -> int:
     """End the current ownership of the lead's customer at `at`; returns intervals closed."""
     query = select(Ownership).where(_of_customer(lead), col(Ownership.valid_to).is_(None))
@@ -65,44 +43,35 @@ def move_customer(
 ) -> list[Lead]:
     """Give the lead's customer (all its leads) to a branch from `at`; returns the leads."""
     close_customer_interval(session, lead=lead, at=at, reason="transferred")
-    return take_customer(session, lead=lead, branch_id=branch_id, at=at, opened_by=opened_by)
+    assert lead.id is not None
+    others = [each.id for each in siblings(session, lead) if each.id not in (lead.id, None)]
+    take_customer(session, customer_id=lead.customer_id, lead_ids=[lead.id, *others],
+                  branch_id=branch_id, at=at, opened_by=opened_by)  # fmt: skip
+    query = select(Lead).where(Lead.customer_id == lead.customer_id).order_by(col(Lead.id))
+    return list(session.exec(query.execution_options(populate_existing=True)))
 
 
-def take_customer(
-    session: Session,
-    *,
-    lead: Lead,
-    branch_id: int,
-    at: datetime,
-    opened_by: str,
-    round_id: int | None = None,
-) -> list[Lead]:
-    """Give an ownerless customer (all its leads) to a branch from `at`; returns the leads."""
-    open_interval(
-        session, lead=lead, branch_id=branch_id, at=at, opened_by=opened_by, round_id=round_id
-    )
-    leads = siblings(session, lead)
-    for each in leads:
-        each.branch_id = branch_id
-        each.assigned_at = at
-        each.updated_at = at
-        if each.status not in HELD_STATUSES:
-            each.status = "assigned"
-        session.add(each)
-    session.flush()
-    return leads
-
-
-_OPEN_INTERVAL = insert(Ownership)
 _TO_BRANCH = (
     update(Lead)
     .where(col(Lead.id).in_(bindparam("lead_ids", expanding=True)))
     .values(branch_id=bindparam("to_branch"), assigned_at=bindparam("at"),
-            updated_at=bindparam("at"), status="assigned")
+            updated_at=bindparam("at"),
+            status=case((col(Lead.status).in_(HELD_STATUSES), col(Lead.status)), else_="assigned"))
 )  # fmt: skip
+_OPEN_INTERVAL = insert(Ownership).values(
+    lead_id=bindparam("first_lead"), customer_id=bindparam("of_customer"),
+    branch_id=bindparam("to_branch"), valid_from=bindparam("at"),
+    opened_by=bindparam("opener"), round_id=bindparam("by_round"),
+)  # fmt: skip
+# PostgreSQL opens the interval and moves the leads in one statement (one round trip of a
+# routed intake); SQLite has no writing CTE, so it runs the two in turn.
+_TAKE = {
+    "postgresql": (_TO_BRANCH.add_cte(_OPEN_INTERVAL.cte("opened")),),
+    "sqlite": (_OPEN_INTERVAL, _TO_BRANCH),
+}
 
 
-def take_pool_customer(
+def take_customer(
     session: Session,
     *,
     customer_id: int,
@@ -112,16 +81,18 @@ def take_pool_customer(
     opened_by: str,
     round_id: int | None = None,
 ) -> None:
-    """`take_customer` for a customer whose leads, all in the pool, the caller holds by id (the
-    first is the round's representative): two statements built once and no ORM objects, for
-    routing's hot path. The caller's session must not hold these leads as objects (they would
-    go stale)."""
+    """Give an ownerless customer, all of whose leads the caller names by id (the first is the
+    one its interval records), to a branch from `at`: the interval opens and every lead carries
+    the branch, `assigned` unless a branch is already working it. Statements built once, no ORM
+    objects (routing's hot path runs it): the caller flushes its own changes to these leads
+    first and reads them again after."""
     connection = session.connection()
-    connection.execute(_OPEN_INTERVAL, {
-        "lead_id": lead_ids[0], "customer_id": customer_id, "branch_id": branch_id,
-        "valid_from": at, "opened_by": opened_by, "round_id": round_id,
-    })  # fmt: skip
-    connection.execute(_TO_BRANCH, {"lead_ids": list(lead_ids), "to_branch": branch_id, "at": at})
+    params = {
+        "first_lead": lead_ids[0], "of_customer": customer_id, "to_branch": branch_id, "at": at,
+        "opener": opened_by, "by_round": round_id, "lead_ids": list(lead_ids),
+    }  # fmt: skip
+    for statement in _TAKE[connection.dialect.name]:
+        connection.execute(statement, params)
 
 
 def release_customer(

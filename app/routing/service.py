@@ -8,7 +8,7 @@ round's (haversine km, the round's `max_distance_km`), room is the load counted 
 every path counts it (`holdings.branch_load`), or that count kept since while the database
 recorded nothing that could change it (`load_floor`: full branches are skipped and a branch
 untouched since its count is not counted again), and the ownership interval opens
-through `ownership.service.take_pool_customer` (`opened_by = 'routed'`, `round_id` = the round
+through `ownership.service.take_customer` (`opened_by = 'routed'`, `round_id` = the round
 priced by).
 
 A lead waits for the next round when routing is off, before the first committed round, when it
@@ -40,7 +40,7 @@ from app.bulk import plain_rows
 from app.notifications.service import notify_assigned
 from app.ownership.holdings import customer_tier, serves
 from app.ownership.load_floor import LoadBook, load_now, placed_one_customer, read_book
-from app.ownership.service import take_pool_customer
+from app.ownership.service import take_customer
 from app.routing.prices import RoundPrices, last_committed_prices
 from app.routing.switch import routing_enabled
 from app.tables import Branch, Lead
@@ -209,7 +209,7 @@ def _route_customer(
         if load >= branch.capacity:
             continue
         lead_ids = tuple(x.id for x in leads)
-        take_pool_customer(session, customer_id=first.customer_id, lead_ids=lead_ids,
+        take_customer(session, customer_id=first.customer_id, lead_ids=lead_ids,
                            branch_id=branch.id, at=now, opened_by="routed",
                            round_id=prices.round_id)  # fmt: skip
         placed_one_customer(session, branch.id, book, load_before=load)

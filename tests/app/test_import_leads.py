@@ -15,7 +15,7 @@ from app.imports.report import ImportReport
 from app.leads.importer import import_leads
 from app.leads.rows import solo_customer_key
 from app.migrations import REPO_ROOT
-from app.ownership.service import open_interval
+from app.ownership.service import take_customer
 from app.privacy.cipher import MobileCipher
 from app.tables import AuditRecord, Branch, Customer, Lead
 from app.tables.base import utcnow
@@ -170,10 +170,10 @@ def test_a_new_lead_of_an_owned_customer_joins_its_owner_not_the_pool(
     with session_scope(engine) as session:
         branch = session.exec(select(Branch).where(Branch.code == "SZ-FT")).one()
         first = session.exec(select(Lead).where(Lead.external_id == "A1")).one()
-        first.branch_id, first.status = branch.id, "assigned"
-        open_interval(
-            session, lead=first, branch_id=branch.id or 0, at=utcnow(), opened_by="transfer"
-        )
+        assert first.id is not None
+        assert branch.id is not None
+        take_customer(session, customer_id=first.customer_id, lead_ids=[first.id],
+                      branch_id=branch.id, at=utcnow(), opened_by="transfer")  # fmt: skip
     report = _import(
         settings,
         write(tmp_path, "w.csv", "external_id,mobile\nW1,13800138000\nW2,13700137000\n"),
