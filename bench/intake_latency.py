@@ -22,12 +22,12 @@ import time
 from collections import Counter
 
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 
 from app.config import Settings
 from app.db import make_engine, session_scope
 from app.intake.keys import issue_key
-from app.tables import Lead
+from app.tables import Lead, Ownership
 from bench.burst import free_port, percentile
 from bench.lead_list_latency import start_server
 from bench.lean_http import LeanClient
@@ -63,6 +63,13 @@ def prepare(url: str) -> tuple[str, dict[str, str], int]:
 def lead_count(engine: object) -> int:
     with session_scope(engine) as session:  # type: ignore[arg-type]
         return int(session.exec(select(func.count()).select_from(Lead)).one())
+
+
+def routed_count(engine: object) -> int:
+    """Customers routing has given a branch so far (intervals it opened)."""
+    with session_scope(engine) as session:  # type: ignore[arg-type]
+        query = select(func.count()).where(col(Ownership.opened_by) == "routed")
+        return int(session.exec(query).one())
 
 
 def one_lead(i: int, rng: random.Random) -> dict[str, object]:
@@ -102,6 +109,8 @@ async def push(
 def main() -> None:
     args = parse_args()
     token, env, before = prepare(args.database_url)
+    engine = make_engine(Settings(database_url=args.database_url, _env_file=None))  # type: ignore[call-arg]
+    routed_before = routed_count(engine)
     port = free_port()
     server = start_server(args.database_url, port, 1, extra_env=env)
     try:
@@ -109,11 +118,11 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
-    engine = make_engine(Settings(database_url=args.database_url, _env_file=None))  # type: ignore[call-arg]
-    after = lead_count(engine)
+    after, routed = lead_count(engine), routed_count(engine) - routed_before
     engine.dispose()
     ms = [s * 1000 for s in latencies]
     print(f"leads before {before:,}, after {after:,}; statuses {dict(statuses)}")
+    print(f"routed on arrival: {routed:,} of {after - before:,} new customers")
     print(f"metric=intake_single_p50_ms value={percentile(ms, 0.5):.1f}")
     print(f"metric=intake_single_p95_ms value={percentile(ms, 0.95):.1f} threshold<{P95_TARGET_MS}")
     print(f"metric=intake_single_p99_ms value={percentile(ms, 0.99):.1f}")
