@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import func, insert, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DatabaseError
 from sqlmodel import select
@@ -142,3 +142,70 @@ def test_history_is_never_deleted_nor_renumbered(
             session.execute(text(statement))
     with session_scope(engine) as session:
         assert session.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one() >= 1
+
+
+MANY = 1200  # leads: above the size where PostgreSQL's checks count instead (migration 0032)
+
+
+def _many_leads(engine: Engine) -> None:
+    """`MANY` new leads, each of its own customer, written in two statements."""
+    now = utcnow()
+    keys = [f"{i:064d}" for i in range(MANY)]
+    with session_scope(engine) as session:
+        session.execute(insert(Customer), [{"customer_key": k, "created_at": now} for k in keys])
+        ids = dict(session.execute(select(Customer.customer_key, Customer.id)).all())
+        session.execute(insert(Lead), [
+            {"channel": "app", "external_id": f"M{i}", "customer_id": ids[k], "tier": "mass",
+             "status": "new", "created_at": now, "updated_at": now}
+            for i, k in enumerate(keys)
+        ])  # fmt: skip
+
+
+_LAST = "(SELECT MAX(id) FROM lead)"
+_INTERVALS = (
+    "INSERT INTO ownership (lead_id, customer_id, branch_id, valid_from, opened_by) "
+    "SELECT {lead}, {customer}, {branch}, CURRENT_TIMESTAMP, 'round' FROM lead"
+)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        f"UPDATE lead SET branch_id = CASE WHEN id = {_LAST} THEN 999999 ELSE {{branch}} END",
+        f"UPDATE lead SET returned_by_branch_id = CASE WHEN id = {_LAST} THEN 999999 END",
+        "INSERT INTO lead (channel, external_id, customer_id, tier, status, created_at, updated_at)"
+        f" SELECT 'web', external_id, CASE WHEN id = {_LAST} THEN 999999 ELSE customer_id END,"
+        " tier, status, created_at, updated_at FROM lead",
+        _INTERVALS.format(lead=f"CASE WHEN id = {_LAST} THEN 999999 ELSE id END",
+                          customer="customer_id", branch="{branch}"),
+        _INTERVALS.format(lead="id", customer=f"CASE WHEN id = {_LAST} THEN 999999 ELSE "
+                          "customer_id END", branch="{branch}"),
+        _INTERVALS.format(lead="id", customer="customer_id",
+                          branch=f"CASE WHEN id = {_LAST} THEN 999999 ELSE {{branch}} END"),
+        # One customer opened twice in one statement: two owners.
+        _INTERVALS.format(lead="id", customer="customer_id", branch="{branch}")
+        + f" UNION ALL SELECT id, customer_id, {{branch}}, CURRENT_TIMESTAMP, 'round' FROM lead"
+        f" WHERE id = {_LAST}",
+        "INSERT INTO round_assignment (round_id, lead_id, explanation) "
+        "SELECT 999999, id, '' FROM lead",
+    ],
+)  # fmt: skip
+def test_a_large_statement_with_one_bad_row_is_refused(
+    engine: Engine, branch_ids: dict[str, int], statement: str
+) -> None:
+    _many_leads(engine)
+    with pytest.raises(DatabaseError), session_scope(engine) as session:
+        session.execute(text(statement.format(branch=branch_ids["SZ-FT"])))
+
+
+def test_a_large_statement_of_good_rows_passes_the_same_checks(
+    engine: Engine, branch_ids: dict[str, int]
+) -> None:
+    _many_leads(engine)
+    branch = branch_ids["SZ-FT"]
+    with session_scope(engine) as session:
+        session.execute(text(_INTERVALS.format(lead="id", customer="customer_id", branch=branch)))
+        session.execute(text(f"UPDATE lead SET branch_id = {branch}, status = 'assigned'"))
+    with session_scope(engine) as session:
+        opened = session.exec(select(func.count()).select_from(Ownership)).one()
+    assert opened == MANY
