@@ -16,11 +16,7 @@ import os
 import random
 import time
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from app.config import Settings
@@ -29,6 +25,7 @@ from app.intake.schemas import IntakeBatch
 from app.intake.service import take_leads
 from bench.burst import percentile
 from bench.intake_latency import one_lead
+from bench.statement_times import first_words, timed_statements
 
 
 def parse_args() -> argparse.Namespace:
@@ -37,26 +34,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=30)
     return parser.parse_args()
-
-
-@contextmanager
-def statement_clock(engine: Engine, spent: dict[str, list[float]]) -> Iterator[None]:
-    """Adds each statement's seconds to `spent[its first words]`."""
-
-    def started(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
-        conn.info["statement_started"] = time.perf_counter()
-
-    def ended(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
-        took = time.perf_counter() - conn.info.pop("statement_started")
-        spent[" ".join(statement.split())[:90]].append(took)
-
-    event.listen(engine, "before_cursor_execute", started)
-    event.listen(engine, "after_cursor_execute", ended)
-    try:
-        yield
-    finally:
-        event.remove(engine, "before_cursor_execute", started)
-        event.remove(engine, "after_cursor_execute", ended)
 
 
 def run(engine: Engine, settings: Settings, *, count: int, first: int) -> list[float]:
@@ -79,7 +56,11 @@ def main() -> None:
     engine = make_engine(settings)
     run(engine, settings, count=args.warmup, first=0)  # warm caches and connections
     spent: dict[str, list[float]] = defaultdict(list)
-    with statement_clock(engine, spent):
+
+    def add(statement: str, took: float) -> None:
+        spent[first_words(statement, 90)].append(took)
+
+    with timed_statements(engine, add):
         took = run(engine, settings, count=args.requests, first=args.warmup)
     engine.dispose()
     seconds, ms = sum(took), sorted(1000 * t for t in took)
