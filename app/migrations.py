@@ -21,6 +21,9 @@ HAND_MANAGED_INDEXES = frozenset(
         "ix_journal_posting_suspense",
         # Unique over non-NULL values only on PostgreSQL (migration 0023).
         "uq_journal_entry_reverses",
+        # Partial indexes over the credit rows (migration 0031).
+        "ix_revenue_event_credit_period",
+        "ix_revenue_event_credit_suspense",
     }
 )
 # Constraints the models declare for SQLite's foreign keys; PostgreSQL, which checks those

@@ -129,8 +129,8 @@ def _import_three_times(engine: Engine, *, events: int, leads: int, workers: int
         seconds, new = timed_import(engine, path, workers=workers)
         print(f"next import: {new:,} events in {seconds:.2f} s = {new / seconds:,.0f} events/s")
     with engine.connect() as conn:
-        entries = conn.execute(text("SELECT COUNT(*) FROM journal_entry")).scalar_one()
-        postings = conn.execute(text("SELECT COUNT(*) FROM journal_posting")).scalar_one()
+        entries = conn.execute(text("SELECT COUNT(*) FROM ledger_entry")).scalar_one()
+        postings = conn.execute(text("SELECT COUNT(*) FROM ledger_posting")).scalar_one()
     print(f"stored: {entries:,} entries, {postings:,} postings (exactly one entry per event)")
     if entries != 2 * events or new_again != 0:
         raise SystemExit("exactly-once violated: entries != events or the re-import credited")
@@ -156,7 +156,7 @@ def concurrency(url: str, *, threads: int, trials: int) -> None:
             worker.join()
     with engine.connect() as conn:
         counts = conn.execute(
-            text("SELECT event_id, COUNT(*) FROM journal_entry GROUP BY event_id")
+            text("SELECT event_id, COUNT(*) FROM ledger_entry GROUP BY event_id")
         ).all()
     if len(counts) != trials or any(n != 1 for _, n in counts):
         raise SystemExit(f"exactly-once violated: {counts}")

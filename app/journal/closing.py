@@ -27,13 +27,13 @@ from ledger.statements import build_statement, render_statement, statement_sha25
 
 _BRANCH_ACCOUNTS = """
     SELECT p.account,
-           COALESCE(SUM(CASE WHEN e.period < :period THEN -p.amount ELSE 0 END), 0)
-    FROM journal_posting p JOIN journal_entry e ON e.id = p.entry_id
-    WHERE p.account LIKE 'branch:%' AND e.period <= :period
+           COALESCE(SUM(CASE WHEN p.period < :period THEN -p.amount ELSE 0 END), 0)
+    FROM ledger_line p
+    WHERE p.account LIKE 'branch:%' AND p.period <= :period
     GROUP BY p.account ORDER BY p.account
 """
 _OPEN_EARLIER = """
-    SELECT DISTINCT period FROM journal_entry WHERE period < :period AND period > :latest
+    SELECT DISTINCT period FROM ledger_entry WHERE period < :period AND period > :latest
     ORDER BY period
 """
 
@@ -103,7 +103,7 @@ def build_statements(session: Session, *, period: Period) -> list[BuiltStatement
 
 def build_one(session: Session, *, account: str, period: Period, opening: int) -> BuiltStatement:
     found = posting_records.stream_records(
-        session, where=f"p.account = :account AND {BRANCH_ACCOUNTS} AND e.period = :period",
+        session, where=f"p.account = :account AND {BRANCH_ACCOUNTS} AND p.period = :period",
         params={"account": account, "period": str(period)}, order=posting_records.ENTRY_ORDER,
     )  # fmt: skip
     branch_code = account.split(":")[1]

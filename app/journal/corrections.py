@@ -25,29 +25,31 @@ from sqlalchemy import text
 from sqlmodel import Session, select
 
 from app import audit
-from app.db import is_sqlite
 from app.errors import Conflict, InvalidInput, NotFound
 from app.journal.policies import versions
-from app.journal.store import period_lock, stored_entry
+from app.journal.store import ledger_rows, period_lock, stored_entry
 from app.tables import Branch
 from app.tables.journal import RevenueEventRow
 from coded_messages import Message, message
 from ledger.accounts import REVENUE_KINDS, SUSPENSE_UNOWNED
 from ledger.adjustments import adjustment_key, difference_entry
-from ledger.crediting import credit_revenue, revenue_entry_key
+from ledger.crediting import credit_revenue
 from ledger.entries import EntryKind, JournalEntry, Posting, balances, reversal, reversal_key
 from ledger.money import Unit
 from ledger.periods import posting_period
 from ledger.revenue import RevenueEvent, RevenueType
 
+# Reversals and adjustments are always stored (``journal_entry``); a credit may be its event's
+# own row (migration 0031), so the event's entries read both halves of ``ledger_entry``.
 _REVERSED_BY = "SELECT id FROM journal_entry WHERE reverses = :key"
 # A credit is found by its business key; the event_id index holds the other kinds only.
 _EVENT_ENTRIES = """
     SELECT id FROM journal_entry
     WHERE business_key = 'revenue:' || :event OR (event_id = :event AND kind <> 'credit')
+    UNION ALL
+    SELECT id FROM revenue_event WHERE event_id = :event AND period IS NOT NULL
     ORDER BY id
 """
-_LOCK_CREDIT = "SELECT id FROM journal_entry WHERE business_key = :key FOR UPDATE"
 # Reclassifications of the event posted after the entry and not themselves reversed.
 _STANDING_RECLASSIFICATIONS = """
     SELECT a.id FROM journal_entry a
@@ -204,8 +206,7 @@ def _require_branch(session: Session, branch_code: str) -> None:
 def _lock_credit(session: Session, *, event_id: str) -> None:
     """Hold the event's crediting entry row (PostgreSQL), so that two corrections of the
     same event take turns and the second reads what the first posted."""
-    if not is_sqlite(session):
-        session.execute(text(_LOCK_CREDIT), {"key": revenue_entry_key(event_id)})
+    ledger_rows.lock_credit(session, event_id=event_id)
 
 
 def _booked_money(session: Session, *, event_id: str) -> list[Posting]:

@@ -16,21 +16,22 @@ from typing import Any
 from sqlalchemy import BigInteger, Row, String, text
 from sqlmodel import Session, col, select
 
+from app.journal.store import ledger_rows
+from app.journal.store.ledger_rows import CREDIT_ID_OF_ROW
 from app.tables import Branch, Lead, Ownership
 from app.tables.base import UTCDateTime
 from app.tables.correction import CorrectionRequestRow
 from coded_messages import Message, message
 from ledger.accounts import SUSPENSE_UNOWNED
-from ledger.crediting import revenue_entry_key
 from ledger.periods import SHANGHAI
 
 # The condition of the partial index ix_journal_posting_suspense, word for word (migration 0017).
 _PARKED = f"""
     WITH parked AS (
-        SELECT e.event_id AS event_id, -SUM(p.amount) AS fen
-        FROM journal_posting p JOIN journal_entry e ON e.id = p.entry_id
+        SELECT p.event_id AS event_id, -SUM(p.amount) AS fen
+        FROM ledger_line p
         WHERE p.account = '{SUSPENSE_UNOWNED}'
-        GROUP BY e.event_id
+        GROUP BY p.event_id
         HAVING SUM(p.amount) <> 0
     )
 """
@@ -40,11 +41,10 @@ _MATCHING = """
 """
 _PAGE = (
     _PARKED
-    + """
+    + f"""
     SELECT r.event_id, k.fen, r.occurred_at, r.revenue_type, r.external_id, r.channel,
-           r.lead_id, j.id AS credit_id
+           r.lead_id, {CREDIT_ID_OF_ROW} AS credit_id
     FROM parked k JOIN revenue_event r ON r.event_id = k.event_id
-    JOIN journal_entry j ON j.business_key = 'revenue:' || r.event_id
     """
     + _MATCHING
     + "ORDER BY r.occurred_at DESC, r.event_id LIMIT :limit OFFSET :offset"
@@ -174,8 +174,4 @@ def _pending(session: Session, rows: Sequence[Row[Any]]) -> dict[str, int]:
 
 def credit_of(session: Session, *, event_id: str) -> int | None:
     """The id of the event's crediting entry."""
-    found = session.execute(
-        text("SELECT id FROM journal_entry WHERE business_key = :key"),
-        {"key": revenue_entry_key(event_id)},
-    ).scalar()
-    return None if found is None else int(found)
+    return ledger_rows.credit_of(session, event_id=event_id)

@@ -23,40 +23,39 @@ from ledger.records import PostingRecord
 from ledger.verification import find_discrepancies
 
 _HEADER_COUNTS = """
-    SELECT e.id, e.posting_count, COUNT(p.entry_id) FROM journal_entry e
-    LEFT JOIN journal_posting p ON p.entry_id = e.id
+    SELECT e.id, e.posting_count, COUNT(p.entry_id) FROM ledger_entry e
+    LEFT JOIN ledger_posting p ON p.entry_id = e.id
     GROUP BY e.id, e.posting_count HAVING COUNT(p.entry_id) <> e.posting_count ORDER BY e.id
 """
 _ORPHANS = """
-    SELECT DISTINCT p.entry_id FROM journal_posting p
-    WHERE NOT EXISTS (SELECT 1 FROM journal_entry e WHERE e.id = p.entry_id) ORDER BY 1
+    SELECT DISTINCT p.entry_id FROM ledger_posting p
+    WHERE NOT EXISTS (SELECT 1 FROM ledger_entry e WHERE e.id = p.entry_id) ORDER BY 1
 """
-_UNIT_TOTALS = "SELECT unit, SUM(amount) FROM journal_posting GROUP BY unit HAVING SUM(amount) <> 0"
+_UNIT_TOTALS = "SELECT unit, SUM(amount) FROM ledger_posting GROUP BY unit HAVING SUM(amount) <> 0"
 _DUPLICATE_KEYS = """
-    SELECT business_key FROM journal_entry GROUP BY business_key HAVING COUNT(*) > 1
+    SELECT business_key FROM ledger_entry GROUP BY business_key HAVING COUNT(*) > 1
     UNION ALL
-    SELECT 'reversal of ' || reverses FROM journal_entry WHERE reverses IS NOT NULL
+    SELECT 'reversal of ' || reverses FROM ledger_entry WHERE reverses IS NOT NULL
     GROUP BY reverses HAVING COUNT(*) > 1
 """
 _BAD_CREDIT_KEYS = """
-    SELECT business_key FROM journal_entry
+    SELECT business_key FROM ledger_entry
     WHERE kind = 'credit' AND (event_id IS NULL OR business_key <> 'revenue:' || event_id)
 """
 _UNCREDITED = """
     SELECT r.event_id FROM revenue_event r WHERE NOT EXISTS (
-        SELECT 1 FROM journal_entry e WHERE e.business_key = 'revenue:' || r.event_id)
+        SELECT 1 FROM ledger_entry e WHERE e.business_key = 'revenue:' || r.event_id)
 """
 _LATE_POSTINGS = """
-    SELECT e.id, e.period, c.period FROM journal_entry e
+    SELECT e.id, e.period, c.period FROM ledger_entry e
     JOIN ledger_closed_period c ON c.period >= e.period AND e.posted_at > c.closed_at
     ORDER BY e.id
 """
 # Per event, what sits in suspense must be part of what the event brought (same sign, no
 # more): anything else means suspense was drained for revenue that is not there.
 _SUSPENSE_BY_EVENT = """
-    SELECT r.event_id, SUM(p.amount), r.amount_fen FROM journal_posting p
-    JOIN journal_entry e ON e.id = p.entry_id
-    JOIN revenue_event r ON r.event_id = e.event_id
+    SELECT r.event_id, SUM(p.amount), r.amount_fen FROM ledger_line p
+    JOIN revenue_event r ON r.event_id = p.event_id
     WHERE p.account = 'suspense:unowned'
     GROUP BY r.event_id, r.amount_fen
     HAVING (SUM(p.amount) > 0 AND r.amount_fen > 0) OR (SUM(p.amount) < 0 AND r.amount_fen < 0)
@@ -65,11 +64,11 @@ _SUSPENSE_BY_EVENT = """
 """
 # A standing reclassification of an event whose credit was reversed.
 _RECLASSIFIED_AFTER_REVERSAL = """
-    SELECT a.id, a.event_id, c.id FROM journal_entry a
-    JOIN journal_entry c ON c.business_key = 'revenue:' || a.event_id
+    SELECT a.id, a.event_id, c.id FROM ledger_entry a
+    JOIN ledger_entry c ON c.business_key = 'revenue:' || a.event_id
     WHERE a.kind = 'adjustment'
-      AND EXISTS (SELECT 1 FROM journal_entry r WHERE r.reverses = c.business_key)
-      AND NOT EXISTS (SELECT 1 FROM journal_entry r WHERE r.reverses = a.business_key)
+      AND EXISTS (SELECT 1 FROM ledger_entry r WHERE r.reverses = c.business_key)
+      AND NOT EXISTS (SELECT 1 FROM ledger_entry r WHERE r.reverses = a.business_key)
     ORDER BY a.id
 """
 _BATCHES = "SELECT id, imported_fen, branches_fen, hq_fen, suspense_fen FROM revenue_batch"

@@ -25,23 +25,33 @@ _ACCOUNT_TOTALS = """
            COALESCE(SUM(CASE WHEN p.amount > 0 THEN p.amount ELSE 0 END), 0),
            COALESCE(SUM(CASE WHEN p.amount < 0 THEN -p.amount ELSE 0 END), 0),
            COUNT(*)
-    FROM journal_posting p JOIN journal_entry e ON e.id = p.entry_id
-    WHERE e.period = :period AND p.unit = 'CNY'
+    FROM ledger_line p
+    WHERE p.period = :period AND p.unit = 'CNY'
     GROUP BY p.account
 """
-_PERIODS = "SELECT period, COUNT(*) FROM journal_entry GROUP BY period"
+_PERIODS = "SELECT period, COUNT(*) FROM ledger_entry GROUP BY period"
+# One branch account in one period, each half of ``ledger_line`` by its own index: the stored
+# postings through the partial branch index, the credit rows (whose branch leg credits the
+# owner) through their period index. A single WHERE on the view leaves SQLite choosing the
+# period index for the stored half as well.
 _ACCOUNT_IN_PERIOD = f"""
-    SELECT COALESCE(SUM(-p.amount), 0), COUNT(*)
-    FROM journal_posting p JOIN journal_entry e ON e.id = p.entry_id
-    WHERE p.account = :account AND e.period = :period AND {BRANCH_ACCOUNTS}
+    SELECT COALESCE(SUM(t.fen), 0), COALESCE(SUM(t.n), 0) FROM (
+        SELECT SUM(-p.amount) AS fen, COUNT(*) AS n
+        FROM journal_posting p JOIN journal_entry e ON e.id = p.entry_id
+        WHERE p.account = :account AND e.period = :period AND {BRANCH_ACCOUNTS}
+        UNION ALL
+        SELECT SUM(r.amount_fen), COUNT(*) FROM revenue_event r
+        JOIN revenue_batch b ON b.id = r.batch_id
+        WHERE r.period = :period AND 'branch:' || r.owner_code || '\\:revenue' = :account
+    ) t
 """
 
 
 _CHANNEL_KPI = """
-    SELECT e.period, p.account, COALESCE(SUM(-p.amount), 0), COUNT(*)
-    FROM journal_posting p JOIN journal_entry e ON e.id = p.entry_id
+    SELECT p.period, p.account, COALESCE(SUM(-p.amount), 0), COUNT(*)
+    FROM ledger_line p
     WHERE p.unit = 'KPI' AND p.account LIKE 'channel:%'
-    GROUP BY e.period, p.account
+    GROUP BY p.period, p.account
 """
 
 

@@ -77,7 +77,14 @@ class RevenueBatchRow(SQLModel, table=True):
 
 
 class RevenueEventRow(SQLModel, table=True):
-    """A revenue event as imported; ``event_id`` is unique for ever."""
+    """A revenue event as imported; ``event_id`` is unique for ever.
+
+    An event credited by the default rule carries its credit (migration 0031): ``period``
+    (the posting month), ``owner_code`` (NULL: suspense) and ``kpi_channel`` (NULL: no KPI
+    overlay); the row is then its own journal entry (same id space on PostgreSQL) and the
+    views ``ledger_entry`` / ``ledger_posting`` derive its header and legs. ``period`` NULL:
+    the event's entry is stored in ``journal_entry`` (split policies, SQLite, older events).
+    """
 
     __tablename__ = "revenue_event"
     __table_args__ = (
@@ -91,6 +98,8 @@ class RevenueEventRow(SQLModel, table=True):
             ["batch_id"], ["revenue_batch.id"], deferrable=True, initially="DEFERRED"
         ),
         Index("ix_revenue_event_batch_id", "batch_id", "id"),
+        # ix_revenue_event_credit_period, ix_revenue_event_credit_suspense (partial) and the
+        # credit columns' CHECKs (a trigger on SQLite): migration 0031.
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigIntKey, primary_key=True))
@@ -104,6 +113,9 @@ class RevenueEventRow(SQLModel, table=True):
     fingerprint: str = Field(max_length=64)
     batch_id: int = Field(sa_column=Column(BigIntKey, nullable=False))
     line: int
+    period: str | None = Field(default=None, max_length=7)
+    owner_code: str | None = Field(default=None, max_length=32)
+    kpi_channel: str | None = Field(default=None, max_length=64)
 
 
 class JournalEntryRow(SQLModel, table=True):

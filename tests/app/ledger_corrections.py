@@ -39,7 +39,7 @@ def reclassify(
 
 
 def entry_id(engine: Engine, key: str) -> int:
-    found = scalar(engine, f"SELECT id FROM journal_entry WHERE business_key = '{key}'")
+    found = scalar(engine, f"SELECT id FROM ledger_entry WHERE business_key = '{key}'")
     assert found is not None
     return int(str(found))
 

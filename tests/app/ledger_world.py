@@ -93,7 +93,7 @@ def scalar(engine: Engine, sql: str) -> object:
 
 _STORED_ENTRY = """
     SELECT e.kind, e.event_id, e.period, e.posting_count, e.memo, p.account, p.unit, p.amount
-    FROM journal_entry e JOIN journal_posting p ON p.entry_id = e.id
+    FROM ledger_entry e JOIN ledger_posting p ON p.entry_id = e.id
     WHERE e.business_key = :key ORDER BY p.line_no
 """
 
@@ -128,8 +128,8 @@ def add_policies(engine: Engine, tmp_path: Path, items: list[dict[str, object]],
 
 
 def balances(engine: Engine, where: str = "1 = 1") -> dict[str, int]:
-    sql = f"""SELECT p.account, SUM(p.amount) FROM journal_posting p
-              JOIN journal_entry e ON e.id = p.entry_id WHERE {where} GROUP BY p.account"""
+    sql = f"""SELECT p.account, SUM(p.amount) FROM ledger_posting p
+              JOIN ledger_entry e ON e.id = p.entry_id WHERE {where} GROUP BY p.account"""
     with engine.connect() as conn:
         return {str(a): int(t) for a, t in conn.execute(text(sql)) if int(t)}
 

@@ -47,7 +47,7 @@ def _decide(engine: Engine, request: int, *, actor: str, approve: bool = True) -
 
 
 def _adjustments(engine: Engine) -> int:
-    return int(str(scalar(engine, "SELECT COUNT(*) FROM journal_entry WHERE kind <> 'credit'")))
+    return int(str(scalar(engine, "SELECT COUNT(*) FROM ledger_entry WHERE kind <> 'credit'")))
 
 
 def test_a_correction_at_or_below_the_threshold_is_posted_at_once(

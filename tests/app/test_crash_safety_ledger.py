@@ -82,11 +82,11 @@ class LedgerCounts:
 _COUNTS = {
     "events": "SELECT count(*) FROM revenue_event",
     "batches": "SELECT count(*) FROM revenue_batch",
-    "entries": "SELECT count(*) FROM journal_entry",
-    "double_credited": """SELECT count(*) FROM (SELECT event_id FROM journal_entry
+    "entries": "SELECT count(*) FROM ledger_entry",
+    "double_credited": """SELECT count(*) FROM (SELECT event_id FROM ledger_entry
         WHERE kind = 'credit' GROUP BY event_id HAVING count(*) > 1) d""",
     "uncredited": """SELECT count(*) FROM revenue_event r WHERE NOT EXISTS (
-        SELECT 1 FROM journal_entry e WHERE e.business_key = 'revenue:' || r.event_id)""",
+        SELECT 1 FROM ledger_entry e WHERE e.business_key = 'revenue:' || r.event_id)""",
     # A batch whose events, or events whose batch, are not all there.
     "partial_batches": """SELECT
         (SELECT count(*) FROM revenue_batch b WHERE b.new_events <>

@@ -49,7 +49,7 @@ def test_finance_runs_policies_reversal_and_reclassification_from_the_command_li
                                   "--reason", "customer was BJ-CY's"])  # fmt: skip
     assert moved.exit_code == 0, moved.output
     assert "branch:BJ-CY:revenue -500" in moved.output
-    entry = str(scalar(cli_env, "SELECT id FROM journal_entry WHERE business_key = 'revenue:E1'"))
+    entry = str(scalar(cli_env, "SELECT id FROM ledger_entry WHERE business_key = 'revenue:E1'"))
     reversed_ = runner.invoke(o2o(), ["ledger", "reverse", "--entry", entry, "--reason", "test"])
     assert reversed_.exit_code == 0, reversed_.output
     again = runner.invoke(o2o(), ["ledger", "reverse", "--entry", entry, "--reason", "test"])
@@ -83,7 +83,7 @@ def test_finance_reverses_and_reclassifies_over_http(
 ) -> None:
     import_csv(ledger_engine, tmp_path, EVENTS)
     finance, auditor = auth(api, "fin1"), auth(api, "aud1")
-    entry = scalar(ledger_engine, "SELECT id FROM journal_entry WHERE business_key = 'revenue:E1'")
+    entry = scalar(ledger_engine, "SELECT id FROM ledger_entry WHERE business_key = 'revenue:E1'")
     url = f"/api/v1/ledger/entries/{entry}/reverse"
     assert api.post(url, json={"reason": "x"}, headers=auditor).status_code == 403
     done = api.post(url, json={"reason": "wrong lead"}, headers=finance)

@@ -37,7 +37,7 @@ GOOD = HEADER + (
 def _balances(engine: Engine) -> dict[str, int]:
     with engine.connect() as conn:
         rows = conn.execute(
-            text("SELECT account, SUM(amount) FROM journal_posting GROUP BY account")
+            text("SELECT account, SUM(amount) FROM ledger_posting GROUP BY account")
         )
         return {str(account): int(total) for account, total in rows}
 
@@ -95,7 +95,7 @@ def test_with_the_kpi_overlay_off_credits_carry_their_money_legs_only(
         monkeypatch.delenv("O2O_LEDGER_KPI_OVERLAY")
         get_settings.cache_clear()
     assert [len(entry.postings) for entry in built] == [2] * 5
-    assert scalar(ledger_engine, "SELECT COUNT(*) FROM journal_posting WHERE unit = 'KPI'") == 0
+    assert scalar(ledger_engine, "SELECT COUNT(*) FROM ledger_posting WHERE unit = 'KPI'") == 0
     assert report.totals.branches_fen == 10050 + 2001  # the money is as with the overlay
     assert _balances(ledger_engine)["suspense:unowned"] == -(700 - 310 + 100)
 
@@ -104,7 +104,7 @@ def test_reimporting_the_same_file_changes_nothing(ledger_engine: Engine, tmp_pa
     import_csv(ledger_engine, tmp_path, GOOD)
     again = import_csv(ledger_engine, tmp_path, GOOD)
     assert (again.new_events, again.unchanged, again.batch_id) == (0, 5, None)
-    assert scalar(ledger_engine, "SELECT COUNT(*) FROM journal_entry") == 5
+    assert scalar(ledger_engine, "SELECT COUNT(*) FROM ledger_entry") == 5
     assert scalar(ledger_engine, "SELECT COUNT(*) FROM revenue_batch") == 1
 
 
@@ -158,7 +158,7 @@ def test_every_bad_row_is_reported_and_nothing_is_written(
     assert "exists in channels app, wechat" in reasons
     assert all(e.file == "rev.csv" for e in caught.value.errors)
     assert scalar(ledger_engine, "SELECT COUNT(*) FROM revenue_event") == 0
-    assert scalar(ledger_engine, "SELECT COUNT(*) FROM journal_posting") == 0
+    assert scalar(ledger_engine, "SELECT COUNT(*) FROM ledger_posting") == 0
 
 
 def rejection(engine: Engine, tmp_path: Path, body: str) -> FileRejected:
@@ -209,7 +209,7 @@ def test_a_changed_repeat_found_after_the_insert_leaves_nothing_stored(
     [error] = rejection(ledger_engine, tmp_path, body).errors
     assert (error.line, error.reason) == (4, "event_id 'E1' repeats line 2 with other content")
     assert scalar(ledger_engine, "SELECT COUNT(*) FROM revenue_event") == 0
-    assert scalar(ledger_engine, "SELECT COUNT(*) FROM journal_entry") == 0
+    assert scalar(ledger_engine, "SELECT COUNT(*) FROM ledger_entry") == 0
 
 
 def test_an_identical_repeat_inside_one_file_is_credited_once(
@@ -217,7 +217,7 @@ def test_an_identical_repeat_inside_one_file_is_credited_once(
 ) -> None:
     body = HEADER + "E1,A1,other,1,2026-10-05,app\nE1,A1,other,1.00,2026-10-05,app\n"
     assert import_csv(ledger_engine, tmp_path, body).new_events == 1
-    assert scalar(ledger_engine, "SELECT COUNT(*) FROM journal_entry") == 1
+    assert scalar(ledger_engine, "SELECT COUNT(*) FROM ledger_entry") == 1
 
 
 def test_simultaneous_posts_of_one_event_credit_it_exactly_once(
@@ -240,7 +240,7 @@ def test_simultaneous_posts_of_one_event_credit_it_exactly_once(
         thread.start()
     for thread in threads:
         thread.join()
-    assert scalar(ledger_engine, "SELECT COUNT(*) FROM journal_entry") == 1
+    assert scalar(ledger_engine, "SELECT COUNT(*) FROM ledger_entry") == 1
     assert scalar(ledger_engine, "SELECT COUNT(*) FROM revenue_batch") == 1
     if ledger_engine.dialect.name != "sqlite":
         assert failures == []

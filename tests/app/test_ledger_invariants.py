@@ -111,8 +111,9 @@ def test_an_entry_must_have_exactly_its_declared_postings(booked: Engine) -> Non
 
 
 def test_postings_cannot_be_added_to_a_sealed_entry(booked: Engine) -> None:
-    entry_id = scalar(booked, "SELECT id FROM journal_entry")
-    count = scalar(booked, "SELECT posting_count FROM journal_entry")
+    # A stored entry (on PostgreSQL the imported credit is its event's row, migration 0031).
+    accepted(booked, *legs(950), entry(950, "adj:50"))
+    entry_id, count = 950, 2
     sneak = POSTING.format(id=entry_id, line=int(count) + 1, count=count,  # type: ignore[call-overload]
                            account="hq:online:revenue", unit="CNY", amount=5)  # fmt: skip
     refused(booked, sneak)
@@ -121,6 +122,9 @@ def test_postings_cannot_be_added_to_a_sealed_entry(booked: Engine) -> None:
         for line, account, amount in ((8, "hq:online:revenue", 7), (9, "suspense:unowned", -7))
     ]
     assert "sealed" in refused(booked, *beyond)
+    credit = scalar(booked, "SELECT id FROM ledger_entry WHERE business_key = 'revenue:E1'")
+    refused(booked, POSTING.format(id=credit, line=3, count=3, account="hq:online:revenue",
+                                   unit="CNY", amount=5))  # fmt: skip
 
 
 def test_one_statement_may_post_new_entries_around_a_sealed_one(booked: Engine) -> None:

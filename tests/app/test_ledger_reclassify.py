@@ -81,9 +81,7 @@ def test_it_is_refused_unless_the_event_sits_in_suspense(
         reclassify(ledger_engine, "C-2", "NOPE")
     with pytest.raises(NotFound, match="no revenue event 'C-9'"):
         reclassify(ledger_engine, "C-9")
-    assert (
-        scalar(ledger_engine, "SELECT COUNT(*) FROM journal_entry WHERE kind = 'adjustment'") == 1
-    )
+    assert scalar(ledger_engine, "SELECT COUNT(*) FROM ledger_entry WHERE kind = 'adjustment'") == 1
     assert findings(ledger_engine) == []
 
 
@@ -143,7 +141,7 @@ def test_concurrent_reclassifications_of_one_event_post_exactly_one(
 
 
 def _credit_id(engine: Engine, event_id: str) -> int:
-    return scalar(engine, f"SELECT id FROM journal_entry WHERE business_key = 'revenue:{event_id}'")
+    return scalar(engine, f"SELECT id FROM ledger_entry WHERE business_key = 'revenue:{event_id}'")
 
 
 def _reverse(engine: Engine, entry_id: int) -> EntryRead:

@@ -74,7 +74,7 @@ def test_an_entry_is_reversed_at_most_once_and_a_reversal_never(
     with pytest.raises(AppError, match="reason is required"), session_scope(ledger_engine) as s:
         service.reverse_entry(s, entry_id=original, reason="  ", actor="fin1", now=NOVEMBER,
                               settings=DEFAULTS)  # fmt: skip
-    assert scalar(ledger_engine, "SELECT COUNT(*) FROM journal_entry WHERE kind = 'reversal'") == 1
+    assert scalar(ledger_engine, "SELECT COUNT(*) FROM ledger_entry WHERE kind = 'reversal'") == 1
     assert findings(ledger_engine) == []
 
 
@@ -103,6 +103,6 @@ def test_concurrent_reversals_of_one_entry_post_exactly_one(
     print(f"concurrent_reversals_posted={posted} threshold=1 (of {len(outcomes)} attempts)")
     assert sorted(outcomes) == ["posted", "refused", "refused", "refused"]
     with ledger_engine.connect() as conn:
-        count = conn.execute(text("SELECT COUNT(*) FROM journal_entry WHERE reverses IS NOT NULL"))
+        count = conn.execute(text("SELECT COUNT(*) FROM ledger_entry WHERE reverses IS NOT NULL"))
         assert count.scalar() == 1
     assert findings(ledger_engine) == []

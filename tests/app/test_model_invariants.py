@@ -391,7 +391,7 @@ class ProductMachine(RuleBasedStateMachine):
                 self._add(event_id, account, amount)
             with session_scope(self.engine) as session:
                 entry_id = session.execute(
-                    text("SELECT MAX(id) FROM journal_entry WHERE event_id = :e "
+                    text("SELECT MAX(id) FROM ledger_entry WHERE event_id = :e "
                          "AND kind = 'adjustment'"), {"e": event_id},
                 ).scalar_one()  # fmt: skip
             self.effects[int(entry_id)] = (event_id, effect)
@@ -422,7 +422,7 @@ class ProductMachine(RuleBasedStateMachine):
     def _entry_id(self, business_key: str) -> int | None:
         with session_scope(self.engine) as session:
             found = session.execute(
-                text("SELECT id FROM journal_entry WHERE business_key = :k"), {"k": business_key}
+                text("SELECT id FROM ledger_entry WHERE business_key = :k"), {"k": business_key}
             ).scalar()
         return None if found is None else int(found)
 
@@ -512,7 +512,7 @@ class ProductMachine(RuleBasedStateMachine):
     def money_is_credited_once_to_the_owner_at_the_time(self) -> None:
         with session_scope(self.engine) as session:
             credits = session.execute(text(
-                "SELECT event_id, COUNT(*) FROM journal_entry WHERE kind = 'credit' "
+                "SELECT event_id, COUNT(*) FROM ledger_entry WHERE kind = 'credit' "
                 "GROUP BY event_id HAVING COUNT(*) > 1")).all()  # fmt: skip
             assert not credits, f"events credited twice: {credits}"
             nets: dict[str, dict[str, int]] = defaultdict(dict)
@@ -538,9 +538,9 @@ class ProductMachine(RuleBasedStateMachine):
 # names the entry it mirrors, not the event).
 _NETS = """
     SELECT COALESCE(e.event_id, r.event_id) AS event, p.account, -SUM(p.amount)
-    FROM journal_posting p
-    JOIN journal_entry e ON e.id = p.entry_id
-    LEFT JOIN journal_entry r ON r.business_key = e.reverses
+    FROM ledger_posting p
+    JOIN ledger_entry e ON e.id = p.entry_id
+    LEFT JOIN ledger_entry r ON r.business_key = e.reverses
     WHERE p.unit = 'CNY' AND (p.account LIKE 'branch:%' OR p.account = 'suspense:unowned')
     GROUP BY COALESCE(e.event_id, r.event_id), p.account
 """

@@ -48,7 +48,7 @@ def _lead(engine: Engine, external_id: str) -> Lead:
 
 
 def _counts(engine: Engine) -> dict[str, int]:
-    tables = ("lead", "customer", "ownership", "revenue_event", "journal_entry", "journal_posting")
+    tables = ("lead", "customer", "ownership", "revenue_event", "ledger_entry", "ledger_posting")
     with engine.connect() as conn:
         return {
             t: int(conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()) for t in tables

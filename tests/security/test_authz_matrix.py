@@ -213,7 +213,7 @@ def _fresh_entry(world: SecurityWorld, row: Row, actor: Actor, cache: dict[str, 
     """A new revenue entry of branch A's lead, to be reversed."""
     event_id = world.post_revenue("A1")
     with world.engine.connect() as conn:
-        query = "SELECT MIN(id) FROM journal_entry WHERE event_id = :e"
+        query = "SELECT MIN(id) FROM ledger_entry WHERE event_id = :e"
         entry_id = conn.execute(text(query), {"e": event_id}).scalar_one()
     return Call(row.path.format(entry_id=entry_id), json={"reason": "重复入账"})
 

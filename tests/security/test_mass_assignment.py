@@ -260,8 +260,8 @@ def _revenue_upload(event_id: str) -> dict[str, Any]:
 
 def _event_postings(engine: Engine, event_id: str) -> dict[str, int]:
     query = text(
-        "SELECT p.account, p.amount FROM journal_posting p "
-        "JOIN journal_entry e ON e.id = p.entry_id WHERE e.event_id = :event AND p.unit = 'CNY'"
+        "SELECT p.account, p.amount FROM ledger_posting p "
+        "JOIN ledger_entry e ON e.id = p.entry_id WHERE e.event_id = :event AND p.unit = 'CNY'"
     )
     with engine.connect() as conn:
         return {str(a): int(n) for a, n in conn.execute(query, {"event": event_id})}

@@ -73,7 +73,7 @@ def test_a_bad_file_lists_lines_and_columns_and_writes_nothing(
     assert '<td class="num">3</td><td class="mono">external_id</td>' in page
     assert "金额 1.001 超过两位小数" in page  # the reason in Chinese, the original beneath
     assert "渠道 app 中没有 external_id 为 ZZ 的线索" in page
-    for table in ("revenue_batch", "revenue_event", "journal_entry", "journal_posting"):
+    for table in ("revenue_batch", "revenue_event", "ledger_entry", "ledger_posting"):
         assert count(engine, table) == 0, table
 
 

@@ -127,7 +127,7 @@ def test_above_the_threshold_another_finance_user_must_approve(
     own = desk.post("/finance/suspense/requests/1/approve", data={"csrf_token": token})
     assert own.status_code == 403
     assert "是您本人提交的，须由另一位财务人员批准或驳回" in own.text
-    assert count(parked, "journal_entry") == 3  # nothing posted
+    assert count(parked, "ledger_entry") == 3  # nothing posted
     desk.cookies.clear()
     token = sign_in(desk, "fin2")
     approved = desk.post("/finance/suspense/requests/1/approve", follow_redirects=False,
@@ -147,7 +147,7 @@ def test_a_second_finance_user_may_reject_a_reversal(desk: TestClient, parked: E
     rejected = desk.post("/finance/suspense/requests/1/reject", follow_redirects=False,
                          data={"csrf_token": token})  # fmt: skip
     assert rejected.headers["location"] == "/finance/suspense?done=rejected"
-    assert count(parked, "journal_entry") == 3
+    assert count(parked, "ledger_entry") == 3
     again = desk.post("/finance/suspense/requests/1/approve", data={"csrf_token": token})
     assert again.status_code == 409
     assert "更正申请 #1 已驳回，不能再处理。" in again.text

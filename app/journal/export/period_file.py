@@ -55,10 +55,7 @@ class _Tally:
             yield row
 
 
-_COUNT_ROWS = text(
-    "SELECT count(*) FROM journal_posting p JOIN journal_entry e ON e.id = p.entry_id "
-    "WHERE e.period = :period AND p.unit = 'CNY'"
-)
+_COUNT_ROWS = text("SELECT count(*) FROM ledger_line p WHERE p.period = :period AND p.unit = 'CNY'")
 
 
 def count_rows(session: Session, *, period: Period) -> int:
@@ -69,7 +66,7 @@ def count_rows(session: Session, *, period: Period) -> int:
 def export_rows(session: Session, *, period: Period) -> Iterator[ExportRow]:
     """The period's CNY postings as export rows, in the deterministic export order."""
     found = posting_records.stream_records(
-        session, where="e.period = :period AND p.unit = 'CNY'", params={"period": str(period)},
+        session, where="p.period = :period AND p.unit = 'CNY'", params={"period": str(period)},
         order=posting_records.account_order(session),
     )  # fmt: skip
     return (export_row(record) for record in found)

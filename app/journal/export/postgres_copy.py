@@ -29,26 +29,23 @@ def _timestamp(expr: str) -> str:
     )
 
 
-_WHERE = (
-    "FROM journal_posting p JOIN journal_entry e ON e.id = p.entry_id "
-    "WHERE e.period = %(period)s AND p.unit = 'CNY'"
-)
+_WHERE = "FROM ledger_line p WHERE p.period = %(period)s AND p.unit = 'CNY'"
 _QUERY = f"""
     COPY (
-        SELECT e.id::text, {_escaped("e.event_id")}, {_timestamp("e.occurred_at")},
-               {_timestamp("e.posted_at")}, e.period, p.account,
+        SELECT p.entry_id::text, {_escaped("p.event_id")}, {_timestamp("p.occurred_at")},
+               {_timestamp("p.posted_at")}, p.period, p.account,
                CASE WHEN p.account LIKE 'branch:%%'
                     THEN {_escaped("split_part(p.account, ':', 2)")} END,
                GREATEST(p.amount, 0), GREATEST(-p.amount, 0)
         {_WHERE}
-        ORDER BY e.posted_at, e.id, p.account COLLATE "C"
+        ORDER BY p.posted_at, p.entry_id, p.account COLLATE "C"
     ) TO STDOUT WITH (FORMAT csv)
 """
 _TOTALS = """
     SELECT COUNT(*), COALESCE(SUM(GREATEST(p.amount, 0)), 0),
            COALESCE(SUM(GREATEST(-p.amount, 0)), 0)
-    FROM journal_posting p JOIN journal_entry e ON e.id = p.entry_id
-    WHERE e.period = :period AND p.unit = 'CNY'
+    FROM ledger_line p
+    WHERE p.period = :period AND p.unit = 'CNY'
 """
 
 

@@ -132,15 +132,25 @@ def add_totals(first: Reconciliation, second: Reconciliation) -> Reconciliation:
     )
 
 
+# What the batch's credits put in branches, HQ and suspense, from the stored rows: the legs of
+# the events that carry their own credit (``ledger_posting`` derives them: the owner's branch,
+# or suspense without one) and the stored postings of the others' credits. Read from the rows
+# rather than the views, which show a credit row only once its batch row is written.
 BATCH_TOTALS = """
-    SELECT
-      COALESCE(SUM(CASE WHEN p.account LIKE 'branch:%' THEN -p.amount ELSE 0 END), 0),
-      COALESCE(SUM(CASE WHEN p.account = 'hq:online:revenue' THEN -p.amount ELSE 0 END), 0),
-      COALESCE(SUM(CASE WHEN p.account = 'suspense:unowned' THEN -p.amount ELSE 0 END), 0)
-    FROM revenue_event e
-    JOIN journal_entry j ON j.business_key = 'revenue:' || e.event_id
-    JOIN journal_posting p ON p.entry_id = j.id
-    WHERE e.batch_id = :batch
+    SELECT COALESCE(SUM(t.branches), 0), COALESCE(SUM(t.hq), 0), COALESCE(SUM(t.suspense), 0)
+    FROM (
+      SELECT CASE WHEN e.owner_code IS NOT NULL THEN e.amount_fen ELSE 0 END AS branches,
+             0 AS hq, CASE WHEN e.owner_code IS NULL THEN e.amount_fen ELSE 0 END AS suspense
+      FROM revenue_event e WHERE e.batch_id = :batch AND e.period IS NOT NULL
+      UNION ALL
+      SELECT CASE WHEN p.account LIKE 'branch:%' THEN -p.amount ELSE 0 END,
+             CASE WHEN p.account = 'hq:online:revenue' THEN -p.amount ELSE 0 END,
+             CASE WHEN p.account = 'suspense:unowned' THEN -p.amount ELSE 0 END
+      FROM revenue_event e
+      JOIN journal_entry j ON j.business_key = 'revenue:' || e.event_id
+      JOIN journal_posting p ON p.entry_id = j.id
+      WHERE e.batch_id = :batch AND e.period IS NULL
+    ) t
 """
 BATCH_IMPORTED = "SELECT COALESCE(SUM(amount_fen), 0) FROM revenue_event WHERE batch_id = :batch"
 

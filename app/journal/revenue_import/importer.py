@@ -9,10 +9,10 @@
 3. New events are inserted with ON CONFLICT DO NOTHING (a replay, or a concurrent import of
    the same event, adds nothing); an event_id stored with other content is an error.
 4. New events are credited under the split policy in force at their ``occurred_at`` (the
-   default rule without one) and their entries written in bulk: in SQL on PostgreSQL
-   (``sql_crediting``: two INSERT ... SELECT statements for the default rule, the core for
-   events under a split policy, the core being the reference the tests compare with), by
-   the core page by page on SQLite. The batch
+   default rule without one): on PostgreSQL the event insert itself stores each event with
+   its default-rule credit (``sql_crediting``: the row is its own journal entry, migration
+   0031), the core credits events under a split policy; on SQLite the core credits every
+   event page by page, its entries written in bulk. The batch
    row carries the control totals, and they are recomputed from the stored postings
    before the transaction may commit.
 """
@@ -122,9 +122,14 @@ def import_revenue(
         _report_repeats(session, errors)  # reported with the others, as the file is refused
     errors.raise_if_any()
     crash_point("revenue.import.after_stage")
-    batch_id, new = _insert_events(session, errors=errors, staged=stage.rows)
+    period_lock.take_posting_lock(session)  # before the closed periods are read
+    terms = None
+    if not sqlite:
+        terms = sql_crediting.credit_terms(session, now=now, stage=staging_table.STAGE)
+    batch_id, new = _insert_events(session, errors=errors, staged=stage.rows, terms=terms)
     crash_point("revenue.import.after_events")
-    totals = _credit_batch(session, batch_id=batch_id, now=now, page=batch_rows, progress=progress)
+    totals = _credit_batch(session, batch_id=batch_id, now=now, page=batch_rows, progress=progress,
+                           terms=terms)  # fmt: skip
     if new:
         _record_batch(session, batch_id=batch_id, path=path, name=name, actor=actor, now=now,
                       rows=rows, new=new, totals=totals)  # fmt: skip
@@ -138,7 +143,10 @@ def import_revenue(
     return report
 
 
-def _insert_events(session: Session, *, errors: ErrorCollector, staged: int) -> tuple[int, int]:
+def _insert_events(
+    session: Session, *, errors: ErrorCollector, staged: int,
+    terms: sql_crediting.CreditTerms | None,
+) -> tuple[int, int]:  # fmt: skip
     """Store the new events under a fresh batch id; returns (batch id, new events).
 
     When every staged row became a new event, no event_id repeats in the file and none was
@@ -149,7 +157,11 @@ def _insert_events(session: Session, *, errors: ErrorCollector, staged: int) -> 
     """
     period_lock.take_posting_lock(session)
     batch_id = bulk.reserve_ids(session, table="revenue_batch", count=1)[0]
-    new = staging_table.insert_new_events(session, batch_id=batch_id)
+    if terms is None:
+        new = staging_table.insert_new_events(session, batch_id=batch_id)
+    else:
+        new = sql_crediting.insert_new_events(session, batch_id=batch_id,
+                                              stage=staging_table.STAGE, terms=terms)  # fmt: skip
     if new >= _ANALYZE_FROM_ROWS:
         bulk.refresh_statistics(session, "revenue_event")
     if new != staged:
@@ -251,12 +263,14 @@ def _report_conflicts(session: Session, errors: ErrorCollector) -> None:
 
 
 def _credit_batch(
-    session: Session, *, batch_id: int, now: datetime, page: int, progress: Progress | None
-) -> Reconciliation:
-    if is_sqlite(session):
+    session: Session, *, batch_id: int, now: datetime, page: int, progress: Progress | None,
+    terms: sql_crediting.CreditTerms | None,
+) -> Reconciliation:  # fmt: skip
+    if terms is None:
         totals = _credit_in_pages(session, batch_id=batch_id, now=now, page=page, progress=progress)
     else:
-        credited, totals = sql_crediting.credit_batch(session, batch_id=batch_id, now=now)
+        credited, totals = sql_crediting.credit_batch(session, batch_id=batch_id, now=now,
+                                                      terms=terms)  # fmt: skip
         if progress:
             progress(credited)
     crash_point("revenue.import.after_headers")

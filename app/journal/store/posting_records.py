@@ -21,15 +21,15 @@ from ledger.records import PostingRecord
 BRANCH_ACCOUNTS = "p.account LIKE 'branch:%'"
 
 _SELECT = """
-    SELECT e.id, e.kind, e.event_id, e.occurred_at, e.posted_at, e.period, p.account, p.amount
-    FROM journal_posting p JOIN journal_entry e ON e.id = p.entry_id
+    SELECT p.entry_id, p.kind, p.event_id, p.occurred_at, p.posted_at, p.period, p.account, p.amount
+    FROM ledger_line p
     WHERE {where}
     ORDER BY {order}
 """
 # Accounts compare byte-wise everywhere, as the core sorts them (PostgreSQL would otherwise
 # use the database collation).
-EXPORT_ORDER = "e.posted_at, e.id, p.account{collate}"
-ENTRY_ORDER = "e.id, p.line_no"
+EXPORT_ORDER = "p.posted_at, p.entry_id, p.account{collate}"
+ENTRY_ORDER = "p.entry_id, p.line_no"
 
 
 def account_order(session: Session) -> str:

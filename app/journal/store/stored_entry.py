@@ -15,16 +15,17 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from app import bulk
-from app.db import is_sqlite
+from app.journal.store import ledger_rows
 from ledger.accounts import parse_account
 from ledger.entries import EntryKind, JournalEntry, Posting
 from ledger.periods import Period, parse_period
 
+# Read from the views (migration 0031): an entry is a stored header or a credit row.
 _HEADER = """
     SELECT id, business_key, kind, event_id, reverses, occurred_at, posted_at, period, memo
-    FROM journal_entry WHERE {where}
+    FROM ledger_entry WHERE {where}
 """
-_LEGS = "SELECT account, amount FROM journal_posting WHERE entry_id = :id ORDER BY line_no"
+_LEGS = "SELECT account, amount FROM ledger_posting WHERE entry_id = :id ORDER BY line_no"
 _INSERT_POSTING = """
     INSERT INTO journal_posting (entry_id, line_no, line_count, account, unit, amount)
     VALUES (:entry_id, :line_no, :line_count, :account, :unit, :amount)
@@ -50,17 +51,15 @@ class StoredEntry:
 def load_entry(session: Session, *, entry_id: int, lock: bool = False) -> StoredEntry | None:
     """The entry with this id, or None; ``lock`` holds its row until commit (PostgreSQL),
     so two corrections of the same entry take turns instead of racing."""
-    sql = _HEADER.format(where="id = :id")
-    if lock and not is_sqlite(session):
-        sql += " FOR UPDATE"
-    row = session.execute(text(sql), {"id": entry_id}).one_or_none()
+    if lock:
+        ledger_rows.lock_entry(session, entry_id=entry_id)
+    row = session.execute(text(_HEADER.format(where="id = :id")), {"id": entry_id}).one_or_none()
     return None if row is None else _stored(session, row)
 
 
 def load_by_key(session: Session, *, business_key: str) -> StoredEntry | None:
-    sql = _HEADER.format(where="business_key = :key")
-    row = session.execute(text(sql), {"key": business_key}).one_or_none()
-    return None if row is None else _stored(session, row)
+    entry_id = ledger_rows.entry_id_by_key(session, business_key=business_key)
+    return None if entry_id is None else load_entry(session, entry_id=entry_id)
 
 
 def _stored(session: Session, row: Any) -> StoredEntry:
