@@ -1,7 +1,7 @@
 """the round tables' per-statement checks count what they look for in large writes (PostgreSQL)
 
 Revision ID: 0032
-Revises: 0030
+Revises: 0031
 Create Date: 2026-12-06
 
 Issue 18.2. Migration 0030 found, for the ledger's per-statement reference checks, that
@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0032"
-down_revision: str | None = "0030"
+down_revision: str | None = "0031"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
