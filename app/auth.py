@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 import jwt
+import sqlalchemy as sa
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from pwdlib import PasswordHash
@@ -98,18 +99,28 @@ def principal_from_token(session: Session, *, token: str, settings: Settings) ->
         raise Unauthorized("invalid or expired token") from exc
     if expired:
         raise Unauthorized("invalid or expired token")
-    # One query for the user and its branch code: this runs on every API request.
-    row = session.exec(
-        select(User, Branch.code)
-        .join(Branch, col(User.branch_id) == col(Branch.id), isouter=True)
-        .where(User.id == user_id)
-    ).first()
-    if row is None:
+    # One query for the user and its branch code: this runs on every API request, so it reads
+    # the columns a Principal needs as a plain row (an ORM User per request cost ~5% of a
+    # branch list's CPU under load: bench/RESULTS.md, issue 18.2).
+    row = session.execute(_CALLER, {"user_id": user_id}).first()
+    if row is None or not row.active or row.security_stamp != stamp:
         raise Unauthorized("invalid or expired token")
-    user, branch_code = row
-    if not user.active or user.security_stamp != stamp:
-        raise Unauthorized("invalid or expired token")
-    return _principal(user, branch_code)
+    return Principal(user_id=user_id, username=row.username, role=row.role,
+                     branch_id=row.branch_id, branch_code=row.branch_code)  # fmt: skip
+
+
+_CALLER: sa.Select[*tuple[Any, ...]] = (
+    sa.select(
+        col(User.username),
+        col(User.role),
+        col(User.branch_id),
+        col(User.active),
+        col(User.security_stamp),
+        col(Branch.code).label("branch_code"),
+    )
+    .join(Branch, col(User.branch_id) == col(Branch.id), isouter=True)
+    .where(col(User.id) == sa.bindparam("user_id"))
+)
 
 
 def principal_for_user(session: Session, user: User) -> Principal:

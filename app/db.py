@@ -98,6 +98,12 @@ def after_commit(session: Session, hook: AfterCommit) -> None:
     session.info.setdefault(_HOOKS, []).append(hook)
 
 
+def ends_without_io(session: Session) -> bool:
+    """Whether leaving `session_scope` now would send nothing to the database: no transaction
+    open (none begun, or the caller ended its own) and no after-commit hook waiting."""
+    return not session.in_transaction() and not session.info.get(_HOOKS)
+
+
 def _run_hooks(session: Session) -> None:
     for hook in session.info.pop(_HOOKS, []):
         try:

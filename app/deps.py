@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
+from contextlib import AbstractContextManager
 from typing import Annotated
 
+import anyio.to_thread
+from anyio import CapacityLimiter
 from fastapi import Depends, Request
 from sqlmodel import Session
 
 from app.config import Settings
-from app.db import session_scope
+from app.db import ends_without_io, session_scope
 
 
 async def get_app_settings(request: Request) -> Settings:  # async: no threadpool hop
@@ -17,9 +20,38 @@ async def get_app_settings(request: Request) -> Settings:  # async: no threadpoo
     return settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    with session_scope(request.app.state.engine) as session:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One transaction per request. Opening it is no I/O (the session connects at its first
+    statement), so that happens here, on the event loop: as a sync dependency its entry cost
+    a worker-thread hop, one of four per branch list (issue 18.2, bench/RESULTS.md). Its end
+    commits or rolls back, which is I/O, so it runs in a worker thread as FastAPI runs a sync
+    dependency's exit (with a limiter of its own: an exit never waits behind requests waiting
+    for a thread); unless the endpoint already ended its transaction (`end_read`)."""
+    scope = session_scope(request.app.state.engine)
+    session = scope.__enter__()
+    try:
         yield session
+    except Exception as exc:
+        if not await _end(scope, session, exc):
+            raise
+    else:
+        await _end(scope, session, None)
+
+
+async def _end(
+    scope: AbstractContextManager[Session], session: Session, exc: Exception | None
+) -> bool:
+    error = (type(exc), exc, exc.__traceback__) if exc is not None else (None, None, None)
+    if exc is None and ends_without_io(session):
+        return bool(scope.__exit__(*error))
+    ended = await anyio.to_thread.run_sync(scope.__exit__, *error, limiter=CapacityLimiter(1))
+    return bool(ended)
+
+
+def end_read(session: Session) -> None:
+    """Commit a read-only request's transaction in the endpoint's own worker thread, so its
+    end on the event loop has nothing left to send."""
+    session.commit()
 
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]

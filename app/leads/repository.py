@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import Row, func
 from sqlmodel import Session, col, select
 
 from app.auth import Principal
@@ -35,6 +35,15 @@ def visible_leads(principal: Principal) -> Any:
         .join(Branch, col(Branch.id) == col(LeadPlacement.branch_id))
         .where(col(LeadPlacement.branch_id) == principal.branch_id)
     )
+
+
+# What a list shows of each lead, read as plain rows: building an ORM entity per listed lead
+# was the largest single cost of a branch list under load (issue 18.2, bench/RESULTS.md).
+_LISTED_NAMES = (
+    "id", "external_id", "channel", "name", "erased_at", "tier", "status", "mobile", "lat", "lon",
+    "region_code", "location_source", "acquired_at",
+)  # fmt: skip
+LISTED = tuple(col(getattr(Lead, name)) for name in _LISTED_NAMES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,19 +92,20 @@ def list_leads(
     limit: int,
     offset: int,
     found: Any = None,
-) -> tuple[list[tuple[Lead, str | None]], int]:
+) -> tuple[list[Row[Any]], int]:
     """A page of the leads the principal sees that pass the filter (and `found`, the
-    condition a search gave: app/leads/search.py)."""
+    condition a search gave: app/leads/search.py): rows of `LISTED` and `branch_code`."""
     query = _filtered(principal, flt)
     if found is not None:
         query = query.where(found)
     total = _placed_count(session, principal, flt) if found is None else None
     if total is None:
         total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = session.exec(
-        query.order_by(*_ordering(flt.sort, _keys(principal))).limit(limit).offset(offset)
+    page = query.with_only_columns(*LISTED, col(Branch.code).label("branch_code"))
+    rows = session.execute(
+        page.order_by(*_ordering(flt.sort, _keys(principal))).limit(limit).offset(offset)
     ).all()
-    return [(lead, code) for lead, code in rows], int(total)
+    return list(rows), int(total)
 
 
 def _placed_count(session: Session, principal: Principal, flt: LeadFilter) -> int | None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
+from starlette.concurrency import run_in_threadpool
 
 from app.auth import CurrentPrincipal, Principal, require_roles
-from app.deps import SessionDep, SettingsDep
+from app.deps import SessionDep, SettingsDep, end_read
 from app.ids import LeadId
 from app.leads import followup, service
 from app.leads.repository import LeadFilter
@@ -21,7 +22,7 @@ StatusParam = Annotated[str | None, Query(pattern="^(" + "|".join(LEAD_STATUSES)
 
 
 @router.get("", response_model=LeadList)
-def list_leads(
+async def list_leads(
     principal: Reader,
     session: SessionDep,
     settings: SettingsDep,
@@ -33,18 +34,29 @@ def list_leads(
     q: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int | None, Query(ge=1)] = None,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-) -> LeadList:
+) -> Response:
+    """The most frequent request of all (every branch user, all day): the page, its JSON and
+    the end of its read transaction in one worker-thread hop. As a sync endpoint it took
+    three (the endpoint, FastAPI's check of the returned model, the session's end), each a
+    thread wake-up: a fifth of a list's CPU under load (issue 18.2, bench/RESULTS.md). The
+    page is built as `LeadList`, so it is checked on the way, and `response_model` documents it."""
     flt = LeadFilter(status=status, branch_code=branch, channel=channel, tier=tier, sort=sort,
                      search=q)  # fmt: skip
-    return service.list_leads(
-        session,
-        principal=principal,
-        flt=flt,
-        limit=limit or settings.default_page_size,
-        offset=offset,
-        max_limit=settings.max_page_size,
-        secret=settings.customer_key,
-    )
+
+    def page_json() -> bytes:
+        page = service.list_leads(
+            session,
+            principal=principal,
+            flt=flt,
+            limit=limit or settings.default_page_size,
+            offset=offset,
+            max_limit=settings.max_page_size,
+            secret=settings.customer_key,
+        )
+        end_read(session)
+        return page.model_dump_json().encode()
+
+    return Response(await run_in_threadpool(page_json), media_type="application/json")
 
 
 @router.get("/{lead_id}", response_model=LeadRead)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import Row
 from sqlmodel import Session
 
 from app.auth import Principal
@@ -49,7 +52,7 @@ def list_leads(
         session, principal=principal, flt=flt, limit=limit, offset=offset, found=found
     )
     cipher = cipher_for(session)
-    items = [_read(lead, code, principal=principal, cipher=cipher) for lead, code in rows]
+    items = [_read(row, row.branch_code, principal=principal, cipher=cipher) for row in rows]
     return LeadList(items=items, total=total, limit=limit, offset=offset)
 
 
@@ -63,17 +66,19 @@ def get_lead(session: Session, *, principal: Principal, lead_id: int) -> LeadRea
 
 
 def _read(
-    lead: Lead, branch_code: str | None, *, principal: Principal, cipher: MobileCipher
+    lead: Lead | Row[Any], branch_code: str | None, *, principal: Principal, cipher: MobileCipher
 ) -> LeadRead:
+    """`lead`: the entity, or a row of `repository.LISTED` (the same names)."""
     assert lead.id is not None
     plain = cipher.open(lead.mobile)
     mobile = plain if principal.role == "hq" else mask_mobile(plain)
+    erased = lead.erased_at is not None
     return LeadRead(
         id=lead.id,
         external_id=lead.external_id,
         channel=lead.channel,
-        name=shown_name(lead),
-        erased=lead.erased_at is not None,
+        name=ERASED if erased else lead.name,
+        erased=erased,
         tier=lead.tier,
         status=lead.status,
         branch_code=branch_code,
