@@ -1,8 +1,9 @@
 """Revenue events: what finance imports and the ledger credits.
 
-A revenue event is immutable and identified for ever by its ``event_id``. Its content
-fingerprint lets the service tell a harmless replay (same id, same content) from a conflicting
-one (same id, different content), which must be refused.
+A revenue event is immutable and identified for ever by its ``event_id``. Its content tells
+a harmless replay (same id, same content) from a conflicting one (same id, different
+content), which must be refused. The importer compares the stored content columns (migration
+0033); :meth:`RevenueEvent.fingerprint` is the same content as one digest.
 """
 
 from __future__ import annotations

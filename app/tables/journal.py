@@ -84,6 +84,7 @@ class RevenueEventRow(SQLModel, table=True):
     overlay); the row is then its own journal entry (same id space on PostgreSQL) and the
     views ``ledger_entry`` / ``ledger_posting`` derive its header and legs. ``period`` NULL:
     the event's entry is stored in ``journal_entry`` (split policies, SQLite, older events).
+    A replay is told from a conflict by comparing the content columns (migration 0033).
     """
 
     __tablename__ = "revenue_event"
@@ -110,7 +111,6 @@ class RevenueEventRow(SQLModel, table=True):
     revenue_type: str = Field(max_length=32)
     amount_fen: int = Field(sa_column=Column(BigInteger, nullable=False))
     occurred_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
-    fingerprint: str = Field(max_length=64)
     batch_id: int = Field(sa_column=Column(BigIntKey, nullable=False))
     line: int
     period: str | None = Field(default=None, max_length=7)

@@ -72,9 +72,9 @@ def test_a_credit_row_in_a_closed_period_is_refused(ledger_engine: Engine, tmp_p
     import_csv(ledger_engine, tmp_path, FILE)
     copy = (
         "INSERT INTO revenue_event (event_id, batch_id, line, external_id, lead_id, "
-        "revenue_type, amount_fen, occurred_at, channel, fingerprint, period, owner_code) "
+        "revenue_type, amount_fen, occurred_at, channel, period, owner_code) "
         "SELECT 'E9', batch_id, line, external_id, lead_id, revenue_type, amount_fen, "
-        "occurred_at, channel, fingerprint, '2026-10', 'SZ-FT' "
+        "occurred_at, channel, '2026-10', 'SZ-FT' "
         "FROM revenue_event WHERE event_id = 'E1'"
     )
     close = "INSERT INTO ledger_closed_period (period, closed_at, closed_by) VALUES "
@@ -87,9 +87,9 @@ def test_credit_columns_without_a_period_are_refused(ledger_engine: Engine, tmp_
     import_csv(ledger_engine, tmp_path, FILE)
     copy = (
         "INSERT INTO revenue_event (event_id, batch_id, line, external_id, lead_id, "
-        "revenue_type, amount_fen, occurred_at, channel, fingerprint, owner_code) "
+        "revenue_type, amount_fen, occurred_at, channel, owner_code) "
         "SELECT 'E9', batch_id, line, external_id, lead_id, revenue_type, amount_fen, "
-        "occurred_at, channel, fingerprint, 'SZ-FT' FROM revenue_event WHERE event_id = 'E1'"
+        "occurred_at, channel, 'SZ-FT' FROM revenue_event WHERE event_id = 'E1'"
     )
     refused(ledger_engine, copy)
 

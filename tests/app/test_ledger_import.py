@@ -132,6 +132,45 @@ def test_the_same_event_id_with_other_content_is_rejected_naming_the_line(
     assert scalar(ledger_engine, "SELECT COUNT(*) FROM revenue_event") == 5
 
 
+# E1 as GOOD has it with one content column changed (migration 0033 compares the columns,
+# no longer a stored digest of them): each is another event under the same event_id.
+E1_CHANGED = {
+    "external_id": "E1,B1,brokerage_commission,100.50,2026-10-05T10:00:00,app\n",
+    "type": "E1,A1,product_fee,100.50,2026-10-05T10:00:00,app\n",
+    "amount": "E1,A1,brokerage_commission,100.51,2026-10-05T10:00:00,app\n",
+    "instant": "E1,A1,brokerage_commission,100.50,2026-10-05T10:00:00.000001,app\n",
+}
+
+
+@pytest.mark.parametrize("row", E1_CHANGED.values(), ids=E1_CHANGED.keys())
+def test_each_content_column_tells_a_stored_event_from_a_changed_one(
+    ledger_engine: Engine, tmp_path: Path, row: str
+) -> None:
+    import_csv(ledger_engine, tmp_path, GOOD)
+    with pytest.raises(FileRejected) as caught:
+        import_csv(ledger_engine, tmp_path, HEADER + row, name="changed.csv")
+    [error] = caught.value.errors
+    assert (error.line, error.column) == (2, "event_id")
+    assert "already imported with different content" in error.reason
+
+
+@pytest.mark.parametrize("row", E1_CHANGED.values(), ids=E1_CHANGED.keys())
+def test_each_content_column_tells_a_repeat_in_the_file_from_a_changed_one(
+    ledger_engine: Engine, tmp_path: Path, row: str
+) -> None:
+    body = GOOD.splitlines(keepends=True)[1] + row
+    [error] = rejection(ledger_engine, tmp_path, HEADER + body).errors
+    assert (error.line, error.reason) == (3, "event_id 'E1' repeats line 2 with other content")
+
+
+def test_a_replay_written_differently_is_the_same_event(
+    ledger_engine: Engine, tmp_path: Path
+) -> None:
+    import_csv(ledger_engine, tmp_path, GOOD)
+    same = HEADER + "E1,A1,brokerage_commission,100.5,2026-10-05T02:00:00.000000Z,app\n"
+    assert import_csv(ledger_engine, tmp_path, same, name="same.csv").new_events == 0
+
+
 def test_every_bad_row_is_reported_and_nothing_is_written(
     ledger_engine: Engine, tmp_path: Path
 ) -> None:

@@ -205,9 +205,9 @@ def test_a_credit_must_name_a_stored_revenue_event(booked: Engine) -> None:
 def test_a_revenue_event_must_name_a_stored_lead(booked: Engine) -> None:
     copy_of_e1 = (
         "INSERT INTO revenue_event (event_id, batch_id, line, external_id, lead_id, "
-        "revenue_type, amount_fen, occurred_at, channel, fingerprint) "
+        "revenue_type, amount_fen, occurred_at, channel) "
         "SELECT 'E2', batch_id, line, external_id, 999999, revenue_type, amount_fen, "
-        "occurred_at, channel, fingerprint FROM revenue_event WHERE event_id = 'E1'"
+        "occurred_at, channel FROM revenue_event WHERE event_id = 'E1'"
     )
     refused(booked, copy_of_e1)
     assert scalar(booked, "SELECT COUNT(*) FROM revenue_event WHERE event_id = 'E2'") == 0
@@ -217,9 +217,9 @@ def test_one_event_naming_no_lead_among_many_refuses_the_statement(booked: Engin
     """The check counts the statement's missing leads (migration 0030): one is enough."""
     copies = (
         "INSERT INTO revenue_event (event_id, batch_id, line, external_id, lead_id, "
-        "revenue_type, amount_fen, occurred_at, channel, fingerprint) "
+        "revenue_type, amount_fen, occurred_at, channel) "
         "SELECT 'M' || n, batch_id, line, external_id, CASE WHEN n = 37 THEN 999999 "
-        "ELSE lead_id END, revenue_type, amount_fen, occurred_at, channel, fingerprint "
+        "ELSE lead_id END, revenue_type, amount_fen, occurred_at, channel "
         "FROM revenue_event CROSS JOIN (SELECT 1 AS n UNION ALL SELECT 37 UNION ALL SELECT 2) k "
         "WHERE event_id = 'E1'"
     )

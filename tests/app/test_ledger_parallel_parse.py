@@ -23,8 +23,8 @@ from app.limits import import_row_limit
 from tests.app.factories import write
 from tests.app.ledger_world import HEADER, NOW, described, scalar
 
-STORED = """SELECT line, event_id, external_id, channel, revenue_type, amount_fen, occurred_at,
-                   fingerprint FROM revenue_event ORDER BY line"""
+STORED = """SELECT line, event_id, external_id, channel, revenue_type, amount_fen, occurred_at
+            FROM revenue_event ORDER BY line"""
 TIMES = (
     "2026-10-05",
     "2026-10-05T10:00:00+05:45",

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import SQLModel
 
 import app.tables  # noqa: F401
+from app.bulk import parse_db_timestamp
 from app.config import Settings
 from app.db import make_engine, session_scope
 from app.migrations import SQLITE_TRIGGER_NOT_NULL, downgrade, include_object, upgrade
 from app.tables import Branch, Customer, Lead, Ownership
+from ledger.revenue import RevenueType, content_fingerprint
+from tests.app.ledger_world import HEADER, import_csv
 
 T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 
@@ -156,3 +160,27 @@ def test_0024_gives_a_lead_without_a_mobile_a_customer_of_its_own_and_keys_owner
     upgrade(engine, "head")
     assert _schema_diff(settings) == []
     engine.dispose()
+
+
+def test_0033_downgrade_gives_every_stored_event_its_fingerprint_back(
+    ledger_engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """Migration 0033 dropped the stored digest (content is compared column by column); the
+    way back recomputes it as the core does, and leaves the table append-only."""
+    body = HEADER + "F1,A1,other,1.25,2026-10-05T10:00:00.000001,app\n"
+    body += "F2,C1,other,-3,2026-10-06,app\n"
+    import_csv(ledger_engine, tmp_path, body)
+    downgrade(ledger_engine, "0032")
+    sql = ("SELECT event_id, external_id, revenue_type, amount_fen, occurred_at, fingerprint "
+           "FROM revenue_event ORDER BY event_id")  # fmt: skip
+    with ledger_engine.connect() as conn:
+        rows = conn.execute(text(sql)).all()
+    assert [row[0] for row in rows] == ["F1", "F2"]
+    for event_id, external_id, kind, amount, occurred_at, stored in rows:
+        instant = parse_db_timestamp(occurred_at)
+        core = content_fingerprint(event_id, external_id, RevenueType(kind), amount, instant, None)
+        assert stored == core
+    with pytest.raises(DBAPIError), ledger_engine.begin() as conn:
+        conn.execute(text("UPDATE revenue_event SET line = line + 1"))
+    upgrade(ledger_engine, "head")
+    assert _schema_diff(settings) == []

@@ -49,13 +49,12 @@ def test_a_good_row_is_staged_as_the_core_event_describes_it(
     assert errors.total == 0
     assert staged == (
         7,
-        event_id,
-        external_id,
+        event.event_id,
+        event.external_id,
         channel,
-        revenue_type.value,
-        fen,
-        instant,
-        event.fingerprint(),
+        event.revenue_type.value,
+        event.amount_fen,
+        event.occurred_at,
     )
 
 

@@ -1,7 +1,7 @@
 """Parsing a large revenue file in worker processes while PostgreSQL ingests it
 (`app.imports.parallel`: each worker validates every n-th row and sends COPY text).
 
-Validating a revenue row in Python (the core's parsers, the fingerprint) costs 6-8 us; staging a
+Validating a revenue row in Python (the core's parsers) costs 6-8 us; staging a
 200,000-row file that way took 1.9 s of a ~9 s import, with PostgreSQL mostly idle (1.2 s
 with two workers on two cores, bench/ledger_results.md).
 """
@@ -44,14 +44,14 @@ def copy_line(row: tuple[Any, ...]) -> str:
     """One stage row (``stage.STAGE_COLUMNS``) in COPY's text format.
 
     Ids are printable (the core refuses tabs and line breaks), so a backslash is the only
-    character to escape; channel names and fingerprints have none. The instant is written
+    character to escape; channel names have none. The instant is written
     in UTC so that no zone's historical offset has to be understood by the server.
     """
-    line, event_id, external_id, channel, revenue_type, amount, occurred_at, fingerprint = row
+    line, event_id, external_id, channel, revenue_type, amount, occurred_at = row
     return (
         f"{line}\t{_escaped(event_id)}\t{_escaped(external_id)}\t"
         f"{parallel.NULL if channel is None else channel}\t{revenue_type}\t{amount}\t"
-        f"{occurred_at.astimezone(UTC).isoformat()}\t{fingerprint}\n"
+        f"{occurred_at.astimezone(UTC).isoformat()}\n"
     )
 
 

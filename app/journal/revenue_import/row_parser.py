@@ -17,7 +17,6 @@ from ledger.revenue import (
     CHANNEL_NAME,
     RevenueEvent,
     RevenueType,
-    content_fingerprint,
     parse_revenue_type,
     require_id,
 )
@@ -50,8 +49,8 @@ class RevenueRowParser:
 
     def _parse_good(self, row: CsvRow) -> tuple[Any, ...]:
         """The fast path for a good row (the bulk of any file): each field through the
-        validators :class:`ledger.revenue.RevenueEvent` applies, and the event's own
-        fingerprint function, without building the event or per-cell bookkeeping. The first
+        validators :class:`ledger.revenue.RevenueEvent` applies, without building the event
+        or per-cell bookkeeping. The first
         bad cell raises, and the caller re-parses the row cell by cell to report each error
         (``tests/app/test_revenue_rows.py`` holds the two paths to the same results)."""
         get = row.values.get
@@ -61,13 +60,7 @@ class RevenueRowParser:
         amount = self._amount(get("amount") or "")
         occurred_at = self._instant(get("occurred_at") or "")
         channel = _channel(get("channel") or "")
-        fingerprint = content_fingerprint(
-            event_id, external_id, revenue_type, amount, occurred_at, None
-        )
-        return (
-            row.line, event_id, external_id, channel, revenue_type.value, amount, occurred_at,
-            fingerprint,
-        )  # fmt: skip
+        return (row.line, event_id, external_id, channel, revenue_type.value, amount, occurred_at)
 
     def _parse_reporting(self, row: CsvRow) -> tuple[Any, ...] | None:
         """Every bad cell of ``row`` reported to ``errors``; None if there was one."""
@@ -93,11 +86,9 @@ class RevenueRowParser:
             amount_fen=cells["amount"],
             occurred_at=cells["occurred_at"],
         )
-        # The channel only disambiguates the lead; the lead itself is compared separately,
-        # so a replay with or without the channel column is the same event.
         return (
             row.line, event.event_id, event.external_id, cells["channel"],
-            event.revenue_type.value, event.amount_fen, event.occurred_at, event.fingerprint(),
+            event.revenue_type.value, event.amount_fen, event.occurred_at,
         )  # fmt: skip
 
     def _cell(self, row: CsvRow, column: str, parse: Callable[[str], T]) -> Any:

@@ -64,13 +64,16 @@ _BAD_OWNER = """
 # stored yet, in line order (as ``staging_table.insert_new_events``), its owner at
 # occurred_at (the customer's intervals, the latest valid_from wins; a hash join and one sort
 # rather than an index probe per event), its overlay channel and posting period. The id is
-# the column default: the journal entry sequence, drawn in line order.
+# the column default: the journal entry sequence, drawn in line order. In a replayed file
+# ({new_only}: see ``_replayed``) the events stored before are left out before their owners
+# are looked up, so a replay costs one anti-join rather than the owner join and sort of every
+# row; ON CONFLICT still skips whatever was stored before, or by a concurrent import.
 _INSERT_CREDITED = f"""
     INSERT INTO revenue_event (event_id, external_id, channel, lead_id, revenue_type,
-                               amount_fen, occurred_at, fingerprint, batch_id, line,
+                               amount_fen, occurred_at, batch_id, line,
                                period, owner_code, kpi_channel)
     SELECT n.event_id, n.external_id, n.channel, n.lead_id, n.revenue_type, n.amount_fen,
-           n.occurred_at, n.fingerprint, :batch, n.line,
+           n.occurred_at, :batch, n.line,
            CASE WHEN n.split THEN NULL WHEN n.p <= :last_closed THEN :open ELSE n.p END,
            CASE WHEN NOT n.split THEN n.owner_code END,
            CASE WHEN NOT n.split AND n.lead_channel = ANY(:channels) THEN n.lead_channel END
@@ -82,10 +85,19 @@ _INSERT_CREDITED = f"""
              AND o.valid_from <= s.occurred_at
              AND (o.valid_to IS NULL OR o.valid_to > s.occurred_at)
         LEFT JOIN branch b ON b.id = o.branch_id
+        {{new_only}}
         ORDER BY s.line, o.valid_from DESC
     ) n
     ORDER BY n.line
     ON CONFLICT (event_id) DO NOTHING
+"""
+_NEW_ONLY = "WHERE NOT EXISTS (SELECT 1 FROM revenue_event e WHERE e.event_id = s.event_id)"
+# The file's first lines, looked up one by one in the event_id index (~1,000 probes).
+_SAMPLE_LINES = 1000
+_STORED_IN_SAMPLE = """
+    SELECT count(*), count(*) FILTER (WHERE EXISTS (
+        SELECT 1 FROM revenue_event e WHERE e.event_id = s.event_id))
+    FROM {stage} s WHERE s.line <= :last_line
 """
 _SPLIT_EVENTS = crediting.NEW_EVENTS_SELECT + " AND e.period IS NULL ORDER BY e.id"
 _TOTALS = """
@@ -122,9 +134,23 @@ def credit_terms(session: Session, *, now: datetime, stage: str) -> CreditTerms:
 def insert_new_events(session: Session, *, batch_id: int, stage: str, terms: CreditTerms) -> int:
     """Store the stage's new events under ``batch_id``, each with its credit; returns how
     many were new (concurrent duplicates wait and are skipped by ON CONFLICT DO NOTHING)."""
-    sql = _INSERT_CREDITED.format(split=terms.split, stage=stage)
+    new_only = _NEW_ONLY if _replayed(session, stage=stage) else ""
+    sql = _INSERT_CREDITED.format(split=terms.split, stage=stage, new_only=new_only)
     params = {**terms.params, "batch": batch_id}
     return int(session.execute(text(sql), params).rowcount)  # type: ignore[attr-defined]
+
+
+def _replayed(session: Session, *, stage: str) -> bool:
+    """True when most of the file's first lines name events stored before.
+
+    Only then does the insert leave stored events out first: the planner cannot tell how many
+    staged event_ids are stored, and plans the anti-join as if all were (bench, a new
+    1,000,000-event file: 21.1 s with it, 11.6 s without; a replay 0.9 s with it, 5.8 s
+    without). Either plan stores the same rows.
+    """
+    sql = _STORED_IN_SAMPLE.format(stage=stage)
+    sampled, stored = session.execute(text(sql), {"last_line": _SAMPLE_LINES + 1}).one()
+    return 2 * int(stored) > int(sampled)
 
 
 def credit_batch(

@@ -57,13 +57,10 @@ _CHANNEL = "(channel ~ '^[A-Za-z0-9_.-]+$' AND length(channel) <= 64)"
 # folded into the next (folded, every use of "shaped" re-evaluated the regular expressions).
 _CONVERT = f"""
     INSERT INTO {staging_table.ROWS} (line, event_id, external_id, channel, revenue_type,
-                                      amount_fen, occurred_at, fingerprint)
+                                      amount_fen, occurred_at)
     SELECT line, CASE WHEN amount_fen <> 0 AND abs(amount_fen) <= :max_amount
                        AND occurred_at <= :latest THEN event_id END,
-           external_id, channel, type, amount_fen, occurred_at,
-           encode(sha256(convert_to(concat_ws(chr(31), event_id, external_id, type,
-               amount_fen::text, (extract(epoch FROM occurred_at) * 1000000)::bigint::text,
-               ''), 'UTF8')), 'hex')
+           external_id, channel, type, amount_fen, occurred_at
     FROM (
         SELECT line, event_id, external_id, type, channel,
                CASE WHEN shaped THEN round(amount::numeric * 100)::bigint END AS amount_fen,

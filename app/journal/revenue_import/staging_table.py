@@ -23,15 +23,19 @@ STAGE = "revenue_import_stage"
 # leads joined (0.2 s for 200,000 rows, where updating the copied rows in place took 0.6 s).
 ROWS = "revenue_import_rows"
 STAGE_COLUMNS = (
-    "line", "event_id", "external_id", "channel", "revenue_type", "amount_fen",
-    "occurred_at", "fingerprint",
+    "line", "event_id", "external_id", "channel", "revenue_type", "amount_fen", "occurred_at",
 )  # fmt: skip
+# An event's content: two rows with the same event_id are the same event when these are equal
+# and they name the same lead. The channel only disambiguates the lead, so a replay with or
+# without the channel column is the same event. Compared column by column (migration 0033
+# dropped the stored SHA-256 of the same columns: 65 bytes a row to write and hash).
+CONTENT = ("external_id", "revenue_type", "amount_fen", "occurred_at")
 
 _DDL = """
 CREATE TEMPORARY TABLE {name} (
     line BIGINT NOT NULL, event_id VARCHAR(128) NOT NULL, external_id VARCHAR(128) NOT NULL,
     channel VARCHAR(64), revenue_type VARCHAR(32) NOT NULL, amount_fen BIGINT NOT NULL,
-    occurred_at {ts} NOT NULL, fingerprint VARCHAR(64) NOT NULL, lead_id BIGINT
+    occurred_at {ts} NOT NULL, lead_id BIGINT
 ){suffix}
 """
 
@@ -164,17 +168,22 @@ def ambiguous_leads(session: Session, *, limit: int) -> list[tuple[int, str, str
     return [(line, ext, ", ".join(chs)) for (line, ext), chs in list(found.items())[:limit]]
 
 
+def content_differs(a: str, b: str) -> str:
+    """SQL true when rows ``a`` and ``b`` (same event_id) differ in :data:`CONTENT`."""
+    return " OR ".join(f"{a}.{column} <> {b}.{column}" for column in CONTENT)
+
+
 def conflicting_repeats(session: Session, *, limit: int) -> list[tuple[int, str, int]]:
     """(line, event_id, first line) for a repeated event_id whose content differs.
 
-    Rows with the same fingerprint and channel name the same lead (or are reported as
+    Rows with the same content and channel name the same lead (or are reported as
     ambiguous), so leads are compared only between rows whose channels differ.
     """
     sql = f"""
         SELECT DISTINCT s.line, s.event_id, f.line FROM {STAGE} s JOIN {STAGE} f
           ON f.event_id = s.event_id AND f.line < s.line
         WHERE NOT EXISTS (SELECT 1 FROM {STAGE} g WHERE g.event_id = s.event_id AND g.line < f.line)
-          AND (f.fingerprint <> s.fingerprint
+          AND ({content_differs("f", "s")}
                OR (f.lead_id <> s.lead_id AND COALESCE(f.channel, '') <> COALESCE(s.channel, '')))
         ORDER BY s.line LIMIT :limit
     """
@@ -188,9 +197,9 @@ def insert_new_events(session: Session, *, batch_id: int) -> int:
     way (and reported by ``conflicting_repeats`` if its content differs)."""
     sql = f"""
         INSERT INTO revenue_event (event_id, external_id, channel, lead_id, revenue_type,
-                                   amount_fen, occurred_at, fingerprint, batch_id, line)
+                                   amount_fen, occurred_at, batch_id, line)
         SELECT s.event_id, s.external_id, s.channel, s.lead_id, s.revenue_type, s.amount_fen,
-               s.occurred_at, s.fingerprint, :batch, s.line
+               s.occurred_at, :batch, s.line
         FROM {STAGE} s
         WHERE true
         ORDER BY s.line
@@ -204,7 +213,7 @@ def conflicting_events(session: Session, *, limit: int) -> list[tuple[int, str, 
     sql = f"""
         SELECT s.line, s.event_id, e.batch_id, e.line FROM {STAGE} s
         JOIN revenue_event e ON e.event_id = s.event_id
-        WHERE e.fingerprint <> s.fingerprint OR e.lead_id <> s.lead_id
+        WHERE {content_differs("e", "s")} OR e.lead_id <> s.lead_id
         ORDER BY s.line LIMIT :limit
     """
     rows = session.execute(text(sql), {"limit": limit})
