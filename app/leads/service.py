@@ -27,7 +27,7 @@ def mask_mobile(mobile: str | None) -> str | None:
     return mobile[:3] + "*" * max(len(mobile) - 7, 0) + mobile[-4:]
 
 
-def shown_name(lead: Lead) -> str | None:
+def shown_name(lead: Lead | Row[Any]) -> str | None:
     """The name as pages and the API show it: "(erased)" once the person was erased."""
     return ERASED if lead.erased_at is not None else lead.name
 
@@ -72,13 +72,12 @@ def _read(
     assert lead.id is not None
     plain = cipher.open(lead.mobile)
     mobile = plain if principal.role == "hq" else mask_mobile(plain)
-    erased = lead.erased_at is not None
     return LeadRead(
         id=lead.id,
         external_id=lead.external_id,
         channel=lead.channel,
-        name=ERASED if erased else lead.name,
-        erased=erased,
+        name=shown_name(lead),
+        erased=lead.erased_at is not None,
         tier=lead.tier,
         status=lead.status,
         branch_code=branch_code,
