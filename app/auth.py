@@ -100,9 +100,10 @@ def principal_from_token(session: Session, *, token: str, settings: Settings) ->
     if expired:
         raise Unauthorized("invalid or expired token")
     # One query for the user and its branch code: this runs on every API request, so it reads
-    # the columns a Principal needs as a plain row (an ORM User per request cost ~5% of a
-    # branch list's CPU under load: bench/RESULTS.md, issue 18.2).
-    row = session.execute(_CALLER, {"user_id": user_id}).first()
+    # the columns a Principal needs as a plain row on the session's connection, a statement
+    # built once (an ORM User, then the ORM's execution, cost 5-7% of a branch list's CPU under
+    # load: bench/RESULTS.md, issue 18.2).
+    row = session.connection().execute(_CALLER, {"user_id": user_id}).first()
     if row is None or not row.active or row.security_stamp != stamp:
         raise Unauthorized("invalid or expired token")
     return Principal(user_id=user_id, username=row.username, role=row.role,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Row, func
+from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
 
 from app.auth import Principal
@@ -25,7 +26,12 @@ class LeadFilter:
 def visible_leads(principal: Principal) -> Any:
     """The one scoping rule: branch users see only leads their branch currently owns (found
     through `lead_placement`, which carries the branch indexes: app/tables/lead.py)."""
-    if not principal.is_branch:
+    return _visible(principal.is_branch, principal.branch_id)
+
+
+def _visible(branch_scoped: bool, branch_id: Any) -> Any:
+    """`branch_id`: the branch's id, or a bind parameter in a statement built once."""
+    if not branch_scoped:
         return select(Lead, Branch.code).join(
             Branch, col(Lead.branch_id) == col(Branch.id), isouter=True
         )
@@ -33,17 +39,18 @@ def visible_leads(principal: Principal) -> Any:
         select(Lead, Branch.code)
         .join(LeadPlacement, col(LeadPlacement.lead_id) == col(Lead.id))
         .join(Branch, col(Branch.id) == col(LeadPlacement.branch_id))
-        .where(col(LeadPlacement.branch_id) == principal.branch_id)
+        .where(col(LeadPlacement.branch_id) == branch_id)
     )
 
 
 # What a list shows of each lead, read as plain rows: building an ORM entity per listed lead
 # was the largest single cost of a branch list under load (issue 18.2, bench/RESULTS.md).
-_LISTED_NAMES = (
+LISTED_FIELDS = (
     "id", "external_id", "channel", "name", "erased_at", "tier", "status", "mobile", "lat", "lon",
     "region_code", "location_source", "acquired_at",
 )  # fmt: skip
-LISTED = tuple(col(getattr(Lead, name)) for name in _LISTED_NAMES)
+LISTED = tuple(col(getattr(Lead, name)) for name in LISTED_FIELDS)
+PAGE_FIELDS = (*LISTED_FIELDS, "branch_code")  # a page's fields, in the order of its rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,23 +63,73 @@ class _Keys:
     id: Any
 
 
-def _keys(principal: Principal) -> _Keys:
-    if principal.is_branch:
+def _keys(branch_scoped: bool) -> _Keys:
+    if branch_scoped:
         return _Keys(col(LeadPlacement.status), col(LeadPlacement.acquired_at),
                      col(LeadPlacement.lead_id))  # fmt: skip
     return _Keys(col(Lead.status), col(Lead.acquired_at), col(Lead.id))
 
 
-def _filtered(principal: Principal, flt: LeadFilter) -> Any:
-    query = visible_leads(principal)
-    if flt.status:
-        query = query.where(_keys(principal).status == flt.status)
-    if flt.branch_code:
-        query = query.where(Branch.code == flt.branch_code)
-    if flt.channel:
-        query = query.where(Lead.channel == flt.channel)
-    if flt.tier:
-        query = query.where(Lead.tier == flt.tier)
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What a list's statement depends on besides its values: one statement is built per
+    shape and reused, its values bound at each request. Building and compiling the page and
+    its count anew cost a branch list more CPU than reading them (issue 18.2)."""
+
+    branch_scoped: bool
+    status: bool
+    branch_code: bool
+    channel: bool
+    tier: bool
+    sort: str
+
+    @property
+    def counts_placements(self) -> bool:
+        """A branch page's total from its placement rows alone, when no filter needs the
+        lead's own columns: the same number (one placement row per placed lead, kept by the
+        database) without reading a lead row per placement (8 clients at 1.3M: the join was
+        most of a page)."""
+        return self.branch_scoped and not (self.channel or self.tier or self.branch_code)
+
+
+def _shape(principal: Principal, flt: LeadFilter) -> _Shape:
+    return _Shape(principal.is_branch, bool(flt.status), bool(flt.branch_code),
+                  bool(flt.channel), bool(flt.tier), flt.sort)  # fmt: skip
+
+
+def _values(principal: Principal, flt: LeadFilter) -> dict[str, Any]:
+    return {"branch_id": principal.branch_id, "status": flt.status,
+            "branch_code": flt.branch_code, "channel": flt.channel, "tier": flt.tier}  # fmt: skip
+
+
+@lru_cache(maxsize=128)  # 2 scopes x 16 filter combinations x 3 sorts at most
+def _filtered(shape: _Shape) -> Any:
+    query = _visible(shape.branch_scoped, bindparam("branch_id"))
+    if shape.status:
+        query = query.where(_keys(shape.branch_scoped).status == bindparam("status"))
+    if shape.branch_code:
+        query = query.where(col(Branch.code) == bindparam("branch_code"))
+    if shape.channel:
+        query = query.where(col(Lead.channel) == bindparam("channel"))
+    if shape.tier:
+        query = query.where(col(Lead.tier) == bindparam("tier"))
+    return query
+
+
+@lru_cache(maxsize=128)
+def _page(shape: _Shape) -> Any:
+    page = _filtered(shape).with_only_columns(*LISTED, col(Branch.code).label("branch_code"))
+    ordering = _ordering(shape.sort, _keys(shape.branch_scoped))
+    return page.order_by(*ordering).limit(bindparam("limit")).offset(bindparam("offset"))
+
+
+@lru_cache(maxsize=128)
+def _count(shape: _Shape) -> Any:
+    if not shape.counts_placements:
+        return select(func.count()).select_from(_filtered(shape).subquery())
+    query = select(func.count()).where(col(LeadPlacement.branch_id) == bindparam("branch_id"))
+    if shape.status:
+        query = query.where(col(LeadPlacement.status) == bindparam("status"))
     return query
 
 
@@ -92,33 +149,21 @@ def list_leads(
     limit: int,
     offset: int,
     found: Any = None,
-) -> tuple[list[Row[Any]], int]:
+) -> tuple[list[dict[str, Any]], int]:
     """A page of the leads the principal sees that pass the filter (and `found`, the
-    condition a search gave: app/leads/search.py): rows of `LISTED` and `branch_code`."""
-    query = _filtered(principal, flt)
-    if found is not None:
-        query = query.where(found)
-    total = _placed_count(session, principal, flt) if found is None else None
-    if total is None:
-        total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    page = query.with_only_columns(*LISTED, col(Branch.code).label("branch_code"))
-    rows = session.execute(
-        page.order_by(*_ordering(flt.sort, _keys(principal))).limit(limit).offset(offset)
-    ).all()
-    return list(rows), int(total)
-
-
-def _placed_count(session: Session, principal: Principal, flt: LeadFilter) -> int | None:
-    """A branch page's total from its placement rows alone, when no filter needs the lead's
-    own columns: the same number (one placement row per placed lead, kept by the database)
-    without reading a lead row per placement (8 clients at 1.3M: the join was most of a page).
-    None: the filter needs the lead."""
-    if not principal.is_branch or flt.channel or flt.tier or flt.branch_code:
-        return None
-    query = select(func.count()).where(col(LeadPlacement.branch_id) == principal.branch_id)
-    if flt.status:
-        query = query.where(col(LeadPlacement.status) == flt.status)
-    return int(session.exec(query).one())
+    condition a search gave: app/leads/search.py): `PAGE_FIELDS` by name. Read on the
+    session's connection, as plain dicts: neither needs the ORM (nor a Row's attribute
+    lookups, 4 us a lead)."""
+    shape = _shape(principal, flt)
+    values = _values(principal, flt)
+    page, count = _page(shape), _count(shape)
+    if found is not None:  # a search's condition is built per request: not cached
+        count = select(func.count()).select_from(_filtered(shape).where(found).subquery())
+        page = page.where(found)
+    connection = session.connection()
+    total = connection.execute(count, values).scalar_one()
+    rows = connection.execute(page, {**values, "limit": limit, "offset": offset})
+    return [dict(zip(PAGE_FIELDS, row, strict=True)) for row in rows], int(total)
 
 
 def get_lead(

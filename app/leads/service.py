@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row
 from sqlmodel import Session
 
 from app.auth import Principal
@@ -15,7 +15,6 @@ from app.leads.schemas import LeadList, LeadRead
 from app.leads.search import search_condition
 from app.ownership.service import current_owner_opened_by
 from app.privacy.cipher import MobileCipher, cipher_for
-from app.tables import Lead
 
 ERASED = "(erased)"
 
@@ -27,9 +26,9 @@ def mask_mobile(mobile: str | None) -> str | None:
     return mobile[:3] + "*" * max(len(mobile) - 7, 0) + mobile[-4:]
 
 
-def shown_name(lead: Lead | Row[Any]) -> str | None:
+def shown_name(name: str | None, erased_at: datetime | None) -> str | None:
     """The name as pages and the API show it: "(erased)" once the person was erased."""
-    return ERASED if lead.erased_at is not None else lead.name
+    return ERASED if erased_at is not None else name
 
 
 def list_leads(
@@ -52,8 +51,10 @@ def list_leads(
         session, principal=principal, flt=flt, limit=limit, offset=offset, found=found
     )
     cipher = cipher_for(session)
-    items = [_read(row, row.branch_code, principal=principal, cipher=cipher) for row in rows]
-    return LeadList(items=items, total=total, limit=limit, offset=offset)
+    items = [_shown(row, principal=principal, cipher=cipher) for row in rows]
+    # Validated once as a page: a LeadRead built field by field per lead cost 8 us each.
+    page = {"items": items, "total": total, "limit": limit, "offset": offset}
+    return LeadList.model_validate(page)
 
 
 def get_lead(session: Session, *, principal: Principal, lead_id: int) -> LeadRead:
@@ -61,30 +62,19 @@ def get_lead(session: Session, *, principal: Principal, lead_id: int) -> LeadRea
     if row is None:
         # The same answer for "not yours" and "does not exist": nothing leaks.
         raise NotFound("lead not found")
-    read = _read(row[0], row[1], principal=principal, cipher=cipher_for(session))
-    return read.model_copy(update={"assigned_by": current_owner_opened_by(session, row[0])})
+    lead, branch_code = row
+    fields = {name: getattr(lead, name) for name in repository.LISTED_FIELDS}
+    shown = _shown({**fields, "branch_code": branch_code}, principal=principal,
+                   cipher=cipher_for(session))  # fmt: skip
+    return LeadRead.model_validate({**shown, "assigned_by": current_owner_opened_by(session, lead)})
 
 
-def _read(
-    lead: Lead | Row[Any], branch_code: str | None, *, principal: Principal, cipher: MobileCipher
-) -> LeadRead:
-    """`lead`: the entity, or a row of `repository.LISTED` (the same names)."""
-    assert lead.id is not None
-    plain = cipher.open(lead.mobile)
-    mobile = plain if principal.role == "hq" else mask_mobile(plain)
-    return LeadRead(
-        id=lead.id,
-        external_id=lead.external_id,
-        channel=lead.channel,
-        name=shown_name(lead),
-        erased=lead.erased_at is not None,
-        tier=lead.tier,
-        status=lead.status,
-        branch_code=branch_code,
-        mobile=mobile,
-        lat=lead.lat,
-        lon=lead.lon,
-        region_code=lead.region_code,
-        location_source=lead.location_source,
-        acquired_at=lead.acquired_at,
-    )
+def _shown(lead: dict[str, Any], *, principal: Principal, cipher: MobileCipher) -> dict[str, Any]:
+    """What the caller may see of a lead, as `LeadRead`'s fields, from its
+    `repository.PAGE_FIELDS` (changed in place)."""
+    erased_at = lead.pop("erased_at")
+    plain = cipher.open(lead["mobile"])
+    lead["mobile"] = plain if principal.role == "hq" else mask_mobile(plain)
+    lead["name"] = shown_name(lead["name"], erased_at)
+    lead["erased"] = erased_at is not None
+    return lead

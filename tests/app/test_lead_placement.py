@@ -103,8 +103,8 @@ def test_branch_reads_go_through_the_mirror(engine: Engine, branch_ids: dict[str
     with session_scope(engine) as session:
         rows, total = list_leads(session, principal=branch_user, flt=LeadFilter(), limit=10,
                                  offset=0)  # fmt: skip
-        assert [row.external_id for row in rows] == ["B0", "B1", "B3", "B4"]
-        assert {row.branch_code for row in rows} == {"SZ-FT"}
+        assert [row["external_id"] for row in rows] == ["B0", "B1", "B3", "B4"]
+        assert {row["branch_code"] for row in rows} == {"SZ-FT"}
         assert total == 4
         assert branch_load(session, sz) == 4
 

@@ -96,7 +96,7 @@ def _row(
     assert lead.id is not None
     since = lead.assigned_at or lead.acquired_at or lead.created_at
     return InboxRow(
-        id=lead.id, external_id=lead.external_id, name=shown_name(lead),
+        id=lead.id, external_id=lead.external_id, name=shown_name(lead.name, lead.erased_at),
         mobile=mask_mobile(cipher.open(lead.mobile)), status=lead.status, channel=lead.channel,
         tier=lead.tier, since=since, distance_km=_distance(lead, lat, lon),
         overdue=lead.status == "assigned" and since is not None and since < deadline,
