@@ -84,6 +84,13 @@ def issue_token(user: User, *, settings: Settings) -> str:
 
 def principal_from_token(session: Session, *, token: str, settings: Settings) -> Principal:
     """Decode and re-check against the database, so deactivation or a branch move bites at once."""
+    user_id, stamp = token_claims(token, settings=settings)
+    return caller(session, user_id=user_id, stamp=stamp)
+
+
+def token_claims(token: str, *, settings: Settings) -> tuple[int, int]:
+    """The user id and security stamp of a well-signed, unexpired token (Unauthorized else):
+    no I/O, so it runs wherever the request is."""
     try:
         # Expiry is checked against the product clock (app.clock), not PyJWT's own time.time().
         claims = jwt.decode(
@@ -99,6 +106,11 @@ def principal_from_token(session: Session, *, token: str, settings: Settings) ->
         raise Unauthorized("invalid or expired token") from exc
     if expired:
         raise Unauthorized("invalid or expired token")
+    return user_id, stamp
+
+
+def caller(session: Session, *, user_id: int, stamp: int) -> Principal:
+    """The token's user, if still active with the same stamp (Unauthorized else)."""
     # One query for the user and its branch code: this runs on every API request, so it reads
     # the columns a Principal needs as a plain row on the session's connection, a statement
     # built once (an ORM User, then the ORM's execution, cost 5-7% of a branch list's CPU under
@@ -155,6 +167,44 @@ def current_principal(
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+@dataclass(frozen=True, slots=True)
+class PendingCaller:
+    """A request whose token is well signed and unexpired, its database check still to do:
+    for an endpoint that does that check in the worker thread of its own work, rather than a
+    thread of its own (each hop wakes a thread: issue 18.2, bench/RESULTS.md)."""
+
+    request: Request
+    user_id: int
+    stamp: int
+    roles: tuple[str, ...]
+
+    def principal(self, session: Session) -> Principal:
+        """The checks `require_roles` makes: still active, same stamp, one of the roles."""
+        found = caller(session, user_id=self.user_id, stamp=self.stamp)
+        self.request.state.principal = found
+        if found.role not in self.roles:
+            raise Forbidden(message("access.role"))
+        return found
+
+
+def require_roles_later(*roles: str) -> object:
+    """`require_roles`, its database check left to the endpoint (`PendingCaller.principal`),
+    which must make it before anything else."""
+
+    # async: decoding a token is no I/O, so it runs inline.
+    async def _pending(
+        request: Request,
+        settings: SettingsDep,
+        token: Annotated[str | None, Depends(oauth2_scheme)],
+    ) -> PendingCaller:
+        if not token:
+            raise Unauthorized("not authenticated")
+        user_id, stamp = token_claims(token, settings=settings)
+        return PendingCaller(request, user_id, stamp, roles)
+
+    return Depends(_pending)
 
 
 def require_roles(*roles: str) -> object:

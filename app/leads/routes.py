@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 from starlette.concurrency import run_in_threadpool
 
-from app.auth import CurrentPrincipal, Principal, require_roles
+from app.auth import CurrentPrincipal, PendingCaller, Principal, require_roles, require_roles_later
 from app.deps import SessionDep, SettingsDep, end_read
 from app.ids import LeadId
 from app.leads import followup, service
@@ -17,13 +17,14 @@ from app.leads.schemas import LeadList, LeadRead, ReturnRequest, RevealedMobile,
 from app.tables.lead import LEAD_STATUSES
 
 router = APIRouter(prefix="/api/v1/leads", tags=["leads"])
-Reader = Annotated[Principal, require_roles("hq", "branch", "auditor")]
+READERS = ("hq", "branch", "auditor")
+Reader = Annotated[Principal, require_roles(*READERS)]
 StatusParam = Annotated[str | None, Query(pattern="^(" + "|".join(LEAD_STATUSES) + ")$")]
 
 
 @router.get("", response_model=LeadList)
 async def list_leads(
-    principal: Reader,
+    caller: Annotated[PendingCaller, require_roles_later(*READERS)],
     session: SessionDep,
     settings: SettingsDep,
     status: StatusParam = None,
@@ -35,18 +36,19 @@ async def list_leads(
     limit: Annotated[int | None, Query(ge=1)] = None,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> Response:
-    """The most frequent request of all (every branch user, all day): the page, its JSON and
-    the end of its read transaction in one worker-thread hop. As a sync endpoint it took
-    three (the endpoint, FastAPI's check of the returned model, the session's end), each a
-    thread wake-up: a fifth of a list's CPU under load (issue 18.2, bench/RESULTS.md). The
-    page is built as `LeadList`, so it is checked on the way, and `response_model` documents it."""
+    """The most frequent request of all (every branch user, all day): the caller's check, the
+    page, its JSON and the end of its read transaction in one worker-thread hop. As a sync
+    endpoint it took four (the principal, the endpoint, FastAPI's check of the returned model,
+    the session's end), each a thread wake-up: a fifth of a list's CPU under load (issue 18.2,
+    bench/RESULTS.md). The page is built as `LeadList`, so it is checked on the way, and
+    `response_model` documents it."""
     flt = LeadFilter(status=status, branch_code=branch, channel=channel, tier=tier, sort=sort,
                      search=q)  # fmt: skip
 
     def page_json() -> bytes:
         page = service.list_leads(
             session,
-            principal=principal,
+            principal=caller.principal(session),
             flt=flt,
             limit=limit or settings.default_page_size,
             offset=offset,
