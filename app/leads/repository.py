@@ -118,7 +118,14 @@ def _filtered(shape: _Shape) -> Any:
 
 @lru_cache(maxsize=128)
 def _page(shape: _Shape) -> Any:
-    page = _filtered(shape).with_only_columns(*LISTED, col(Branch.code).label("branch_code"))
+    return _paged(shape, _filtered(shape), _count(shape))
+
+
+def _paged(shape: _Shape, filtered: Any, count: Any) -> Any:
+    """The page's rows, each with the total as its last column: one statement, so one round
+    trip and one snapshot for both (the count runs once, as an uncorrelated subquery)."""
+    total = count.scalar_subquery().label("total")
+    page = filtered.with_only_columns(*LISTED, col(Branch.code).label("branch_code"), total)
     ordering = _ordering(shape.sort, _keys(shape.branch_scoped))
     return page.order_by(*ordering).limit(bindparam("limit")).offset(bindparam("offset"))
 
@@ -126,11 +133,15 @@ def _page(shape: _Shape) -> Any:
 @lru_cache(maxsize=128)
 def _count(shape: _Shape) -> Any:
     if not shape.counts_placements:
-        return select(func.count()).select_from(_filtered(shape).subquery())
+        return _counted(_filtered(shape))
     query = select(func.count()).where(col(LeadPlacement.branch_id) == bindparam("branch_id"))
     if shape.status:
         query = query.where(col(LeadPlacement.status) == bindparam("status"))
     return query
+
+
+def _counted(filtered: Any) -> Any:
+    return select(func.count()).select_from(filtered.subquery())
 
 
 def _ordering(sort: str, keys: _Keys) -> tuple[Any, ...]:
@@ -158,12 +169,14 @@ def list_leads(
     values = _values(principal, flt)
     page, count = _page(shape), _count(shape)
     if found is not None:  # a search's condition is built per request: not cached
-        count = select(func.count()).select_from(_filtered(shape).where(found).subquery())
-        page = page.where(found)
+        filtered = _filtered(shape).where(found)
+        count = _counted(filtered)
+        page = _paged(shape, filtered, count)
     connection = session.connection()
-    total = connection.execute(count, values).scalar_one()
-    rows = connection.execute(page, {**values, "limit": limit, "offset": offset})
-    return [dict(zip(PAGE_FIELDS, row, strict=True)) for row in rows], int(total)
+    rows = connection.execute(page, {**values, "limit": limit, "offset": offset}).all()
+    # A page past the end has no row to carry the total.
+    total = rows[0][-1] if rows else connection.execute(count, values).scalar_one()
+    return [dict(zip(PAGE_FIELDS, row[:-1], strict=True)) for row in rows], int(total)
 
 
 def get_lead(

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Response
 from starlette.concurrency import run_in_threadpool
 
 from app.auth import CurrentPrincipal, PendingCaller, Principal, require_roles, require_roles_later
-from app.deps import SessionDep, SettingsDep, end_read
+from app.deps import SessionDep, SettingsDep, end_read, read_only
 from app.ids import LeadId
 from app.leads import followup, service
 from app.leads.repository import LeadFilter
@@ -46,6 +46,7 @@ async def list_leads(
                      search=q)  # fmt: skip
 
     def page_json() -> bytes:
+        read_only(session)
         page = service.list_leads(
             session,
             principal=caller.principal(session),

@@ -132,3 +132,20 @@ def test_a_branch_page_total_is_the_count_of_its_rows(
     with session_scope(engine) as session:
         rows, total = list_leads(session, principal=branch_user, flt=flt, limit=100, offset=0)
     assert total == len(rows) == expected
+
+
+@pytest.mark.parametrize("offset", [0, 2, 4, 6, 50])
+def test_every_page_carries_the_total_past_the_end_too(
+    engine: Engine, branch_ids: dict[str, int], offset: int
+) -> None:
+    """The total rides on the page's rows; a page past the end has none and counts apart."""
+    sz = branch_ids["SZ-FT"]
+    for k in range(5):
+        add_lead(engine, external_id=f"P{k}", branch_id=sz)
+    branch_user = Principal(user_id=9, username="sz1", role="branch", branch_id=sz,
+                            branch_code="SZ-FT")  # fmt: skip
+    with session_scope(engine) as session:
+        rows, total = list_leads(session, principal=branch_user, flt=LeadFilter(), limit=2,
+                                 offset=offset)  # fmt: skip
+    assert total == 5
+    assert [row["external_id"] for row in rows] == [f"P{k}" for k in range(5)][offset : offset + 2]
