@@ -139,13 +139,16 @@ def follow_owners(session: Session, *, customers: Select[Any], at: datetime) -> 
 
     This is how a later lead of a customer, or one left in the pool while its sibling was
     allocated, ends up where the customer is: one owner, and the lead records agree with it.
+    Joined to the open intervals (one per customer, a unique index), not a lookup per lead:
+    after a 1.3M-lead round that was 2.6M index probes, 6.1 s to change nothing.
     """
-    owner = owner_of_customer(col(Lead.customer_id)).scalar_subquery()
     pooled = col(Lead.status).in_(POOL_STATUSES)
+    owner = col(Ownership.branch_id)
     statement = (
         update(Lead)
+        .where(col(Ownership.customer_id) == col(Lead.customer_id))
+        .where(col(Ownership.valid_to).is_(None))
         .where(col(Lead.customer_id).in_(customers))
-        .where(owner.is_not(None))
         .where(or_(pooled, col(Lead.branch_id).is_(None), col(Lead.branch_id) != owner))
         .values(
             branch_id=owner,
