@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from dataclasses import asdict, dataclass, field
+from typing import Any, NamedTuple
 
 from allocation.forecast import Reserved, real_part
 from allocation.model import (
@@ -37,8 +37,10 @@ from coded_messages import Message, message
 BASELINES = ("greedy", "round_robin", "weighted_random")
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(NamedTuple):
+    """Where the round puts one lead, and why. A named tuple, like `PoolLead`: one per pooled
+    lead (1.3M: 0.43 s against 1.26 s as a frozen dataclass)."""
+
     lead_id: int
     branch_id: int | None
     distance_km: float | None
@@ -219,8 +221,7 @@ def _outcomes(
 def _follower_outcomes(outcomes: list[Outcome], followers: dict[int, int]) -> list[Outcome]:
     by_lead = {o.lead_id: o for o in outcomes}
     return [
-        replace(
-            by_lead[leader],
+        by_lead[leader]._replace(
             lead_id=follower,
             explanation=message(SAME_CUSTOMER, lead=leader),
             follows_lead_id=leader,
