@@ -171,6 +171,24 @@ def test_a_replay_written_differently_is_the_same_event(
     assert import_csv(ledger_engine, tmp_path, same, name="same.csv").new_events == 0
 
 
+def test_a_mostly_new_file_with_a_stored_event_stores_the_new_ones_in_line_order(
+    ledger_engine: Engine, tmp_path: Path
+) -> None:
+    """The insert expects a new file (few of its first lines stored) and the event_id index
+    refuses E1: the attempt is undone and the rows go in again, skipping E1."""
+    import_csv(ledger_engine, tmp_path, GOOD)
+    body = HEADER + "E7,A1,other,1,2026-10-05,app\n" + GOOD.splitlines(keepends=True)[1]
+    body += "E8,B1,other,2,2026-10-06,app\nE9,C1,other,3,2026-10-07,app\n"
+    report = import_csv(ledger_engine, tmp_path, body, name="more.csv")
+    assert (report.new_events, report.unchanged) == (3, 1)
+    ordered = "SELECT event_id FROM revenue_event WHERE batch_id = :b ORDER BY id"
+    with ledger_engine.connect() as conn:
+        stored = conn.execute(text(ordered), {"b": report.batch_id}).scalars().all()
+    assert stored == ["E7", "E8", "E9"]
+    assert scalar(ledger_engine, "SELECT COUNT(*) FROM revenue_event") == 8
+    assert scalar(ledger_engine, "SELECT COUNT(*) FROM ledger_entry") == 8
+
+
 def test_every_bad_row_is_reported_and_nothing_is_written(
     ledger_engine: Engine, tmp_path: Path
 ) -> None:

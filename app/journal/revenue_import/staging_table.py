@@ -40,7 +40,14 @@ CREATE TEMPORARY TABLE {name} (
 """
 
 
+# How a staged row finds its lead: by channel when the file names one.
+LEAD_JOIN = """LEFT JOIN lead l ON l.external_id = {r}.external_id
+               AND ({r}.channel IS NULL OR l.channel = {r}.channel)"""
+
+
 def create(session: Session) -> None:
+    """Prepare the transaction for staging; on SQLite create the stage itself (on
+    PostgreSQL the rows go to ``ROWS`` or, from ``sql_staging``, straight to ``STAGE``)."""
     if is_sqlite(session):
         session.execute(text(f"DROP TABLE IF EXISTS temp.{STAGE}"))
         session.execute(text(_DDL.format(name=STAGE, ts="VARCHAR(32)", suffix="")))
@@ -51,7 +58,11 @@ def create(session: Session) -> None:
         # Sorting and hashing a million-row file in memory rather than on disk: 47 s
         # instead of 53 s for 1,000,000 events at 256 MB (64 MB suffices for 200,000).
         session.execute(text(f"SET LOCAL work_mem = '{get_settings().import_work_mem_mb}MB'"))
-        session.execute(text(_DDL.format(name=ROWS, ts="TIMESTAMPTZ", suffix=" ON COMMIT DROP")))
+
+
+def create_resolved(session: Session) -> None:
+    """The stage with its ``lead_id`` column, filled by one statement (PostgreSQL)."""
+    session.execute(text(_DDL.format(name=STAGE, ts="TIMESTAMPTZ", suffix=" ON COMMIT DROP")))
 
 
 def drop(session: Session) -> None:
@@ -67,20 +78,25 @@ def write_copy_text(session: Session, blocks: Iterable[bytes]) -> None:
 
 
 def _written(session: Session) -> str:
-    return STAGE if is_sqlite(session) else ROWS
+    if is_sqlite(session):
+        return STAGE
+    session.execute(text(_DDL.format(name=ROWS, ts="TIMESTAMPTZ", suffix=" ON COMMIT DROP")))
+    return ROWS
 
 
 @dataclass(frozen=True, slots=True)
 class Staged:
-    """What resolving the leads found: the stage's rows, and whether a row may name a lead
-    ambiguously (False only when no row joined several leads)."""
+    """What staging found: the file's data rows, the stage's rows, and whether a row may
+    name a lead ambiguously (False only when no row joined several leads)."""
 
+    lines: int
     rows: int
     maybe_ambiguous: bool
 
 
-def resolve_leads(session: Session) -> Staged:
-    """Set each row's lead (by channel when the file names one).
+def resolve_leads(session: Session, *, lines: int) -> Staged:
+    """Set each row's lead (by channel when the file names one); ``lines``: the file's
+    data rows.
 
     One hash join. A row without a channel whose external_id is in several channels gets
     one of them (SQLite) or appears once per channel (PostgreSQL); either way it is
@@ -96,19 +112,23 @@ def resolve_leads(session: Session) -> Staged:
             """)
         )
         rows = session.execute(text(f"SELECT COUNT(*) FROM {STAGE}")).scalar_one()
-        return Staged(rows=int(rows), maybe_ambiguous=True)
+        return Staged(lines=lines, rows=int(rows), maybe_ambiguous=True)
     copied = session.execute(text(f"SELECT COUNT(*) FROM {ROWS}")).scalar_one()
     columns = ", ".join(f"r.{column}" for column in STAGE_COLUMNS)
     staged = session.execute(
         text(f"""
         CREATE TEMPORARY TABLE {STAGE} ON COMMIT DROP AS
-        SELECT {columns}, l.id AS lead_id FROM {ROWS} r LEFT JOIN lead l
-          ON l.external_id = r.external_id AND (r.channel IS NULL OR l.channel = r.channel)
+        SELECT {columns}, l.id AS lead_id FROM {ROWS} r {LEAD_JOIN.format(r="r")}
         """)
     ).rowcount  # type: ignore[attr-defined]
     session.execute(text(f"DROP TABLE {ROWS}"))
+    return resolved(session, lines=lines, copied=int(copied), staged=int(staged))
+
+
+def resolved(session: Session, *, lines: int, copied: int, staged: int) -> Staged:
+    """The stage of ``copied`` rows is filled (``staged`` rows, leads joined): PostgreSQL."""
     session.execute(text(f"ANALYZE {STAGE}"))  # temp tables are never auto-analysed
-    return Staged(rows=int(staged), maybe_ambiguous=int(staged) != int(copied))
+    return Staged(lines=lines, rows=staged, maybe_ambiguous=staged != copied)
 
 
 def index_events(session: Session) -> None:
