@@ -63,8 +63,9 @@ _BAD_OWNER = """
 """
 # The new events with their credit, in one statement: the first row of each event_id not
 # stored yet, in line order (as ``staging_table.insert_new_events``), its owner at
-# occurred_at (the customer's intervals, the latest valid_from wins; a hash join and one sort
-# rather than an index probe per event), its overlay channel and posting period. The id is
+# occurred_at (the intervals of the lead's customer, staged with the lead, the latest
+# valid_from wins; a hash join and one sort rather than an index probe per event), its
+# overlay channel and posting period. The id is
 # the column default: the journal entry sequence, drawn in line order. In a replayed file
 # ({new_only}: see ``_replayed``) the events stored before are left out before their owners
 # are looked up, so a replay costs one anti-join rather than the owner join and sort of every
@@ -79,10 +80,10 @@ _INSERT_CREDITED = f"""
            CASE WHEN NOT n.split THEN n.owner_code END,
            CASE WHEN NOT n.split AND n.lead_channel = ANY(:channels) THEN n.lead_channel END
     FROM (
-        SELECT DISTINCT ON (s.line) s.*, l.channel AS lead_channel, b.code AS owner_code,
+        SELECT DISTINCT ON (s.line) s.*, b.code AS owner_code,
                {_PERIOD.format(ts="s.occurred_at")} AS p, {{split}} AS split
-        FROM {{stage}} s JOIN lead l ON l.id = s.lead_id
-        LEFT JOIN ownership o ON o.customer_id = l.customer_id
+        FROM {{stage}} s
+        LEFT JOIN ownership o ON o.customer_id = s.customer_id
              AND o.valid_from <= s.occurred_at
              AND (o.valid_to IS NULL OR o.valid_to > s.occurred_at)
         LEFT JOIN branch b ON b.id = o.branch_id
@@ -102,6 +103,7 @@ _STORED_IN_SAMPLE = """
         SELECT 1 FROM revenue_event e WHERE e.event_id = s.event_id))
     FROM {stage} s WHERE s.line <= :last_line
 """
+_NO_SPLIT = "false"  # the split condition when no split policy is stored
 _SPLIT_EVENTS = crediting.NEW_EVENTS_SELECT + " AND e.period IS NULL ORDER BY e.id"
 _TOTALS = """
     SELECT count(*), COALESCE(SUM(amount_fen), 0),
@@ -202,6 +204,8 @@ def credit_batch(
             branch_revenue(str(code))  # raises the core's error
     crash_point("revenue.import.after_postings")
     count, totals = _totals(session, batch_id=batch_id)
+    if terms.split == _NO_SPLIT:  # the insert credited every event (reconciled all the same)
+        return count, totals
     split_rows = session.execute(text(_SPLIT_EVENTS), {"batch": batch_id}).all()
     if not split_rows:
         return count, totals
@@ -224,7 +228,7 @@ def _split_condition(book: PolicyBook) -> tuple[str, dict[str, Any]]:
         params.update({f"t{n}": policy.revenue_type.value, f"f{n}": policy.valid_from})
         if policy.valid_to:
             params[f"u{n}"] = policy.valid_to
-    return ("(" + " OR ".join(terms) + ")") if terms else "false", params
+    return ("(" + " OR ".join(terms) + ")") if terms else _NO_SPLIT, params
 
 
 def _bad_branch_codes(session: Session) -> list[str]:

@@ -60,10 +60,12 @@ _CHANNEL = "(channel ~ '^[A-Za-z0-9_.-]+$' AND length(channel) <= 64)"
 # ``staging_table.resolve_leads`` joins them to rows the Python parser staged).
 _CONVERT = f"""
     INSERT INTO {staging_table.STAGE} (line, event_id, external_id, channel, revenue_type,
-                                       amount_fen, occurred_at, lead_id)
+                                       amount_fen, occurred_at, lead_id, customer_id,
+                                       lead_channel)
     SELECT c.line, CASE WHEN c.amount_fen <> 0 AND abs(c.amount_fen) <= :max_amount
                          AND c.occurred_at <= :latest THEN c.event_id END,
-           c.external_id, c.channel, c.type, c.amount_fen, c.occurred_at, l.id
+           c.external_id, c.channel, c.type, c.amount_fen, c.occurred_at,
+           {staging_table.LEAD_COLUMNS}
     FROM (
         SELECT line, event_id, external_id, type, channel,
                CASE WHEN shaped THEN round(amount::numeric * 100)::bigint END AS amount_fen,

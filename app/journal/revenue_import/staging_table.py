@@ -35,14 +35,18 @@ _DDL = """
 CREATE TEMPORARY TABLE {name} (
     line BIGINT NOT NULL, event_id VARCHAR(128) NOT NULL, external_id VARCHAR(128) NOT NULL,
     channel VARCHAR(64), revenue_type VARCHAR(32) NOT NULL, amount_fen BIGINT NOT NULL,
-    occurred_at {ts} NOT NULL, lead_id BIGINT
+    occurred_at {ts} NOT NULL, lead_id BIGINT{lead}
 ){suffix}
 """
 
 
-# How a staged row finds its lead: by channel when the file names one.
+# How a staged row finds its lead: by channel when the file names one. On PostgreSQL the
+# stage keeps what crediting needs of the lead (its customer, fixed once set, and its
+# channel), so the event insert does not join the lead again.
 LEAD_JOIN = """LEFT JOIN lead l ON l.external_id = {r}.external_id
                AND ({r}.channel IS NULL OR l.channel = {r}.channel)"""
+LEAD_COLUMNS = "l.id AS lead_id, l.customer_id, l.channel AS lead_channel"
+_LEAD_DDL = ", customer_id BIGINT, lead_channel VARCHAR(64)"
 
 
 def create(session: Session) -> None:
@@ -50,7 +54,7 @@ def create(session: Session) -> None:
     PostgreSQL the rows go to ``ROWS`` or, from ``sql_staging``, straight to ``STAGE``)."""
     if is_sqlite(session):
         session.execute(text(f"DROP TABLE IF EXISTS temp.{STAGE}"))
-        session.execute(text(_DDL.format(name=STAGE, ts="VARCHAR(32)", suffix="")))
+        session.execute(text(_DDL.format(name=STAGE, ts="VARCHAR(32)", lead="", suffix="")))
     else:
         # Each bulk statement of an import is estimated far above the JIT thresholds, and
         # compiling it costs ~1 s that the run never wins back (measured on the owner lookup).
@@ -61,8 +65,9 @@ def create(session: Session) -> None:
 
 
 def create_resolved(session: Session) -> None:
-    """The stage with its ``lead_id`` column, filled by one statement (PostgreSQL)."""
-    session.execute(text(_DDL.format(name=STAGE, ts="TIMESTAMPTZ", suffix=" ON COMMIT DROP")))
+    """The stage with its lead columns, filled by one statement (PostgreSQL)."""
+    ddl = _DDL.format(name=STAGE, ts="TIMESTAMPTZ", lead=_LEAD_DDL, suffix=" ON COMMIT DROP")
+    session.execute(text(ddl))
 
 
 def drop(session: Session) -> None:
@@ -80,7 +85,8 @@ def write_copy_text(session: Session, blocks: Iterable[bytes]) -> None:
 def _written(session: Session) -> str:
     if is_sqlite(session):
         return STAGE
-    session.execute(text(_DDL.format(name=ROWS, ts="TIMESTAMPTZ", suffix=" ON COMMIT DROP")))
+    ddl = _DDL.format(name=ROWS, ts="TIMESTAMPTZ", lead="", suffix=" ON COMMIT DROP")
+    session.execute(text(ddl))
     return ROWS
 
 
@@ -118,7 +124,7 @@ def resolve_leads(session: Session, *, lines: int) -> Staged:
     staged = session.execute(
         text(f"""
         CREATE TEMPORARY TABLE {STAGE} ON COMMIT DROP AS
-        SELECT {columns}, l.id AS lead_id FROM {ROWS} r {LEAD_JOIN.format(r="r")}
+        SELECT {columns}, {LEAD_COLUMNS} FROM {ROWS} r {LEAD_JOIN.format(r="r")}
         """)
     ).rowcount  # type: ignore[attr-defined]
     session.execute(text(f"DROP TABLE {ROWS}"))
