@@ -1,10 +1,9 @@
 """`o2o import revenue`: streaming, all-or-nothing, exactly-once, reconciled per batch.
 
 1. Every row is validated and the good ones staged: on PostgreSQL a clean file is sent as
-   it is and converted by the server, its leads joined in the same statement
-   (``sql_staging``); any other file, and every file on SQLite, is validated in Python (a
-   big file from the CLI by one forked process per core, ``parallel_parse``) and staged by
-   COPY on PostgreSQL.
+   it is and converted by the server (``sql_staging``); any other file, and every file on
+   SQLite, is validated in Python (a big file from the CLI by one forked process per core,
+   ``parallel_parse``) and staged by COPY on PostgreSQL.
 2. Leads are resolved set-based; unknown or ambiguous leads and conflicting repeats are row
    errors. Any error rejects the file: nothing is written.
 3. New events are inserted with ON CONFLICT DO NOTHING (a replay, or a concurrent import of
@@ -107,10 +106,16 @@ def import_revenue(
     name = file_name or path.name
     errors = ErrorCollector(file=name)
     limit = max_amount_fen or get_settings().max_revenue_amount_fen
-    stage = _stage(session, path=path, name=name, errors=errors, now=now,
-                   workers=parse_workers, max_amount_fen=limit)  # fmt: skip
-    rows = stage.lines
+    staging_table.create(session)
     sqlite = is_sqlite(session)
+    rows = None if sqlite else sql_staging.stage(session, path=path, now=now, max_amount_fen=limit)
+    if rows is None and parse_workers > 1 and not sqlite:
+        rows = _stage_in_parallel(session, path=path, name=name, errors=errors, now=now,
+                                  workers=parse_workers, max_amount_fen=limit)  # fmt: skip
+    elif rows is None:
+        rows = _stage_file(session, path=path, name=name, errors=errors, now=now,
+                           max_amount_fen=limit)  # fmt: skip
+    stage = staging_table.resolve_leads(session)
     _report_file_total_overflow(session, errors)
     _report_lead_errors(session, errors, stage=stage)
     if errors.total:
@@ -165,25 +170,6 @@ def _insert_events(
         _report_conflicts(session, errors)
         errors.raise_if_any()
     return batch_id, new
-
-
-def _stage(
-    session: Session, *, path: Path, name: str, errors: ErrorCollector, now: datetime,
-    workers: int, max_amount_fen: int,
-) -> staging_table.Staged:  # fmt: skip
-    """Validate and stage every row, leads resolved (the module docstring, step 1)."""
-    staging_table.create(session)
-    if not is_sqlite(session):
-        staged = sql_staging.stage(session, path=path, now=now, max_amount_fen=max_amount_fen)
-        if staged is not None:
-            return staged
-        if workers > 1:
-            rows = _stage_in_parallel(session, path=path, name=name, errors=errors, now=now,
-                                      workers=workers, max_amount_fen=max_amount_fen)  # fmt: skip
-            return staging_table.resolve_leads(session, lines=rows)
-    rows = _stage_file(session, path=path, name=name, errors=errors, now=now,
-                       max_amount_fen=max_amount_fen)  # fmt: skip
-    return staging_table.resolve_leads(session, lines=rows)
 
 
 def _stage_file(

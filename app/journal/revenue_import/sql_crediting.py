@@ -63,7 +63,7 @@ _BAD_OWNER = """
 """
 # The new events with their credit, in one statement: the first row of each event_id not
 # stored yet, in line order (as ``staging_table.insert_new_events``), its owner at
-# occurred_at (the intervals of the lead's customer, staged with the lead, the latest
+# occurred_at (the intervals of the lead's customer, staged with the lead; the latest
 # valid_from wins; a hash join and one sort rather than an index probe per event), its
 # overlay channel and posting period. The id is
 # the column default: the journal entry sequence, drawn in line order. In a replayed file

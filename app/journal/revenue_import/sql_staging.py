@@ -15,8 +15,7 @@ saving time in Shanghai since) and not in the future. A row with any other cell,
 line, a quoted line break, a column the importer does not know, or a cell the server refuses
 makes the conversion fail as a whole; the savepoint is rolled back and the file is staged by
 the Python parser instead, which reports every error with its line as before. So a file is
-accepted, refused and staged exactly as before; only clean files are faster. The same
-statement joins each row's lead, so the rows are written once, into the stage itself.
+accepted, refused and staged exactly as before; only clean files are faster.
 """
 
 from __future__ import annotations
@@ -56,16 +55,12 @@ _CHANNEL = "(channel ~ '^[A-Za-z0-9_.-]+$' AND length(channel) <= 64)"
 # A row that is not clean gets a NULL in a NOT NULL column of the stage, so the statement
 # fails; the conversions only run on well-shaped cells. OFFSET 0 keeps each level from being
 # folded into the next (folded, every use of "shaped" re-evaluated the regular expressions).
-# The leads are joined in the same statement, so the converted rows are written once (as
-# ``staging_table.resolve_leads`` joins them to rows the Python parser staged).
 _CONVERT = f"""
-    INSERT INTO {staging_table.STAGE} (line, event_id, external_id, channel, revenue_type,
-                                       amount_fen, occurred_at, lead_id, customer_id,
-                                       lead_channel)
-    SELECT c.line, CASE WHEN c.amount_fen <> 0 AND abs(c.amount_fen) <= :max_amount
-                         AND c.occurred_at <= :latest THEN c.event_id END,
-           c.external_id, c.channel, c.type, c.amount_fen, c.occurred_at,
-           {staging_table.LEAD_COLUMNS}
+    INSERT INTO {staging_table.ROWS} (line, event_id, external_id, channel, revenue_type,
+                                      amount_fen, occurred_at)
+    SELECT line, CASE WHEN amount_fen <> 0 AND abs(amount_fen) <= :max_amount
+                       AND occurred_at <= :latest THEN event_id END,
+           external_id, channel, type, amount_fen, occurred_at
     FROM (
         SELECT line, event_id, external_id, type, channel,
                CASE WHEN shaped THEN round(amount::numeric * 100)::bigint END AS amount_fen,
@@ -82,32 +77,30 @@ _CONVERT = f"""
             OFFSET 0
         ) r
         OFFSET 0
-    ) c {staging_table.LEAD_JOIN.format(r="c")}
+    ) c
 """
 
 
-def stage(
-    session: Session, *, path: Path, now: datetime, max_amount_fen: int
-) -> staging_table.Staged | None:
-    """Stage ``path`` into ``staging_table.STAGE``, leads joined, if it is clean; returns
-    what was staged, or None (nothing staged) when the Python parser must stage it."""
+def stage(session: Session, *, path: Path, now: datetime, max_amount_fen: int) -> int | None:
+    """Stage ``path`` into ``staging_table.ROWS`` if it is clean; returns its data rows, or
+    None (nothing staged) when the Python parser must stage it."""
     header = _header(path)
     if header is None:
         return None
     savepoint = session.begin_nested()
     try:
-        copied, staged = _copy_and_convert(
+        rows = _copy_and_convert(
             session, path=path, header=header, now=now, max_amount_fen=max_amount_fen
         )
     except (DBAPIError, psycopg.Error):
         savepoint.rollback()
         return None
     limit = import_row_limit.get()
-    if copied == 0 or (limit is not None and copied > limit):
+    if rows == 0 or (limit is not None and rows > limit):
         savepoint.rollback()
         return None
     savepoint.commit()
-    return staging_table.resolved(session, lines=copied, copied=copied, staged=staged)
+    return rows
 
 
 def _header(path: Path) -> list[str] | None:
@@ -131,9 +124,7 @@ def _header(path: Path) -> list[str] | None:
 
 def _copy_and_convert(
     session: Session, *, path: Path, header: list[str], now: datetime, max_amount_fen: int
-) -> tuple[int, int]:
-    """(rows copied, rows staged): several staged rows for one copied row whose lead is
-    ambiguous."""
+) -> int:
     columns = ", ".join(f"{name} text" for name in header)
     session.execute(
         text(f"""CREATE TEMPORARY TABLE {RAW} (line bigint GENERATED ALWAYS AS IDENTITY
@@ -143,14 +134,11 @@ def _copy_and_convert(
     copy_sql = (
         f"COPY {RAW} ({', '.join(header)}) FROM STDIN (FORMAT csv, HEADER true, ENCODING 'UTF8')"
     )
-    with dbapi.cursor() as cursor:
-        with cursor.copy(copy_sql) as copy, path.open("rb") as stream:
-            while block := stream.read(1 << 20):
-                copy.write(block)
-        copied = int(cursor.rowcount)
-    staging_table.create_resolved(session)
+    with dbapi.cursor() as cursor, cursor.copy(copy_sql) as copy, path.open("rb") as stream:
+        while block := stream.read(1 << 20):
+            copy.write(block)
     channel = "channel" if "channel" in header else "CAST(NULL AS text)"
     params = {"max_amount": max_amount_fen, "latest": now + FUTURE_TOLERANCE}
     result = session.execute(text(_CONVERT.replace("<channel>", channel)), params)
     session.execute(text(f"DROP TABLE {RAW}"))
-    return copied, int(result.rowcount)  # type: ignore[attr-defined]
+    return int(result.rowcount)  # type: ignore[attr-defined]
