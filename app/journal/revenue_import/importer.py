@@ -6,8 +6,10 @@
    ``parallel_parse``) and staged by COPY on PostgreSQL.
 2. Leads are resolved set-based; unknown or ambiguous leads and conflicting repeats are row
    errors. Any error rejects the file: nothing is written.
-3. New events are inserted with ON CONFLICT DO NOTHING (a replay, or a concurrent import of
-   the same event, adds nothing); an event_id stored with other content is an error.
+3. New events are inserted once each: the unique event_id index refuses a second copy, so a
+   replay, or a concurrent import of the same event, adds nothing (ON CONFLICT DO NOTHING,
+   or on PostgreSQL for a file expected to be new a plain insert that is redone that way if
+   the index refuses a row); an event_id stored with other content is an error.
 4. New events are credited under the split policy in force at their ``occurred_at`` (the
    default rule without one): on PostgreSQL the event insert itself stores each event with
    its default-rule credit (``sql_crediting``: the row is its own journal entry, migration

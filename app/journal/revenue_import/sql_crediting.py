@@ -65,11 +65,11 @@ _BAD_OWNER = """
 # stored yet, in line order (as ``staging_table.insert_new_events``), its owner at
 # occurred_at (the intervals of the lead's customer, staged with the lead; the latest
 # valid_from wins; a hash join and one sort rather than an index probe per event), its
-# overlay channel and posting period. The id is
-# the column default: the journal entry sequence, drawn in line order. In a replayed file
-# ({new_only}: see ``_replayed``) the events stored before are left out before their owners
-# are looked up, so a replay costs one anti-join rather than the owner join and sort of every
-# row. {on_conflict} is empty for a file expected to be new (see ``insert_new_events``).
+# overlay channel and posting period. The id is the column default: the journal entry
+# sequence, drawn in line order. In a replayed file ({new_only}: see ``_replayed``) the
+# events stored before are left out before their owners are looked up, so a replay costs one
+# anti-join rather than the owner join and sort of every row. {on_conflict} is empty for a
+# file expected to be new (see ``insert_new_events``).
 _INSERT_CREDITED = f"""
     INSERT INTO revenue_event (event_id, external_id, channel, lead_id, revenue_type,
                                amount_fen, occurred_at, batch_id, line,
