@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.sql.expression import Executable
 from sqlmodel import Session
 
+from app.config import get_settings
 from app.db import is_sqlite
 
 _SQLITE_TS = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores DateTime on SQLite (UTC here)
@@ -95,6 +96,24 @@ def plain_rows(
         return list(result.cursor.fetchall())
     finally:
         result.close()
+
+
+def settle_in_for_bulk(session: Session) -> None:
+    """For the rest of this transaction, on PostgreSQL: sorts, hashes and trigger transition
+    tables of up to `O2O_BULK_WORK_MEM_MB` stay in memory, and no statement is JIT-compiled.
+
+    For transactions over a whole file or pool (imports, a round's store and commit), never
+    for a request's few rows. At the default 4 MB of `work_mem`, a round commit's join of
+    1.3M assignments to their leads ran in batches that came back to every lead page: the
+    backend wrote 990k buffers itself, 1.5 GB of temporary files and 2.8 GB of WAL; at
+    256 MB, 240k, 0.5 GB and 1.6 GB, and the commit took 5-8 s less (bench/RESULTS.md).
+    Each bulk statement is costed far above the JIT thresholds, and compiling one takes up
+    to a second that a single pass over the rows never wins back."""
+    if is_sqlite(session):
+        return
+    work_mem = f"{get_settings().bulk_work_mem_mb}MB"
+    session.execute(text("SELECT set_config('work_mem', :mem, true)"), {"mem": work_mem})
+    session.execute(text("SET LOCAL jit = off"))
 
 
 def refresh_statistics(session: Session, *tables: str) -> None:

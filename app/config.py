@@ -7,7 +7,7 @@ import hmac
 import logging
 from functools import lru_cache
 
-from pydantic import AwareDatetime, Field, field_validator
+from pydantic import AliasChoices, AwareDatetime, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.privacy.keys import parse_data_key
@@ -76,8 +76,15 @@ class Settings(BaseSettings):
     # "auto", or "local" for a throw-away local instance) when set; else on local processes.
     ray_address: str | None = None
     import_batch_rows: int = Field(default=5_000, ge=100, le=100_000)
-    # PostgreSQL work_mem of a revenue import: its sorts and hashes span the whole file.
-    import_work_mem_mb: int = Field(default=256, ge=4, le=16_384)
+    # PostgreSQL work_mem of a bulk transaction (a lead or revenue import, a round's store and
+    # commit): their sorts, hashes and trigger transition tables span a whole file or pool.
+    # O2O_IMPORT_WORK_MEM_MB is its earlier name, still read.
+    bulk_work_mem_mb: int = Field(
+        default=256, ge=4, le=16_384,
+        validation_alias=AliasChoices(
+            "bulk_work_mem_mb", "O2O_BULK_WORK_MEM_MB", "O2O_IMPORT_WORK_MEM_MB"
+        ),
+    )  # fmt: skip
     # Imported credits carry the KPI overlay (points to the lead's acquiring channel): half
     # of an import's postings. A finance option: off, new credits carry their money legs only.
     ledger_kpi_overlay: bool = True

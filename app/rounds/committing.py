@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from app import audit, audit_chain
-from app.bulk import refresh_statistics
+from app.bulk import refresh_statistics, settle_in_for_bulk
 from app.config import Settings
 from app.db import take_write_lock_first
 from app.errors import Conflict, NotFound, StalePreview
@@ -45,6 +45,7 @@ def committable(session: Session, *, round_id: int) -> AllocationRound:
 
 def commit(session: Session, *, round_id: int, actor: str, settings: Settings) -> None:
     take_write_lock_first(session)  # SQLite: the job's heartbeat writes beside this
+    settle_in_for_bulk(session)
     allocation_round = committable(session, round_id=round_id)
     now = utcnow()
     _check_pool_unchanged(session, allocation_round=allocation_round, now=now, settings=settings)
