@@ -9,7 +9,8 @@ statements in the caller's transaction; the caller commits (``session_scope``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -99,21 +100,42 @@ def plain_rows(
 
 
 def settle_in_for_bulk(session: Session) -> None:
-    """For the rest of this transaction, on PostgreSQL: sorts, hashes and trigger transition
-    tables of up to `O2O_BULK_WORK_MEM_MB` stay in memory, and no statement is JIT-compiled.
+    """For the rest of this transaction, on PostgreSQL: sorts and hashes of up to
+    `O2O_BULK_WORK_MEM_MB` stay in memory, and no statement is JIT-compiled. For a revenue
+    import, whose sorts and hashes span the whole file (bench/ledger_results.md)."""
+    if not is_sqlite(session):
+        _set_work_mem(session, f"{get_settings().bulk_work_mem_mb}MB")
+        no_jit(session)
 
-    For transactions over a whole file or pool (imports, a round's store and commit), never
-    for a request's few rows. At the default 4 MB of `work_mem`, a round commit's join of
-    1.3M assignments to their leads ran in batches that came back to every lead page: the
-    backend wrote 990k buffers itself, 1.5 GB of temporary files and 2.8 GB of WAL; at
-    256 MB, 240k, 0.5 GB and 1.6 GB, and the commit took 5-8 s less (bench/RESULTS.md).
-    Each bulk statement is costed far above the JIT thresholds, and compiling one takes up
-    to a second that a single pass over the rows never wins back."""
+
+def no_jit(session: Session) -> None:
+    """No JIT compilation for the rest of this transaction (PostgreSQL). A bulk statement is
+    costed far above the JIT thresholds, and compiling it takes up to a second that one pass
+    over the rows never wins back."""
+    if not is_sqlite(session):
+        session.execute(text("SET LOCAL jit = off"))
+
+
+@contextmanager
+def room_to_join(session: Session) -> Iterator[None]:
+    """`O2O_BULK_WORK_MEM_MB` of `work_mem` for the statements inside, then the setting as it
+    was (PostgreSQL). For a statement that joins a whole pool to its rows and writes them:
+    at the default 4 MB, a round commit's update of 1.3M leads joined them to their
+    assignments in batches that came back to every lead page, and the backend wrote 990k
+    buffers itself, 1.5 GB of temporary files and 2.8 GB of WAL; at 256 MB, 240k, 0.5 GB and
+    1.6 GB, and the update took 6-7 s less (bench/RESULTS.md). Not for a whole transaction:
+    the commit's other joins ran 1-2 s slower with it."""
     if is_sqlite(session):
+        yield
         return
-    work_mem = f"{get_settings().bulk_work_mem_mb}MB"
-    session.execute(text("SELECT set_config('work_mem', :mem, true)"), {"mem": work_mem})
-    session.execute(text("SET LOCAL jit = off"))
+    before = str(session.execute(text("SELECT current_setting('work_mem')")).scalar_one())
+    _set_work_mem(session, f"{get_settings().bulk_work_mem_mb}MB")
+    yield
+    _set_work_mem(session, before)  # after a failure the transaction rolls back instead
+
+
+def _set_work_mem(session: Session, value: str) -> None:
+    session.execute(text("SELECT set_config('work_mem', :mem, true)"), {"mem": value})
 
 
 def refresh_statistics(session: Session, *tables: str) -> None:

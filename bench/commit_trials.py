@@ -6,9 +6,10 @@
         --database-url postgresql://postgres@127.0.0.1:5432/o2o_commit_world
 
 `prepare` imports the leads and solves one round without committing it. `run` copies that
-database (CREATE DATABASE ... TEMPLATE, a file copy) and commits the round in the copy, so
-every trial starts from the same pages on disk: the first write after an import (hint bits,
-full-page images) is paid in each trial as in `bench.round_at_scale`. Each trial prints the
+database (CREATE DATABASE ... TEMPLATE, a file copy), brings the copy to this code's schema
+and commits the round in the copy, so every trial starts from the same pages on disk: the
+first write after an import (hint bits, full-page images) is paid in each trial as in
+`bench.round_at_scale`. Each trial prints the
 commit's time and what it cost PostgreSQL: WAL written, temporary files, buffers the backend
 had to write itself, checkpoints during the commit.
 """
@@ -24,8 +25,10 @@ from typing import Any
 import psycopg
 from sqlalchemy import make_url
 
+from app.branches.importer import import_branches
 from app.config import Settings
 from app.db import make_engine, session_scope
+from app.migrations import upgrade
 from app.rounds.service import RoundParams, commit_round, run_round
 from bench.import_leads import fresh_database
 from bench.round_at_scale import _import, timed, write_inputs
@@ -40,9 +43,6 @@ _COUNTERS = """
 
 
 def prepare(url: str, *, leads: int, branches: int, folder: Path) -> int:
-    from app.branches.importer import import_branches
-    from app.migrations import upgrade
-
     branch_csv, lead_csv = write_inputs(folder, leads=leads, branches=branches)
     fresh_database(url)
     settings = _settings(url)
@@ -74,6 +74,7 @@ def run(url: str, *, trials: int, slow_sql: float | None) -> None:
 def _commit_once(url: str, *, label: str, slow_sql: float | None) -> None:
     settings = _settings(url)
     engine = make_engine(settings)
+    upgrade(engine)  # a world prepared by older code gets this code's schema first
     round_id = _solved_round(engine)
     print(f"{label}: committing round {round_id}", flush=True)
     watched = slow_statements(engine, seconds=slow_sql) if slow_sql else nullcontext()

@@ -12,7 +12,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from app import audit
-from app.bulk import refresh_statistics, settle_in_for_bulk
+from app.bulk import refresh_statistics
 from app.db import is_sqlite
 from app.imports.csvfile import CsvRow, ErrorCollector
 from app.imports.encoding import resolve_encoding
@@ -56,7 +56,6 @@ def import_leads(
     `parse_workers` > 1 validates a CSV file in that many forked processes on PostgreSQL
     (`app.imports.parallel`): only for a single-threaded caller such as the CLI."""
     started = time.perf_counter()
-    settle_in_for_bulk(session)
     name = file_name or path.name
     if parse_workers > 1 and _parallel_csv(session, path, name=name, reading=reading):
         encoding = resolve_encoding(path, declared=reading.encoding, file=name)

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from app import audit, audit_chain
-from app.bulk import refresh_statistics, settle_in_for_bulk
+from app.bulk import no_jit, refresh_statistics, room_to_join
 from app.config import Settings
 from app.db import take_write_lock_first
 from app.errors import Conflict, NotFound, StalePreview
@@ -45,7 +45,7 @@ def committable(session: Session, *, round_id: int) -> AllocationRound:
 
 def commit(session: Session, *, round_id: int, actor: str, settings: Settings) -> None:
     take_write_lock_first(session)  # SQLite: the job's heartbeat writes beside this
-    settle_in_for_bulk(session)
+    no_jit(session)
     allocation_round = committable(session, round_id=round_id)
     now = utcnow()
     _check_pool_unchanged(session, allocation_round=allocation_round, now=now, settings=settings)
@@ -53,7 +53,8 @@ def commit(session: Session, *, round_id: int, actor: str, settings: Settings) -
     notify_round_reclaims(session, round_id=round_id)  # while the leads still show the branch
     _reclaim_stale(session, round_id=round_id, now=now)
     crash_point("round.commit.after_reclaim")
-    _assign(session, round_id=round_id, now=now)
+    with room_to_join(session):
+        _assign(session, round_id=round_id, now=now)
     crash_point("round.commit.after_assign")
     try:
         _open_ownership(session, round_id=round_id, now=now)

@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from allocation.errors import InvalidProblemError
 from allocation.model import AllocationParams, LeadSpec
 from app import audit
-from app.bulk import copy_rows, refresh_statistics, settle_in_for_bulk
+from app.bulk import copy_rows, refresh_statistics
 from app.config import Settings
 from app.db import session_scope
 from app.errors import Conflict, InvalidInput, NotFound, StalePreview
@@ -93,7 +93,6 @@ def _solve_and_store(
     progress("pool", 0, None)
     now = utcnow()
     with session_scope(engine) as session:
-        settle_in_for_bulk(session)
         branches = list(session.exec(select(Branch).order_by(col(Branch.id))))
         lapsed_before = followup_rule(settings).cutoff(now)
         pool = load_pool(session, lapsed_before=lapsed_before)
@@ -118,7 +117,6 @@ def _solve_and_store(
     solved = _solved(instance, params=params, settings=settings, progress=progress)
     progress("store", 0, len(solved.outcomes))
     with session_scope(engine) as session:
-        settle_in_for_bulk(session)
         return _store(
             session, actor=actor, params=params, solved=solved, instance=snapshot(instance),
             progress=progress,

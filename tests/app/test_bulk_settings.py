@@ -1,5 +1,6 @@
-"""`settle_in_for_bulk`: a bulk transaction's memory and JIT settings hold for that transaction
-only; the pooled connection serves the next request with the server's own settings."""
+"""`settle_in_for_bulk`, `no_jit`, `room_to_join`: a bulk transaction's memory and JIT settings
+hold for that transaction (or statement) only; the pooled connection serves the next request
+with the server's own settings."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from app.bulk import settle_in_for_bulk
+from app.bulk import no_jit, room_to_join, settle_in_for_bulk
 from app.config import Settings, get_settings
 from app.db import session_scope
 
@@ -37,6 +38,22 @@ def test_a_failed_bulk_transaction_leaves_no_setting_behind(engine: Engine) -> N
     with pytest.raises(RuntimeError, match="half-way"):
         _settle_in_then_fail(engine)
     assert _setting(engine, "work_mem") == server_default
+
+
+def test_room_to_join_lasts_its_statements_only(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no work_mem nor JIT")
+    server_default = _setting(engine, "work_mem")
+    with session_scope(engine) as session:
+        no_jit(session)
+        with room_to_join(session):
+            inside = str(session.execute(text("SHOW work_mem")).scalar_one())
+        after = str(session.execute(text("SHOW work_mem")).scalar_one())
+        jit = str(session.execute(text("SHOW jit")).scalar_one())
+    assert inside == f"{get_settings().bulk_work_mem_mb}MB"
+    assert after == server_default
+    assert jit == "off"
+    assert _setting(engine, "jit") == "on"
 
 
 def _settle_in_then_fail(engine: Engine) -> None:
