@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    PrimaryKeyConstraint,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 from app.tables.base import BigIntKey, UTCDateTime, utcnow
@@ -88,15 +95,18 @@ class LeadPlacement(SQLModel, table=True):
 
     __tablename__ = "lead_placement"
     __table_args__ = (
-        # Branch lead lists: by status and age, by age alone, and by id (each page of 50 is
-        # then an ordered index scan with a LIMIT, not a sort of the branch's thousands).
+        # Branch lead lists: by status and age, by age alone, and by id (the key below; each
+        # page of 50 is then an ordered index scan with a LIMIT, not a sort of thousands).
         Index("ix_lead_placement_branch_status_acquired", "branch_id", "status", "acquired_at"),
         Index("ix_lead_placement_branch_acquired", "branch_id", "acquired_at", "lead_id"),
-        Index("ix_lead_placement_branch_lead", "branch_id", "lead_id"),
+        # Keyed by branch first: every read finds placements by branch, and the key then
+        # serves the lists by id; keyed by lead, each placement written took one more index,
+        # in random order (migration 0035).
+        PrimaryKeyConstraint("branch_id", "lead_id", name="pk_lead_placement"),
     )
 
     lead_id: int = Field(sa_column=Column(BigIntKey, primary_key=True, autoincrement=False))
-    branch_id: int
+    branch_id: int = Field(primary_key=True)
     status: str = Field(max_length=16)
     acquired_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     customer_id: int = Field(sa_column=Column(BigIntKey, nullable=False))
