@@ -18,10 +18,15 @@ def _setting(engine: Engine, name: str) -> str:
         return str(session.execute(text(f"SHOW {name}")).scalar_one())
 
 
-def test_bulk_settings_last_one_transaction(engine: Engine) -> None:
+@pytest.fixture
+def server_default(engine: Engine) -> str:
+    """The server's own work_mem, as any new transaction sees it (PostgreSQL only)."""
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite has no work_mem nor JIT")
-    server_default = _setting(engine, "work_mem")
+    return _setting(engine, "work_mem")
+
+
+def test_bulk_settings_last_one_transaction(engine: Engine, server_default: str) -> None:
     with session_scope(engine) as session:
         settle_in_for_bulk(session)
         inside = str(session.execute(text("SHOW work_mem")).scalar_one())
@@ -31,19 +36,15 @@ def test_bulk_settings_last_one_transaction(engine: Engine) -> None:
     assert _setting(engine, "work_mem") == server_default
 
 
-def test_a_failed_bulk_transaction_leaves_no_setting_behind(engine: Engine) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite has no work_mem nor JIT")
-    server_default = _setting(engine, "work_mem")
+def test_a_failed_bulk_transaction_leaves_no_setting_behind(
+    engine: Engine, server_default: str
+) -> None:
     with pytest.raises(RuntimeError, match="half-way"):
         _settle_in_then_fail(engine)
     assert _setting(engine, "work_mem") == server_default
 
 
-def test_room_to_join_lasts_its_statements_only(engine: Engine) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite has no work_mem nor JIT")
-    server_default = _setting(engine, "work_mem")
+def test_room_to_join_lasts_its_statements_only(engine: Engine, server_default: str) -> None:
     with session_scope(engine) as session:
         no_jit(session)
         with room_to_join(session):
