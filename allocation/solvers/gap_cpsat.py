@@ -36,7 +36,8 @@ from typing import Literal
 
 from ortools.sat.python import cp_model
 
-from allocation.solvers.gap_warm import warm_start
+from allocation.solvers.gap_lagrange import PairArrays
+from allocation.solvers.gap_warm import WarmStart, kept_pairs, warm_start
 
 Status = Literal["optimal", "feasible", "infeasible"]
 
@@ -56,6 +57,20 @@ _PHASE1_SHARE = 0.5
 # Share of the time limit for the warm start (Lagrangian bound, construction, local search)
 # when every lead can be assigned; CP-SAT's deterministic budget shrinks by the same share.
 _WARM_SHARE = 0.15
+
+# Share of the time limit for the compiled tabu search (``gap_tabu``) after the warm start, and
+# the moves it evaluates per second of that share (per thread; ~80-130 million were measured
+# on this machine with the other core idle, so the count, not the clock, normally ends it).
+# Small models stop far earlier: at most _TABU_EVALS_PER_PAIR evaluations per pair. Models
+# too large for CP-SAT's full search (see _FULL_SEARCH_MAX_PAIRS) give it a larger share: there
+# the LNS makes one or two steps per second, where the tabu search makes thousands of moves
+# (Yagiura c801600: 0.12% above best known after 1e9 evaluations, ~10 s; main's LNS 1.28%).
+_TABU_SHARE = 0.3
+_TABU_SHARE_LARGE = 0.6
+_TABU_EVALS_PER_SECOND = 60e6
+_TABU_EVALS_PER_PAIR = 200_000
+# The tabu search holds dense lead x branch tables: larger rounds skip it.
+_TABU_MAX_CELLS = 2_000_000
 
 # Deterministic-time units granted per second of wall-clock limit. A single-worker search ran
 # 0.57-0.65 units per second on this 2-core machine with the other core busy, so 0.5 lets the
@@ -164,8 +179,19 @@ def solve_gap(
             deadline=started + _WARM_SHARE * time_limit_s,
         )
         plan, warm_bound = warm.plan, warm.bound
-        search_data = _subset(data, warm.kept)
-        budget *= 1 - _WARM_SHARE
+        tabu_share = _TABU_SHARE_LARGE if len(warm.kept) > _FULL_SEARCH_MAX_PAIRS else _TABU_SHARE
+        plan, kept = _tabu_phase(
+            data,
+            warm,
+            seconds=tabu_share * time_limit_s,
+            deadline=started + (_WARM_SHARE + tabu_share) * time_limit_s,
+            seed=seed,
+        )
+        budget *= 1 - _WARM_SHARE - tabu_share
+        if _plan_cost(data, plan) <= warm_bound:
+            # The plan reaches the Lagrangian bound: optimal, nothing left for CP-SAT to do.
+            return _finish(data, plan, bound=warm_bound, status="optimal", started=started)
+        search_data = _subset(data, kept)
     phase2 = _minimise_cost(
         search_data,
         plan=plan,
@@ -304,6 +330,51 @@ def _first_fit(
                 plan[lead] = branch
                 break
     return plan
+
+
+def _tabu_phase(
+    data: _Data, warm: WarmStart, *, seconds: float, deadline: float, seed: int
+) -> tuple[list[int], list[int]]:
+    """Improve the warm start's plan with the compiled tabu search; re-fix pairs against it.
+
+    Returns the plan and the pairs (indices into ``data.pairs``) CP-SAT keeps. Searches only
+    the pairs the warm start kept (no cheaper plan uses the others); a cheaper plan lets
+    reduced-cost fixing remove more of them. Its budget is a count of evaluated moves derived
+    from ``seconds`` (the share of the limit, not the time left), so it is reproducible;
+    ``deadline`` only caps it on a slow or busy machine.
+    """
+    n_branches = len(data.capacities)
+    if warm.cost <= warm.bound or data.n_leads * n_branches > _TABU_MAX_CELLS:
+        return warm.plan, warm.kept
+    # Imported here: numba (~0.5 s) and loading the compiled search count in this solve's time
+    # limit, and rounds that never reach this point do not pay for them.
+    from allocation.solvers import gap_tabu
+
+    evaluations = int(min(seconds * _TABU_EVALS_PER_SECOND, len(warm.kept) * _TABU_EVALS_PER_PAIR))
+    problem = gap_tabu.Problem.build(
+        data.n_leads, data.capacities, [data.pairs[p] for p in warm.kept]
+    )
+    found = gap_tabu.search_pair(
+        problem,
+        warm.plan,
+        evaluations=evaluations,
+        seed=seed,
+        alpha=_first_penalty(warm),
+        lower_bound=warm.bound,
+        deadline=deadline,
+    )
+    if found.cost >= warm.cost:
+        return warm.plan, warm.kept
+    arrays = PairArrays.build(data.pairs, data.capacities)
+    return found.plan, kept_pairs(data.pairs, arrays, warm.relaxation, found.plan)
+
+
+def _first_penalty(warm: WarmStart) -> float:
+    # The Lagrangian multipliers price a unit of each branch's capacity: their mean over the
+    # binding branches is the right scale for the first penalty on excess load (it adapts).
+    prices = warm.relaxation.multipliers
+    binding = prices[prices > 0]
+    return float(binding.mean()) if binding.size else 1.0
 
 
 # --- variables and constraints ------------------------------------------------------------

@@ -31,6 +31,7 @@ class WarmStart:
     cost: int
     bound: float
     kept: list[int]  # indices into the given pairs, by lead, best reduced cost first
+    relaxation: Relaxation
 
 
 def warm_start(
@@ -52,14 +53,29 @@ def warm_start(
     polished = [improve(c, capacities, options, deadline=deadline) for c in candidates]
     best = min(polished, key=lambda p: _cost(pairs, p))  # first wins ties: deterministic
     cost = _cost(pairs, best)
-    prunable = relaxation.prunable(cost)
-    in_plan = np.asarray([best[lead] == branch for lead, branch, _c, _w in pairs], dtype=bool)
-    # Kept pairs lead by lead, best reduced cost first: a lead's first pair is where the
-    # relaxation would put it (the LNS targets leads placed elsewhere).
+    return WarmStart(
+        plan=best,
+        cost=cost,
+        bound=min(relaxation.bound, cost),
+        kept=kept_pairs(pairs, arrays, relaxation, best),
+        relaxation=relaxation,
+    )
+
+
+def kept_pairs(
+    pairs: Sequence[Pair], arrays: PairArrays, relaxation: Relaxation, plan: list[int]
+) -> list[int]:
+    """Pairs that a plan cheaper than ``plan`` may use, plus ``plan``'s own (see module doc).
+
+    Lead by lead, best reduced cost first: a lead's first pair is where the relaxation would
+    put it (the LNS targets leads placed elsewhere, the tabu search tries these first).
+    """
+    prunable = relaxation.prunable(_cost(pairs, plan))
+    in_plan = np.asarray([plan[lead] == branch for lead, branch, _c, _w in pairs], dtype=bool)
     keep = ~prunable | in_plan
     kept = np.lexsort((np.arange(len(pairs)), relaxation.reduced, arrays.lead))
-    kept = kept[keep[kept]].tolist()
-    return WarmStart(plan=best, cost=cost, bound=min(relaxation.bound, cost), kept=kept)
+    result: list[int] = kept[keep[kept]].tolist()
+    return result
 
 
 def _ranked_options(

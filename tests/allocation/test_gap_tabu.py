@@ -1,0 +1,167 @@
+"""GAP tabu search (compiled with numba): valid plans, known optima, determinism, hand-off."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from pathlib import Path
+
+import pytest
+
+from allocation.gap_instances import parse_gap
+from allocation.solvers import gap_cpsat, gap_tabu
+from allocation.solvers.gap_warm import warm_start
+
+Pair = tuple[int, int, int, int]
+BENCHMARKS = Path("/work/shared/benchmarks/gap")
+FAR_FUTURE = float("inf")
+
+
+def _instance(seed: int) -> tuple[int, list[int], list[Pair]]:
+    """A small GAP, often tight; about one pair in six is missing (not every lead may go
+    everywhere)."""
+    rng = random.Random(seed)
+    n_leads, n_branches = rng.randint(3, 7), rng.randint(2, 4)
+    pairs = [
+        (lead, branch, rng.randint(0, 30), rng.randint(1, 6))
+        for lead in range(n_leads)
+        for branch in range(n_branches)
+        if branch == lead % n_branches or rng.random() < 0.85
+    ]
+    total = sum(load for _l, _b, _c, load in pairs) / n_branches
+    capacities = [
+        max(6, int(total / n_branches * rng.uniform(0.9, 1.6))) for _ in range(n_branches)
+    ]
+    return n_leads, capacities, pairs
+
+
+def _plans(n_leads: int, capacities: list[int], pairs: list[Pair]) -> list[tuple[int, list[int]]]:
+    """Every feasible plan with its cost, by enumeration."""
+    table = {(lead, branch): (cost, load) for lead, branch, cost, load in pairs}
+    found = []
+    for plan in itertools.product(range(len(capacities)), repeat=n_leads):
+        if any((lead, branch) not in table for lead, branch in enumerate(plan)):
+            continue
+        used = [0] * len(capacities)
+        for lead, branch in enumerate(plan):
+            used[branch] += table[(lead, branch)][1]
+        if all(u <= c for u, c in zip(used, capacities, strict=True)):
+            found.append((sum(table[(j, b)][0] for j, b in enumerate(plan)), list(plan)))
+    return found
+
+
+def _cases() -> list[int]:
+    # Seeds whose instance has at least one feasible plan other than the optimum.
+    return [s for s in range(80) if len(_plans(*_instance(s))) >= 2][:25]
+
+
+CASES = _cases()
+
+
+def _valid(plan: list[int], capacities: list[int], pairs: list[Pair]) -> bool:
+    table = {(lead, branch): load for lead, branch, _cost, load in pairs}
+    used = [0] * len(capacities)
+    for lead, branch in enumerate(plan):
+        if (lead, branch) not in table:
+            return False
+        used[branch] += table[(lead, branch)]
+    return all(u <= c for u, c in zip(used, capacities, strict=True))
+
+
+def test_enough_cases() -> None:
+    assert len(CASES) >= 20
+
+
+@pytest.mark.parametrize("seed", CASES)
+def test_plans_are_valid_and_reach_the_enumerated_optimum(seed: int) -> None:
+    n_leads, capacities, pairs = _instance(seed)
+    plans = _plans(n_leads, capacities, pairs)
+    optimum = min(cost for cost, _plan in plans)
+    worst_cost, worst = max(plans, key=lambda item: item[0])
+    problem = gap_tabu.Problem.build(n_leads, capacities, pairs)
+    result = gap_tabu.search(problem, worst, evaluations=200_000, seed=seed, alpha=1.0)
+    assert _valid(result.plan, capacities, pairs)
+    assert result.cost == problem.plan_cost(result.plan)
+    assert result.cost == optimum <= worst_cost
+
+
+@pytest.mark.parametrize("seed", CASES[:8])
+def test_a_tiny_budget_still_gives_a_valid_plan_no_dearer_than_the_start(seed: int) -> None:
+    n_leads, capacities, pairs = _instance(seed)
+    start_cost, start = max(_plans(n_leads, capacities, pairs), key=lambda item: item[0])
+    problem = gap_tabu.Problem.build(n_leads, capacities, pairs)
+    for budget in (0, 1, 5, 50):
+        result = gap_tabu.search(problem, start, evaluations=budget, seed=1, alpha=0.5)
+        assert _valid(result.plan, capacities, pairs)
+        assert result.cost <= start_cost
+
+
+def test_swap_is_found_when_no_shift_fits() -> None:
+    # Each branch is full with one lead: only exchanging them saves cost.
+    pairs = [(0, 0, 9, 2), (0, 1, 1, 2), (1, 0, 1, 2), (1, 1, 9, 2)]
+    problem = gap_tabu.Problem.build(2, [2, 2], pairs)
+    result = gap_tabu.search(problem, [0, 1], evaluations=1_000, seed=0, alpha=1.0)
+    assert (result.plan, result.cost) == ([1, 0], 2)
+
+
+def test_same_seed_same_plan_and_the_pair_search_is_deterministic() -> None:
+    rng = random.Random(3)
+    n_leads, n_branches = 40, 4
+    pairs = [
+        (lead, branch, rng.randint(10, 60), rng.randint(5, 25))
+        for lead in range(n_leads)
+        for branch in range(n_branches)
+    ]
+    capacities = [130] * n_branches
+    start = gap_cpsat._greedy(
+        gap_cpsat._prepare(n_leads=n_leads, capacities=capacities, pairs=pairs)
+    )
+    problem = gap_tabu.Problem.build(n_leads, capacities, pairs)
+    assert problem.feasible(start)
+
+    def run() -> gap_tabu.TabuResult:
+        return gap_tabu.search_pair(problem, start, evaluations=300_000, seed=5, alpha=2.0)
+
+    first, second = run(), run()
+    assert first == second
+    assert _valid(first.plan, capacities, pairs)
+
+
+def test_stops_once_the_lower_bound_is_reached() -> None:
+    pairs = [(0, 0, 3, 1), (0, 1, 5, 1), (1, 0, 4, 1), (1, 1, 2, 1)]
+    problem = gap_tabu.Problem.build(2, [10, 10], pairs)
+    result = gap_tabu.search(problem, [1, 0], evaluations=10**9, seed=0, alpha=1.0, lower_bound=5.0)
+    assert result.cost == 5
+    assert result.evaluations < 1_000  # stopped by the bound, not by the budget
+
+
+def test_rejects_an_infeasible_start_and_unknown_settings() -> None:
+    pairs = [(0, 0, 1, 3), (1, 0, 1, 3), (1, 1, 1, 1)]
+    problem = gap_tabu.Problem.build(2, [4, 4], pairs)
+    assert not problem.feasible([0, 0])  # over capacity
+    assert not problem.feasible([1, 1])  # lead 0 has no pair with branch 1
+    assert problem.feasible([0, 1])
+    with pytest.raises(ValueError, match="not feasible"):
+        gap_tabu.search(problem, [0, 0], evaluations=10, seed=0, alpha=1.0)
+    with pytest.raises(ValueError, match="unknown tabu settings"):
+        gap_tabu.search(problem, [0, 1], evaluations=10, seed=0, alpha=1.0, settings={"tenur": 3})
+
+
+@pytest.mark.skipif(not BENCHMARKS.exists(), reason="shared GAP benchmark files not present")
+@pytest.mark.parametrize(("name", "optimum"), [("cattrysse1994/gap1-0", 261)])
+def test_published_instance_from_the_warm_start(name: str, optimum: int) -> None:
+    instance = parse_gap((BENCHMARKS / name).read_text(encoding="utf-8"), source=name)
+    data = gap_cpsat._prepare(
+        n_leads=instance.n_jobs, capacities=instance.capacities, pairs=instance.pairs()
+    )
+    warm = warm_start(
+        n_leads=data.n_leads,
+        capacities=data.capacities,
+        pairs=data.pairs,
+        plan=gap_cpsat._greedy(data),
+        deadline=FAR_FUTURE,
+    )
+    plan, kept = gap_cpsat._tabu_phase(data, warm, seconds=1.0, deadline=FAR_FUTURE, seed=0)
+    assert gap_cpsat._plan_cost(data, plan) == optimum
+    kept_pairs = {data.pairs[p][:2] for p in kept}
+    assert all((lead, branch) in kept_pairs for lead, branch in enumerate(plan))
