@@ -9,9 +9,11 @@ cost of the assigned leads. It is solved in two phases rather than with one weig
 * phase 2 fixes that count and minimises cost, hinted with the best plan found so far.
   When every assignable lead is assigned, it first runs the warm start of ``gap_warm``
   (Lagrangian bound, reduced-cost-guided construction, shift/swap local search and
-  reduced-cost fixing of pairs that no cheaper plan can use), then CP-SAT on the remaining
-  pairs: a full search (plan and proof) beside an LNS, or, on models too large for the full
-  search to help within a minute, an LNS on both workers with the Lagrangian bound as proof.
+  reduced-cost fixing of pairs that no cheaper plan can use), then the compiled tabu search
+  of ``gap_tabu`` on both cores (its cheaper plan fixes more pairs), then CP-SAT on the
+  remaining pairs, hinted with that plan: a full search (plan and proof) beside an LNS, or,
+  on models too large for the full search to help within a minute, an LNS on both workers
+  with the Lagrangian bound as proof.
 
 A single objective ``sum(cost - W)`` with ``W > sum of all costs`` would also be exact, but its
 values are dominated by ``W`` and CP-SAT's bound then says nothing useful about the cost gap;
@@ -69,6 +71,9 @@ _TABU_SHARE = 0.3
 _TABU_SHARE_LARGE = 0.6
 _TABU_EVALS_PER_SECOND = 60e6
 _TABU_EVALS_PER_PAIR = 200_000
+# The wall-clock cap of the tabu search is this multiple of its share (plus what the warm
+# start left unused), so only a machine much slower than calibrated stops it on time.
+_TABU_SLACK = 1.5
 # The tabu search holds dense lead x branch tables: larger rounds skip it.
 _TABU_MAX_CELLS = 2_000_000
 
@@ -179,15 +184,16 @@ def solve_gap(
             deadline=started + _WARM_SHARE * time_limit_s,
         )
         plan, warm_bound = warm.plan, warm.bound
-        tabu_share = _TABU_SHARE_LARGE if len(warm.kept) > _FULL_SEARCH_MAX_PAIRS else _TABU_SHARE
+        tabu_seconds = _tabu_seconds(len(warm.kept), time_limit_s)
         plan, kept = _tabu_phase(
             data,
             warm,
-            seconds=tabu_share * time_limit_s,
-            deadline=started + (_WARM_SHARE + tabu_share) * time_limit_s,
+            evaluations=int(tabu_seconds * _TABU_EVALS_PER_SECOND),
+            deadline=started
+            + min(_WARM_SHARE * time_limit_s + _TABU_SLACK * tabu_seconds, 0.9 * time_limit_s),
             seed=seed,
         )
-        budget *= 1 - _WARM_SHARE - tabu_share
+        budget *= 1 - _WARM_SHARE - tabu_seconds / time_limit_s
         if _plan_cost(data, plan) <= warm_bound:
             # The plan reaches the Lagrangian bound: optimal, nothing left for CP-SAT to do.
             return _finish(data, plan, bound=warm_bound, status="optimal", started=started)
@@ -332,16 +338,22 @@ def _first_fit(
     return plan
 
 
+def _tabu_seconds(n_pairs: int, time_limit_s: float) -> float:
+    # The tabu search's share of the limit, from the model's size alone (never from elapsed
+    # time), so CP-SAT's deterministic budget that follows is reproducible too.
+    share = _TABU_SHARE_LARGE if n_pairs > _FULL_SEARCH_MAX_PAIRS else _TABU_SHARE
+    return min(share * time_limit_s, n_pairs * _TABU_EVALS_PER_PAIR / _TABU_EVALS_PER_SECOND)
+
+
 def _tabu_phase(
-    data: _Data, warm: WarmStart, *, seconds: float, deadline: float, seed: int
+    data: _Data, warm: WarmStart, *, evaluations: int, deadline: float, seed: int
 ) -> tuple[list[int], list[int]]:
     """Improve the warm start's plan with the compiled tabu search; re-fix pairs against it.
 
     Returns the plan and the pairs (indices into ``data.pairs``) CP-SAT keeps. Searches only
     the pairs the warm start kept (no cheaper plan uses the others); a cheaper plan lets
-    reduced-cost fixing remove more of them. Its budget is a count of evaluated moves derived
-    from ``seconds`` (the share of the limit, not the time left), so it is reproducible;
-    ``deadline`` only caps it on a slow or busy machine.
+    reduced-cost fixing remove more of them. It stops on ``evaluations`` evaluated moves per
+    thread, so it is reproducible; ``deadline`` only caps it on a slow or busy machine.
     """
     n_branches = len(data.capacities)
     if warm.cost <= warm.bound or data.n_leads * n_branches > _TABU_MAX_CELLS:
@@ -350,7 +362,6 @@ def _tabu_phase(
     # limit, and rounds that never reach this point do not pay for them.
     from allocation.solvers import gap_tabu
 
-    evaluations = int(min(seconds * _TABU_EVALS_PER_SECOND, len(warm.kept) * _TABU_EVALS_PER_PAIR))
     problem = gap_tabu.Problem.build(
         data.n_leads, data.capacities, [data.pairs[p] for p in warm.kept]
     )

@@ -161,7 +161,9 @@ def test_published_instance_from_the_warm_start(name: str, optimum: int) -> None
         plan=gap_cpsat._greedy(data),
         deadline=FAR_FUTURE,
     )
-    plan, kept = gap_cpsat._tabu_phase(data, warm, seconds=1.0, deadline=FAR_FUTURE, seed=0)
+    plan, kept = gap_cpsat._tabu_phase(
+        data, warm, evaluations=10_000_000, deadline=FAR_FUTURE, seed=0
+    )
     assert gap_cpsat._plan_cost(data, plan) == optimum
     kept_pairs = {data.pairs[p][:2] for p in kept}
     assert all((lead, branch) in kept_pairs for lead, branch in enumerate(plan))
