@@ -115,6 +115,7 @@ def _run_all(args: argparse.Namespace, names: list[str]) -> list[Row]:
             limit=args.time_limit,
             workers=args.workers,
             command=command,
+            tabu_search=args.tabu,
         )
         rows.append(row)
         print(_console_line(row), flush=True)
@@ -139,6 +140,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("root", nargs="?", type=Path, default=DEFAULT_ROOT)
     parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per instance")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--tabu", action="store_true", help="pair mode with the compiled tabu search (gap_tabu)"
+    )
     parser.add_argument("--only", default="", help="regex on 'set/instance' names")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--rows", type=Path, default=DEFAULT_ROWS, help="JSON lines, appended")
@@ -188,6 +192,7 @@ def _run_one(
     limit: float,
     workers: int,
     command: str,
+    tabu_search: bool = False,
 ) -> Row:
     instance = parse_gap((root / name).read_text(encoding="utf-8"), source=name)
     started = time.perf_counter()
@@ -197,6 +202,7 @@ def _run_one(
         pairs=instance.pairs(),
         time_limit_s=limit,
         workers=workers,
+        tabu_search=tabu_search,
     )
     seconds = time.perf_counter() - started
     _check_plan(instance, result.assignment, objective=result.objective, bound=result.bound)

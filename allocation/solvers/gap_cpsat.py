@@ -144,12 +144,18 @@ def solve_gap(
     time_limit_s: float,
     workers: int = 2,
     seed: int = 0,
+    tabu_search: bool = False,
 ) -> GapResult:
     """Assign leads to branches: as many as possible, then at minimum total cost.
 
     ``pairs`` are ``(lead, branch, cost, workload)`` with ``cost >= 0`` and ``workload >= 1``;
     a branch's assigned workload never exceeds its capacity; leads without a pair stay
     unassigned (-1). ``time_limit_s`` covers both phases.
+
+    ``tabu_search`` adds the compiled tabu search (``gap_tabu``) between the warm start and
+    CP-SAT. Off by default until the full benchmark table says it helps: on the hard
+    instances it measured better (bench/gap_results.md, session 14), but the exact sets took
+    4.5x longer (the Lagrangian bound sits below their optimum, so it runs its whole share).
     """
     started = time.perf_counter()
     _check_arguments(n_leads=n_leads, time_limit_s=time_limit_s, workers=workers)
@@ -183,8 +189,8 @@ def solve_gap(
             plan=plan,
             deadline=started + _WARM_SHARE * time_limit_s,
         )
-        plan, warm_bound = warm.plan, warm.bound
-        tabu_seconds = _tabu_seconds(len(warm.kept), time_limit_s)
+        warm_bound = warm.bound
+        tabu_seconds = _tabu_seconds(len(warm.kept), time_limit_s) if tabu_search else 0.0
         plan, kept = _tabu_phase(
             data,
             warm,
@@ -356,7 +362,8 @@ def _tabu_phase(
     thread, so it is reproducible; ``deadline`` only caps it on a slow or busy machine.
     """
     n_branches = len(data.capacities)
-    if warm.cost <= warm.bound or data.n_leads * n_branches > _TABU_MAX_CELLS:
+    too_large = data.n_leads * n_branches > _TABU_MAX_CELLS
+    if evaluations <= 0 or warm.cost <= warm.bound or too_large:
         return warm.plan, warm.kept
     # Imported here: numba (~0.5 s) and loading the compiled search count in this solve's time
     # limit, and rounds that never reach this point do not pay for them.

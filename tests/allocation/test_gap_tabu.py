@@ -167,3 +167,19 @@ def test_published_instance_from_the_warm_start(name: str, optimum: int) -> None
     assert gap_cpsat._plan_cost(data, plan) == optimum
     kept_pairs = {data.pairs[p][:2] for p in kept}
     assert all((lead, branch) in kept_pairs for lead, branch in enumerate(plan))
+
+
+@pytest.mark.parametrize("seed", CASES[:6])
+def test_solve_gap_with_the_tabu_search_reaches_the_optimum(seed: int) -> None:
+    """The wiring behind `solve_gap(tabu_search=True)`: same answers as without it."""
+    n_leads, capacities, pairs = _instance(seed)
+    optimum = min(cost for cost, _plan in _plans(n_leads, capacities, pairs))
+    with_tabu = gap_cpsat.solve_gap(
+        n_leads=n_leads, capacities=capacities, pairs=pairs, time_limit_s=10, tabu_search=True
+    )
+    without = gap_cpsat.solve_gap(
+        n_leads=n_leads, capacities=capacities, pairs=pairs, time_limit_s=10
+    )
+    assert _valid(with_tabu.assignment, capacities, pairs)
+    assert with_tabu.objective == without.objective == optimum
+    assert with_tabu.status == without.status == "optimal"
