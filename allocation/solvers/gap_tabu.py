@@ -21,6 +21,9 @@ Ibaraki & Glover (2004):
 * each move takes the best priced move that is not tabu: a lead may not return to a branch it
   left for a random number of moves, unless that gives a feasible plan cheaper than the best
   one (aspiration); after a long run without a new best plan, it restarts from the best plan.
+* moves are priced incrementally: each lead's best shift and best swap are cached, and a move
+  (which changes the loads of two branches only) prices again just the rows that read those
+  two branches; choosing a move scans one cached row per lead (see ``_run``).
 
 Only feasible plans are returned (every branch within capacity, each lead on an allowed
 branch), checked again in Python. Deterministic: a seeded generator inside the compiled code
@@ -59,15 +62,18 @@ _ALPHA_STEP = 1.05
 _ALPHA_SPAN = 1e3
 # Moves without a new best plan before the search restarts from the best plan.
 _RESTART_MOVES = 20_000
+# Moves between two pricings of every lead's cached moves (see ``_run``): in between only the
+# rows a move touches are priced again, with the penalty of that move.
+_REFRESH_MOVES = 100
 # Evaluated moves per chunk between two looks at the wall clock (~20 ms of work).
 _CHUNK_EVALS = 2_000_000
 
 # Slots of the search's integer state array (kept between chunks) ...
-_MOVES, _EVALS, _RNG, _COST, _EXCESS, _BEST_COST, _LAST_BEST = range(7)
+_MOVES, _EVALS, _RNG, _COST, _EXCESS, _BEST_COST, _LAST_BEST, _REFRESH_AT = range(8)
 # ... of its float state array ...
 _ALPHA, _ALPHA_START = range(2)
 # ... and of the settings array (see ``_settings``).
-_S_STEP, _S_TENURE, _S_RANGE, _S_RESTART, _S_SWAPS, _S_SHIFTS, _S_LOWER = range(7)
+_S_STEP, _S_TENURE, _S_RANGE, _S_RESTART, _S_SWAPS, _S_SHIFTS, _S_REFRESH, _S_LOWER = range(8)
 
 
 @dataclass(frozen=True)
@@ -150,28 +156,11 @@ def search(
         raise ValueError("the starting plan is not feasible")
     state = _State.create(problem, start, seed=seed, alpha=alpha)
     tuning = _settings(settings, lower_bound)
+    listings = _listings(problem, tuning)
     target = 0
     while target < evaluations and time.perf_counter() < deadline:
         target = min(target + _CHUNK_EVALS, evaluations)
-        _run(
-            problem.cost,
-            problem.load,
-            problem.allowed,
-            problem.options,
-            problem.degree,
-            problem.capacity,
-            state.plan,
-            state.used,
-            state.members,
-            state.n_members,
-            state.slot,
-            state.tabu,
-            state.best,
-            state.ints,
-            state.floats,
-            tuning,
-            target,
-        )
+        _advance(problem, state, tuning, listings, target)
         if state.ints[_BEST_COST] <= lower_bound:
             break
     best = state.best.tolist()
@@ -221,6 +210,63 @@ def search_pair(
     )
 
 
+def _advance(
+    problem: Problem,
+    state: _State,
+    tuning: FloatArray,
+    listings: tuple[IntArray, SmallIntArray, IntArray, SmallIntArray],
+    target: int,
+) -> None:
+    # Moves until ``target`` moves have been evaluated since the start (or the bound is met).
+    _run(
+        problem.cost,
+        problem.load,
+        problem.allowed,
+        problem.options,
+        problem.degree,
+        problem.capacity,
+        state.plan,
+        state.used,
+        state.members,
+        state.n_members,
+        state.slot,
+        state.tabu,
+        state.best,
+        state.ints,
+        state.floats,
+        state.cache,
+        state.expiry,
+        state.stamp,
+        *listings,
+        tuning,
+        target,
+    )
+
+
+def _listings(
+    problem: Problem, tuning: FloatArray
+) -> tuple[IntArray, SmallIntArray, IntArray, SmallIntArray]:
+    # For the shift and then the swap options: which leads list each branch (see _listing).
+    return (
+        *_listing(problem, int(tuning[_S_SHIFTS])),
+        *_listing(problem, int(tuning[_S_SWAPS])),
+    )
+
+
+def _listing(problem: Problem, limit: int) -> tuple[IntArray, SmallIntArray]:
+    """The leads that list each branch among their first ``limit`` branches:
+    ``leads[index[branch]:index[branch + 1]]``."""
+    n_branches = problem.capacity.size
+    width = problem.options.shape[1]
+    listed = np.arange(width)[None, :] < np.minimum(problem.degree, limit)[:, None]
+    leads, ranks = np.nonzero(listed)
+    branches = problem.options[leads, ranks]
+    order = np.argsort(branches, kind="stable")
+    index = np.zeros(n_branches + 1, np.int64)
+    np.cumsum(np.bincount(branches, minlength=n_branches), out=index[1:])
+    return index, leads[order].astype(np.int32)
+
+
 def _settings(overrides: dict[str, float] | None, lower_bound: float) -> FloatArray:
     # The compiled code reads its tuning from one array (slots _S_*), so settings can be
     # tried without recompiling.
@@ -231,6 +277,7 @@ def _settings(overrides: dict[str, float] | None, lower_bound: float) -> FloatAr
         "restart": _RESTART_MOVES,
         "swap_options": _SWAP_OPTIONS,
         "shift_options": _SHIFT_OPTIONS,
+        "refresh": _REFRESH_MOVES,
         "lower_bound": lower_bound,
     }
     unknown = set(overrides or {}) - set(chosen)
@@ -254,6 +301,9 @@ class _State:
     best: SmallIntArray
     ints: IntArray
     floats: FloatArray
+    cache: IntArray  # cache[lead, _SH_B.._SW_DX]: the lead's best shift and swap
+    expiry: IntArray  # expiry[lead, 0 / 1]: move at which its shift / swap row is stale
+    stamp: IntArray  # stamp[lead, 0 / 1]: the last move whose update priced that row
 
     @classmethod
     def create(cls, problem: Problem, start: Sequence[int], *, seed: int, alpha: float) -> _State:
@@ -268,13 +318,19 @@ class _State:
             slot[lead] = n_members[branch]
             members[branch, n_members[branch]] = lead
             n_members[branch] += 1
-        ints = np.zeros(7, np.int64)
+        ints = np.zeros(8, np.int64)
         # A 63-bit non-zero generator state (xorshift stays at 0 once there).
         ints[_RNG] = (seed * 0x9E3779B97F4A7C15 + 0x2545F4914F6CDD1D) % (2**63) or 1
         ints[_COST] = ints[_BEST_COST] = problem.plan_cost(start)
         floats = np.asarray([alpha, alpha], np.float64)
         tabu = np.zeros((n_leads, n_branches), np.int64)
-        return cls(plan, used, members, n_members, slot, tabu, plan.copy(), ints, floats)
+        cache = np.full((n_leads, 7), -1, np.int64)
+        expiry = np.zeros((n_leads, 2), np.int64)
+        stamp = np.full((n_leads, 2), -1, np.int64)
+        return cls(
+            plan, used, members, n_members, slot, tabu, plan.copy(), ints, floats, cache,
+            expiry, stamp,
+        )  # fmt: skip
 
 
 # --- compiled core ----------------------------------------------------------------------------
@@ -338,8 +394,28 @@ def _admissible(is_tabu: bool, ints: IntArray, dc: int, dx: int) -> bool:
     return bool(ints[_EXCESS] + dx == 0 and ints[_COST] + dc < ints[_BEST_COST])
 
 
+# A lead's cached moves, one row per lead (see ``_State.cache``): its best shift (target
+# branch, cost change, excess change) and its best swap (target branch, partner, cost change,
+# excess change); a target of -1 means no admissible move.
+_SH_B, _SH_DC, _SH_DX, _SW_B, _SW_K, _SW_DC, _SW_DX = range(7)
+_NEVER = 2**62
+
+
 @numba.njit(cache=True, nogil=True)
-def _scan_shifts(
+def _shift_delta(
+    j: int, b: int, cost: IntArray, load: IntArray, capacity: IntArray, plan: SmallIntArray,
+    used: IntArray,
+) -> tuple[int, int]:  # fmt: skip
+    # Cost and excess change of moving lead j to branch b.
+    a = plan[j]
+    lose_a = _excess(used[a] - load[j, a], capacity[a]) - _excess(used[a], capacity[a])
+    gain_b = _excess(used[b] + load[j, b], capacity[b]) - _excess(used[b], capacity[b])
+    return cost[j, b] - cost[j, a], lose_a + gain_b
+
+
+@numba.njit(cache=True, nogil=True)
+def _price_shifts(
+    j: int,
     cost: IntArray,
     load: IntArray,
     options: SmallIntArray,
@@ -351,30 +427,57 @@ def _scan_shifts(
     ints: IntArray,
     alpha: float,
     limit: int,
+    cache: IntArray,
+    expiry: IntArray,
     pick: IntArray,
     pick_delta: FloatArray,
 ) -> int:
-    # Every lead to each of its first `limit` listed branches; returns the moves evaluated.
-    evals = 0
+    # Lead j's best shift to one of its first `limit` listed branches, into its cache row;
+    # returns the moves evaluated. expiry[j] gets the first move at which a skipped tabu move
+    # becomes allowed again (the row must then be priced again).
+    pick[0], pick_delta[0] = -1, np.inf
+    expiry[j] = _NEVER
     moves = ints[_MOVES]
-    for j in range(plan.size):
-        a = plan[j]
-        lose_a = _excess(used[a] - load[j, a], capacity[a]) - _excess(used[a], capacity[a])
-        for t in range(min(degree[j], limit)):
-            b = options[j, t]
-            if b == a:
-                continue
-            evals += 1
-            dc = cost[j, b] - cost[j, a]
-            gain_b = _excess(used[b] + load[j, b], capacity[b]) - _excess(used[b], capacity[b])
-            dx = lose_a + gain_b
-            if _admissible(tabu[j, b] > moves, ints, dc, dx):
-                _consider(pick, pick_delta, ints, dc + alpha * dx, j, b, -1, dc, dx)
+    a = plan[j]
+    evals = 0
+    for t in range(min(degree[j], limit)):
+        b = options[j, t]
+        if b == a:
+            continue
+        evals += 1
+        dc, dx = _shift_delta(j, b, cost, load, capacity, plan, used)
+        is_tabu = tabu[j, b] > moves
+        if is_tabu:
+            expiry[j] = min(expiry[j], tabu[j, b])
+        if _admissible(is_tabu, ints, dc, dx):
+            _consider(pick, pick_delta, ints, dc + alpha * dx, j, b, -1, dc, dx)
+    cache[j, _SH_B] = pick[1] if pick[0] >= 0 else -1
+    cache[j, _SH_DC], cache[j, _SH_DX] = pick[3], pick[4]
     return evals
 
 
 @numba.njit(cache=True, nogil=True)
-def _scan_swaps(
+def _swap_delta(
+    j: int, k: int, cost: IntArray, load: IntArray, capacity: IntArray, plan: SmallIntArray,
+    used: IntArray,
+) -> tuple[int, int]:  # fmt: skip
+    # Cost and excess change of exchanging the branches of leads j and k.
+    a, b = plan[j], plan[k]
+    dc = cost[j, b] - cost[j, a] + cost[k, a] - cost[k, b]
+    after_a = used[a] - load[j, a] + load[k, a]
+    after_b = used[b] - load[k, b] + load[j, b]
+    dx = (
+        _excess(after_a, capacity[a])
+        - _excess(used[a], capacity[a])
+        + _excess(after_b, capacity[b])
+        - _excess(used[b], capacity[b])
+    )
+    return dc, dx
+
+
+@numba.njit(cache=True, nogil=True)
+def _price_swaps(
+    j: int,
     cost: IntArray,
     load: IntArray,
     allowed: NDArray[np.bool_],
@@ -389,35 +492,38 @@ def _scan_swaps(
     ints: IntArray,
     alpha: float,
     limit: int,
+    cache: IntArray,
+    expiry: IntArray,
     pick: IntArray,
     pick_delta: FloatArray,
 ) -> int:
-    # Lead j to one of its first `limit` branches b, each lead k of b to j's branch a.
-    evals = 0
+    # Lead j's best swap: j to one of its first `limit` branches b, a lead k of b to j's
+    # branch a; into its cache row, as _price_shifts.
+    pick[0], pick_delta[0] = -1, np.inf
+    expiry[j] = _NEVER
     moves = ints[_MOVES]
-    for j in range(plan.size):
-        a = plan[j]
-        for t in range(min(degree[j], limit)):
-            b = options[j, t]
-            if b == a:
+    a = plan[j]
+    evals = 0
+    for t in range(min(degree[j], limit)):
+        b = options[j, t]
+        if b == a:
+            continue
+        j_tabu = tabu[j, b] > moves
+        if j_tabu:
+            expiry[j] = min(expiry[j], tabu[j, b])
+        for s in range(n_members[b]):
+            k = members[b, s]
+            if not allowed[k, a]:
                 continue
-            j_tabu = tabu[j, b] > moves
-            for s in range(n_members[b]):
-                k = members[b, s]
-                if not allowed[k, a]:
-                    continue
-                evals += 1
-                dc = cost[j, b] - cost[j, a] + cost[k, a] - cost[k, b]
-                after_a = used[a] - load[j, a] + load[k, a]
-                after_b = used[b] - load[k, b] + load[j, b]
-                dx = (
-                    _excess(after_a, capacity[a])
-                    - _excess(used[a], capacity[a])
-                    + _excess(after_b, capacity[b])
-                    - _excess(used[b], capacity[b])
-                )
-                if _admissible(j_tabu or tabu[k, a] > moves, ints, dc, dx):
-                    _consider(pick, pick_delta, ints, dc + alpha * dx, j, b, k, dc, dx)
+            evals += 1
+            dc, dx = _swap_delta(j, k, cost, load, capacity, plan, used)
+            k_tabu = tabu[k, a] > moves
+            if k_tabu:
+                expiry[j] = min(expiry[j], tabu[k, a])
+            if _admissible(j_tabu or k_tabu, ints, dc, dx):
+                _consider(pick, pick_delta, ints, dc + alpha * dx, j, b, k, dc, dx)
+    cache[j, _SW_B] = pick[1] if pick[0] >= 0 else -1
+    cache[j, _SW_K], cache[j, _SW_DC], cache[j, _SW_DX] = pick[2], pick[3], pick[4]
     return evals
 
 
@@ -463,23 +569,59 @@ def _run(
     best: SmallIntArray,
     ints: IntArray,
     floats: FloatArray,
+    cache: IntArray,
+    expiry: IntArray,
+    stamp: IntArray,
+    shift_index: IntArray,
+    shift_leads: SmallIntArray,
+    swap_index: IntArray,
+    swap_leads: SmallIntArray,
     tuning: FloatArray,
     target_evals: int,
 ) -> None:
-    """Make moves until ``target_evals`` moves have been evaluated since the start."""
+    """Make moves until ``target_evals`` moves have been evaluated since the start.
+
+    Each lead's best shift and best swap are cached (``cache``); a move changes the loads and
+    members of two branches only, so only the rows of leads that sit on them or may move to
+    them are priced again (``_reprice``), and choosing a move scans one row per lead. Rows
+    are priced with the penalty of their time; all are priced again every ``refresh`` moves
+    and after a restart, so the penalty's drift in between only shades a lead's choice."""
     pick = np.zeros(6, np.int64)  # lead, branch, swapped lead (-1: shift), dc, dx, ties
     pick_delta = np.zeros(1, np.float64)
+    row_pick = np.zeros(6, np.int64)  # the same for one lead's row
+    row_delta = np.zeros(1, np.float64)
+    shifts, swaps = int(tuning[_S_SHIFTS]), int(tuning[_S_SWAPS])
     while ints[_EVALS] < target_evals and ints[_BEST_COST] > tuning[_S_LOWER]:
-        pick[0], pick_delta[0] = -1, np.inf
         alpha = floats[_ALPHA]
-        evals = _scan_shifts(
-            cost, load, options, degree, capacity, plan, used, tabu, ints, alpha,
-            int(tuning[_S_SHIFTS]), pick, pick_delta,
-        )  # fmt: skip
-        evals += _scan_swaps(
-            cost, load, allowed, options, degree, capacity, plan, used, members, n_members,
-            tabu, ints, alpha, int(tuning[_S_SWAPS]), pick, pick_delta,
-        )  # fmt: skip
+        evals = 0
+        if ints[_MOVES] >= ints[_REFRESH_AT]:
+            for j in range(plan.size):
+                evals += _price_shifts(
+                    j, cost, load, options, degree, capacity, plan, used, tabu, ints, alpha,
+                    shifts, cache, expiry[:, 0], row_pick, row_delta,
+                )  # fmt: skip
+                evals += _price_swaps(
+                    j, cost, load, allowed, options, degree, capacity, plan, used, members,
+                    n_members, tabu, ints, alpha, swaps, cache, expiry[:, 1], row_pick,
+                    row_delta,
+                )  # fmt: skip
+            ints[_REFRESH_AT] = ints[_MOVES] + int(tuning[_S_REFRESH])
+        pick[0], pick_delta[0] = -1, np.inf
+        moves = ints[_MOVES]
+        for j in range(plan.size):
+            evals += 1
+            if expiry[j, 0] <= moves:
+                evals += _price_shifts(
+                    j, cost, load, options, degree, capacity, plan, used, tabu, ints, alpha,
+                    shifts, cache, expiry[:, 0], row_pick, row_delta,
+                )  # fmt: skip
+            if expiry[j, 1] <= moves:
+                evals += _price_swaps(
+                    j, cost, load, allowed, options, degree, capacity, plan, used, members,
+                    n_members, tabu, ints, alpha, swaps, cache, expiry[:, 1], row_pick,
+                    row_delta,
+                )  # fmt: skip
+            _consider_row(j, cache, plan, tabu, ints, alpha, pick, pick_delta)
         ints[_EVALS] += max(evals, 1)
         ints[_MOVES] += 1
         if pick[0] < 0:
@@ -499,6 +641,158 @@ def _run(
                 if plan[lead] != best[lead]:
                     _move(lead, best[lead], load, plan, used, members, n_members, slot)
             ints[_COST], ints[_EXCESS], ints[_LAST_BEST] = ints[_BEST_COST], 0, ints[_MOVES]
+            ints[_REFRESH_AT] = ints[_MOVES]
+            continue
+        ints[_EVALS] += _reprice(
+            a, b, cost, load, allowed, options, degree, capacity, plan, used, members,
+            n_members, tabu, ints, floats[_ALPHA], shifts, swaps, cache, expiry, stamp,
+            shift_index, shift_leads, swap_index, swap_leads, row_pick, row_delta,
+        )  # fmt: skip
+
+
+@numba.njit(cache=True, nogil=True)
+def _consider_row(
+    j: int,
+    cache: IntArray,
+    plan: SmallIntArray,
+    tabu: IntArray,
+    ints: IntArray,
+    alpha: float,
+    pick: IntArray,
+    pick_delta: FloatArray,
+) -> None:
+    # Lead j's cached shift and swap, priced with the current penalty. A tabu move admitted
+    # by aspiration when it was priced is checked again: the best plan may have changed since.
+    moves = ints[_MOVES]
+    b = cache[j, _SH_B]
+    if b >= 0:
+        dc, dx = cache[j, _SH_DC], cache[j, _SH_DX]
+        if _admissible(tabu[j, b] > moves, ints, dc, dx):
+            _consider(pick, pick_delta, ints, dc + alpha * dx, j, b, -1, dc, dx)
+    b = cache[j, _SW_B]
+    if b >= 0:
+        k, dc, dx = cache[j, _SW_K], cache[j, _SW_DC], cache[j, _SW_DX]
+        if _admissible(tabu[j, b] > moves or tabu[k, plan[j]] > moves, ints, dc, dx):
+            _consider(pick, pick_delta, ints, dc + alpha * dx, j, b, k, dc, dx)
+
+
+@numba.njit(cache=True, nogil=True)
+def _reprice(
+    a: int,
+    b: int,
+    cost: IntArray,
+    load: IntArray,
+    allowed: NDArray[np.bool_],
+    options: SmallIntArray,
+    degree: SmallIntArray,
+    capacity: IntArray,
+    plan: SmallIntArray,
+    used: IntArray,
+    members: SmallIntArray,
+    n_members: SmallIntArray,
+    tabu: IntArray,
+    ints: IntArray,
+    alpha: float,
+    shifts: int,
+    swaps: int,
+    cache: IntArray,
+    expiry: IntArray,
+    stamp: IntArray,
+    shift_index: IntArray,
+    shift_leads: SmallIntArray,
+    swap_index: IntArray,
+    swap_leads: SmallIntArray,
+    row_pick: IntArray,
+    row_delta: FloatArray,
+) -> int:
+    # After a move between branches a and b: every row whose prices read their loads or
+    # members. Leads on a or b: both rows. Leads that list a or b among their first swap
+    # options: the swap row. Leads that list them among their first shift options: only the
+    # shifts to a or b (_improve_shift), unless the cached shift went there.
+    moves = ints[_MOVES]
+    evals = 0
+    for side in range(2):
+        c = a if side == 0 else b
+        for s in range(n_members[c]):
+            j = members[c, s]
+            stamp[j, 0] = stamp[j, 1] = moves
+            evals += _price_shifts(
+                j, cost, load, options, degree, capacity, plan, used, tabu, ints, alpha,
+                shifts, cache, expiry[:, 0], row_pick, row_delta,
+            )  # fmt: skip
+            evals += _price_swaps(
+                j, cost, load, allowed, options, degree, capacity, plan, used, members,
+                n_members, tabu, ints, alpha, swaps, cache, expiry[:, 1], row_pick, row_delta,
+            )  # fmt: skip
+    for side in range(2):
+        c = a if side == 0 else b
+        for s in range(swap_index[c], swap_index[c + 1]):
+            j = swap_leads[s]
+            if stamp[j, 1] != moves:
+                stamp[j, 1] = moves
+                evals += _price_swaps(
+                    j, cost, load, allowed, options, degree, capacity, plan, used, members,
+                    n_members, tabu, ints, alpha, swaps, cache, expiry[:, 1], row_pick,
+                    row_delta,
+                )  # fmt: skip
+    for side in range(2):
+        c = a if side == 0 else b
+        for s in range(shift_index[c], shift_index[c + 1]):
+            j = shift_leads[s]
+            if stamp[j, 0] == moves:
+                continue
+            stamp[j, 0] = moves
+            target = cache[j, _SH_B]
+            if target < 0 or target == a or target == b:  # noqa: SIM109 (numba: no `in` on a tuple)
+                evals += _price_shifts(
+                    j, cost, load, options, degree, capacity, plan, used, tabu, ints, alpha,
+                    shifts, cache, expiry[:, 0], row_pick, row_delta,
+                )  # fmt: skip
+            else:
+                evals += _improve_shift(
+                    j, a, b, cost, load, options, degree, capacity, plan, used, tabu, ints,
+                    alpha, shifts, cache, expiry[:, 0],
+                )  # fmt: skip
+    return evals
+
+
+@numba.njit(cache=True, nogil=True)
+def _improve_shift(
+    j: int,
+    a: int,
+    b: int,
+    cost: IntArray,
+    load: IntArray,
+    options: SmallIntArray,
+    degree: SmallIntArray,
+    capacity: IntArray,
+    plan: SmallIntArray,
+    used: IntArray,
+    tabu: IntArray,
+    ints: IntArray,
+    alpha: float,
+    limit: int,
+    cache: IntArray,
+    expiry: IntArray,
+) -> int:
+    # Lead j's shifts to the changed branches a and b replace its cached shift (to another,
+    # unchanged branch) when cheaper at the current penalty; the others are unchanged.
+    moves = ints[_MOVES]
+    best = cache[j, _SH_DC] + alpha * cache[j, _SH_DX]
+    evals = 0
+    for t in range(min(degree[j], limit)):
+        c = options[j, t]
+        if c != a and c != b:
+            continue
+        evals += 1
+        dc, dx = _shift_delta(j, c, cost, load, capacity, plan, used)
+        is_tabu = tabu[j, c] > moves
+        if is_tabu:
+            expiry[j] = min(expiry[j], tabu[j, c])
+        if _admissible(is_tabu, ints, dc, dx) and dc + alpha * dx < best - 1e-9:
+            best = dc + alpha * dx
+            cache[j, _SH_B], cache[j, _SH_DC], cache[j, _SH_DX] = c, dc, dx
+    return evals
 
 
 @numba.njit(cache=True, nogil=True)

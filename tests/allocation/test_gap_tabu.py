@@ -183,3 +183,94 @@ def test_solve_gap_with_the_tabu_search_reaches_the_optimum(seed: int) -> None:
     assert _valid(with_tabu.assignment, capacities, pairs)
     assert with_tabu.objective == without.objective == optimum
     assert with_tabu.status == without.status == "optimal"
+
+
+def _random_problem(seed: int) -> tuple[gap_tabu.Problem, list[int]]:
+    """A tight GAP of 60 leads and 12 branches (some pairs missing) and a feasible start."""
+    rng = random.Random(seed)
+    n_leads, n_branches = 60, 12
+    pairs = []
+    for lead in range(n_leads):
+        branches = [b for b in range(n_branches) if b == lead % n_branches or rng.random() < 0.8]
+        rng.shuffle(branches)  # the listed order is the caller's: any order must work
+        pairs += [(lead, b, rng.randint(10, 60), rng.randint(5, 25)) for b in branches]
+    capacities = [n_leads * 15 // n_branches] * n_branches
+    start = gap_cpsat._greedy(
+        gap_cpsat._prepare(n_leads=n_leads, capacities=capacities, pairs=pairs)
+    )
+    problem = gap_tabu.Problem.build(n_leads, capacities, pairs)
+    assert problem.feasible(start)
+    return problem, start
+
+
+def _deltas(problem: gap_tabu.Problem, plan: list[int], moved: list[tuple[int, int]]) -> tuple:
+    """Cost and excess change of moving each (lead, branch) in ``moved``, by recomputation."""
+
+    def excess(p: list[int]) -> int:
+        used = [0] * problem.capacity.size
+        for lead, branch in enumerate(p):
+            used[branch] += int(problem.load[lead, branch])
+        return sum(max(0, u - int(c)) for u, c in zip(used, problem.capacity, strict=True))
+
+    after = list(plan)
+    for lead, branch in moved:
+        after[lead] = branch
+    return problem.plan_cost(after) - problem.plan_cost(plan), excess(after) - excess(plan)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_cached_moves_match_a_full_recomputation_after_random_move_sequences(seed: int) -> None:
+    """The incremental update keeps every lead's cached shift and swap exact: its cost and
+    excess change are those of the current plan, and (with a fixed penalty and no periodic
+    refresh) its price is the lowest of the lead's moves that are not tabu."""
+    problem, start = _random_problem(seed)
+    alpha = 1.5
+    settings = {"step": 1.0, "refresh": 10**9, "restart": 10**9, "swap_options": 2}
+    state = gap_tabu._State.create(problem, start, seed=seed, alpha=alpha)
+    tuning = gap_tabu._settings(settings, -1.0)
+    listings = gap_tabu._listings(problem, tuning)
+    n_leads = problem.cost.shape[0]
+    for target in range(5_000, 150_000, 5_000):
+        gap_tabu._advance(problem, state, tuning, listings, target)
+        plan, moves = state.plan.tolist(), int(state.ints[gap_tabu._MOVES])
+        assert problem.plan_cost(plan) == state.ints[gap_tabu._COST]
+        for j in range(n_leads):
+            row = state.cache[j].tolist()
+            a = plan[j]
+            options = problem.options[j, : problem.degree[j]].tolist()
+            if state.expiry[j, 0] > moves:
+                shifts = [
+                    (float(dc + alpha * dx), b)
+                    for b in options[:10]
+                    if b != a and state.tabu[j, b] <= moves
+                    for dc, dx in [_deltas(problem, plan, [(j, b)])]
+                ]
+                if row[0] >= 0:
+                    dc, dx = _deltas(problem, plan, [(j, row[0])])
+                    assert (row[1], row[2]) == (dc, dx)
+                    if state.tabu[j, row[0]] <= moves:
+                        assert dc + alpha * dx == pytest.approx(min(shifts)[0])
+                    else:  # a tabu move kept by aspiration: at least as good
+                        assert not shifts or dc + alpha * dx <= min(shifts)[0] + 1e-9
+                else:
+                    assert not shifts
+            if state.expiry[j, 1] > moves:
+                swaps = [
+                    dc + alpha * dx
+                    for b in options[:2]
+                    if b != a and state.tabu[j, b] <= moves
+                    for k in range(n_leads)
+                    if plan[k] == b and problem.allowed[k, a] and state.tabu[k, a] <= moves
+                    for dc, dx in [_deltas(problem, plan, [(j, b), (k, a)])]
+                ]
+                if row[3] >= 0:
+                    b, k = row[3], row[4]
+                    assert plan[k] == b != a
+                    dc, dx = _deltas(problem, plan, [(j, b), (k, a)])
+                    assert (row[5], row[6]) == (dc, dx)
+                    if state.tabu[j, b] <= moves and state.tabu[k, a] <= moves:
+                        assert dc + alpha * dx == pytest.approx(min(swaps))
+                    else:
+                        assert not swaps or dc + alpha * dx <= min(swaps) + 1e-9
+                else:
+                    assert not swaps

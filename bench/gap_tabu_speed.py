@@ -1,0 +1,97 @@
+"""Moves per second and plan quality of the compiled tabu search alone, at equal wall time.
+
+Usage (from the repository root):
+
+    .venv/bin/python bench/gap_tabu_speed.py [--seconds 10] [--module FILE] NAME...
+
+NAME is an instance under /work/shared/benchmarks/gap (e.g. yagiura2004/d20400). The search
+starts from the warm start's plan (as in ``solve_gap``) on one thread with seed 0 and stops on
+the wall clock; ``--module`` loads another copy of ``gap_tabu.py`` (e.g. main's) for A/B.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib.util
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from allocation.gap_instances import parse_gap  # noqa: E402
+from allocation.solvers import gap_cpsat  # noqa: E402
+from allocation.solvers.gap_warm import warm_start  # noqa: E402
+
+ROOT = Path("/work/shared/benchmarks/gap")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("names", nargs="+")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--module", type=Path, default=None)
+    args = parser.parse_args()
+    tabu = _module(args.module)
+    best_known = _best_known()
+    for name in args.names:
+        instance = parse_gap((ROOT / name).read_text(encoding="utf-8"), source=name)
+        data = gap_cpsat._prepare(
+            n_leads=instance.n_jobs, capacities=instance.capacities, pairs=instance.pairs()
+        )
+        warm = warm_start(
+            n_leads=data.n_leads,
+            capacities=data.capacities,
+            pairs=data.pairs,
+            plan=gap_cpsat._greedy(data),
+            deadline=time.perf_counter() + 9.0,
+        )
+        problem = tabu.Problem.build(
+            data.n_leads, data.capacities, [data.pairs[p] for p in warm.kept]
+        )
+        tabu.search(problem, warm.plan, evaluations=1, seed=0, alpha=1.0)  # compile/load
+        started = time.perf_counter()
+        found = tabu.search(
+            problem,
+            warm.plan,
+            evaluations=10**13,
+            seed=0,
+            alpha=gap_cpsat._first_penalty(warm),
+            lower_bound=warm.bound,
+            deadline=started + args.seconds,
+        )
+        seconds = time.perf_counter() - started
+        ref = best_known[name]
+        print(
+            f"{name}: warm {warm.cost} -> {found.cost} ({100 * (found.cost - ref) / ref:.3f}% "
+            f"above {ref}), {found.moves / seconds:,.0f} moves/s, "
+            f"{found.evaluations / seconds / 1e6:.1f}M evals/s, {seconds:.1f} s",
+            flush=True,
+        )
+
+
+def _module(path: Path | None):  # type: ignore[no-untyped-def]
+    if path is None:
+        from allocation.solvers import gap_tabu
+
+        return gap_tabu
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _best_known() -> dict[str, int]:
+    with (ROOT / "optima.csv").open(encoding="utf-8") as handle:
+        rows = csv.DictReader(handle)
+        return {r["Path"]: int(r["Optimum"] or r["Best known solution value"]) for r in rows}
+
+
+if __name__ == "__main__":
+    main()
