@@ -340,7 +340,7 @@ class _State:
 _MASK63 = 0x7FFFFFFFFFFFFFFF
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _random(ints: IntArray) -> int:
     # xorshift64 on 63 bits, so the state stays a positive int64.
     x = ints[_RNG]
@@ -353,17 +353,17 @@ def _random(ints: IntArray) -> int:
     return int(x)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _excess(used: int, capacity: int) -> int:
     return used - capacity if used > capacity else 0
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _tenure(ints: IntArray, tuning: FloatArray) -> int:
     return int(tuning[_S_TENURE]) + _random(ints) % (int(tuning[_S_RANGE]) + 1)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _consider(
     pick: IntArray,
     pick_delta: FloatArray,
@@ -386,7 +386,7 @@ def _consider(
             pick[0], pick[1], pick[2], pick[3], pick[4] = j, b, k, dc, dx
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _admissible(is_tabu: bool, ints: IntArray, dc: int, dx: int) -> bool:
     # A tabu move is still taken when it yields a feasible plan cheaper than the best one.
     if not is_tabu:
@@ -401,7 +401,7 @@ _SH_B, _SH_DC, _SH_DX, _SW_B, _SW_K, _SW_DC, _SW_DX = range(7)
 _NEVER = 2**62
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _shift_delta(
     j: int, b: int, cost: IntArray, load: IntArray, capacity: IntArray, plan: SmallIntArray,
     used: IntArray,
@@ -413,7 +413,7 @@ def _shift_delta(
     return cost[j, b] - cost[j, a], lose_a + gain_b
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _price_shifts(
     j: int,
     cost: IntArray,
@@ -456,7 +456,7 @@ def _price_shifts(
     return evals
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _swap_delta(
     j: int, k: int, cost: IntArray, load: IntArray, capacity: IntArray, plan: SmallIntArray,
     used: IntArray,
@@ -475,7 +475,7 @@ def _swap_delta(
     return dc, dx
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _price_swaps(
     j: int,
     cost: IntArray,
@@ -650,7 +650,7 @@ def _run(
         )  # fmt: skip
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _consider_row(
     j: int,
     cache: IntArray,
@@ -740,59 +740,45 @@ def _reprice(
         for s in range(shift_index[c], shift_index[c + 1]):
             j = shift_leads[s]
             if stamp[j, 0] == moves:
-                continue
-            stamp[j, 0] = moves
+                continue  # on a or b, or its whole row was priced again already
             target = cache[j, _SH_B]
             if target < 0 or target == a or target == b:  # noqa: SIM109 (numba: no `in` on a tuple)
+                stamp[j, 0] = moves
                 evals += _price_shifts(
                     j, cost, load, options, degree, capacity, plan, used, tabu, ints, alpha,
                     shifts, cache, expiry[:, 0], row_pick, row_delta,
                 )  # fmt: skip
             else:
-                evals += _improve_shift(
-                    j, a, b, cost, load, options, degree, capacity, plan, used, tabu, ints,
-                    alpha, shifts, cache, expiry[:, 0],
-                )  # fmt: skip
+                evals += 1
+                _improve_shift(j, c, cost, load, capacity, plan, used, tabu, ints, alpha, cache,
+                               expiry[:, 0])  # fmt: skip
     return evals
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _improve_shift(
     j: int,
-    a: int,
-    b: int,
+    c: int,
     cost: IntArray,
     load: IntArray,
-    options: SmallIntArray,
-    degree: SmallIntArray,
     capacity: IntArray,
     plan: SmallIntArray,
     used: IntArray,
     tabu: IntArray,
     ints: IntArray,
     alpha: float,
-    limit: int,
     cache: IntArray,
     expiry: IntArray,
-) -> int:
-    # Lead j's shifts to the changed branches a and b replace its cached shift (to another,
-    # unchanged branch) when cheaper at the current penalty; the others are unchanged.
-    moves = ints[_MOVES]
+) -> None:
+    # Lead j's shift to the changed branch c replaces its cached shift (to an unchanged
+    # branch) when cheaper at the current penalty; its other shifts are unchanged.
+    dc, dx = _shift_delta(j, c, cost, load, capacity, plan, used)
+    is_tabu = tabu[j, c] > ints[_MOVES]
+    if is_tabu:
+        expiry[j] = min(expiry[j], tabu[j, c])
     best = cache[j, _SH_DC] + alpha * cache[j, _SH_DX]
-    evals = 0
-    for t in range(min(degree[j], limit)):
-        c = options[j, t]
-        if c != a and c != b:
-            continue
-        evals += 1
-        dc, dx = _shift_delta(j, c, cost, load, capacity, plan, used)
-        is_tabu = tabu[j, c] > moves
-        if is_tabu:
-            expiry[j] = min(expiry[j], tabu[j, c])
-        if _admissible(is_tabu, ints, dc, dx) and dc + alpha * dx < best - 1e-9:
-            best = dc + alpha * dx
-            cache[j, _SH_B], cache[j, _SH_DC], cache[j, _SH_DX] = c, dc, dx
-    return evals
+    if _admissible(is_tabu, ints, dc, dx) and dc + alpha * dx < best - 1e-9:
+        cache[j, _SH_B], cache[j, _SH_DC], cache[j, _SH_DX] = c, dc, dx
 
 
 @numba.njit(cache=True, nogil=True)
