@@ -340,7 +340,7 @@ class _State:
 _MASK63 = 0x7FFFFFFFFFFFFFFF
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True)
 def _random(ints: IntArray) -> int:
     # xorshift64 on 63 bits, so the state stays a positive int64.
     x = ints[_RNG]
@@ -353,17 +353,17 @@ def _random(ints: IntArray) -> int:
     return int(x)
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True)
 def _excess(used: int, capacity: int) -> int:
     return used - capacity if used > capacity else 0
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True)
 def _tenure(ints: IntArray, tuning: FloatArray) -> int:
     return int(tuning[_S_TENURE]) + _random(ints) % (int(tuning[_S_RANGE]) + 1)
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True)
 def _consider(
     pick: IntArray,
     pick_delta: FloatArray,
@@ -386,7 +386,7 @@ def _consider(
             pick[0], pick[1], pick[2], pick[3], pick[4] = j, b, k, dc, dx
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True)
 def _admissible(is_tabu: bool, ints: IntArray, dc: int, dx: int) -> bool:
     # A tabu move is still taken when it yields a feasible plan cheaper than the best one.
     if not is_tabu:
@@ -401,7 +401,7 @@ _SH_B, _SH_DC, _SH_DX, _SW_B, _SW_K, _SW_DC, _SW_DX = range(7)
 _NEVER = 2**62
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True)
 def _shift_delta(
     j: int, b: int, cost: IntArray, load: IntArray, capacity: IntArray, plan: SmallIntArray,
     used: IntArray,
@@ -413,9 +413,10 @@ def _shift_delta(
     return cost[j, b] - cost[j, a], lose_a + gain_b
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True)
 def _price_shifts(
-    j: int,
+    leads: SmallIntArray,
+    count: int,
     cost: IntArray,
     load: IntArray,
     options: SmallIntArray,
@@ -432,31 +433,35 @@ def _price_shifts(
     pick: IntArray,
     pick_delta: FloatArray,
 ) -> int:
-    # Lead j's best shift to one of its first `limit` listed branches, into its cache row;
-    # returns the moves evaluated. expiry[j] gets the first move at which a skipped tabu move
-    # becomes allowed again (the row must then be priced again).
-    pick[0], pick_delta[0] = -1, np.inf
-    expiry[j] = _NEVER
+    # Each lead's best shift to one of its first `limit` listed branches, into its cache row;
+    # returns the moves evaluated. expiry[j, 0] gets the first move at which a skipped tabu
+    # move becomes allowed again (the row must then be priced again). One call prices a
+    # whole list of leads: numba counts references on every array passed to a call that is
+    # not inlined, and per-lead calls spent most of their time doing that.
     moves = ints[_MOVES]
-    a = plan[j]
     evals = 0
-    for t in range(min(degree[j], limit)):
-        b = options[j, t]
-        if b == a:
-            continue
-        evals += 1
-        dc, dx = _shift_delta(j, b, cost, load, capacity, plan, used)
-        is_tabu = tabu[j, b] > moves
-        if is_tabu:
-            expiry[j] = min(expiry[j], tabu[j, b])
-        if _admissible(is_tabu, ints, dc, dx):
-            _consider(pick, pick_delta, ints, dc + alpha * dx, j, b, -1, dc, dx)
-    cache[j, _SH_B] = pick[1] if pick[0] >= 0 else -1
-    cache[j, _SH_DC], cache[j, _SH_DX] = pick[3], pick[4]
+    for i in range(count):
+        j = leads[i]
+        pick[0], pick_delta[0] = -1, np.inf
+        expiry[j, 0] = _NEVER
+        a = plan[j]
+        for t in range(min(degree[j], limit)):
+            b = options[j, t]
+            if b == a:
+                continue
+            evals += 1
+            dc, dx = _shift_delta(j, b, cost, load, capacity, plan, used)
+            is_tabu = tabu[j, b] > moves
+            if is_tabu:
+                expiry[j, 0] = min(expiry[j, 0], tabu[j, b])
+            if _admissible(is_tabu, ints, dc, dx):
+                _consider(pick, pick_delta, ints, dc + alpha * dx, j, b, -1, dc, dx)
+        cache[j, _SH_B] = pick[1] if pick[0] >= 0 else -1
+        cache[j, _SH_DC], cache[j, _SH_DX] = pick[3], pick[4]
     return evals
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True)
 def _swap_delta(
     j: int, k: int, cost: IntArray, load: IntArray, capacity: IntArray, plan: SmallIntArray,
     used: IntArray,
@@ -475,9 +480,10 @@ def _swap_delta(
     return dc, dx
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True)
 def _price_swaps(
-    j: int,
+    leads: SmallIntArray,
+    count: int,
     cost: IntArray,
     load: IntArray,
     allowed: NDArray[np.bool_],
@@ -497,33 +503,35 @@ def _price_swaps(
     pick: IntArray,
     pick_delta: FloatArray,
 ) -> int:
-    # Lead j's best swap: j to one of its first `limit` branches b, a lead k of b to j's
-    # branch a; into its cache row, as _price_shifts.
-    pick[0], pick_delta[0] = -1, np.inf
-    expiry[j] = _NEVER
+    # Each lead's best swap: j to one of its first `limit` branches b, a lead k of b to j's
+    # branch a; into its cache row, as _price_shifts (expiry[j, 1]).
     moves = ints[_MOVES]
-    a = plan[j]
     evals = 0
-    for t in range(min(degree[j], limit)):
-        b = options[j, t]
-        if b == a:
-            continue
-        j_tabu = tabu[j, b] > moves
-        if j_tabu:
-            expiry[j] = min(expiry[j], tabu[j, b])
-        for s in range(n_members[b]):
-            k = members[b, s]
-            if not allowed[k, a]:
+    for i in range(count):
+        j = leads[i]
+        pick[0], pick_delta[0] = -1, np.inf
+        expiry[j, 1] = _NEVER
+        a = plan[j]
+        for t in range(min(degree[j], limit)):
+            b = options[j, t]
+            if b == a:
                 continue
-            evals += 1
-            dc, dx = _swap_delta(j, k, cost, load, capacity, plan, used)
-            k_tabu = tabu[k, a] > moves
-            if k_tabu:
-                expiry[j] = min(expiry[j], tabu[k, a])
-            if _admissible(j_tabu or k_tabu, ints, dc, dx):
-                _consider(pick, pick_delta, ints, dc + alpha * dx, j, b, k, dc, dx)
-    cache[j, _SW_B] = pick[1] if pick[0] >= 0 else -1
-    cache[j, _SW_K], cache[j, _SW_DC], cache[j, _SW_DX] = pick[2], pick[3], pick[4]
+            j_tabu = tabu[j, b] > moves
+            if j_tabu:
+                expiry[j, 1] = min(expiry[j, 1], tabu[j, b])
+            for s in range(n_members[b]):
+                k = members[b, s]
+                if not allowed[k, a]:
+                    continue
+                evals += 1
+                dc, dx = _swap_delta(j, k, cost, load, capacity, plan, used)
+                k_tabu = tabu[k, a] > moves
+                if k_tabu:
+                    expiry[j, 1] = min(expiry[j, 1], tabu[k, a])
+                if _admissible(j_tabu or k_tabu, ints, dc, dx):
+                    _consider(pick, pick_delta, ints, dc + alpha * dx, j, b, k, dc, dx)
+        cache[j, _SW_B] = pick[1] if pick[0] >= 0 else -1
+        cache[j, _SW_K], cache[j, _SW_DC], cache[j, _SW_DX] = pick[2], pick[3], pick[4]
     return evals
 
 
@@ -590,39 +598,37 @@ def _run(
     pick_delta = np.zeros(1, np.float64)
     row_pick = np.zeros(6, np.int64)  # the same for one lead's row
     row_delta = np.zeros(1, np.float64)
+    every = np.arange(plan.size).astype(np.int32)
+    shift_rows = np.zeros(plan.size, np.int32)  # leads whose rows to price (buffers)
+    swap_rows = np.zeros(plan.size, np.int32)
     shifts, swaps = int(tuning[_S_SHIFTS]), int(tuning[_S_SWAPS])
     while ints[_EVALS] < target_evals and ints[_BEST_COST] > tuning[_S_LOWER]:
         alpha = floats[_ALPHA]
-        evals = 0
-        if ints[_MOVES] >= ints[_REFRESH_AT]:
-            for j in range(plan.size):
-                evals += _price_shifts(
-                    j, cost, load, options, degree, capacity, plan, used, tabu, ints, alpha,
-                    shifts, cache, expiry[:, 0], row_pick, row_delta,
-                )  # fmt: skip
-                evals += _price_swaps(
-                    j, cost, load, allowed, options, degree, capacity, plan, used, members,
-                    n_members, tabu, ints, alpha, swaps, cache, expiry[:, 1], row_pick,
-                    row_delta,
-                )  # fmt: skip
-            ints[_REFRESH_AT] = ints[_MOVES] + int(tuning[_S_REFRESH])
-        pick[0], pick_delta[0] = -1, np.inf
         moves = ints[_MOVES]
-        for j in range(plan.size):
-            evals += 1
-            if expiry[j, 0] <= moves:
-                evals += _price_shifts(
-                    j, cost, load, options, degree, capacity, plan, used, tabu, ints, alpha,
-                    shifts, cache, expiry[:, 0], row_pick, row_delta,
-                )  # fmt: skip
-            if expiry[j, 1] <= moves:
-                evals += _price_swaps(
-                    j, cost, load, allowed, options, degree, capacity, plan, used, members,
-                    n_members, tabu, ints, alpha, swaps, cache, expiry[:, 1], row_pick,
-                    row_delta,
-                )  # fmt: skip
-            _consider_row(j, cache, plan, tabu, ints, alpha, pick, pick_delta)
-        ints[_EVALS] += max(evals, 1)
+        n_shift = n_swap = 0
+        if moves >= ints[_REFRESH_AT]:
+            ints[_REFRESH_AT] = moves + int(tuning[_S_REFRESH])
+            shift_rows[:] = every
+            swap_rows[:] = every
+            n_shift = n_swap = plan.size
+        else:  # rows whose skipped tabu moves are allowed again
+            for j in range(plan.size):
+                if expiry[j, 0] <= moves:
+                    shift_rows[n_shift] = j
+                    n_shift += 1
+                if expiry[j, 1] <= moves:
+                    swap_rows[n_swap] = j
+                    n_swap += 1
+        evals = plan.size + _price_shifts(
+            shift_rows, n_shift, cost, load, options, degree, capacity, plan, used, tabu, ints,
+            alpha, shifts, cache, expiry, row_pick, row_delta,
+        )  # fmt: skip
+        evals += _price_swaps(
+            swap_rows, n_swap, cost, load, allowed, options, degree, capacity, plan, used,
+            members, n_members, tabu, ints, alpha, swaps, cache, expiry, row_pick, row_delta,
+        )  # fmt: skip
+        _select(cache, plan, tabu, ints, alpha, pick, pick_delta)
+        ints[_EVALS] += evals
         ints[_MOVES] += 1
         if pick[0] < 0:
             continue  # every move tabu: let the tenures run out
@@ -646,13 +652,13 @@ def _run(
         ints[_EVALS] += _reprice(
             a, b, cost, load, allowed, options, degree, capacity, plan, used, members,
             n_members, tabu, ints, floats[_ALPHA], shifts, swaps, cache, expiry, stamp,
-            shift_index, shift_leads, swap_index, swap_leads, row_pick, row_delta,
+            shift_index, shift_leads, swap_index, swap_leads, shift_rows, swap_rows, row_pick,
+            row_delta,
         )  # fmt: skip
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
-def _consider_row(
-    j: int,
+@numba.njit(cache=True, nogil=True)
+def _select(
     cache: IntArray,
     plan: SmallIntArray,
     tabu: IntArray,
@@ -661,19 +667,21 @@ def _consider_row(
     pick: IntArray,
     pick_delta: FloatArray,
 ) -> None:
-    # Lead j's cached shift and swap, priced with the current penalty. A tabu move admitted
-    # by aspiration when it was priced is checked again: the best plan may have changed since.
+    # The lowest priced cached move at the current penalty. A tabu move admitted by
+    # aspiration when it was priced is checked again: the best plan may have changed since.
+    pick[0], pick_delta[0] = -1, np.inf
     moves = ints[_MOVES]
-    b = cache[j, _SH_B]
-    if b >= 0:
-        dc, dx = cache[j, _SH_DC], cache[j, _SH_DX]
-        if _admissible(tabu[j, b] > moves, ints, dc, dx):
-            _consider(pick, pick_delta, ints, dc + alpha * dx, j, b, -1, dc, dx)
-    b = cache[j, _SW_B]
-    if b >= 0:
-        k, dc, dx = cache[j, _SW_K], cache[j, _SW_DC], cache[j, _SW_DX]
-        if _admissible(tabu[j, b] > moves or tabu[k, plan[j]] > moves, ints, dc, dx):
-            _consider(pick, pick_delta, ints, dc + alpha * dx, j, b, k, dc, dx)
+    for j in range(plan.size):
+        b = cache[j, _SH_B]
+        if b >= 0:
+            dc, dx = cache[j, _SH_DC], cache[j, _SH_DX]
+            if _admissible(tabu[j, b] > moves, ints, dc, dx):
+                _consider(pick, pick_delta, ints, dc + alpha * dx, j, b, -1, dc, dx)
+        b = cache[j, _SW_B]
+        if b >= 0:
+            k, dc, dx = cache[j, _SW_K], cache[j, _SW_DC], cache[j, _SW_DX]
+            if _admissible(tabu[j, b] > moves or tabu[k, plan[j]] > moves, ints, dc, dx):
+                _consider(pick, pick_delta, ints, dc + alpha * dx, j, b, k, dc, dx)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -702,83 +710,62 @@ def _reprice(
     shift_leads: SmallIntArray,
     swap_index: IntArray,
     swap_leads: SmallIntArray,
+    shift_rows: SmallIntArray,
+    swap_rows: SmallIntArray,
     row_pick: IntArray,
     row_delta: FloatArray,
 ) -> int:
     # After a move between branches a and b: every row whose prices read their loads or
     # members. Leads on a or b: both rows. Leads that list a or b among their first swap
     # options: the swap row. Leads that list them among their first shift options: only the
-    # shifts to a or b (_improve_shift), unless the cached shift went there.
+    # shift to a or b is priced, and replaces the cached one when cheaper, unless the cached
+    # shift went to a or b (then the whole row).
     moves = ints[_MOVES]
+    n_shift = n_swap = 0
     evals = 0
     for side in range(2):
         c = a if side == 0 else b
         for s in range(n_members[c]):
             j = members[c, s]
             stamp[j, 0] = stamp[j, 1] = moves
-            evals += _price_shifts(
-                j, cost, load, options, degree, capacity, plan, used, tabu, ints, alpha,
-                shifts, cache, expiry[:, 0], row_pick, row_delta,
-            )  # fmt: skip
-            evals += _price_swaps(
-                j, cost, load, allowed, options, degree, capacity, plan, used, members,
-                n_members, tabu, ints, alpha, swaps, cache, expiry[:, 1], row_pick, row_delta,
-            )  # fmt: skip
+            shift_rows[n_shift] = swap_rows[n_swap] = j
+            n_shift += 1
+            n_swap += 1
     for side in range(2):
         c = a if side == 0 else b
         for s in range(swap_index[c], swap_index[c + 1]):
             j = swap_leads[s]
             if stamp[j, 1] != moves:
                 stamp[j, 1] = moves
-                evals += _price_swaps(
-                    j, cost, load, allowed, options, degree, capacity, plan, used, members,
-                    n_members, tabu, ints, alpha, swaps, cache, expiry[:, 1], row_pick,
-                    row_delta,
-                )  # fmt: skip
-    for side in range(2):
-        c = a if side == 0 else b
+                swap_rows[n_swap] = j
+                n_swap += 1
         for s in range(shift_index[c], shift_index[c + 1]):
             j = shift_leads[s]
             if stamp[j, 0] == moves:
-                continue  # on a or b, or its whole row was priced again already
+                continue  # on a or b, or its whole row is priced again already
             target = cache[j, _SH_B]
             if target < 0 or target == a or target == b:  # noqa: SIM109 (numba: no `in` on a tuple)
                 stamp[j, 0] = moves
-                evals += _price_shifts(
-                    j, cost, load, options, degree, capacity, plan, used, tabu, ints, alpha,
-                    shifts, cache, expiry[:, 0], row_pick, row_delta,
-                )  # fmt: skip
-            else:
-                evals += 1
-                _improve_shift(j, c, cost, load, capacity, plan, used, tabu, ints, alpha, cache,
-                               expiry[:, 0])  # fmt: skip
+                shift_rows[n_shift] = j
+                n_shift += 1
+                continue
+            evals += 1
+            dc, dx = _shift_delta(j, c, cost, load, capacity, plan, used)
+            is_tabu = tabu[j, c] > moves
+            if is_tabu:
+                expiry[j, 0] = min(expiry[j, 0], tabu[j, c])
+            best = cache[j, _SH_DC] + alpha * cache[j, _SH_DX]
+            if _admissible(is_tabu, ints, dc, dx) and dc + alpha * dx < best - 1e-9:
+                cache[j, _SH_B], cache[j, _SH_DC], cache[j, _SH_DX] = c, dc, dx
+    evals += _price_shifts(
+        shift_rows, n_shift, cost, load, options, degree, capacity, plan, used, tabu, ints,
+        alpha, shifts, cache, expiry, row_pick, row_delta,
+    )  # fmt: skip
+    evals += _price_swaps(
+        swap_rows, n_swap, cost, load, allowed, options, degree, capacity, plan, used,
+        members, n_members, tabu, ints, alpha, swaps, cache, expiry, row_pick, row_delta,
+    )  # fmt: skip
     return evals
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _improve_shift(
-    j: int,
-    c: int,
-    cost: IntArray,
-    load: IntArray,
-    capacity: IntArray,
-    plan: SmallIntArray,
-    used: IntArray,
-    tabu: IntArray,
-    ints: IntArray,
-    alpha: float,
-    cache: IntArray,
-    expiry: IntArray,
-) -> None:
-    # Lead j's shift to the changed branch c replaces its cached shift (to an unchanged
-    # branch) when cheaper at the current penalty; its other shifts are unchanged.
-    dc, dx = _shift_delta(j, c, cost, load, capacity, plan, used)
-    is_tabu = tabu[j, c] > ints[_MOVES]
-    if is_tabu:
-        expiry[j] = min(expiry[j], tabu[j, c])
-    best = cache[j, _SH_DC] + alpha * cache[j, _SH_DX]
-    if _admissible(is_tabu, ints, dc, dx) and dc + alpha * dx < best - 1e-9:
-        cache[j, _SH_B], cache[j, _SH_DC], cache[j, _SH_DX] = c, dc, dx
 
 
 @numba.njit(cache=True, nogil=True)
