@@ -141,7 +141,10 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per instance")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
-        "--tabu", action="store_true", help="pair mode with the compiled tabu search (gap_tabu)"
+        "--tabu",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="compiled tabu search (gap_tabu) always / never (default: solve_gap's policy)",
     )
     parser.add_argument("--only", default="", help="regex on 'set/instance' names")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
@@ -192,7 +195,7 @@ def _run_one(
     limit: float,
     workers: int,
     command: str,
-    tabu_search: bool = False,
+    tabu_search: bool | None = None,
 ) -> Row:
     instance = parse_gap((root / name).read_text(encoding="utf-8"), source=name)
     started = time.perf_counter()

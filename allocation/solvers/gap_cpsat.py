@@ -76,6 +76,14 @@ _TABU_EVALS_PER_PAIR = 200_000
 _TABU_SLACK = 1.5
 # The tabu search holds dense lead x branch tables: larger rounds skip it.
 _TABU_MAX_CELLS = 2_000_000
+# By default the tabu search runs only on models with more than this many pairs after the warm
+# start's reduced-cost fixing. Every instance of the exact sets has at most 4,000 pairs (gap1-12
+# at most 600, Chu-Beasley b20200 4,000 of which 3,180 kept), and there CP-SAT's full search
+# proves the optimum in seconds while the tabu search, whose stop is the Lagrangian bound
+# (below their optimum), ran its whole share: 4.5x slower (bench/gap_results.md, session 14).
+# Above it are the Yagiura instances from 20 x 400 up, where it helped most (c801600 0.69% ->
+# 0.12% above best known). A count, not a clock, so the decision is the same on any machine.
+_TABU_DEFAULT_MIN_PAIRS = 4_000
 
 # Deterministic-time units granted per second of wall-clock limit. A single-worker search ran
 # 0.57-0.65 units per second on this 2-core machine with the other core busy, so 0.5 lets the
@@ -144,7 +152,7 @@ def solve_gap(
     time_limit_s: float,
     workers: int = 2,
     seed: int = 0,
-    tabu_search: bool = False,
+    tabu_search: bool | None = None,
 ) -> GapResult:
     """Assign leads to branches: as many as possible, then at minimum total cost.
 
@@ -152,10 +160,9 @@ def solve_gap(
     a branch's assigned workload never exceeds its capacity; leads without a pair stay
     unassigned (-1). ``time_limit_s`` covers both phases.
 
-    ``tabu_search`` adds the compiled tabu search (``gap_tabu``) between the warm start and
-    CP-SAT. Off by default until the full benchmark table says it helps: on the hard
-    instances it measured better (bench/gap_results.md, session 14), but the exact sets took
-    4.5x longer (the Lagrangian bound sits below their optimum, so it runs its whole share).
+    ``tabu_search`` runs the compiled tabu search (``gap_tabu``) between the warm start and
+    CP-SAT (True), never (False), or by default (None) on models larger than
+    ``_TABU_DEFAULT_MIN_PAIRS`` pairs after fixing (see ``_tabu_wanted``).
     """
     started = time.perf_counter()
     _check_arguments(n_leads=n_leads, time_limit_s=time_limit_s, workers=workers)
@@ -190,7 +197,8 @@ def solve_gap(
             deadline=started + _WARM_SHARE * time_limit_s,
         )
         warm_bound = warm.bound
-        tabu_seconds = _tabu_seconds(len(warm.kept), time_limit_s) if tabu_search else 0.0
+        wanted = _tabu_wanted(len(warm.kept), tabu_search)
+        tabu_seconds = _tabu_seconds(len(warm.kept), time_limit_s) if wanted else 0.0
         plan, kept = _tabu_phase(
             data,
             warm,
@@ -342,6 +350,13 @@ def _first_fit(
                 plan[lead] = branch
                 break
     return plan
+
+
+def _tabu_wanted(n_kept: int, tabu_search: bool | None) -> bool:
+    # The caller's choice, else the model's size after fixing (never elapsed time).
+    if tabu_search is not None:
+        return tabu_search
+    return n_kept > _TABU_DEFAULT_MIN_PAIRS
 
 
 def _tabu_seconds(n_pairs: int, time_limit_s: float) -> float:

@@ -274,3 +274,29 @@ def test_cached_moves_match_a_full_recomputation_after_random_move_sequences(see
                         assert not swaps or dc + alpha * dx <= min(swaps) + 1e-9
                 else:
                     assert not swaps
+
+
+def test_default_policy_runs_the_tabu_search_only_on_large_models() -> None:
+    # Decided from the pairs kept after fixing, never from time; the caller can force it.
+    limit = gap_cpsat._TABU_DEFAULT_MIN_PAIRS
+    assert limit >= 4_000  # every instance of the exact sets has at most 4,000 pairs
+    assert not gap_cpsat._tabu_wanted(limit, None)
+    assert gap_cpsat._tabu_wanted(limit + 1, None)
+    assert gap_cpsat._tabu_wanted(10, True)
+    assert not gap_cpsat._tabu_wanted(10**6, False)
+
+
+@pytest.mark.parametrize("seed", CASES[:3])
+def test_solve_gap_by_default_skips_the_tabu_search_on_small_models(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*_args: object, **_kwargs: object) -> gap_tabu.TabuResult:
+        raise AssertionError("the tabu search ran on a small model")
+
+    monkeypatch.setattr(gap_tabu, "search_pair", refuse)
+    n_leads, capacities, pairs = _instance(seed)
+    optimum = min(cost for cost, _plan in _plans(n_leads, capacities, pairs))
+    result = gap_cpsat.solve_gap(
+        n_leads=n_leads, capacities=capacities, pairs=pairs, time_limit_s=10
+    )
+    assert (result.objective, result.status) == (optimum, "optimal")
