@@ -6,7 +6,9 @@ Usage (from the repository root):
 
 NAME is an instance under /work/shared/benchmarks/gap (e.g. yagiura2004/d20400). The search
 starts from the warm start's plan (as in ``solve_gap``) on one thread with seed 0 and stops on
-the wall clock (rates are per CPU second of the process: the machine is shared); ``--module`` loads another copy of ``gap_tabu.py`` (e.g. main's) for A/B.
+the wall clock; moves are counted per wall second and evaluations per CPU second of the
+process (the machine is shared). ``--module`` loads another copy of ``gap_tabu.py`` (e.g.
+main's) for A/B.
 """
 
 from __future__ import annotations
