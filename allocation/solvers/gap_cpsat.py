@@ -76,14 +76,17 @@ _TABU_EVALS_PER_PAIR = 200_000
 _TABU_SLACK = 1.5
 # The tabu search holds dense lead x branch tables: larger rounds skip it.
 _TABU_MAX_CELLS = 2_000_000
-# By default the tabu search runs only on models with more than this many pairs after the warm
-# start's reduced-cost fixing. Every instance of the exact sets has at most 4,000 pairs (gap1-12
-# at most 600, Chu-Beasley b20200 4,000 of which 3,180 kept), and there CP-SAT's full search
-# proves the optimum in seconds while the tabu search, whose stop is the Lagrangian bound
-# (below their optimum), ran its whole share: 4.5x slower (bench/gap_results.md, session 14).
-# Above it are the Yagiura instances from 20 x 400 up, where it helped most (c801600 0.69% ->
-# 0.12% above best known). A count, not a clock, so the decision is the same on any machine.
-_TABU_DEFAULT_MIN_PAIRS = 4_000
+# By default the tabu search runs only on models with at least this many pairs after the warm
+# start's reduced-cost fixing. On the small ones (gap1-12: at most 600 pairs; Chu-Beasley b:
+# at most 1,516 kept, b20200 aside with 3,180) CP-SAT's full search proves the optimum in
+# seconds, while the tabu search, whose stop is the Lagrangian bound (below their optimum),
+# runs its whole share: the exact sets took 4.5x longer with it always on, all still proven
+# (bench/gap_results.md, session 14). From
+# 2,000 on are the hard tight instances (Chu-Beasley c/d from 10 x 200 and 20 x 100, every
+# Yagiura one), where fixing keeps nearly every pair and the search helped most (c801600 0.69%
+# -> 0.12%, Chu-Beasley d10200 0.26% -> 0.17% above best known). A count, not a clock, so the
+# decision is the same on any machine.
+_TABU_DEFAULT_MIN_PAIRS = 2_000
 
 # Deterministic-time units granted per second of wall-clock limit. A single-worker search ran
 # 0.57-0.65 units per second on this 2-core machine with the other core busy, so 0.5 lets the
@@ -161,7 +164,7 @@ def solve_gap(
     unassigned (-1). ``time_limit_s`` covers both phases.
 
     ``tabu_search`` runs the compiled tabu search (``gap_tabu``) between the warm start and
-    CP-SAT (True), never (False), or by default (None) on models larger than
+    CP-SAT (True), never (False), or by default (None) on models of at least
     ``_TABU_DEFAULT_MIN_PAIRS`` pairs after fixing (see ``_tabu_wanted``).
     """
     started = time.perf_counter()
@@ -356,7 +359,7 @@ def _tabu_wanted(n_kept: int, tabu_search: bool | None) -> bool:
     # The caller's choice, else the model's size after fixing (never elapsed time).
     if tabu_search is not None:
         return tabu_search
-    return n_kept > _TABU_DEFAULT_MIN_PAIRS
+    return n_kept >= _TABU_DEFAULT_MIN_PAIRS
 
 
 def _tabu_seconds(n_pairs: int, time_limit_s: float) -> float:

@@ -279,9 +279,9 @@ def test_cached_moves_match_a_full_recomputation_after_random_move_sequences(see
 def test_default_policy_runs_the_tabu_search_only_on_large_models() -> None:
     # Decided from the pairs kept after fixing, never from time; the caller can force it.
     limit = gap_cpsat._TABU_DEFAULT_MIN_PAIRS
-    assert limit >= 4_000  # every instance of the exact sets has at most 4,000 pairs
-    assert not gap_cpsat._tabu_wanted(limit, None)
-    assert gap_cpsat._tabu_wanted(limit + 1, None)
+    assert limit > 600  # gap1-12's largest model
+    assert not gap_cpsat._tabu_wanted(limit - 1, None)
+    assert gap_cpsat._tabu_wanted(limit, None)
     assert gap_cpsat._tabu_wanted(10, True)
     assert not gap_cpsat._tabu_wanted(10**6, False)
 
