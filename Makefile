@@ -7,6 +7,8 @@ DEMO_URL := sqlite:///$(DEMO_DB)
 # A random signing key made once for this checkout (gitignored), so the demo never serves
 # on the published development key.
 DEMO_SECRET_FILE ?= .demo-secret
+# Test processes (pytest-xdist). Every test copies its own database, so they never share state.
+TEST_WORKERS ?= 2
 
 .PHONY: demo test lint install clean
 
@@ -29,7 +31,7 @@ demo: install
 		$(BIN)/o2o serve --host 127.0.0.1 --port 8000
 
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 lint: install
 	$(BIN)/ruff check .
