@@ -14,7 +14,6 @@ main's) for A/B.
 from __future__ import annotations
 
 import argparse
-import csv
 import importlib.util
 import sys
 import time
@@ -27,8 +26,8 @@ if str(REPO) not in sys.path:
 from allocation.gap_instances import parse_gap  # noqa: E402
 from allocation.solvers import gap_cpsat  # noqa: E402
 from allocation.solvers.gap_warm import warm_start  # noqa: E402
-
-ROOT = Path("/work/shared/benchmarks/gap")
+from bench.gap_benchmark import DEFAULT_ROOT as ROOT  # noqa: E402
+from bench.gap_benchmark import _read_optima  # noqa: E402
 
 
 def main() -> None:
@@ -38,7 +37,7 @@ def main() -> None:
     parser.add_argument("--module", type=Path, default=None)
     args = parser.parse_args()
     tabu = _module(args.module)
-    best_known = _best_known()
+    published = _read_optima(ROOT / "optima.csv")
     for name in args.names:
         instance = parse_gap((ROOT / name).read_text(encoding="utf-8"), source=name)
         data = gap_cpsat._prepare(
@@ -67,7 +66,7 @@ def main() -> None:
         )
         seconds = time.perf_counter() - started
         cpu = time.process_time() - cpu  # the machine is shared: CPU time is the fairer unit
-        ref = best_known[name]
+        ref = published[name].optimum or published[name].best_known or 0
         print(
             f"{name}: warm {warm.cost} -> {found.cost} ({100 * (found.cost - ref) / ref:.3f}% "
             f"above {ref}), {found.moves / seconds:,.0f} moves/s, "
@@ -88,12 +87,6 @@ def _module(path: Path | None):  # type: ignore[no-untyped-def]
     sys.modules[path.stem] = module
     spec.loader.exec_module(module)
     return module
-
-
-def _best_known() -> dict[str, int]:
-    with (ROOT / "optima.csv").open(encoding="utf-8") as handle:
-        rows = csv.DictReader(handle)
-        return {r["Path"]: int(r["Optimum"] or r["Best known solution value"]) for r in rows}
 
 
 if __name__ == "__main__":
