@@ -154,6 +154,28 @@ def test_a_repeated_external_id_in_one_file_is_an_error(settings: Settings, tmp_
     assert _leads(settings) == {}
 
 
+def test_a_repeated_key_already_stored_is_an_error_too(settings: Settings, tmp_path: Path) -> None:
+    # Both rows of a stored key are left out of the insert; the repeat must still be named.
+    _import(settings, write(tmp_path, "first.csv", "external_id,channel\nX,app\n"))
+    content = "external_id,channel\nY,app\nX,app\nX,app\n"
+    with pytest.raises(FileRejected) as caught:
+        _import(settings, write(tmp_path, "again.csv", content))
+    assert [(e.line, e.column) for e in caught.value.errors] == [(4, "external_id")]
+    assert set(_leads(settings)) == {"X"}
+
+
+def test_a_refused_repeat_writes_no_customer_even_if_the_caller_goes_on(
+    settings: Settings, tmp_path: Path
+) -> None:
+    content = "external_id,channel,mobile\nX,app,13800138000\nX,app,13900139000\n"
+    with session_scope(make_engine(settings)) as session:
+        with pytest.raises(FileRejected):
+            import_leads(session, path=write(tmp_path, "dup.csv", content), actor="test",
+                         secret=settings.customer_key)  # fmt: skip
+        assert session.exec(select(Customer)).all() == []
+        assert session.exec(select(Lead)).all() == []
+
+
 def test_an_import_is_audited(settings: Settings, tmp_path: Path) -> None:
     _import(settings, write(tmp_path, "leads.csv", LEADS_CSV))
     with session_scope(make_engine(settings)) as session:
