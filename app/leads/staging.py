@@ -94,14 +94,17 @@ def insert_new_customers(session: Session, *, now: datetime) -> int:
     # Only for rows that become new leads: re-importing the row of an erased lead must not
     # bring its keyed hash (the link to the number) back. In key order: each key then goes
     # at the right end of the unique index instead of a random page of it (1.3M keys:
-    # 5.1-6.0 s against 10.4-11.5 s in hash order, bench/RESULTS.md).
+    # 5.1-6.0 s against 10.4-11.5 s in hash order, bench/RESULTS.md). Sorted byte by byte
+    # on PostgreSQL: the keys are ASCII, which a C.UTF-8 database's index orders the same
+    # way, and the sort compares abbreviated keys instead of calling strcoll (~1 s of 1.3M).
+    key = "s.customer_key" if is_sqlite(session) else 's.customer_key COLLATE "C"'
     sql = f"""
         INSERT INTO customer (customer_key, created_at)
-        SELECT DISTINCT s.customer_key, :now FROM {STAGE} s
+        SELECT DISTINCT {key}, :now FROM {STAGE} s
         WHERE NOT EXISTS (SELECT 1 FROM customer c WHERE c.customer_key = s.customer_key)
           AND NOT EXISTS (
               SELECT 1 FROM lead l WHERE l.channel = s.channel AND l.external_id = s.external_id)
-        ORDER BY s.customer_key
+        ORDER BY 1
     """
     return _rowcount(session.execute(text(sql), {"now": _ts(session, now)}))
 
