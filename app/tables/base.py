@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Integer
+from sqlalchemy import BigInteger, DateTime, Integer, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
@@ -25,6 +25,12 @@ SQLModel.metadata.naming_convention = NAMING_CONVENTION
 
 # 64-bit keys on PostgreSQL; on SQLite only INTEGER PRIMARY KEY is the auto-incrementing rowid.
 BigIntKey = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def bytewise(length: int) -> String:
+    """A key's text, compared byte by byte on PostgreSQL (collation "C", which SQLite does
+    not know by that name: there text compares bytewise anyway)."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
