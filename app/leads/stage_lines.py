@@ -11,6 +11,7 @@ alone, with its messages and line numbers. `tests/app/test_lead_stage_lines.py` 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,7 +35,6 @@ from app.leads.rows import (
 
 # (lat, lon, region_code, location_source) as COPY text.
 _Located = tuple[str, str, str, str]
-_UNLOCATED: _Located = (NULL, NULL, NULL, NULL)
 
 
 class StageLines:
@@ -46,6 +46,7 @@ class StageLines:
         self._seal = parser.cipher.seal
         self._centroids = division_table().centroids
         self._divisions = division_table().names
+        self._default_channel = parser.default_channel
 
     def __call__(self, row: CsvRow) -> str | None:
         try:
@@ -55,33 +56,40 @@ class StageLines:
             return None if staged is None else copy_line(staged)
 
     def _line(self, row: CsvRow) -> str:
-        cells = row.values
-        external_id = required_text(_cell(cells, "external_id"), 128)
-        channel = channel_cell(_cell(cells, "channel"), default=self._parser.default_channel)
-        name = parse_text(_cell(cells, "name"), max_length=200)
-        tier = _cell(cells, "tier") or "mass"
+        get = row.values.get  # `CsvRow.get` is (get(column) or "").strip(), a call less a cell
+        external_id = required_text((get("external_id") or "").strip(), 128)
+        channel = channel_cell((get("channel") or "").strip(), default=self._default_channel)
+        name = (get("name") or "").strip()
+        tier = (get("tier") or "").strip() or "mass"
+        if len(name) > 200:
+            parse_text(name, max_length=200)  # raises
         if tier not in BUILT_IN_TIERS:
             parse_tier(tier)  # raises
-        mobile = mobile_cell(_cell(cells, "mobile"))
-        region = _cell(cells, "region_code")
+        mobile = (get("mobile") or "").strip()
+        mobile = mobile_cell(mobile) if mobile else None
+        region = (get("region_code") or "").strip()
         if region and region not in self._divisions:
             region_cell(region)  # raises
-        id_card = id_card_cell(_cell(cells, "id_card"))
-        acquired = _cell(cells, "acquired_at")
+        id_card = (get("id_card") or "").strip()
+        id_card = id_card_cell(id_card) if id_card else None
+        acquired = (get("acquired_at") or "").strip()
         instant = instant_text(acquired, parse_instant(acquired)) if acquired else NULL
-        lat, lon, region_text, source = self._located(cells, region, mobile, id_card)
+        lat, lon, region_text, source = self._located(get, region, mobile, id_card)
         key = self._key(mobile) if mobile else solo_customer_key(channel, external_id)
+        if _needs_escape(channel + external_id + name):
+            channel, external_id, name = copy_text(channel), copy_text(external_id), copy_text(name)
         return (
-            f"{row.line}\t{copy_text(channel)}\t{copy_text(external_id)}\t{key}\t"
-            f"{copy_text(name) if name else NULL}\t{self._seal(mobile) or NULL}\t{tier}\t"
-            f"{lat}\t{lon}\t{region_text}\t{source}\t{instant}\n"
+            f"{row.line}\t{channel}\t{external_id}\t{key}\t{name or NULL}\t"
+            f"{self._seal(mobile) or NULL}\t{tier}\t{lat}\t{lon}\t{region_text}\t{source}\t"
+            f"{instant}\n"
         )
 
     def _located(
-        self, cells: dict[str, str], region: str, mobile: str | None, id_card: str | None
-    ) -> _Located:
+        self, get: Callable[[str], str | None], region: str, mobile: str | None,
+        id_card: str | None,
+    ) -> _Located:  # fmt: skip
         """`resolve_location`'s answer as the parser stages it; its usual cases without it."""
-        lat_text, lon_text = _cell(cells, "lat"), _cell(cells, "lon")
+        lat_text, lon_text = (get("lat") or "").strip(), (get("lon") or "").strip()
         if lat_text or lon_text:
             lat = _coordinate(lat_text, 90)
             lon = _coordinate(lon_text, 180)
@@ -91,7 +99,7 @@ class StageLines:
             found = self._at(prefix_home_division(int(mobile[:7])), "mobile_prefix")
         if found is not None:
             return found
-        address = _cell(cells, "address") or None
+        address = (get("address") or "").strip() or None
         if not id_card and not address:
             return (NULL, NULL, region or NULL, NULL)
         location = resolve_location(region_code=region or None, mobile=mobile, id_card=id_card,
@@ -108,9 +116,9 @@ class StageLines:
         return repr(point[0]), repr(point[1]), code, source
 
 
-def _cell(cells: dict[str, str], column: str) -> str:
-    """`CsvRow.get`: the stripped cell, '' when absent."""
-    return (cells.get(column) or "").strip()
+def _needs_escape(text: str) -> bool:
+    """Whether `copy_text` would change any of the row's free texts (one check for three)."""
+    return "\\" in text or "\t" in text or "\n" in text or "\r" in text
 
 
 def _coordinate(text: str, bound: float) -> float:
