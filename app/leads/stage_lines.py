@@ -65,13 +65,13 @@ class StageLines:
             parse_text(name, max_length=200)  # raises
         if tier not in BUILT_IN_TIERS:
             parse_tier(tier)  # raises
-        mobile = (get("mobile") or "").strip()
-        mobile = mobile_cell(mobile) if mobile else None
+        mobile_text = (get("mobile") or "").strip()
+        mobile = mobile_cell(mobile_text) if mobile_text else None
         region = (get("region_code") or "").strip()
         if region and region not in self._divisions:
             region_cell(region)  # raises
-        id_card = (get("id_card") or "").strip()
-        id_card = id_card_cell(id_card) if id_card else None
+        id_card_text = (get("id_card") or "").strip()
+        id_card = id_card_cell(id_card_text) if id_card_text else None
         acquired = (get("acquired_at") or "").strip()
         instant = instant_text(acquired, parse_instant(acquired)) if acquired else NULL
         lat, lon, region_text, source = self._located(get, region, mobile, id_card)
