@@ -41,6 +41,10 @@ _COUNTY_SUFFIXES = ("市", "区", "县", "林区", "旗")
 
 def normalise_mobile(raw: str) -> str | None:
     """'+86 138-0013-8000' -> '13800138000'; None unless a plausible mainland mobile."""
+    if len(raw) == 11 and raw.isascii() and raw.isdigit() and raw[0] == "1" and raw[1] in "3456789":
+        # Already normal (most cells, and every number normalised once): what the pattern
+        # below would return, without its two regular expressions (~0.5 us a row).
+        return raw
     if not raw.isascii():
         raw = unicodedata.normalize("NFKC", raw)  # full-width digits from CJK input methods
     match = _MOBILE.fullmatch(_SEPARATORS.sub("", raw))

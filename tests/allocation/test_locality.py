@@ -253,6 +253,9 @@ def test_prefecture_cities_cover_the_mainland() -> None:
         ("(138) 0013.8000", "13800138000"),
         ("１３８００１３８０００", "13800138000"),
         ("19912345678", "19912345678"),
+        ("1３８００１３８０００", "13800138000"),  # 11 characters, not all ASCII
+        ("1380013800٠", None),  # an Arabic-Indic digit: NFKC leaves it
+        ("10800138000", None),
         ("12800138000", None),
         ("1380013800", None),
         ("138001380001", None),
