@@ -139,7 +139,7 @@ def _summarise(
     i, rows, weight = block
     b = problem.branches.size
     own = own_costs(problem=problem, plan=plan)[i]
-    delta = _costs(problem=problem, leads=i)
+    delta = costs(problem=problem, leads=i)
     placed = rows < b
     np.subtract(delta, own[:, None], out=delta, where=placed[:, None])
     delta[np.flatnonzero(placed), rows[placed]] = np.inf
@@ -151,7 +151,7 @@ def _summarise(
     return rows[starts], low, count
 
 
-def _costs(*, problem: AllocationProblem, leads: IntArray) -> FloatArray:
+def costs(*, problem: AllocationProblem, leads: IntArray) -> FloatArray:
     """(leads, branches) cost matrix: km (or the listed pair cost); inf where not eligible."""
     br = problem.branches
     if problem.pairs is not None:

@@ -39,6 +39,7 @@ from allocation.shadow_graph import (
     TIE_KM,
     Graph,
     Leads,
+    costs,
     dense_graph,
     finished,
     merge,
@@ -68,8 +69,6 @@ class _Cells:
     value_class: IntArray
     lat: FloatArray
     lon: FloatArray
-    nearest: FloatArray  # min over members of s_i - own_i
-    widest: FloatArray  # max over members of s_i
 
 
 def pruned_graph(problem: AllocationProblem, plan: Plan, leads: Leads) -> Graph:
@@ -79,7 +78,7 @@ def pruned_graph(problem: AllocationProblem, plan: Plan, leads: Leads) -> Graph:
     b = problem.branches.size
     own = np.where(leads.src < b, own_costs(problem=problem, plan=plan)[leads.idx], 0.0)
     cells = _cells(problem, leads, own=own)
-    pos, j = _candidates(problem, leads, cells)
+    pos, j = _candidates(problem, leads, cells, own)
     spans = [slice(lo, lo + PAIRS_PER_BLOCK) for lo in range(0, len(pos), PAIRS_PER_BLOCK)]
     with ThreadPoolExecutor(max_workers=THREADS) as pool:
         parts = pool.map(lambda at: _moves(problem, leads, pos=pos[at], j=j[at], own=own), spans)
@@ -104,8 +103,7 @@ def _cells(problem: AllocationProblem, leads: Leads, *, own: FloatArray) -> _Cel
     spread = haversine_km_np(lat[order], lon[order], centre_lat[cell], centre_lon[cell])
     reach = spread + own[order]
     by_reach = np.lexsort((-reach, cell))  # within each cell, the highest reach first
-    members, spread, reach = order[by_reach], spread[by_reach], reach[by_reach]
-    empty = not len(heads)
+    members, reach = order[by_reach], reach[by_reach]
     return _Cells(
         members=members,
         start=np.r_[heads, len(order)].astype(np.int64),
@@ -115,8 +113,6 @@ def _cells(problem: AllocationProblem, leads: Leads, *, own: FloatArray) -> _Cel
         value_class=value_class[order[heads]],
         lat=centre_lat,
         lon=centre_lon,
-        nearest=np.zeros(0) if empty else np.minimum.reduceat(spread - own[members], heads),
-        widest=np.zeros(0) if empty else np.maximum.reduceat(spread, heads),
     )
 
 
@@ -127,7 +123,7 @@ def _value_class(problem: AllocationProblem, idx: IntArray) -> IntArray:
 
 
 def _candidates(
-    problem: AllocationProblem, leads: Leads, cells: _Cells
+    problem: AllocationProblem, leads: Leads, cells: _Cells, own: FloatArray
 ) -> tuple[IntArray, IntArray]:
     """(position in `Leads`, branch) of every move whose lower bound comes within reach of its
     row's upper bound; every other move costs more than the row's cheapest + W + TIE_KM.
@@ -140,7 +136,8 @@ def _candidates(
     spans = [(lo, min(lo + step, g)) for lo in range(0, g, step)]
     row_upper = np.full((b + 1, b), np.inf)
     with ThreadPoolExecutor(max_workers=THREADS) as pool:
-        for rows, upper in pool.map(lambda span: _upper(problem, cells, span), spans):
+        uppers = pool.map(lambda span: _upper(problem, leads, cells, span, own), spans)
+        for rows, upper in uppers:
             row_upper[rows] = np.minimum(row_upper[rows], upper)
         slack = TIE_KM * (leads.blocks + 4) + 2 * TIE_KM + 2 * MARGIN_KM
         found = list(pool.map(lambda span: _within(problem, cells, span, row_upper, slack), spans))
@@ -154,35 +151,40 @@ def _candidates(
 
 def _bounds(
     problem: AllocationProblem, cells: _Cells, span: tuple[int, int]
-) -> tuple[FloatArray, FloatArray, BoolArray]:
-    """For cells lo..hi and every branch: the distance from the cell's centre, the same less
-    the value of the cell's class there, and whether the cell's leads may move there."""
+) -> tuple[FloatArray, BoolArray]:
+    """For cells lo..hi and every branch: the distance from the cell's centre less the value
+    of the cell's class there, and whether the cell's leads may move there."""
     lo, hi = span
     br = problem.branches
-    centre_km = haversine_matrix_km(cells.lat[lo:hi], cells.lon[lo:hi], br.lat, br.lon)
-    near = centre_km.copy()
+    near = haversine_matrix_km(cells.lat[lo:hi], cells.lon[lo:hi], br.lat, br.lon)
     if problem.value is not None:
         near -= problem.value.value_km[cells.value_class[lo:hi]]
     eligible = problem.eligible_matrix()[cells.tier[lo:hi]]
     row = cells.row[lo:hi]
     placed = np.flatnonzero(row < br.size)
     eligible[placed, row[placed]] = False  # a lead's own branch is no move
-    return centre_km, near, eligible
+    return near, eligible
 
 
 def _upper(
-    problem: AllocationProblem, cells: _Cells, span: tuple[int, int]
+    problem: AllocationProblem,
+    leads: Leads,
+    cells: _Cells,
+    span: tuple[int, int],
+    own: FloatArray,
 ) -> tuple[IntArray, FloatArray]:
-    """(rows, per row and branch: the least upper bound of a move over cells lo..hi)."""
-    centre_km, near, eligible = _bounds(problem, cells, span)
+    """(rows, per row and branch: the cheapest move of the farthest reaching lead of each of
+    cells lo..hi). Real moves, priced as the dense pass prices them: no row's cheapest move
+    costs more."""
     lo, hi = span
-    upper = np.where(eligible, near + cells.nearest[lo:hi, None], np.inf)
-    limit = problem.params.max_distance_km
-    if limit is not None:  # the upper bound's lead must be within reach of j for sure
-        upper[centre_km + cells.widest[lo:hi, None] > limit - MARGIN_KM] = np.inf
+    first = cells.members[cells.start[lo:hi]]
+    move = costs(problem=problem, leads=leads.idx[first])
     row = cells.row[lo:hi]
+    placed = np.flatnonzero(row < problem.branches.size)
+    move[placed] -= own[first[placed], None]
+    move[placed, row[placed]] = np.inf
     heads = np.flatnonzero(np.r_[True, row[1:] != row[:-1]])
-    return row[heads], np.minimum.reduceat(upper, heads, axis=0)
+    return row[heads], np.minimum.reduceat(move, heads, axis=0)
 
 
 def _within(
@@ -194,7 +196,7 @@ def _within(
 ) -> tuple[IntArray, IntArray, FloatArray]:
     """(cell, branch, least reach) of the cell-branch pairs of cells lo..hi whose farthest
     reaching lead is within reach: a lead's move is kept when near - reach <= upper + slack."""
-    _, near, eligible = _bounds(problem, cells, span)
+    near, eligible = _bounds(problem, cells, span)
     lo, hi = span
     least = near - row_upper[cells.row[lo:hi]] - slack
     first_reach = cells.reach[cells.start[lo:hi]]
@@ -238,7 +240,9 @@ def _summary(b: int, leads: Leads, *, pos: IntArray, j: IntArray, delta: FloatAr
     block order."""
     pair = leads.src[pos] * b + j
     cheapest = np.full((b + 1) * b, np.inf)
-    np.minimum.at(cheapest, pair, delta)
+    if len(pair):  # candidates come in runs of one (cell, branch): one ufunc.at per run
+        runs = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
+        np.minimum.at(cheapest, pair[runs], np.minimum.reduceat(delta, runs))
     within = TIE_KM * (leads.blocks + 4)
     keep = delta <= cheapest[pair] + (within + 2 * TIE_KM)
     pos, pair, delta = pos[keep], pair[keep], delta[keep]

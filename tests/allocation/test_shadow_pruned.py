@@ -139,7 +139,7 @@ def test_prices_are_those_of_the_dense_graph(seed: int, monkeypatch: pytest.Monk
 
 
 def _every_move(
-    problem: AllocationProblem, leads: shadow_graph.Leads, cells: object
+    problem: AllocationProblem, leads: shadow_graph.Leads, cells: object, own: object
 ) -> tuple[np.ndarray, np.ndarray]:
     b = problem.branches.size
     pos, j = np.divmod(np.arange(len(leads.idx) * b), b)
