@@ -73,9 +73,10 @@ class _Cells:
 
 def pruned_graph(problem: AllocationProblem, plan: Plan, leads: Leads) -> Graph:
     lat, lon = problem.leads.lat[leads.idx], problem.leads.lon[leads.idx]
-    if not (np.isfinite(lat).all() and np.isfinite(lon).all()):
-        return dense_graph(problem, plan, leads)  # nothing to bound a lead without a point by
     b = problem.branches.size
+    if not (len(lat) and b and np.isfinite(lat).all() and np.isfinite(lon).all()):
+        # Nothing to price, or a lead without a point, which nothing bounds.
+        return dense_graph(problem, plan, leads)
     own = np.where(leads.src < b, own_costs(problem=problem, plan=plan)[leads.idx], 0.0)
     cells = _cells(problem, leads, own=own)
     pos, j = _candidates(problem, leads, cells, own)
@@ -215,7 +216,8 @@ def _reaching(cells: _Cells, *, cell: IntArray, least: FloatArray) -> IntArray:
     key = base + (top - cells.reach)
     below = np.clip(top - least + MARGIN_KM, 0.0, span / 2.0)
     found = np.searchsorted(key, cell * span + below, side="right")
-    return np.maximum(found - cells.start[cell], 0).astype(np.int64)
+    count: IntArray = np.maximum(found - cells.start[cell], 0).astype(np.int64)
+    return count
 
 
 def _moves(

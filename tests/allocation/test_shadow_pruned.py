@@ -147,6 +147,17 @@ def _every_move(
     return pos[keep], j[keep]
 
 
+@pytest.mark.parametrize("branches", [0, 1])
+def test_nothing_to_price(branches: int) -> None:
+    p = build_problem(
+        branches=[branch("A", 30.0, 120.0, 0)][:branches], leads=[LeadSpec("L1", 30.0, 120.0)]
+    )
+    plan = solve(p, gap_tolerance=0.0)
+    _assert_same(*_graphs(p, plan))
+    empty = build_problem(branches=[branch("A", 30.0, 120.0, 2)], leads=[])
+    _assert_same(*_graphs(empty, solve(empty, gap_tolerance=0.0)))
+
+
 def test_leads_without_a_point_fall_back_to_the_dense_pass() -> None:
     p = build_problem(
         branches=[branch("A", 30.0, 120.0, 1), branch("B", 30.1, 120.1, 1)],
