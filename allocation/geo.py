@@ -62,6 +62,26 @@ def haversine_matrix_km(
     return np.multiply(2 * EARTH_RADIUS_KM, h, out=h)
 
 
+def haversine_pairs_km(
+    lat1: FloatArray, lon1: FloatArray, lat2: FloatArray, lon2: FloatArray
+) -> FloatArray:
+    """Haversine km from point 1[k] to point 2[k] for each k: `haversine_matrix_km`'s operations
+    in the same order, element by element, so the very same bits for the pairs it is given
+    (the pruned shadow prices price a few pairs where the dense pass priced every one)."""
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dp = np.subtract(p2, p1)
+    dl = np.subtract(lon2, lon1)
+    np.radians(dl, out=dl)
+    _sin_half_squared(dp)
+    _sin_half_squared(dl)
+    np.multiply(np.cos(p1) * np.cos(p2), dl, out=dl)
+    h = np.add(dp, dl, out=dp)
+    np.sqrt(h, out=h)
+    np.minimum(1.0, h, out=h)
+    np.arcsin(h, out=h)
+    return np.multiply(2 * EARTH_RADIUS_KM, h, out=h)
+
+
 def _sin_half_squared(angle: FloatArray) -> None:
     np.divide(angle, 2, out=angle)
     np.sin(angle, out=angle)

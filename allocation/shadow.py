@@ -22,21 +22,18 @@ flow cycle); otherwise, or when the plan is not optimal, there are no shadow pri
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
-from allocation.geo import haversine_matrix_km
-from allocation.model import AllocationProblem, Reason, reason_code
+from allocation.model import AllocationProblem
 from allocation.plan import Plan
+from allocation.shadow_graph import Graph, dense_graph, taking_part
+from allocation.shadow_pruned import pruned_graph
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
-PAIRS_PER_CHUNK = 1_000_000  # leads x branches per pass: ~8 MB per temporary array
-THREADS = 2  # the reference machine has two cores
-TIE_KM = 1e-9  # costs equal within this count as the same path when measuring its room
 # The solver stops within a proven gap (and rounds flow costs to whole metres), so a large
 # plan may leave improving cycles; none is worth more than the gap (cancelling it would beat
 # the bound). Steps improving by less than max(IMPROVE_KM, gap) are ignored: the prices are
@@ -76,127 +73,13 @@ def shadow_prices(*, problem: AllocationProblem, plan: Plan) -> tuple[ShadowPric
     )
 
 
-@dataclass(frozen=True)
-class _Graph:
-    """The collapsed residual graph: cheapest move k -> j and cheapest take-in at j, with how
-    many leads tie for each (the room of that step)."""
-
-    move: FloatArray
-    move_ties: IntArray
-    take: FloatArray
-    take_ties: IntArray
-
-
-def _graph(*, problem: AllocationProblem, plan: Plan) -> _Graph:
-    """One pass over the leads that take part, in blocks sorted by where each lead is now
-    (row b stands for the sink: leads left out for want of room). Blocks are summarised on
-    THREADS threads (numpy releases the GIL in the heavy parts) and merged in block order, so
-    the result does not depend on the scheduling."""
-    b = problem.branches.size
-    best = np.full((b + 1, b), np.inf)
-    ties = np.zeros((b + 1, b), np.int64)
-    with ThreadPoolExecutor(max_workers=THREADS) as pool:
-        blocks = _slices(problem, plan)
-        summaries = pool.map(lambda block: _summarise(problem, plan, block), blocks)
-        for r, low, count in summaries:
-            lower = low < best[r] - TIE_KM
-            same = ~lower & (low <= best[r] + TIE_KM)
-            ties[r] = np.where(lower, count, np.where(same, ties[r] + count, ties[r]))
-            best[r] = np.where(lower, low, best[r])
-    ties[np.isinf(best)] = 0
-    return _Graph(move=best[:b], move_ties=ties[:b], take=best[b], take_ties=ties[b])
-
-
-def _slices(problem: AllocationProblem, plan: Plan) -> list[tuple[IntArray, IntArray, IntArray]]:
-    """(lead indices, source rows, weights) in blocks, sorted by source row: one lead of each
-    set of identical ones (`_distinct`), weighted by how many it stands for."""
-    b = problem.branches.size
-    waiting = plan.reason == reason_code(Reason.CAPACITY_EXHAUSTED)
-    idx = np.flatnonzero((plan.branch >= 0) | waiting)
-    src = np.where(plan.branch[idx] >= 0, plan.branch[idx], b)
-    idx, src, weight = _distinct(problem, plan, idx, src)
-    order = np.argsort(src, kind="stable")
-    idx, src, weight = idx[order], src[order], weight[order]
-    step = max(1, PAIRS_PER_CHUNK // max(1, b))
-    return [
-        (idx[lo : lo + step], src[lo : lo + step], weight[lo : lo + step])
-        for lo in range(0, len(idx), step)
-    ]
-
-
-def _distinct(
-    problem: AllocationProblem, plan: Plan, idx: IntArray, src: IntArray
-) -> tuple[IntArray, IntArray, IntArray]:
-    """Leads alike in everything their row of the graph is made of (where they are now, their
-    point, tier and value class, and their own cost, bit for bit) have identical rows: a
-    pool's leads share points (a region's centre, a building), so each set is summarised once,
-    its ties counted with its size. Listed pair costs are each lead's own: no merging there."""
-    if problem.pairs is not None or not len(idx):
-        return idx, src, np.ones(len(idx), np.int64)
-    ld = problem.leads
-    lead_class = problem.value.lead_class[idx] if problem.value is not None else 0
-    keys = np.column_stack(
-        np.broadcast_arrays(
-            src,
-            ld.lat[idx].view(np.int64),
-            ld.lon[idx].view(np.int64),
-            ld.tier[idx],
-            lead_class,
-            _own_costs(problem=problem, plan=plan)[idx].view(np.int64),
-        )
-    )
-    order = np.lexsort(keys.T[::-1])
-    keys = keys[order]
-    first = np.r_[True, (keys[1:] != keys[:-1]).any(axis=1)]
-    starts = np.flatnonzero(first)
-    weight = np.diff(np.r_[starts, len(idx)]).astype(np.int64)
-    return idx[order][starts], src[order][starts], weight
-
-
-def _summarise(
-    problem: AllocationProblem, plan: Plan, block: tuple[IntArray, IntArray, IntArray]
-) -> tuple[IntArray, FloatArray, IntArray]:
-    """Per source row of the block: the cheapest move to each branch and how many leads tie.
-
-    A placed lead's move costs c_ij - c_ik (inf at its own branch and where it may not go);
-    a left-out lead's row is the sink's and its cost is c_ij.
-    """
-    i, rows, weight = block
-    b = problem.branches.size
-    own = _own_costs(problem=problem, plan=plan)[i]
-    delta = _costs(problem=problem, leads=i)
-    placed = rows < b
-    np.subtract(delta, own[:, None], out=delta, where=placed[:, None])
-    delta[np.flatnonzero(placed), rows[placed]] = np.inf
-    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
-    low = np.minimum.reduceat(delta, starts, axis=0)
-    run = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(rows)]))
-    tied = np.where(delta <= (low + TIE_KM)[run], weight[:, None], 0)
-    count = np.add.reduceat(tied, starts, axis=0).astype(np.int64)
-    return rows[starts], low, count
-
-
-def _costs(*, problem: AllocationProblem, leads: IntArray) -> FloatArray:
-    """(leads, branches) cost matrix: km (or the listed pair cost); inf where not eligible."""
-    br = problem.branches
+def _graph(*, problem: AllocationProblem, plan: Plan) -> Graph:
+    """Listed pair costs are summarised densely; distances by the pruned pass, which finds
+    the very same figures pricing a few leads per pair of branches (allocation.shadow_pruned)."""
+    leads = taking_part(problem, plan)
     if problem.pairs is not None:
-        p = problem.pairs
-        out = np.full((len(leads), br.size), np.inf)
-        lo, hi = np.searchsorted(p.lead, leads), np.searchsorted(p.lead, leads, side="right")
-        n = hi - lo
-        k = np.repeat(lo - np.cumsum(n) + n, n) + np.arange(int(n.sum()))
-        out[np.repeat(np.arange(len(leads)), n), p.branch[k]] = p.cost[k]
-        return out
-    ld = problem.leads
-    dist = haversine_matrix_km(ld.lat[leads], ld.lon[leads], br.lat, br.lon)
-    ok = problem.eligible_matrix()[ld.tier[leads]]
-    limit = problem.params.max_distance_km
-    if limit is not None:
-        ok &= dist <= limit
-    if problem.value is not None:  # issue 15.4: the cost is distance - value
-        np.subtract(dist, problem.value.value_km[problem.value.lead_class[leads]], out=dist)
-    dist[~ok] = np.inf
-    return dist
+        return dense_graph(problem, plan, leads)
+    return pruned_graph(problem, plan, leads)
 
 
 def _qualifies(*, problem: AllocationProblem, plan: Plan) -> bool:
@@ -216,7 +99,7 @@ def _price(
     gain: tuple[FloatArray, IntArray],
     shift: tuple[FloatArray, IntArray],
     room: bool,
-    graph: _Graph,
+    graph: Graph,
     loads: IntArray,
 ) -> ShadowPrice:
     if not room and np.isfinite(gain[0][j]):
@@ -231,7 +114,7 @@ def _price(
     return ShadowPrice(km_saved=saved, leads_gained=0, holds_for=max(1, units))
 
 
-def _path_room(*, j: int, pred: IntArray, graph: _Graph) -> tuple[int, int]:
+def _path_room(*, j: int, pred: IntArray, graph: Graph) -> tuple[int, int]:
     """(first branch of the shortest path to j, fewest tied leads on any of its moves)."""
     units = np.iinfo(np.int64).max
     k = j
@@ -266,8 +149,3 @@ def _closure(
         dist = np.where(better, cand, dist)
         pred = np.where(better, best, pred)
     return None
-
-
-def _own_costs(*, problem: AllocationProblem, plan: Plan) -> FloatArray:
-    """Each assigned lead's cost where it is (the plan's own figures); NaN when unassigned."""
-    return plan.distance_km if problem.pairs is None and problem.value is None else plan.cost

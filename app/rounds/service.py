@@ -9,9 +9,8 @@ transaction: assignments, ownership intervals and the round status change togeth
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import TypeVar
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -19,12 +18,11 @@ from sqlmodel import Session, col, select
 from allocation.errors import InvalidProblemError
 from allocation.model import AllocationParams, LeadSpec
 from app import audit
-from app.bulk import copy_rows, refresh_statistics
+from app.bulk import refresh_statistics
 from app.config import Settings
 from app.db import session_scope
 from app.errors import Conflict, InvalidInput, NotFound, StalePreview
 from app.gc_pause import cyclic_gc_paused
-from app.messages import in_english, params_json
 from app.ownership.deadline import followup_rule
 from app.progress import Progress, quiet
 from app.rounds import committing
@@ -32,21 +30,14 @@ from app.rounds.lock import round_lock
 from app.rounds.objective import RoundObjective, objective_spec
 from app.rounds.pool import load_pool, remaining_capacity
 from app.rounds.reserve import ReserveAsked, forecast_for, recent_arrivals
-from app.rounds.solving import (
-    Instance,
-    Outcome,
-    SolvedPool,
-    build_instance,
-    snapshot,
-    solve_instance,
-)
+from app.rounds.solving import Instance, SolvedPool, build_instance, snapshot, solve_instance
+from app.rounds.storing import store_assignments
 from app.routing.prices import store_prices
 from app.tables import AllocationRound, Branch
 from app.tables.base import utcnow
-from coded_messages import Message, message
+from coded_messages import message
 
 OBJECTIVE_FIELDS = ("tier_weights", "price_per_km")  # the core's fields of a bad objective
-T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,12 +217,9 @@ def _store(
     session.add(allocation_round)
     session.flush()
     assert allocation_round.id is not None
-    columns = _ExplanationColumns()
-    rows = _counted(
-        (_row(allocation_round.id, o, columns(o.explanation)) for o in solved.outcomes),
-        progress=progress, total=len(solved.outcomes),
-    )  # fmt: skip
-    copy_rows(session, table="round_assignment", columns=ASSIGNMENT_COLUMNS, rows=rows)
+    store_assignments(
+        session, round_id=allocation_round.id, outcomes=solved.outcomes, progress=progress
+    )
     refresh_statistics(session, "round_assignment")
     branch_ids = instance["branch_ids"]
     assert isinstance(branch_ids, list)
@@ -256,58 +244,3 @@ def _store(
 def _room_kept(report: dict[str, object]) -> dict[str, object]:
     reserve = report.get("reserve")
     return {"kept_for_arrivals": reserve["kept"]} if isinstance(reserve, dict) else {}
-
-
-def _counted(rows: Iterator[T], *, progress: Progress, total: int) -> Iterator[T]:
-    for done, row in enumerate(rows, start=1):
-        if done % STORE_REPORT_ROWS == 0:
-            progress("store", done, total)
-        yield row
-    progress("store", total, total)
-
-
-STORE_REPORT_ROWS = 50_000
-ASSIGNMENT_COLUMNS = (
-    "round_id",
-    "lead_id",
-    "branch_id",
-    "distance_km",
-    "cost",
-    "reason",
-    "explanation",
-    "explanation_code",
-    "explanation_params",
-    "follows_lead_id",
-    "lead_class",
-)
-Explained = tuple[str, str | None, str | None]  # English text, code, values as JSON
-
-
-def _row(round_id: int, o: Outcome, explained: Explained) -> tuple[object, ...]:
-    return (
-        round_id,
-        o.lead_id,
-        o.branch_id,
-        o.distance_km,
-        o.cost,
-        o.reason,
-        *explained,
-        o.follows_lead_id,
-        o.lead_class,
-    )
-
-
-class _ExplanationColumns:
-    """An explanation's columns, worked out once per message object: a few messages (one per
-    branch and reason) serve most leads of a pool, which may hold a million."""
-
-    def __init__(self) -> None:
-        self._seen: dict[int, Explained] = {}
-
-    def __call__(self, said: Message | None) -> Explained:
-        found = self._seen.get(id(said))
-        if found is None:
-            text = "" if said is None else in_english(said)[:200]
-            code = None if said is None else said.code
-            found = self._seen[id(said)] = (text, code, params_json(said))
-        return found

@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from allocation import shadow
+from allocation import shadow_graph
 from allocation.model import AllocationProblem, BranchTable, PairSpec
 from allocation.shadow import ShadowPrice, shadow_prices
 from allocation.solve import solve
@@ -156,7 +156,7 @@ def test_leads_at_shared_points_are_priced_as_one_by_one(
     p = _shared_points_problem(seed, spare=spare)
     plan = solve(p, gap_tolerance=0.0)
     merged = shadow_prices(problem=p, plan=plan)
-    monkeypatch.setattr(shadow, "_distinct", _each_on_its_own)
+    monkeypatch.setattr(shadow_graph, "distinct", _each_on_its_own)
     assert shadow_prices(problem=p, plan=plan) == merged
     assert merged is not None
     base_n, base_cost = dense_flow(p)
