@@ -49,17 +49,7 @@ def haversine_matrix_km(
     the time on the million-pair blocks of the shadow prices.
     """
     p1, p2 = np.radians(lat1)[:, None], np.radians(lat2)[None, :]
-    dp = np.subtract(p2, p1)
-    dl = np.subtract(lon2[None, :], lon1[:, None])
-    np.radians(dl, out=dl)
-    _sin_half_squared(dp)
-    _sin_half_squared(dl)
-    np.multiply(np.cos(p1) * np.cos(p2), dl, out=dl)
-    h = np.add(dp, dl, out=dp)
-    np.sqrt(h, out=h)
-    np.minimum(1.0, h, out=h)
-    np.arcsin(h, out=h)
-    return np.multiply(2 * EARTH_RADIUS_KM, h, out=h)
+    return _haversine_in_place(p1, p2, np.subtract(lon2[None, :], lon1[:, None]))
 
 
 def haversine_pairs_km(
@@ -69,8 +59,13 @@ def haversine_pairs_km(
     in the same order, element by element, so the very same bits for the pairs it is given
     (the pruned shadow prices price a few pairs where the dense pass priced every one)."""
     p1, p2 = np.radians(lat1), np.radians(lat2)
+    return _haversine_in_place(p1, p2, np.subtract(lon2, lon1))
+
+
+def _haversine_in_place(p1: FloatArray, p2: FloatArray, dl: FloatArray) -> FloatArray:
+    """Km between latitudes p1 and p2 (radians) whose longitudes differ by dl (degrees, a
+    temporary overwritten here); the operands broadcast as they are given."""
     dp = np.subtract(p2, p1)
-    dl = np.subtract(lon2, lon1)
     np.radians(dl, out=dl)
     _sin_half_squared(dp)
     _sin_half_squared(dl)

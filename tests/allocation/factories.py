@@ -19,6 +19,16 @@ from allocation.model import (
     build_problem,
 )
 from allocation.plan import balance_breakpoints
+from allocation.value import RateSpec
+
+# Conversion rates of the value objective's tests: by tier, then overrides by branch and channel.
+VALUE_RATES = (
+    RateSpec(tier="mass", conversion_rate=0.02, mean_revenue_fen=200_000),
+    RateSpec(tier="affluent", conversion_rate=0.05, mean_revenue_fen=1_000_000),
+    RateSpec(tier="hnw", conversion_rate=0.1, mean_revenue_fen=5_000_000),
+    RateSpec(tier="hnw", conversion_rate=0.3, mean_revenue_fen=5_000_000, branch_code="B0"),
+    RateSpec(tier="mass", conversion_rate=0.2, mean_revenue_fen=300_000, channel="wechat"),
+)
 
 
 def branch(

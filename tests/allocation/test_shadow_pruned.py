@@ -13,17 +13,11 @@ from allocation.shadow import shadow_prices
 from allocation.shadow_graph import Graph, dense_graph, taking_part
 from allocation.shadow_pruned import pruned_graph
 from allocation.solve import solve
-from allocation.value import ObjectiveSpec, RateSpec
-from tests.allocation.factories import branch
+from allocation.value import ObjectiveSpec
+from tests.allocation.factories import VALUE_RATES, branch
 
 TIERS = ("mass", "affluent", "hnw")
-RATES = (
-    RateSpec(tier="mass", conversion_rate=0.02, mean_revenue_fen=200_000),
-    RateSpec(tier="affluent", conversion_rate=0.05, mean_revenue_fen=1_000_000),
-    RateSpec(tier="hnw", conversion_rate=0.1, mean_revenue_fen=5_000_000),
-    RateSpec(tier="hnw", conversion_rate=0.3, mean_revenue_fen=5_000_000, branch_code="B0"),
-    RateSpec(tier="mass", conversion_rate=0.2, mean_revenue_fen=300_000, channel="wechat"),
-)
+RATES = VALUE_RATES
 OBJECTIVES = (
     ObjectiveSpec(),
     ObjectiveSpec(mode="tier_priority", tier_weights_km={"hnw": 7.0, "affluent": 3.0}),

@@ -19,18 +19,14 @@ from allocation.shadow import shadow_prices
 from allocation.solve import solve
 from allocation.validate import validate_plan
 from allocation.value import ObjectiveSpec, RateSpec
-from tests.allocation.factories import branch, lead, options
+from tests.allocation.factories import VALUE_RATES, branch, lead, options
 
 FAST = settings(
     max_examples=30, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
 )
 CHANNELS = ("douyin", "wechat", "web")
 RATES = (
-    RateSpec(tier="mass", conversion_rate=0.02, mean_revenue_fen=200_000),
-    RateSpec(tier="affluent", conversion_rate=0.05, mean_revenue_fen=1_000_000),
-    RateSpec(tier="hnw", conversion_rate=0.1, mean_revenue_fen=5_000_000),
-    RateSpec(tier="hnw", conversion_rate=0.3, mean_revenue_fen=5_000_000, branch_code="B0"),
-    RateSpec(tier="mass", conversion_rate=0.2, mean_revenue_fen=300_000, channel="wechat"),
+    *VALUE_RATES,
     RateSpec(
         tier="affluent",
         conversion_rate=0.5,
