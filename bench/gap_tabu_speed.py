@@ -14,8 +14,11 @@ main's) for A/B.
 from __future__ import annotations
 
 import argparse
+import atexit
 import importlib.util
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -80,11 +83,18 @@ def _module(path: Path | None):  # type: ignore[no-untyped-def]
         from allocation.solvers import gap_tabu
 
         return gap_tabu
-    spec = importlib.util.spec_from_file_location(path.stem, path)
+    # Loaded from a copy in a folder of its own: numba caches compiled functions beside the
+    # file, under the name it was imported by, and a cache written beside the installed
+    # gap_tabu.py under another name broke its next normal import (ModuleNotFoundError).
+    folder = Path(tempfile.mkdtemp(prefix="gap-tabu-ab-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    copy = folder / "gap_tabu_ab.py"
+    shutil.copyfile(path, copy)
+    spec = importlib.util.spec_from_file_location(copy.stem, copy)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules[path.stem] = module
+    sys.modules[copy.stem] = module
     spec.loader.exec_module(module)
     return module
 
