@@ -61,15 +61,18 @@ _PHASE1_SHARE = 0.5
 _WARM_SHARE = 0.15
 
 # Share of the time limit for the compiled tabu search (``gap_tabu``) after the warm start, and
-# the moves it evaluates per second of that share (per thread; ~80-130 million were measured
-# on this machine with the other core idle, so the count, not the clock, normally ends it).
+# the moves it evaluates per second of that share (per thread). Set below what this machine
+# does, so the count, not the clock, ends it and the plan is reproducible: quiet, one thread,
+# `bench/gap_tabu_speed.py --seconds 10` measured 19.5M evaluations per CPU second on Yagiura
+# d801600 and c801600, 29M on d20400, 37M on Chu-Beasley d10200 (2026-12-07); at 60M the
+# large instances ran into the wall-clock cap below and left CP-SAT less time than planned.
 # Small models stop far earlier: at most _TABU_EVALS_PER_PAIR evaluations per pair. Models
 # too large for CP-SAT's full search (see _FULL_SEARCH_MAX_PAIRS) give it a larger share: there
 # the LNS makes one or two steps per second, where the tabu search makes thousands of moves
 # (Yagiura c801600: 0.12% above best known after 1e9 evaluations, ~10 s; main's LNS 1.28%).
-_TABU_SHARE = 0.3
+_TABU_SHARE = 0.45
 _TABU_SHARE_LARGE = 0.6
-_TABU_EVALS_PER_SECOND = 60e6
+_TABU_EVALS_PER_SECOND = 18e6
 _TABU_EVALS_PER_PAIR = 200_000
 # The wall-clock cap of the tabu search is this multiple of its share (plus what the warm
 # start left unused), so only a machine much slower than calibrated stops it on time.

@@ -209,3 +209,33 @@ def test_a_large_statement_of_good_rows_passes_the_same_checks(
     with session_scope(engine) as session:
         opened = session.exec(select(func.count()).select_from(Ownership)).one()
     assert opened == MANY
+
+
+@pytest.mark.parametrize("rows", [1, MANY])
+@pytest.mark.parametrize(
+    ("statement", "named"),
+    [
+        ("UPDATE lead SET branch_id = CASE WHEN id = {last} THEN 999999 ELSE {branch} END,"
+         " status = 'assigned' WHERE id > {first}", "lead.branch_id"),
+        ("UPDATE lead SET returned_by_branch_id = CASE WHEN id = {last} THEN 999999 END"
+         " WHERE id > {first}", "lead.returned_by_branch_id"),
+        ("INSERT INTO ownership (lead_id, customer_id, branch_id, valid_from, opened_by) SELECT"
+         " id, customer_id, CASE WHEN id = {last} THEN 999999 ELSE {branch} END,"
+         " CURRENT_TIMESTAMP, 'round' FROM lead WHERE id > {first}", "ownership.branch_id"),
+        ("INSERT INTO round_assignment (round_id, lead_id, explanation)"
+         " SELECT 999999, id, '' FROM lead WHERE id > {first}", "round_assignment.round_id"),
+    ],
+)  # fmt: skip
+def test_postgresql_names_the_missing_branch_or_round_in_small_and_large_statements(
+    engine: Engine, branch_ids: dict[str, int], statement: str, named: str, rows: int
+) -> None:
+    """The branch and round references are checked in the pass that counts the written rows
+    (migration 0038): the same refusal, naming the column, at either size."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite checks these with its own foreign keys")
+    _many_leads(engine)
+    with session_scope(engine) as session:
+        last = session.execute(text("SELECT MAX(id) FROM lead")).scalar_one()
+    sql = statement.format(last=last, first=last - rows, branch=branch_ids["SZ-FT"])
+    with pytest.raises(DatabaseError, match=f"{named} refers to"), session_scope(engine) as s:
+        s.execute(text(sql))
