@@ -62,7 +62,9 @@ def _one_pass(function: str, table: str, references: list[tuple[str, str]]) -> s
     large = [(c, p) for c, p in references if p not in SMALL_PARENTS]
     names = [f"missing_{i}" for i in range(len(small))]
     counted = ", ".join(
-        f"count(*) FILTER (WHERE n.{column} NOT IN (SELECT id FROM {parent}))"
+        # IS NOT NULL first: NULL NOT IN (an empty table) is true.
+        f"count(*) FILTER (WHERE n.{column} IS NOT NULL"
+        f" AND n.{column} NOT IN (SELECT id FROM {parent}))"
         for column, parent in small
     )
     body = f"\n    SELECT {counted + ', ' if counted else ''}count(*)"

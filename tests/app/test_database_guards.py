@@ -239,3 +239,14 @@ def test_postgresql_names_the_missing_branch_or_round_in_small_and_large_stateme
     sql = statement.format(last=last, first=last - rows, branch=branch_ids["SZ-FT"])
     with pytest.raises(DatabaseError, match=f"{named} refers to"), session_scope(engine) as s:
         s.execute(text(sql))
+
+
+def test_leads_without_a_branch_are_written_before_any_branch_exists(engine: Engine) -> None:
+    """A lead, a pooled one, needs no branch: with none in the database yet, small and large
+    writes pass the branch checks (in SQL, `NULL NOT IN` an empty table is true)."""
+    add_lead(engine, external_id="L1", branch_id=None)
+    _many_leads(engine)
+    with session_scope(engine) as session:
+        session.execute(text("UPDATE lead SET returned_by_branch_id = NULL, status = 'new'"))
+        assert session.execute(text("SELECT COUNT(*) FROM branch")).scalar_one() == 0
+        assert session.execute(text("SELECT COUNT(*) FROM lead")).scalar_one() == MANY + 1
