@@ -66,17 +66,18 @@ _ALPHA_SPAN = 1e3
 # * _GLOBAL: one price ``alpha`` for every branch (as above);
 # * _PER_BRANCH: each branch its own weight, as in Yagiura, Ibaraki & Glover (2004). After a
 #   move to an infeasible plan each overloaded branch's weight is multiplied by
-#   1 + (step - 1) x its excess / the largest excess, and each branch within capacity has its
-#   weight divided by 1 + _BRANCH_DECAY; after a move to a feasible plan every weight is
-#   divided by step. Weights stay within [1e-3, 1e3] x the first alpha, and none falls below
-#   the largest over _BRANCH_SPAN;
+#   1 + (_BRANCH_STEP - 1) x its excess / the largest excess, and each branch within capacity
+#   has its weight divided by 1 + _BRANCH_DECAY; after a move to a feasible plan every weight
+#   is divided by _BRANCH_STEP. Weights stay within [1e-3, 1e3] x the first alpha, and none
+#   falls below the largest over _BRANCH_SPAN;
 # * _RELATIVE: alpha as in _GLOBAL times a factor per branch. After a move to an infeasible
 #   plan an overloaded branch's factor grows by _BRANCH_RATE x its excess / the largest
 #   excess; every factor is pulled back towards 1 by _BRANCH_RELAX (geometrically) each move;
 #   the factors keep a mean of 1 and stay within [1 / _BRANCH_SPAN, _BRANCH_SPAN].
 _GLOBAL, _PER_BRANCH, _RELATIVE = range(3)
-_WEIGHTS = _GLOBAL
-_BRANCH_SPAN = 100.0
+_WEIGHTS = _PER_BRANCH
+_BRANCH_STEP = 1.02
+_BRANCH_SPAN = 3.0
 _BRANCH_RATE = 0.05
 _BRANCH_RELAX = 0.01
 _BRANCH_DECAY = 0.0
@@ -98,8 +99,8 @@ _ALPHA, _ALPHA_START = range(2)
 # ... and of the settings array (see ``_settings``).
 (
     _S_STEP, _S_TENURE, _S_RANGE, _S_RESTART, _S_SWAPS, _S_SHIFTS, _S_REFRESH, _S_LOWER,
-    _S_WEIGHTS, _S_SPAN, _S_RATE, _S_RELAX, _S_DECAY,
-) = range(13)  # fmt: skip
+    _S_WEIGHTS, _S_BSTEP, _S_SPAN, _S_RATE, _S_RELAX, _S_DECAY,
+) = range(14)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -307,6 +308,7 @@ def _settings(overrides: dict[str, float] | None, lower_bound: float) -> FloatAr
         "refresh": _REFRESH_MOVES,
         "lower_bound": lower_bound,
         "weights": _WEIGHTS,
+        "branch_step": _BRANCH_STEP,
         "branch_span": _BRANCH_SPAN,
         "branch_rate": _BRANCH_RATE,
         "branch_relax": _BRANCH_RELAX,
@@ -444,7 +446,7 @@ _NEVER = 2**62
 def _price(dc: int, dx: int, dxa: int, a: int, b: int, weight: FloatArray) -> float:
     # A move's price: its cost change plus each touched branch's weight times the change of
     # that branch's excess (dxa on the lead's branch a, dx - dxa on the target branch b).
-    return dc + weight[a] * dxa + weight[b] * (dx - dxa)
+    return float(dc + weight[a] * dxa + weight[b] * (dx - dxa))
 
 
 @numba.njit(cache=True, nogil=True)
@@ -873,7 +875,7 @@ def _adapt_weights(
             most = max(most, _excess(used[i], capacity[i]))
     span = tuning[_S_SPAN]
     if mode == _PER_BRANCH:
-        step, decay = tuning[_S_STEP], 1.0 + tuning[_S_DECAY]
+        step, decay = tuning[_S_BSTEP], 1.0 + tuning[_S_DECAY]
         top = 0.0
         for i in range(n):
             if not infeasible:

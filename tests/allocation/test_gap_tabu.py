@@ -227,7 +227,13 @@ def test_cached_moves_match_a_full_recomputation_after_random_move_sequences(see
     refresh) its price is the lowest of the lead's moves that are not tabu."""
     problem, start = _random_problem(seed)
     alpha = 1.5
-    settings = {"step": 1.0, "refresh": 10**9, "restart": 10**9, "swap_options": 2}
+    settings = {
+        "step": 1.0,
+        "refresh": 10**9,
+        "restart": 10**9,
+        "swap_options": 2,
+        "weights": gap_tabu._GLOBAL,
+    }
     state = gap_tabu._State.create(problem, start, seed=seed, alpha=alpha)
     tuning = gap_tabu._settings(settings, -1.0)
     listings = gap_tabu._listings(problem, tuning)
@@ -365,12 +371,13 @@ def _check_weighted_rows(problem: gap_tabu.Problem, state: gap_tabu._State, exac
 
 @pytest.mark.parametrize("seed", range(4))
 def test_moves_priced_with_branch_weights_match_a_brute_force_recomputation(seed: int) -> None:
-    """With a weight per branch (fixed here: step 1, weights drawn at random), each lead's
+    """With a weight per branch (fixed here: branch_step 1, weights drawn at random), each lead's
     cached shift and swap keep exact deltas (the excess change split by branch) and the
     lowest price, cost change plus each touched branch's weight times its excess change."""
     problem, start = _random_problem(seed)
     settings = {
-        "step": 1.0,
+        "branch_step": 1.0,
+        "branch_span": 100.0,
         "refresh": 10**9,
         "restart": 10**9,
         "swap_options": 2,
@@ -393,7 +400,13 @@ def test_adapted_branch_weights_keep_deltas_exact_and_weights_in_range(
 ) -> None:
     problem, start = _random_problem(seed)
     alpha = 1.5
-    settings = {"swap_options": 2, "weights": mode, "branch_span": 20.0, "branch_rate": 0.2}
+    settings = {
+        "swap_options": 2,
+        "weights": mode,
+        "branch_step": 1.05,
+        "branch_span": 20.0,
+        "branch_rate": 0.2,
+    }
     state = gap_tabu._State.create(problem, start, seed=seed, alpha=alpha)
     tuning = gap_tabu._settings(settings, -1.0)
     listings = gap_tabu._listings(problem, tuning)
