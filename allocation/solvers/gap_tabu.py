@@ -17,9 +17,9 @@ Ibaraki & Glover (2004):
   walks through plans that overload branches (strategic oscillation): ``alpha`` grows after
   each move that leaves a branch overloaded and shrinks after each move to a feasible plan,
   so the search keeps crossing the feasibility border where the good plans of tight
-  instances lie; the setting ``weights`` gives each branch its own price instead, raised
-  while that branch is overloaded (see ``_WEIGHTS``), and a move is then priced with the
-  weights of the two branches it touches;
+  instances lie; on problems with many branches each branch has its own price instead,
+  raised while that branch is overloaded (setting ``weights``, see ``_PER_BRANCH``), and a
+  move is then priced with the weights of the two branches it touches;
 * each move takes the best priced move that is not tabu: a lead may not return to a branch it
   left for a random number of moves, unless that gives a feasible plan cheaper than the best
   one (aspiration); after a long run without a new best plan, it restarts from the best plan.
@@ -74,8 +74,14 @@ _ALPHA_SPAN = 1e3
 #   plan an overloaded branch's factor grows by _BRANCH_RATE x its excess / the largest
 #   excess; every factor is pulled back towards 1 by _BRANCH_RELAX (geometrically) each move;
 #   the factors keep a mean of 1 and stay within [1 / _BRANCH_SPAN, _BRANCH_SPAN].
+# By default _PER_BRANCH on problems with at least _PER_BRANCH_MIN_BRANCHES branches, else
+# _GLOBAL (a count, so the choice is the same on any machine). Alone, 10 CPU seconds from
+# the warm start: per-branch weights were better on every instance with 40-80 branches tried
+# (d801600 0.80% against 1.18% above best known, d60900, d40400, d401600, c801600, e60900)
+# and no better on those with 10-30 (d20400, d20200, d30900, d15900, Chu-Beasley d10200);
+# bench/gap_results.md, session 17.
 _GLOBAL, _PER_BRANCH, _RELATIVE = range(3)
-_WEIGHTS = _PER_BRANCH
+_PER_BRANCH_MIN_BRANCHES = 40
 _BRANCH_STEP = 1.02
 _BRANCH_SPAN = 3.0
 _BRANCH_RATE = 0.05
@@ -182,7 +188,7 @@ def search(
     if not problem.feasible(start):
         raise ValueError("the starting plan is not feasible")
     state = _State.create(problem, start, seed=seed, alpha=alpha)
-    tuning = _settings(settings, lower_bound)
+    tuning = _settings(settings, lower_bound, problem.capacity.size)
     listings = _listings(problem, tuning)
     target = 0
     while target < evaluations and time.perf_counter() < deadline:
@@ -295,9 +301,12 @@ def _listing(problem: Problem, limit: int) -> tuple[IntArray, SmallIntArray]:
     return index, leads[order].astype(np.int32)
 
 
-def _settings(overrides: dict[str, float] | None, lower_bound: float) -> FloatArray:
+def _settings(
+    overrides: dict[str, float] | None, lower_bound: float, n_branches: int = 0
+) -> FloatArray:
     # The compiled code reads its tuning from one array (slots _S_*), so settings can be
-    # tried without recompiling.
+    # tried without recompiling. The pricing of excess load follows the branch count unless
+    # "weights" is given (see _PER_BRANCH_MIN_BRANCHES).
     chosen = {
         "step": _ALPHA_STEP,
         "tenure": _TENURE,
@@ -307,7 +316,7 @@ def _settings(overrides: dict[str, float] | None, lower_bound: float) -> FloatAr
         "shift_options": _SHIFT_OPTIONS,
         "refresh": _REFRESH_MOVES,
         "lower_bound": lower_bound,
-        "weights": _WEIGHTS,
+        "weights": _PER_BRANCH if n_branches >= _PER_BRANCH_MIN_BRANCHES else _GLOBAL,
         "branch_step": _BRANCH_STEP,
         "branch_span": _BRANCH_SPAN,
         "branch_rate": _BRANCH_RATE,
@@ -836,7 +845,7 @@ def _adapt_and_record(
     capacity: IntArray,
 ) -> None:
     # Strategic oscillation: excess load gets dearer while the plan is infeasible and cheaper
-    # while it is feasible (one price, or one per branch: see _WEIGHTS); a feasible plan
+    # while it is feasible (one price, or one per branch: see _PER_BRANCH); a feasible plan
     # cheaper than the best becomes the best.
     step, start = tuning[_S_STEP], floats[_ALPHA_START]
     infeasible = ints[_EXCESS] > 0
@@ -867,7 +876,7 @@ def _adapt_weights(
     used: IntArray,
     capacity: IntArray,
 ) -> None:
-    # One weight per branch (_PER_BRANCH or _RELATIVE, see _WEIGHTS), after a move.
+    # One weight per branch (_PER_BRANCH or _RELATIVE), after a move.
     n = weight.size
     most = 0
     if infeasible:

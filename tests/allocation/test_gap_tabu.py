@@ -426,6 +426,14 @@ def test_adapted_branch_weights_keep_deltas_exact_and_weights_in_range(
     assert problem.feasible(state.best.tolist())
 
 
+def test_per_branch_weights_by_default_only_from_the_branch_count_on() -> None:
+    many = gap_tabu._PER_BRANCH_MIN_BRANCHES
+    slot = gap_tabu._S_WEIGHTS
+    assert gap_tabu._settings(None, -1.0, many - 1)[slot] == gap_tabu._GLOBAL
+    assert gap_tabu._settings(None, -1.0, many)[slot] == gap_tabu._PER_BRANCH
+    assert gap_tabu._settings({"weights": 0}, -1.0, many)[slot] == gap_tabu._GLOBAL
+
+
 def test_global_weights_give_every_branch_alpha() -> None:
     problem, start = _random_problem(0)
     state = gap_tabu._State.create(problem, start, seed=0, alpha=1.5)
