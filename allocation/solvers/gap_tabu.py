@@ -17,7 +17,9 @@ Ibaraki & Glover (2004):
   walks through plans that overload branches (strategic oscillation): ``alpha`` grows after
   each move that leaves a branch overloaded and shrinks after each move to a feasible plan,
   so the search keeps crossing the feasibility border where the good plans of tight
-  instances lie;
+  instances lie; on problems with many branches each branch has its own price instead,
+  raised while that branch is overloaded (setting ``weights``, see ``_PER_BRANCH``), and a
+  move is then priced with the weights of the two branches it touches;
 * each move takes the best priced move that is not tabu: a lead may not return to a branch it
   left for a random number of moves, unless that gives a feasible plan cheaper than the best
   one (aspiration); after a long run without a new best plan, it restarts from the best plan.
@@ -60,6 +62,31 @@ _TENURE_RANGE = 10
 # alpha is multiplied or divided by this after each move, within [1e-3, 1e3] x its start.
 _ALPHA_STEP = 1.05
 _ALPHA_SPAN = 1e3
+# How excess load is priced (setting "weights"):
+# * _GLOBAL: one price ``alpha`` for every branch (as above);
+# * _PER_BRANCH: each branch its own weight, as in Yagiura, Ibaraki & Glover (2004). After a
+#   move to an infeasible plan each overloaded branch's weight is multiplied by
+#   1 + (_BRANCH_STEP - 1) x its excess / the largest excess, and each branch within capacity
+#   has its weight divided by 1 + _BRANCH_DECAY; after a move to a feasible plan every weight
+#   is divided by _BRANCH_STEP. Weights stay within [1e-3, 1e3] x the first alpha, and none
+#   falls below the largest over _BRANCH_SPAN;
+# * _RELATIVE: alpha as in _GLOBAL times a factor per branch. After a move to an infeasible
+#   plan an overloaded branch's factor grows by _BRANCH_RATE x its excess / the largest
+#   excess; every factor is pulled back towards 1 by _BRANCH_RELAX (geometrically) each move;
+#   the factors keep a mean of 1 and stay within [1 / _BRANCH_SPAN, _BRANCH_SPAN].
+# By default _PER_BRANCH on problems with at least _PER_BRANCH_MIN_BRANCHES branches, else
+# _GLOBAL (a count, so the choice is the same on any machine). Alone, 10 CPU seconds from
+# the warm start: per-branch weights were better on every instance with 40-80 branches tried
+# (d801600 0.80% against 1.18% above best known, d60900, d40400, d401600, c801600, e60900)
+# and no better on those with 10-30 (d20400, d20200, d30900, d15900, Chu-Beasley d10200);
+# bench/gap_results.md, session 17.
+_GLOBAL, _PER_BRANCH, _RELATIVE = range(3)
+_PER_BRANCH_MIN_BRANCHES = 40
+_BRANCH_STEP = 1.02
+_BRANCH_SPAN = 3.0
+_BRANCH_RATE = 0.05
+_BRANCH_RELAX = 0.01
+_BRANCH_DECAY = 0.0
 # Moves without a new best plan before the search restarts from the best plan.
 _RESTART_MOVES = 20_000
 # Moves between two pricings of every lead's cached moves (see ``_run``): in between only the
@@ -76,7 +103,10 @@ _MOVES, _EVALS, _RNG, _COST, _EXCESS, _BEST_COST, _LAST_BEST, _REFRESH_AT = rang
 # ... of its float state array ...
 _ALPHA, _ALPHA_START = range(2)
 # ... and of the settings array (see ``_settings``).
-_S_STEP, _S_TENURE, _S_RANGE, _S_RESTART, _S_SWAPS, _S_SHIFTS, _S_REFRESH, _S_LOWER = range(8)
+(
+    _S_STEP, _S_TENURE, _S_RANGE, _S_RESTART, _S_SWAPS, _S_SHIFTS, _S_REFRESH, _S_LOWER,
+    _S_WEIGHTS, _S_BSTEP, _S_SPAN, _S_RATE, _S_RELAX, _S_DECAY,
+) = range(14)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -158,7 +188,7 @@ def search(
     if not problem.feasible(start):
         raise ValueError("the starting plan is not feasible")
     state = _State.create(problem, start, seed=seed, alpha=alpha)
-    tuning = _settings(settings, lower_bound)
+    tuning = _settings(settings, lower_bound, problem.capacity.size)
     listings = _listings(problem, tuning)
     target = 0
     while target < evaluations and time.perf_counter() < deadline:
@@ -237,6 +267,7 @@ def _advance(
         state.best,
         state.ints,
         state.floats,
+        state.weight,
         state.cache,
         state.expiry,
         state.stamp,
@@ -270,9 +301,12 @@ def _listing(problem: Problem, limit: int) -> tuple[IntArray, SmallIntArray]:
     return index, leads[order].astype(np.int32)
 
 
-def _settings(overrides: dict[str, float] | None, lower_bound: float) -> FloatArray:
+def _settings(
+    overrides: dict[str, float] | None, lower_bound: float, n_branches: int = 0
+) -> FloatArray:
     # The compiled code reads its tuning from one array (slots _S_*), so settings can be
-    # tried without recompiling.
+    # tried without recompiling. The pricing of excess load follows the branch count unless
+    # "weights" is given (see _PER_BRANCH_MIN_BRANCHES).
     chosen = {
         "step": _ALPHA_STEP,
         "tenure": _TENURE,
@@ -282,11 +316,19 @@ def _settings(overrides: dict[str, float] | None, lower_bound: float) -> FloatAr
         "shift_options": _SHIFT_OPTIONS,
         "refresh": _REFRESH_MOVES,
         "lower_bound": lower_bound,
+        "weights": _PER_BRANCH if n_branches >= _PER_BRANCH_MIN_BRANCHES else _GLOBAL,
+        "branch_step": _BRANCH_STEP,
+        "branch_span": _BRANCH_SPAN,
+        "branch_rate": _BRANCH_RATE,
+        "branch_relax": _BRANCH_RELAX,
+        "branch_decay": _BRANCH_DECAY,
     }
     unknown = set(overrides or {}) - set(chosen)
     if unknown:
         raise ValueError(f"unknown tabu settings: {sorted(unknown)}")
     chosen.update(overrides or {})
+    if chosen["weights"] not in (_GLOBAL, _PER_BRANCH, _RELATIVE) or chosen["branch_span"] < 1:
+        raise ValueError("tabu settings: weights must be 0, 1 or 2 and branch_span >= 1")
     return np.asarray(list(chosen.values()), np.float64)
 
 
@@ -304,7 +346,8 @@ class _State:
     best: SmallIntArray
     ints: IntArray
     floats: FloatArray
-    cache: IntArray  # cache[lead, _SH_B.._SW_DX]: the lead's best shift and swap
+    weight: FloatArray  # weight[branch]: the price of a unit of its excess load
+    cache: IntArray  # cache[lead, _SH_B.._SW_DXA]: the lead's best shift and swap
     expiry: IntArray  # expiry[lead, 0 / 1]: move at which its shift / swap row is stale
     stamp: IntArray  # stamp[lead, 0 / 1]: the last move whose update priced that row
 
@@ -326,13 +369,14 @@ class _State:
         ints[_RNG] = (seed * 0x9E3779B97F4A7C15 + 0x2545F4914F6CDD1D) % (2**63) or 1
         ints[_COST] = ints[_BEST_COST] = problem.plan_cost(start)
         floats = np.asarray([alpha, alpha], np.float64)
+        weight = np.full(n_branches, alpha, np.float64)
         tabu = np.zeros((n_leads, n_branches), np.int64)
-        cache = np.full((n_leads, 7), -1, np.int64)
+        cache = np.full((n_leads, 9), -1, np.int64)
         expiry = np.zeros((n_leads, 2), np.int64)
         stamp = np.full((n_leads, 2), -1, np.int64)
         return cls(
-            plan, used, members, n_members, slot, tabu, plan.copy(), ints, floats, cache,
-            expiry, stamp,
+            plan, used, members, n_members, slot, tabu, plan.copy(), ints, floats, weight,
+            cache, expiry, stamp,
         )  # fmt: skip
 
 
@@ -377,16 +421,18 @@ def _consider(
     k: int,
     dc: int,
     dx: int,
+    dxa: int,
 ) -> None:
     # Keep the lowest priced move; among equal ones pick uniformly (reservoir sampling), so
     # the scan order does not steer the search into cycles.
     if delta < pick_delta[0] - 1e-9:
         pick_delta[0] = delta
         pick[0], pick[1], pick[2], pick[3], pick[4], pick[5] = j, b, k, dc, dx, 1
+        pick[6] = dxa
     elif delta <= pick_delta[0] + 1e-9:
         pick[5] += 1
         if _random(ints) % pick[5] == 0:
-            pick[0], pick[1], pick[2], pick[3], pick[4] = j, b, k, dc, dx
+            pick[0], pick[1], pick[2], pick[3], pick[4], pick[6] = j, b, k, dc, dx, dxa
 
 
 @numba.njit(cache=True, nogil=True)
@@ -399,21 +445,29 @@ def _admissible(is_tabu: bool, ints: IntArray, dc: int, dx: int) -> bool:
 
 # A lead's cached moves, one row per lead (see ``_State.cache``): its best shift (target
 # branch, cost change, excess change) and its best swap (target branch, partner, cost change,
-# excess change); a target of -1 means no admissible move.
-_SH_B, _SH_DC, _SH_DX, _SW_B, _SW_K, _SW_DC, _SW_DX = range(7)
+# excess change); a target of -1 means no admissible move. Then the part of each excess change
+# on the lead's own branch (the rest is on the target branch).
+_SH_B, _SH_DC, _SH_DX, _SW_B, _SW_K, _SW_DC, _SW_DX, _SH_DXA, _SW_DXA = range(9)
 _NEVER = 2**62
+
+
+@numba.njit(cache=True, nogil=True)
+def _price(dc: int, dx: int, dxa: int, a: int, b: int, weight: FloatArray) -> float:
+    # A move's price: its cost change plus each touched branch's weight times the change of
+    # that branch's excess (dxa on the lead's branch a, dx - dxa on the target branch b).
+    return float(dc + weight[a] * dxa + weight[b] * (dx - dxa))
 
 
 @numba.njit(cache=True, nogil=True)
 def _shift_delta(
     j: int, b: int, cost: IntArray, load: IntArray, capacity: IntArray, plan: SmallIntArray,
     used: IntArray,
-) -> tuple[int, int]:  # fmt: skip
-    # Cost and excess change of moving lead j to branch b.
+) -> tuple[int, int, int]:  # fmt: skip
+    # Cost change, excess change and its part on j's branch of moving lead j to branch b.
     a = plan[j]
     lose_a = _excess(used[a] - load[j, a], capacity[a]) - _excess(used[a], capacity[a])
     gain_b = _excess(used[b] + load[j, b], capacity[b]) - _excess(used[b], capacity[b])
-    return cost[j, b] - cost[j, a], lose_a + gain_b
+    return cost[j, b] - cost[j, a], lose_a + gain_b, lose_a
 
 
 @numba.njit(cache=True, nogil=True)
@@ -429,7 +483,7 @@ def _price_shifts(
     used: IntArray,
     tabu: IntArray,
     ints: IntArray,
-    alpha: float,
+    weight: FloatArray,
     limit: int,
     cache: IntArray,
     expiry: IntArray,
@@ -453,14 +507,15 @@ def _price_shifts(
             if b == a:
                 continue
             evals += 1
-            dc, dx = _shift_delta(j, b, cost, load, capacity, plan, used)
+            dc, dx, dxa = _shift_delta(j, b, cost, load, capacity, plan, used)
             is_tabu = tabu[j, b] > moves
             if is_tabu:
                 expiry[j, 0] = min(expiry[j, 0], tabu[j, b])
             if _admissible(is_tabu, ints, dc, dx):
-                _consider(pick, pick_delta, ints, dc + alpha * dx, j, b, -1, dc, dx)
+                price = _price(dc, dx, dxa, a, b, weight)
+                _consider(pick, pick_delta, ints, price, j, b, -1, dc, dx, dxa)
         cache[j, _SH_B] = pick[1] if pick[0] >= 0 else -1
-        cache[j, _SH_DC], cache[j, _SH_DX] = pick[3], pick[4]
+        cache[j, _SH_DC], cache[j, _SH_DX], cache[j, _SH_DXA] = pick[3], pick[4], pick[6]
     return evals
 
 
@@ -468,19 +523,16 @@ def _price_shifts(
 def _swap_delta(
     j: int, k: int, cost: IntArray, load: IntArray, capacity: IntArray, plan: SmallIntArray,
     used: IntArray,
-) -> tuple[int, int]:  # fmt: skip
-    # Cost and excess change of exchanging the branches of leads j and k.
+) -> tuple[int, int, int]:  # fmt: skip
+    # Cost change, excess change and its part on j's branch of exchanging the branches of
+    # leads j and k.
     a, b = plan[j], plan[k]
     dc = cost[j, b] - cost[j, a] + cost[k, a] - cost[k, b]
     after_a = used[a] - load[j, a] + load[k, a]
     after_b = used[b] - load[k, b] + load[j, b]
-    dx = (
-        _excess(after_a, capacity[a])
-        - _excess(used[a], capacity[a])
-        + _excess(after_b, capacity[b])
-        - _excess(used[b], capacity[b])
-    )
-    return dc, dx
+    dxa = _excess(after_a, capacity[a]) - _excess(used[a], capacity[a])
+    dxb = _excess(after_b, capacity[b]) - _excess(used[b], capacity[b])
+    return dc, dxa + dxb, dxa
 
 
 @numba.njit(cache=True, nogil=True)
@@ -499,7 +551,7 @@ def _price_swaps(
     n_members: SmallIntArray,
     tabu: IntArray,
     ints: IntArray,
-    alpha: float,
+    weight: FloatArray,
     limit: int,
     cache: IntArray,
     expiry: IntArray,
@@ -527,14 +579,16 @@ def _price_swaps(
                 if not allowed[k, a]:
                     continue
                 evals += 1
-                dc, dx = _swap_delta(j, k, cost, load, capacity, plan, used)
+                dc, dx, dxa = _swap_delta(j, k, cost, load, capacity, plan, used)
                 k_tabu = tabu[k, a] > moves
                 if k_tabu:
                     expiry[j, 1] = min(expiry[j, 1], tabu[k, a])
                 if _admissible(j_tabu or k_tabu, ints, dc, dx):
-                    _consider(pick, pick_delta, ints, dc + alpha * dx, j, b, k, dc, dx)
+                    price = _price(dc, dx, dxa, a, b, weight)
+                    _consider(pick, pick_delta, ints, price, j, b, k, dc, dx, dxa)
         cache[j, _SW_B] = pick[1] if pick[0] >= 0 else -1
         cache[j, _SW_K], cache[j, _SW_DC], cache[j, _SW_DX] = pick[2], pick[3], pick[4]
+        cache[j, _SW_DXA] = pick[6]
     return evals
 
 
@@ -580,6 +634,7 @@ def _run(
     best: SmallIntArray,
     ints: IntArray,
     floats: FloatArray,
+    weight: FloatArray,
     cache: IntArray,
     expiry: IntArray,
     stamp: IntArray,
@@ -597,16 +652,15 @@ def _run(
     them are priced again (``_reprice``), and choosing a move scans one row per lead. Rows
     are priced with the penalty of their time; all are priced again every ``refresh`` moves
     and after a restart, so the penalty's drift in between only shades a lead's choice."""
-    pick = np.zeros(6, np.int64)  # lead, branch, swapped lead (-1: shift), dc, dx, ties
+    pick = np.zeros(7, np.int64)  # lead, branch, swapped lead (-1: shift), dc, dx, ties, dxa
     pick_delta = np.zeros(1, np.float64)
-    row_pick = np.zeros(6, np.int64)  # the same for one lead's row
+    row_pick = np.zeros(7, np.int64)  # the same for one lead's row
     row_delta = np.zeros(1, np.float64)
     every = np.arange(plan.size).astype(np.int32)
     shift_rows = np.zeros(plan.size, np.int32)  # leads whose rows to price (buffers)
     swap_rows = np.zeros(plan.size, np.int32)
     shifts, swaps = int(tuning[_S_SHIFTS]), int(tuning[_S_SWAPS])
     while ints[_EVALS] < target_evals and ints[_BEST_COST] > tuning[_S_LOWER]:
-        alpha = floats[_ALPHA]
         moves = ints[_MOVES]
         n_shift = n_swap = 0
         if moves >= ints[_REFRESH_AT]:
@@ -624,13 +678,13 @@ def _run(
                     n_swap += 1
         evals = plan.size + _price_shifts(
             shift_rows, n_shift, cost, load, options, degree, capacity, plan, used, tabu, ints,
-            alpha, shifts, cache, expiry, row_pick, row_delta,
+            weight, shifts, cache, expiry, row_pick, row_delta,
         )  # fmt: skip
         evals += _price_swaps(
             swap_rows, n_swap, cost, load, allowed, options, degree, capacity, plan, used,
-            members, n_members, tabu, ints, alpha, swaps, cache, expiry, row_pick, row_delta,
+            members, n_members, tabu, ints, weight, swaps, cache, expiry, row_pick, row_delta,
         )  # fmt: skip
-        _select(cache, plan, tabu, ints, alpha, pick, pick_delta)
+        _select(cache, plan, tabu, ints, weight, pick, pick_delta)
         ints[_EVALS] += evals
         ints[_MOVES] += 1
         if pick[0] < 0:
@@ -644,7 +698,7 @@ def _run(
             _move(k, a, load, plan, used, members, n_members, slot)
         ints[_COST] += pick[3]
         ints[_EXCESS] += pick[4]
-        _adapt_and_record(plan, best, ints, floats, tuning)
+        _adapt_and_record(plan, best, ints, floats, tuning, weight, used, capacity)
         if ints[_MOVES] - ints[_LAST_BEST] > tuning[_S_RESTART]:
             for lead in range(plan.size):  # back to the best plan, one consistent move at a time
                 if plan[lead] != best[lead]:
@@ -654,7 +708,7 @@ def _run(
             continue
         ints[_EVALS] += _reprice(
             a, b, cost, load, allowed, options, degree, capacity, plan, used, members,
-            n_members, tabu, ints, floats[_ALPHA], shifts, swaps, cache, expiry, stamp,
+            n_members, tabu, ints, weight, shifts, swaps, cache, expiry, stamp,
             shift_index, shift_leads, swap_index, swap_leads, shift_rows, swap_rows, row_pick,
             row_delta,
         )  # fmt: skip
@@ -666,7 +720,7 @@ def _select(
     plan: SmallIntArray,
     tabu: IntArray,
     ints: IntArray,
-    alpha: float,
+    weight: FloatArray,
     pick: IntArray,
     pick_delta: FloatArray,
 ) -> None:
@@ -675,16 +729,19 @@ def _select(
     pick[0], pick_delta[0] = -1, np.inf
     moves = ints[_MOVES]
     for j in range(plan.size):
+        a = plan[j]
         b = cache[j, _SH_B]
         if b >= 0:
-            dc, dx = cache[j, _SH_DC], cache[j, _SH_DX]
+            dc, dx, dxa = cache[j, _SH_DC], cache[j, _SH_DX], cache[j, _SH_DXA]
             if _admissible(tabu[j, b] > moves, ints, dc, dx):
-                _consider(pick, pick_delta, ints, dc + alpha * dx, j, b, -1, dc, dx)
+                price = _price(dc, dx, dxa, a, b, weight)
+                _consider(pick, pick_delta, ints, price, j, b, -1, dc, dx, dxa)
         b = cache[j, _SW_B]
         if b >= 0:
-            k, dc, dx = cache[j, _SW_K], cache[j, _SW_DC], cache[j, _SW_DX]
-            if _admissible(tabu[j, b] > moves or tabu[k, plan[j]] > moves, ints, dc, dx):
-                _consider(pick, pick_delta, ints, dc + alpha * dx, j, b, k, dc, dx)
+            k, dc, dx, dxa = cache[j, _SW_K], cache[j, _SW_DC], cache[j, _SW_DX], cache[j, _SW_DXA]
+            if _admissible(tabu[j, b] > moves or tabu[k, a] > moves, ints, dc, dx):
+                price = _price(dc, dx, dxa, a, b, weight)
+                _consider(pick, pick_delta, ints, price, j, b, k, dc, dx, dxa)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -703,7 +760,7 @@ def _reprice(
     n_members: SmallIntArray,
     tabu: IntArray,
     ints: IntArray,
-    alpha: float,
+    weight: FloatArray,
     shifts: int,
     swaps: int,
     cache: IntArray,
@@ -753,20 +810,25 @@ def _reprice(
                 n_shift += 1
                 continue
             evals += 1
-            dc, dx = _shift_delta(j, c, cost, load, capacity, plan, used)
+            dc, dx, dxa = _shift_delta(j, c, cost, load, capacity, plan, used)
             is_tabu = tabu[j, c] > moves
             if is_tabu:
                 expiry[j, 0] = min(expiry[j, 0], tabu[j, c])
-            best = cache[j, _SH_DC] + alpha * cache[j, _SH_DX]
-            if _admissible(is_tabu, ints, dc, dx) and dc + alpha * dx < best - 1e-9:
+            p = plan[j]
+            best = _price(cache[j, _SH_DC], cache[j, _SH_DX], cache[j, _SH_DXA], p, target, weight)
+            if (
+                _admissible(is_tabu, ints, dc, dx)
+                and _price(dc, dx, dxa, p, c, weight) < best - 1e-9
+            ):
                 cache[j, _SH_B], cache[j, _SH_DC], cache[j, _SH_DX] = c, dc, dx
+                cache[j, _SH_DXA] = dxa
     evals += _price_shifts(
         shift_rows, n_shift, cost, load, options, degree, capacity, plan, used, tabu, ints,
-        alpha, shifts, cache, expiry, row_pick, row_delta,
+        weight, shifts, cache, expiry, row_pick, row_delta,
     )  # fmt: skip
     evals += _price_swaps(
         swap_rows, n_swap, cost, load, allowed, options, degree, capacity, plan, used,
-        members, n_members, tabu, ints, alpha, swaps, cache, expiry, row_pick, row_delta,
+        members, n_members, tabu, ints, weight, swaps, cache, expiry, row_pick, row_delta,
     )  # fmt: skip
     return evals
 
@@ -778,14 +840,80 @@ def _adapt_and_record(
     ints: IntArray,
     floats: FloatArray,
     tuning: FloatArray,
+    weight: FloatArray,
+    used: IntArray,
+    capacity: IntArray,
 ) -> None:
     # Strategic oscillation: excess load gets dearer while the plan is infeasible and cheaper
-    # while it is feasible; a feasible plan cheaper than the best becomes the best.
+    # while it is feasible (one price, or one per branch: see _PER_BRANCH); a feasible plan
+    # cheaper than the best becomes the best.
     step, start = tuning[_S_STEP], floats[_ALPHA_START]
-    if ints[_EXCESS] > 0:
+    infeasible = ints[_EXCESS] > 0
+    if infeasible:
         floats[_ALPHA] = min(floats[_ALPHA] * step, start * _ALPHA_SPAN)
+    else:
+        floats[_ALPHA] = max(floats[_ALPHA] / step, start / _ALPHA_SPAN)
+    mode = int(tuning[_S_WEIGHTS])
+    if mode == _GLOBAL:
+        weight[:] = floats[_ALPHA]
+    else:
+        _adapt_weights(mode, infeasible, floats[_ALPHA], start, tuning, weight, used, capacity)
+    if infeasible:
         return
-    floats[_ALPHA] = max(floats[_ALPHA] / step, start / _ALPHA_SPAN)
     if ints[_COST] < ints[_BEST_COST]:
         ints[_BEST_COST], ints[_LAST_BEST] = ints[_COST], ints[_MOVES]
         best[:] = plan
+
+
+@numba.njit(cache=True, nogil=True)
+def _adapt_weights(
+    mode: int,
+    infeasible: bool,
+    alpha: float,
+    start: float,
+    tuning: FloatArray,
+    weight: FloatArray,
+    used: IntArray,
+    capacity: IntArray,
+) -> None:
+    # One weight per branch (_PER_BRANCH or _RELATIVE), after a move.
+    n = weight.size
+    most = 0
+    if infeasible:
+        for i in range(n):
+            most = max(most, _excess(used[i], capacity[i]))
+    span = tuning[_S_SPAN]
+    if mode == _PER_BRANCH:
+        step, decay = tuning[_S_BSTEP], 1.0 + tuning[_S_DECAY]
+        top = 0.0
+        for i in range(n):
+            if not infeasible:
+                weight[i] = max(weight[i] / step, start / _ALPHA_SPAN)
+            elif used[i] > capacity[i]:
+                share = _excess(used[i], capacity[i]) / most
+                weight[i] = min(weight[i] * (1.0 + (step - 1.0) * share), start * _ALPHA_SPAN)
+            else:
+                weight[i] = max(weight[i] / decay, start / _ALPHA_SPAN)
+            top = max(top, weight[i])
+        for i in range(n):
+            weight[i] = max(weight[i], top / span)
+        return
+    # _RELATIVE: the weights are alpha (before this move changed it) times factors of mean 1;
+    # normalising the changed weights to a mean of 1 gives the changed factors.
+    rate, keep = tuning[_S_RATE], 1.0 - tuning[_S_RELAX]
+    total = 0.0
+    for i in range(n):
+        factor = weight[i]
+        if infeasible and used[i] > capacity[i]:
+            factor *= 1.0 + rate * _excess(used[i], capacity[i]) / most
+        weight[i] = factor
+        total += factor
+    scale = n / total  # the mean of the (unnormalised) factors becomes 1
+    total = 0.0
+    for i in range(n):
+        factor = min(max((weight[i] * scale) ** keep, 1.0 / span), span)
+        weight[i] = factor
+        total += factor
+    scale = n / total
+    for i in range(n):
+        weight[i] *= scale * alpha

@@ -145,6 +145,8 @@ def test_rejects_an_infeasible_start_and_unknown_settings() -> None:
         gap_tabu.search(problem, [0, 0], evaluations=10, seed=0, alpha=1.0)
     with pytest.raises(ValueError, match="unknown tabu settings"):
         gap_tabu.search(problem, [0, 1], evaluations=10, seed=0, alpha=1.0, settings={"tenur": 3})
+    with pytest.raises(ValueError, match="weights must be"):
+        gap_tabu.search(problem, [0, 1], evaluations=10, seed=0, alpha=1.0, settings={"weights": 3})
 
 
 @pytest.mark.skipif(not BENCHMARKS.exists(), reason="shared GAP benchmark files not present")
@@ -225,7 +227,13 @@ def test_cached_moves_match_a_full_recomputation_after_random_move_sequences(see
     refresh) its price is the lowest of the lead's moves that are not tabu."""
     problem, start = _random_problem(seed)
     alpha = 1.5
-    settings = {"step": 1.0, "refresh": 10**9, "restart": 10**9, "swap_options": 2}
+    settings = {
+        "step": 1.0,
+        "refresh": 10**9,
+        "restart": 10**9,
+        "swap_options": 2,
+        "weights": gap_tabu._GLOBAL,
+    }
     state = gap_tabu._State.create(problem, start, seed=seed, alpha=alpha)
     tuning = gap_tabu._settings(settings, -1.0)
     listings = gap_tabu._listings(problem, tuning)
@@ -274,6 +282,164 @@ def test_cached_moves_match_a_full_recomputation_after_random_move_sequences(see
                         assert not swaps or dc + alpha * dx <= min(swaps) + 1e-9
                 else:
                     assert not swaps
+
+
+def _branch_deltas(
+    problem: gap_tabu.Problem, plan: list[int], moved: list[tuple[int, int]], branch: int
+) -> tuple[int, int, int]:
+    """Cost change, excess change, and excess change on ``branch`` alone, of moving each
+    (lead, branch) in ``moved``, by recomputation."""
+
+    def excesses(p: list[int]) -> list[int]:
+        used = [0] * problem.capacity.size
+        for lead, b in enumerate(p):
+            used[b] += int(problem.load[lead, b])
+        return [max(0, u - int(c)) for u, c in zip(used, problem.capacity, strict=True)]
+
+    after = list(plan)
+    for lead, b in moved:
+        after[lead] = b
+    before_x, after_x = excesses(plan), excesses(after)
+    return (
+        problem.plan_cost(after) - problem.plan_cost(plan),
+        sum(after_x) - sum(before_x),
+        after_x[branch] - before_x[branch],
+    )
+
+
+def _check_weighted_rows(problem: gap_tabu.Problem, state: gap_tabu._State, exact: bool) -> None:
+    """Every cached shift and swap (of rows not waiting for a tabu move to expire) has the cost
+    change, excess change and excess change on the lead's own branch of the current plan; with
+    ``exact`` (weights unchanged since the rows were priced, no refresh) its price at the
+    branch weights is also the lowest of the lead's moves that are not tabu."""
+    plan, moves = state.plan.tolist(), int(state.ints[gap_tabu._MOVES])
+    weight = state.weight.tolist()
+    n_leads = problem.cost.shape[0]
+    assert problem.plan_cost(plan) == state.ints[gap_tabu._COST]
+    used = [0] * problem.capacity.size
+    for lead, branch in enumerate(plan):
+        used[branch] += int(problem.load[lead, branch])
+    excess = sum(max(0, u - int(c)) for u, c in zip(used, problem.capacity, strict=True))
+    assert excess == state.ints[gap_tabu._EXCESS]
+
+    def price(a: int, b: int, deltas: tuple[int, int, int]) -> float:
+        dc, dx, dxa = deltas
+        return dc + weight[a] * dxa + weight[b] * (dx - dxa)
+
+    for j in range(n_leads):
+        row = state.cache[j].tolist()
+        a = plan[j]
+        options = problem.options[j, : problem.degree[j]].tolist()
+        if state.expiry[j, 0] > moves:
+            shifts = [
+                price(a, b, _branch_deltas(problem, plan, [(j, b)], a))
+                for b in options[:10]
+                if b != a and state.tabu[j, b] <= moves
+            ]
+            b = row[gap_tabu._SH_B]
+            if b >= 0:
+                deltas = _branch_deltas(problem, plan, [(j, b)], a)
+                cached = (row[gap_tabu._SH_DC], row[gap_tabu._SH_DX], row[gap_tabu._SH_DXA])
+                assert cached == deltas
+                if exact and state.tabu[j, b] <= moves:
+                    assert price(a, b, deltas) == pytest.approx(min(shifts))
+                elif exact:  # a tabu move kept by aspiration: at least as good
+                    assert not shifts or price(a, b, deltas) <= min(shifts) + 1e-9
+            else:
+                assert not shifts
+        if state.expiry[j, 1] > moves:
+            swaps = [
+                price(a, b, _branch_deltas(problem, plan, [(j, b), (k, a)], a))
+                for b in options[:2]
+                if b != a and state.tabu[j, b] <= moves
+                for k in range(n_leads)
+                if plan[k] == b and problem.allowed[k, a] and state.tabu[k, a] <= moves
+            ]
+            b, k = row[gap_tabu._SW_B], row[gap_tabu._SW_K]
+            if b >= 0:
+                assert plan[k] == b != a
+                deltas = _branch_deltas(problem, plan, [(j, b), (k, a)], a)
+                cached = (row[gap_tabu._SW_DC], row[gap_tabu._SW_DX], row[gap_tabu._SW_DXA])
+                assert cached == deltas
+                if exact and state.tabu[j, b] <= moves and state.tabu[k, a] <= moves:
+                    assert price(a, b, deltas) == pytest.approx(min(swaps))
+                elif exact:
+                    assert not swaps or price(a, b, deltas) <= min(swaps) + 1e-9
+            else:
+                assert not swaps
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_moves_priced_with_branch_weights_match_a_brute_force_recomputation(seed: int) -> None:
+    """With a weight per branch (fixed here: branch_step 1, weights drawn at random), each lead's
+    cached shift and swap keep exact deltas (the excess change split by branch) and the
+    lowest price, cost change plus each touched branch's weight times its excess change."""
+    problem, start = _random_problem(seed)
+    settings = {
+        "branch_step": 1.0,
+        "branch_span": 100.0,
+        "refresh": 10**9,
+        "restart": 10**9,
+        "swap_options": 2,
+        "weights": gap_tabu._PER_BRANCH,
+    }
+    state = gap_tabu._State.create(problem, start, seed=seed, alpha=1.5)
+    rng = random.Random(seed)
+    state.weight[:] = [rng.uniform(0.2, 5.0) for _ in range(state.weight.size)]
+    tuning = gap_tabu._settings(settings, -1.0)
+    listings = gap_tabu._listings(problem, tuning)
+    for target in range(5_000, 150_000, 5_000):
+        gap_tabu._advance(problem, state, tuning, listings, target)
+        _check_weighted_rows(problem, state, exact=True)
+
+
+@pytest.mark.parametrize("mode", [gap_tabu._PER_BRANCH, gap_tabu._RELATIVE])
+@pytest.mark.parametrize("seed", range(3))
+def test_adapted_branch_weights_keep_deltas_exact_and_weights_in_range(
+    mode: int, seed: int
+) -> None:
+    problem, start = _random_problem(seed)
+    alpha = 1.5
+    settings = {
+        "swap_options": 2,
+        "weights": mode,
+        "branch_step": 1.05,
+        "branch_span": 20.0,
+        "branch_rate": 0.2,
+    }
+    state = gap_tabu._State.create(problem, start, seed=seed, alpha=alpha)
+    tuning = gap_tabu._settings(settings, -1.0)
+    listings = gap_tabu._listings(problem, tuning)
+    spread = 1.0
+    for target in range(5_000, 150_000, 5_000):
+        gap_tabu._advance(problem, state, tuning, listings, target)
+        _check_weighted_rows(problem, state, exact=False)
+        weight = state.weight
+        assert weight.min() > 0
+        spread = max(spread, weight.max() / weight.min())
+        if mode == gap_tabu._PER_BRANCH:
+            assert weight.max() / weight.min() <= 20.0 * (1 + 1e-9)
+            assert alpha / 1e3 * (1 - 1e-9) <= weight.min() <= weight.max() <= alpha * 1e3
+        else:  # alpha times factors of mean 1
+            assert weight.mean() == pytest.approx(state.floats[gap_tabu._ALPHA])
+    assert spread > 1.5  # the weights did differ between branches
+    assert problem.feasible(state.best.tolist())
+
+
+def test_per_branch_weights_by_default_only_from_the_branch_count_on() -> None:
+    many = gap_tabu._PER_BRANCH_MIN_BRANCHES
+    slot = gap_tabu._S_WEIGHTS
+    assert gap_tabu._settings(None, -1.0, many - 1)[slot] == gap_tabu._GLOBAL
+    assert gap_tabu._settings(None, -1.0, many)[slot] == gap_tabu._PER_BRANCH
+    assert gap_tabu._settings({"weights": 0}, -1.0, many)[slot] == gap_tabu._GLOBAL
+
+
+def test_global_weights_give_every_branch_alpha() -> None:
+    problem, start = _random_problem(0)
+    state = gap_tabu._State.create(problem, start, seed=0, alpha=1.5)
+    tuning = gap_tabu._settings({"weights": gap_tabu._GLOBAL}, -1.0)
+    gap_tabu._advance(problem, state, tuning, gap_tabu._listings(problem, tuning), 50_000)
+    assert state.weight.tolist() == [state.floats[gap_tabu._ALPHA]] * state.weight.size
 
 
 def test_default_policy_runs_the_tabu_search_only_on_large_models() -> None:
