@@ -66,6 +66,7 @@ _WARM_SHARE = 0.15
 # `bench/gap_tabu_speed.py --seconds 10` measured 19.5M evaluations per CPU second on Yagiura
 # d801600 and c801600, 29M on d20400, 37M on Chu-Beasley d10200 (2026-12-07); at 60M the
 # large instances ran into the wall-clock cap below and left CP-SAT less time than planned.
+# The share, 0.3 at 60M, is 0.45: about the time the cap used to give the search.
 # Small models stop far earlier: at most _TABU_EVALS_PER_PAIR evaluations per pair. Models
 # too large for CP-SAT's full search (see _FULL_SEARCH_MAX_PAIRS) give it a larger share: there
 # the LNS makes one or two steps per second, where the tabu search makes thousands of moves
