@@ -55,8 +55,9 @@ STATEMENT_CHECKED_FOREIGN_KEYS = frozenset(
     }
 )
 # Columns the models require that SQLite leaves nullable and guards by a trigger instead: it
-# cannot rebuild `lead` in a migration's transaction while other tables refer to it (0024).
-SQLITE_TRIGGER_NOT_NULL = frozenset({("lead", "customer_id")})
+# cannot rebuild `lead` in a migration's transaction while other tables refer to it (0024), and
+# the customer of a round's assignment is checked against its lead's by a trigger there (0039).
+SQLITE_TRIGGER_NOT_NULL = frozenset({("lead", "customer_id"), ("round_assignment", "customer_id")})
 # Tables that only PostgreSQL has, created by hand in a migration (no model).
 HAND_MANAGED_TABLES = frozenset({"ledger_pending_check"})
 # The job queue's own tables on PostgreSQL (huey creates them: o2o_queue_task, ...).

@@ -17,7 +17,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 from sqlmodel import select as sm_select
 
@@ -94,12 +93,10 @@ def _customer_tiers_now(
 ) -> list[PlannedLoad]:
     """Every tier the planned customers' leads hold now, per planned branch: a lead imported
     since the solve can raise its customer's tier above what the planned branch serves."""
-    planned, sibling = aliased(Lead), aliased(Lead)
     query = (
-        select(col(RoundAssignment.branch_id), col(sibling.tier))
+        select(col(RoundAssignment.branch_id), col(Lead.tier))
         .distinct()
-        .join(planned, col(planned.id) == col(RoundAssignment.lead_id))
-        .join(sibling, col(sibling.customer_id) == col(planned.customer_id))
+        .join(Lead, col(Lead.customer_id) == col(RoundAssignment.customer_id))
         .where(col(RoundAssignment.round_id) == round_id)
         .where(col(RoundAssignment.branch_id).is_not(None))
     )
@@ -111,12 +108,9 @@ def _customer_tiers_now(
 
 def _kept_loads(session: Session, *, round_id: int) -> dict[int, int]:
     """Customers each branch holds in follow-up that this round does not touch."""
-    mine = aliased(Lead)
     # Uncorrelated, computed once: the customers this round touches.
-    in_round = (
-        select(col(mine.customer_id))
-        .join(RoundAssignment, col(RoundAssignment.lead_id) == col(mine.id))
-        .where(col(RoundAssignment.round_id) == round_id)
+    in_round = select(col(RoundAssignment.customer_id)).where(
+        col(RoundAssignment.round_id) == round_id
     )
     query = (
         select(col(Lead.branch_id), func.count(func.distinct(col(Lead.customer_id))))

@@ -107,10 +107,11 @@ def _solve_and_store(
     progress("solve", 0, None)
     solved = _solved(instance, params=params, settings=settings, progress=progress)
     progress("store", 0, len(solved.outcomes))
+    customers = {lead.id: lead.customer_id for lead in pool}
     with session_scope(engine) as session:
         return _store(
             session, actor=actor, params=params, solved=solved, instance=snapshot(instance),
-            progress=progress,
+            customers=customers, progress=progress,
         )  # fmt: skip
 
 
@@ -193,6 +194,7 @@ def _store(
     params: RoundParams,
     solved: SolvedPool,
     instance: dict[str, object],
+    customers: dict[int, int],
     progress: Progress,
 ) -> int:
     plan = solved.plan
@@ -218,8 +220,9 @@ def _store(
     session.flush()
     assert allocation_round.id is not None
     store_assignments(
-        session, round_id=allocation_round.id, outcomes=solved.outcomes, progress=progress
-    )
+        session, round_id=allocation_round.id, outcomes=solved.outcomes, customers=customers,
+        progress=progress,
+    )  # fmt: skip
     refresh_statistics(session, "round_assignment")
     branch_ids = instance["branch_ids"]
     assert isinstance(branch_ids, list)

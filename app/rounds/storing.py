@@ -10,7 +10,7 @@ compares the text with psycopg's for the same rows).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 from sqlmodel import Session
 
@@ -25,6 +25,7 @@ STORE_REPORT_ROWS = 50_000  # rows per progress report, and per COPY block
 ASSIGNMENT_COLUMNS = (
     "round_id",
     "lead_id",
+    "customer_id",
     "branch_id",
     "distance_km",
     "cost",
@@ -40,23 +41,30 @@ NULL = "\\N"
 
 
 def store_assignments(
-    session: Session, *, round_id: int, outcomes: Sequence[Outcome], progress: Progress
+    session: Session,
+    *,
+    round_id: int,
+    outcomes: Sequence[Outcome],
+    customers: Mapping[int, int],
+    progress: Progress,
 ) -> None:
+    """`customers`: each pooled lead's customer, by lead id, as the round read the pool."""
     if is_sqlite(session):
         columns = ExplanationColumns()
-        rows = (row(round_id, o, columns(o.explanation)) for o in outcomes)
+        rows = (row(round_id, o, customers[o.lead_id], columns(o.explanation)) for o in outcomes)
         copy_rows(session, table="round_assignment", columns=ASSIGNMENT_COLUMNS, rows=rows)
         progress("store", len(outcomes), len(outcomes))
         return
-    blocks = copy_blocks(round_id, outcomes, progress=progress)
+    blocks = copy_blocks(round_id, outcomes, customers=customers, progress=progress)
     copy_text(session, table="round_assignment", columns=ASSIGNMENT_COLUMNS, blocks=blocks)
 
 
-def row(round_id: int, o: Outcome, explained: Explained) -> tuple[object, ...]:
+def row(round_id: int, o: Outcome, customer_id: int, explained: Explained) -> tuple[object, ...]:
     """One row, values in ASSIGNMENT_COLUMNS order."""
     return (
         round_id,
         o.lead_id,
+        customer_id,
         o.branch_id,
         o.distance_km,
         o.cost,
@@ -68,7 +76,7 @@ def row(round_id: int, o: Outcome, explained: Explained) -> tuple[object, ...]:
 
 
 def copy_blocks(
-    round_id: int, outcomes: Sequence[Outcome], *, progress: Progress
+    round_id: int, outcomes: Sequence[Outcome], *, customers: Mapping[int, int], progress: Progress
 ) -> Iterator[bytes]:
     """The rows as COPY text, UTF-8, STORE_REPORT_ROWS lines a block."""
     said = _TextColumns()
@@ -77,7 +85,7 @@ def copy_blocks(
         # Positional fields, in Outcome's order (lead, branch, distance, cost, reason,
         # explanation, follows, class): attribute lookups by name cost more per row.
         lines = [
-            f"{round_id}\t{lead}\t{NULL if branch is None else branch}\t"
+            f"{round_id}\t{lead}\t{customers[lead]}\t{NULL if branch is None else branch}\t"
             f"{_numbers(distance, cost)}\t{said.middle(reason, message)}\t"
             f"{NULL if follows is None else follows}\t{said.text(lead_class)}\n"
             for lead, branch, distance, cost, reason, message, follows, lead_class

@@ -53,6 +53,10 @@ class RoundAssignment(SQLModel, table=True):
 
     round_id: int = Field(foreign_key="allocation_round.id", primary_key=True)
     lead_id: int = Field(sa_column=Column(BigIntKey, ForeignKey("lead.id"), primary_key=True))
+    # The lead's customer, as the round read it: the commit opens, closes and counts owners by
+    # customer without looking each lead up again. The database refuses any other customer
+    # than the lead's (migration 0039).
+    customer_id: int = Field(sa_column=Column(BigIntKey, nullable=False))
     branch_id: int | None = Field(default=None, foreign_key="branch.id")
     distance_km: float | None = None
     cost: float | None = None

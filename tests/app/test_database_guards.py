@@ -11,7 +11,7 @@ from sqlalchemy.exc import DatabaseError
 from sqlmodel import select
 
 from app.db import session_scope
-from app.tables import AuditRecord, Customer, Lead, Ownership
+from app.tables import AllocationRound, AuditRecord, Customer, Lead, Ownership
 from app.tables.base import utcnow
 from tests.app.factories import add_lead
 
@@ -104,7 +104,8 @@ def test_a_backdated_interval_overlapping_a_closed_one_is_refused(
         "INSERT INTO ownership (lead_id, customer_id, branch_id, valid_from, opened_by) "
         "VALUES ({lead}, {customer}, 999999, CURRENT_TIMESTAMP, 'transfer')",
         "UPDATE ownership SET branch_id = 999999",
-        "INSERT INTO round_assignment (round_id, lead_id, explanation) VALUES (999999, {lead}, '')",
+        "INSERT INTO round_assignment (round_id, lead_id, customer_id, explanation)"
+        " VALUES (999999, {lead}, {customer}, '')",
         "INSERT INTO lead (channel, external_id, customer_id, tier, status, created_at, updated_at) "
         "VALUES ('app', 'X9', 999999, 'mass', 'new', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
         "UPDATE lead SET branch_id = 999999, status = 'assigned'",
@@ -186,8 +187,8 @@ _INTERVALS = (
         _INTERVALS.format(lead="id", customer="customer_id", branch="{branch}")
         + f" UNION ALL SELECT id, customer_id, {{branch}}, CURRENT_TIMESTAMP, 'round' FROM lead"
         f" WHERE id = {_LAST}",
-        "INSERT INTO round_assignment (round_id, lead_id, explanation) "
-        "SELECT 999999, id, '' FROM lead",
+        "INSERT INTO round_assignment (round_id, lead_id, customer_id, explanation) "
+        "SELECT 999999, id, customer_id, '' FROM lead",
     ],
 )  # fmt: skip
 def test_a_large_statement_with_one_bad_row_is_refused(
@@ -222,8 +223,9 @@ def test_a_large_statement_of_good_rows_passes_the_same_checks(
         ("INSERT INTO ownership (lead_id, customer_id, branch_id, valid_from, opened_by) SELECT"
          " id, customer_id, CASE WHEN id = {last} THEN 999999 ELSE {branch} END,"
          " CURRENT_TIMESTAMP, 'round' FROM lead WHERE id > {first}", "ownership.branch_id"),
-        ("INSERT INTO round_assignment (round_id, lead_id, explanation)"
-         " SELECT 999999, id, '' FROM lead WHERE id > {first}", "round_assignment.round_id"),
+        ("INSERT INTO round_assignment (round_id, lead_id, customer_id, explanation)"
+         " SELECT 999999, id, customer_id, '' FROM lead WHERE id > {first}",
+         "round_assignment.round_id"),
     ],
 )  # fmt: skip
 def test_postgresql_names_the_missing_branch_or_round_in_small_and_large_statements(
@@ -250,3 +252,79 @@ def test_leads_without_a_branch_are_written_before_any_branch_exists(engine: Eng
         session.execute(text("UPDATE lead SET returned_by_branch_id = NULL, status = 'new'"))
         assert session.execute(text("SELECT COUNT(*) FROM branch")).scalar_one() == 0
         assert session.execute(text("SELECT COUNT(*) FROM lead")).scalar_one() == MANY + 1
+
+
+_WRONG_CUSTOMER = {
+    "round_assignment": (
+        "INSERT INTO round_assignment (round_id, lead_id, customer_id, explanation)"
+        " SELECT {round}, {lead}, CASE WHEN id = {last} THEN {other} ELSE customer_id END, ''"
+        " FROM lead WHERE id > {first}"
+    ),
+    "ownership": (
+        "INSERT INTO ownership (lead_id, customer_id, branch_id, valid_from, opened_by)"
+        " SELECT {lead}, CASE WHEN id = {last} THEN {other} ELSE customer_id END, {branch},"
+        " CURRENT_TIMESTAMP, 'round' FROM lead WHERE id > {first}"
+    ),
+}
+
+
+def _pairing_world(engine: Engine) -> dict[str, int]:
+    """`MANY` leads, a round, and a customer with no lead of its own."""
+    _many_leads(engine)
+    with session_scope(engine) as session:
+        allocation_round = AllocationRound(created_by="test")
+        session.add(allocation_round)
+        session.add(Customer(customer_key="k" * 64))
+        session.flush()
+        last = session.execute(text("SELECT MAX(id) FROM lead")).scalar_one()
+        other = session.execute(text("SELECT MAX(id) FROM customer")).scalar_one()
+        return {"round": allocation_round.id or 0, "last": last, "other": other}
+
+
+@pytest.mark.parametrize("rows", [1, MANY])
+@pytest.mark.parametrize("table", sorted(_WRONG_CUSTOMER))
+def test_a_row_whose_customer_is_not_its_leads_is_refused(
+    engine: Engine, branch_ids: dict[str, int], table: str, rows: int
+) -> None:
+    """The commit reads a lead's customer from its assignment (migration 0039): on both
+    databases an assignment or interval naming another (existing) customer is refused, in
+    small statements and in large ones, and nothing of the statement is written."""
+    world = _pairing_world(engine)
+    sql = _WRONG_CUSTOMER[table].format(
+        **world, lead="id", first=world["last"] - rows, branch=branch_ids["SZ-FT"]
+    )
+    with pytest.raises(DatabaseError, match=rf"{table}\.customer_id"), session_scope(engine) as s:
+        s.execute(text(sql))
+    with session_scope(engine) as session:
+        assert session.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one() == 0
+
+
+@pytest.mark.parametrize("rows", [1, MANY])
+@pytest.mark.parametrize("table", sorted(_WRONG_CUSTOMER))
+def test_postgresql_still_names_a_missing_lead(
+    engine: Engine, branch_ids: dict[str, int], table: str, rows: int
+) -> None:
+    """Lead and customer are checked as one pair; a refused pair whose lead does not exist
+    is named as a missing lead, as before the pair was checked."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite checks the lead with its own foreign key")
+    world = _pairing_world(engine)
+    sql = _WRONG_CUSTOMER[table].format(
+        **{**world, "other": "customer_id"}, lead=f"CASE WHEN id = {world['last']} THEN 999999"
+        " ELSE id END", first=world["last"] - rows, branch=branch_ids["SZ-FT"],
+    )  # fmt: skip
+    refused = pytest.raises(DatabaseError, match=rf"{table}\.lead_id refers to a lead")
+    with refused, session_scope(engine) as session:
+        session.execute(text(sql))
+
+
+def test_an_interval_moved_to_another_customer_is_refused(
+    engine: Engine, branch_ids: dict[str, int]
+) -> None:
+    lead_id = add_lead(engine, external_id="L1", branch_id=None)
+    _open(engine, lead_id=lead_id, branch_id=branch_ids["SZ-FT"], hours_ago=10)
+    with session_scope(engine) as session:
+        session.add(Customer(customer_key="k" * 64))
+    refused = pytest.raises(DatabaseError, match=r"ownership\.customer_id")
+    with refused, session_scope(engine) as session:
+        session.execute(text("UPDATE ownership SET customer_id = (SELECT MAX(id) FROM customer)"))

@@ -18,7 +18,9 @@ from app.config import Settings
 from app.db import session_scope
 from app.errors import Conflict, FileRejected, InvalidInput
 from app.leads.followup import mark_contacted, return_lead, transfer_lead
+from app.ownership.service import settle_customers
 from app.tables import AllocationRound, AuditRecord, Branch, Lead, Ownership
+from app.tables.base import utcnow
 from tests.app.holdings_world import BRANCHES, HQ, World
 
 SHENZHEN = "22.545,114.055"  # nearest to NEAR
@@ -302,3 +304,44 @@ def test_a_lapsed_customer_goes_where_all_its_leads_tiers_are_served(
     world.solve(commit=True)
     held = world.holders()
     assert held["A1"] == held["A2"] == ("assigned", "FAR")  # MASS is nearer but mass-only
+
+
+def test_settling_brings_every_lead_of_the_customers_given_into_agreement_with_the_owner(
+    world: World,
+) -> None:
+    """The commit's last word on its customers (app.ownership.service.settle_customers): a
+    lead shown pooled or elsewhere while its customer has an owner joins the owner, a lead
+    held while its customer has none goes back to the pool remembering the branch, and the
+    leads of customers not given are left alone."""
+    world.leads(
+        f"A1,{SHENZHEN},mass,13800138001\nA2,{SHENZHEN},mass,13800138001\n"
+        f"B1,{SHENZHEN},mass,13800138002\nC1,{SHENZHEN},mass,13800138003\n"
+    )
+    world.solve(commit=True)
+    owners = dict(world.holders())
+    later = utcnow()
+    with session_scope(world.engine) as session:
+        a2 = session.get_one(Lead, world.lead_id("A2"))
+        a2.status, a2.branch_id = "new", None  # pooled while its customer is owned
+        session.add(a2)
+        for external_id in ("B1", "C1"):  # owners gone, the leads still held
+            lead = session.get_one(Lead, world.lead_id(external_id))
+            interval = session.exec(
+                select(Ownership).where(Ownership.customer_id == lead.customer_id)
+            ).one()
+            interval.valid_to, interval.close_reason = later, "reclaimed"
+            session.add(interval)
+    not_c = select(col(Lead.customer_id)).where(col(Lead.external_id) != "C1")
+    with session_scope(world.engine) as session:
+        changed = settle_customers(session, customers=not_c, at=later, released="reclaimed")
+    assert changed == 2
+    held = world.holders()
+    assert held["A2"] == held["A1"] == owners["A1"]
+    assert held["B1"] == ("reclaimed", None)
+    assert held["C1"] == owners["C1"]  # not among the customers given
+    with session_scope(world.engine) as session:
+        b1 = session.get_one(Lead, world.lead_id("B1"))
+        assert b1.returned_by_branch_id is not None
+        assert b1.updated_at == later
+    with session_scope(world.engine) as session:
+        assert settle_customers(session, customers=not_c, at=later, released="reclaimed") == 0

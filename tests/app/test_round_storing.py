@@ -38,10 +38,14 @@ def _outcomes() -> list[Outcome]:
     return out
 
 
-def _psycopg_text(round_id: int, outcomes: list[Outcome]) -> bytes:
+def _customers(outcomes: list[Outcome]) -> dict[int, int]:
+    return {o.lead_id: 3 * 10**11 + o.lead_id % 97 for o in outcomes}
+
+
+def _psycopg_text(round_id: int, outcomes: list[Outcome], customers: dict[int, int]) -> bytes:
     columns, out, tx = ExplanationColumns(), bytearray(), Transformer()
     for o in outcomes:
-        format_row_text(row(round_id, o, columns(o.explanation)), tx, out)
+        format_row_text(row(round_id, o, customers[o.lead_id], columns(o.explanation)), tx, out)
     return bytes(out)
 
 
@@ -51,9 +55,12 @@ def test_the_copy_text_is_psycopgs_byte_for_byte(
 ) -> None:
     monkeypatch.setattr(storing, "STORE_REPORT_ROWS", rows_per_block)
     outcomes = _outcomes()
+    customers = _customers(outcomes)
     heard: list[tuple[str, int, int | None]] = []
-    blocks = list(copy_blocks(42, outcomes, progress=lambda *said: heard.append(said)))
-    assert b"".join(blocks) == _psycopg_text(42, outcomes)
+    blocks = list(
+        copy_blocks(42, outcomes, customers=customers, progress=lambda *said: heard.append(said))
+    )
+    assert b"".join(blocks) == _psycopg_text(42, outcomes, customers)
     assert len(blocks) == -(-len(outcomes) // rows_per_block)
     assert heard[-1] == ("store", len(outcomes), len(outcomes))
 
