@@ -328,3 +328,29 @@ def test_an_interval_moved_to_another_customer_is_refused(
     refused = pytest.raises(DatabaseError, match=r"ownership\.customer_id")
     with refused, session_scope(engine) as session:
         session.execute(text("UPDATE ownership SET customer_id = (SELECT MAX(id) FROM customer)"))
+
+
+@pytest.mark.parametrize("ends_hours_ago", [-1, 1])
+def test_a_large_statement_of_open_intervals_is_checked_against_what_ends_after_it_begins(
+    engine: Engine, branch_ids: dict[str, int], ends_hours_ago: int
+) -> None:
+    """PostgreSQL skips the overlap join when every interval in the table ended before the
+    new ones begin (migration 0040): an interval of one of the customers that ends after
+    they begin (here in an hour) still refuses them all; one that ended an hour ago does not."""
+    _many_leads(engine)
+    with session_scope(engine) as session:
+        last = session.execute(text("SELECT MAX(id) FROM lead")).scalar_one()
+    branch = branch_ids["SZ-FT"]
+    _open(engine, lead_id=last, branch_id=branch, hours_ago=10, closed_hours_ago=ends_hours_ago)
+    opening = text(
+        "INSERT INTO ownership (lead_id, customer_id, branch_id, valid_from, opened_by)"
+        f" SELECT id, customer_id, {branch}, :start, 'round' FROM lead"
+    )
+    start = {"start": utcnow()}  # the clock _open read, not the database's
+    if ends_hours_ago > 0:
+        with session_scope(engine) as session:
+            session.execute(opening, start)
+        return
+    refused = pytest.raises(DatabaseError, match="may not overlap")
+    with refused, session_scope(engine) as session:
+        session.execute(opening, start)
