@@ -77,6 +77,16 @@ class SolvedPool:
     report: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class UnreportedPool:
+    """A validated plan and its outcomes, with the round's report still to work out: a round
+    stores the outcomes while another thread works it out (issue 18.2)."""
+
+    plan: Plan
+    outcomes: list[Outcome]
+    report: Callable[[], dict[str, Any]]
+
+
 def build_instance(
     *,
     branches: list[Branch],
@@ -110,7 +120,23 @@ def solve_instance(
     baseline_max_leads: int,
     iterations: Callable[[str], None] | None = None,
 ) -> SolvedPool:
-    """Solve, validate independently (raises: nothing invalid is ever stored), report.
+    """Solve, validate independently (raises: nothing invalid is ever stored), report."""
+    solved = solve_unreported(
+        instance, time_limit_s=time_limit_s, baseline_max_leads=baseline_max_leads,
+        iterations=iterations,
+    )  # fmt: skip
+    return SolvedPool(plan=solved.plan, outcomes=solved.outcomes, report=solved.report())
+
+
+def solve_unreported(
+    instance: Instance,
+    *,
+    time_limit_s: float,
+    baseline_max_leads: int,
+    iterations: Callable[[str], None] | None = None,
+) -> UnreportedPool:
+    """Solve and validate independently (raises: nothing invalid is ever stored); the report
+    (the baselines, the figures, the shadow prices) is worked out when asked for.
     `iterations` hears one line per pricing iteration of the solver. With a forecast the whole
     plan is validated, forecast leads included; the rest sees the customers' part only."""
     joint = instance.problem()
@@ -118,16 +144,21 @@ def solve_instance(
     assert_valid(problem=joint, plan=plan)
     reserved = real_part(problem=joint, plan=plan)
     problem, plan = reserved.problem, reserved.plan
-    # The rule-based baselines run lead by lead: worth showing, not worth minutes on huge pools.
-    compare = len(instance.leads) <= baseline_max_leads
-    baselines = {name: solve(problem, method=name) for name in BASELINES} if compare else None
-    report = round_report(problem=problem, plan=plan, baselines=baselines)
-    if instance.forecast is not None:
-        report = _with_room_kept(report, reserved=reserved, figures=instance.forecast.figures)
     said = explanation_messages(problem=problem, plan=plan)
     outcomes = _outcomes(plan, leads=instance.leads, ids=instance.branch_ids, said=said)
     outcomes += _follower_outcomes(outcomes, instance.followers)
-    return SolvedPool(plan=plan, outcomes=outcomes, report=report)
+
+    def report() -> dict[str, Any]:
+        # The rule-based baselines run lead by lead: worth showing, not worth minutes on
+        # huge pools.
+        compare = len(instance.leads) <= baseline_max_leads
+        baselines = {name: solve(problem, method=name) for name in BASELINES} if compare else None
+        made = round_report(problem=problem, plan=plan, baselines=baselines)
+        if instance.forecast is None:
+            return made
+        return _with_room_kept(made, reserved=reserved, figures=instance.forecast.figures)
+
+    return UnreportedPool(plan=plan, outcomes=outcomes, report=report)
 
 
 def snapshot(instance: Instance) -> dict[str, Any]:
