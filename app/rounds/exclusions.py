@@ -27,7 +27,7 @@ def apply_exclusions(
         set(BUILT_IN_TIERS) | {t for b in branches for t in b.tiers} | {x.tier for x in leads}
     )
     new_leads = [
-        replace(x, tier=exclusion_tier(x.tier, excluded[x.external_id]))
+        x._replace(tier=exclusion_tier(x.tier, excluded[x.external_id]))
         if x.external_id in excluded
         else x
         for x in leads

@@ -338,13 +338,13 @@ def test_the_round_solver_time_is_capped_by_the_setting(
     limited: Limited, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[float] = []
-    real_solve = rounds_service.solve_instance
+    real_solve = rounds_service.solve_unreported
 
     def recording_solve(instance: Any, *, time_limit_s: float, **kwargs: Any) -> Any:
         seen.append(time_limit_s)
         return real_solve(instance, time_limit_s=time_limit_s, **kwargs)
 
-    monkeypatch.setattr(rounds_service, "solve_instance", recording_solve)
+    monkeypatch.setattr(rounds_service, "solve_unreported", recording_solve)
     params = rounds_service.RoundParams(time_limit_s=600.0)
     rounds_service.run_round(
         limited.engine, settings=limited.settings, actor="hq1", params=params, commit=False
